@@ -1,0 +1,72 @@
+"""Jixiao (绩效): performance appraisal for after-sales service networks.
+
+``create_app(overrides=None)`` is the only way to build the application; imports of views and
+services happen inside it so that importing ``app`` stays cheap and free of side effects.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    import config
+
+    from . import hardening
+    from .extensions import db, migrate
+
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+        instance_path=str(config.INSTANCE_DIR),
+    )
+    app.config.update(config.load())
+    app.config.update(overrides or {})
+
+    from . import models  # noqa: F401 - registers the tables
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    hardening.init_app(app)
+
+    with app.app_context():
+        from flask_appbuilder import AppBuilder
+
+        from .views import register_views
+
+        appbuilder = AppBuilder(update_perms=False)
+        appbuilder.init_app(app, db.session)
+        register_views(appbuilder)
+        if app.config.get("JIXIAO_SYNC_PERMISSIONS_ON_START", False):
+            sync_permissions(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def sync_permissions(app: Flask) -> None:
+    """Create FAB's permissions for every view and grant the roles of app.permissions.
+
+    Idempotent, and additive: grants an Admin added by hand on the role screens stay.
+    """
+    from flask_appbuilder.security.manager import BaseSecurityManager
+
+    from .permissions import role_grants
+
+    appbuilder = app.appbuilder
+    sm = appbuilder.sm
+    # FAB's base create_db() adds the Admin and Public roles (FAB_CREATE_DB=False skips tables only).
+    BaseSecurityManager.create_db(sm)
+    appbuilder.add_permissions(update_perms=True)
+    for role_name, grants in role_grants().items():
+        role = sm.add_role(role_name)
+        held = {(pv.permission.name, pv.view_menu.name) for pv in role.permissions}
+        for perm, view_menu in sorted(grants - held):
+            sm.add_permission_role(role, sm.add_permission_view_menu(perm, view_menu))

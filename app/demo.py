@@ -1,0 +1,86 @@
+"""The demo organisation of SPEC §9: stations S01–S03 and fifteen people who can sign in.
+
+Each demo person's employee number is their user name upper-cased; everyone's password is
+``JIXIAO_DEMO_PASSWORD`` (default ``demo123``). Seeding refuses a database that has stations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from . import permissions as p
+from .extensions import db
+from .models import Employee, Segment, Station
+
+
+class DemoExists(Exception):
+    pass
+
+
+STATIONS = [
+    ("S01", "北京朝阳服务站", Segment.consumer),
+    ("S02", "上海浦东服务站", Segment.enterprise),
+    ("S03", "广州天河服务站", Segment.mixed),
+]
+
+# username, name, station, position, supervisor username, roles
+PEOPLE = [
+    ("manager1", "王建国", "S01", "站长", None, [p.STATION_MANAGER, p.SUPERVISOR]),
+    ("sup1", "李明", "S01", "主管", "manager1", [p.SUPERVISOR]),
+    ("sup2", "陈静", "S02", "主管", None, [p.SUPERVISOR]),
+    ("emp1", "张伟", "S01", "维修技师", "sup1", [p.EMPLOYEE]),
+    ("emp2", "刘洋", "S01", "维修技师", "sup1", [p.EMPLOYEE]),
+    ("emp3", "赵磊", "S01", "维修技师", "sup1", [p.EMPLOYEE]),
+    ("emp4", "孙丽", "S01", "维修技师", "sup1", [p.EMPLOYEE]),
+    ("emp5", "周敏", "S01", "客服", "sup1", [p.EMPLOYEE]),
+    ("emp6", "吴强", "S02", "维修技师", "sup2", [p.EMPLOYEE]),
+    ("emp7", "郑浩", "S02", "维修技师", "sup2", [p.EMPLOYEE]),
+    ("emp8", "冯雪", "S02", "维修技师", "sup2", [p.EMPLOYEE]),
+    ("emp9", "何军", "S02", "维修技师", "sup2", [p.EMPLOYEE]),
+    ("emp10", "高燕", "S02", "客服", "sup2", [p.EMPLOYEE]),
+]
+STAFF_ACCOUNTS = [("admin", "系统管理员", p.ADMIN), ("hr", "人力资源", p.HR)]
+
+
+def _user(sm, username: str, name: str, roles: list[str], password: str):
+    role_objs = [sm.find_role(r) for r in roles]
+    user = sm.add_user(
+        username=username,
+        first_name=name,
+        last_name="",
+        email=f"{username}@demo.jixiao.local",
+        role=role_objs,
+        password=password,
+    )
+    if not user:
+        raise RuntimeError(f"could not create demo user {username}")
+    return user
+
+
+def seed_demo() -> str:
+    """Create the demo organisation; returns a one-line summary."""
+    if db.session.scalar(select(func.count()).select_from(Station)):
+        raise DemoExists("The database already has stations; the demo seeds an empty database only.")
+    sm = current_app.appbuilder.sm
+    password = current_app.config["JIXIAO_DEMO_PASSWORD"]
+    stations = {code: Station(code=code, name=name, segment=seg) for code, name, seg in STATIONS}
+    db.session.add_all(stations.values())
+    for username, name, role in STAFF_ACCOUNTS:
+        _user(sm, username, name, [role], password)
+    people: dict[str, Employee] = {}
+    hired = dt.date(2021, 3, 1)
+    for i, (username, name, station, position, sup, roles) in enumerate(PEOPLE):
+        user = _user(sm, username, name, roles, password)
+        people[username] = Employee(
+            employee_no=username.upper(), name=name, station=stations[station], position=position,
+            supervisor=people.get(sup) if sup else None, user_id=user.id,
+            hired_on=hired + dt.timedelta(days=37 * i),
+        )
+        db.session.add(people[username])
+    db.session.flush()
+    stations["S01"].manager = people["manager1"]
+    db.session.commit()
+    return f"Demo seeded: {len(stations)} stations, {len(PEOPLE) + len(STAFF_ACCOUNTS)} users."

@@ -1,0 +1,135 @@
+"""Row scoping: which records the signed-in person may see (SPEC §1).
+
+One rule for every screen, API, export and download:
+
+* HR and Admin see everything;
+* a station manager sees the stations they manage;
+* a supervisor sees their direct reports and themselves;
+* anyone with an employee record sees their own records.
+
+A person holding several roles sees the union. A scoped model names the columns that tie a row
+to an employee and a station with ``__scope__ = ("employee column", "station column")`` (either may
+be None). Anything outside the scope is simply not found: callers answer 404, never 403.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import abort, g, has_request_context
+from flask_appbuilder.models.filters import BaseFilter
+from flask_jwt_extended import get_current_user, verify_jwt_in_request
+from flask_login import current_user
+from sqlalchemy import false, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from . import permissions as p
+from .extensions import db
+from .models import Employee, Station
+
+
+@dataclass(frozen=True)
+class Scope:
+    everything: bool = False
+    employee_id: int | None = None
+    own_station_id: int | None = None
+    supervises: bool = False
+    station_ids: frozenset[int] = field(default_factory=frozenset)
+
+
+NOTHING = Scope()
+
+
+def scope_for(user) -> Scope:
+    """The scope of a FAB user (anonymous or None: nothing)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return NOTHING
+    roles = {role.name for role in user.roles}
+    if roles & {p.ADMIN, p.HR}:
+        return Scope(everything=True)
+    employee = db.session.scalar(select(Employee).where(Employee.user_id == user.id))
+    if employee is None:
+        return NOTHING
+    stations: frozenset[int] = frozenset()
+    if p.STATION_MANAGER in roles:
+        stations = frozenset(
+            db.session.scalars(select(Station.id).where(Station.manager_id == employee.id))
+        )
+    return Scope(
+        employee_id=employee.id,
+        own_station_id=employee.station_id,
+        supervises=p.SUPERVISOR in roles,
+        station_ids=stations,
+    )
+
+
+def current_person():
+    """The signed-in FAB user of this request: browser session or API token; None if anonymous."""
+    if not has_request_context():
+        return None
+    if current_user.is_authenticated:
+        return current_user._get_current_object()
+    try:
+        verify_jwt_in_request(optional=True)
+        return get_current_user()
+    except Exception:  # noqa: BLE001 - a bad or missing token is simply nobody
+        return None
+
+
+def current_scope() -> Scope:
+    """The scope of the current request's user, computed once per request."""
+    if not has_request_context():
+        return NOTHING
+    if "jixiao_scope" not in g:
+        g.jixiao_scope = scope_for(current_person())
+    return g.jixiao_scope
+
+
+def scope_clause(model, scope: Scope | None = None) -> ColumnElement[bool]:
+    """SQL criterion limiting ``model`` rows to ``scope`` (the current one by default)."""
+    scope = scope or current_scope()
+    if scope.everything:
+        return true()
+    employee_attr, station_attr = model.__scope__
+    employee_col = getattr(model, employee_attr) if employee_attr else None
+    station_col = getattr(model, station_attr) if station_attr else None
+    parts: list[ColumnElement[bool]] = []
+    if scope.employee_id is not None and employee_col is not None:
+        parts.append(employee_col == scope.employee_id)
+        if scope.supervises:
+            reports = select(Employee.id).where(Employee.supervisor_id == scope.employee_id)
+            parts.append(employee_col.in_(reports.scalar_subquery()))
+    if station_col is not None:
+        if scope.station_ids:
+            parts.append(station_col.in_(sorted(scope.station_ids)))
+        if employee_col is None and scope.own_station_id is not None:
+            parts.append(station_col == scope.own_station_id)
+    return or_(*parts) if parts else false()
+
+
+def get_or_404(model, ident):
+    """Load one scoped row by primary key, or abort with 404 when it is missing or out of scope."""
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        abort(404)
+    if not -(2**63) <= ident < 2**63:
+        abort(404)
+    row = db.session.scalar(select(model).where(model.id == ident, scope_clause(model)))
+    if row is None:
+        abort(404)
+    return row
+
+
+class ScopeFilter(BaseFilter):
+    """FAB base filter applying :func:`scope_clause`; every scoped view and API lists it."""
+
+    name = "Scope"
+    arg_name = "scope"
+
+    def apply(self, query, value):
+        return query.filter(scope_clause(self.model))
+
+
+# A view's ``base_filters`` line: ``base_filters = SCOPED``.
+SCOPED = [["id", ScopeFilter, lambda: None]]

@@ -1,0 +1,30 @@
+"""Bring a database to a working state: migrate, permissions and roles, rules, demo (idempotent)."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from sqlalchemy import func, select
+
+
+def migrate_database(app: Flask) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+
+
+def prepare(app: Flask, *, demo: bool = True) -> None:
+    """What ``python run.py`` does before serving; a second run changes nothing."""
+    from . import sync_permissions
+    from .extensions import db
+    from .models import Station
+
+    migrate_database(app)
+    with app.app_context():
+        sync_permissions(app)
+        if demo and not db.session.scalar(select(func.count()).select_from(Station)):
+            from .demo import seed_demo
+
+            click.echo("Seeding the demo organisation …")
+            seed_demo()

@@ -1,0 +1,55 @@
+"""Screens for stations and employees."""
+
+from flask_babel import lazy_gettext as _l
+
+from .. import permissions as p
+from ..api.base import interface
+from ..models import Employee, Station
+from .base import JixiaoModelView
+
+STATION_LABELS = {
+    "code": _l("Station code"),
+    "name": _l("Station name"),
+    "segment": _l("Customer segment"),
+    "manager": _l("Station manager"),
+}
+EMPLOYEE_LABELS = {
+    "employee_no": _l("Employee number"),
+    "name": _l("Name"),
+    "station": _l("Station"),
+    "position": _l("Position"),
+    "supervisor": _l("Supervisor"),
+    "user": _l("User account"),
+    "hired_on": _l("Hired on"),
+}
+
+
+class StationView(JixiaoModelView):
+    datamodel = interface(Station)
+    class_permission_name = p.STATION
+    list_title = _l("Stations")
+    show_title = _l("Station")
+    add_title = _l("Add station")
+    edit_title = _l("Edit station")
+    label_columns = STATION_LABELS
+    list_columns = ["code", "name", "segment", "manager"]
+    show_columns = add_columns = edit_columns = ["code", "name", "segment", "manager"]
+    search_columns = ["code", "name", "segment"]
+    order_columns = ["code", "name", "segment"]
+
+
+class EmployeeView(JixiaoModelView):
+    datamodel = interface(Employee)
+    class_permission_name = p.EMPLOYEE_RES
+    list_title = _l("Employees")
+    show_title = _l("Employee")
+    add_title = _l("Add employee")
+    edit_title = _l("Edit employee")
+    label_columns = EMPLOYEE_LABELS
+    list_columns = ["employee_no", "name", "station", "position", "supervisor", "hired_on"]
+    show_columns = add_columns = edit_columns = [
+        "employee_no", "name", "station", "position", "supervisor", "user", "hired_on",
+    ]
+    search_columns = ["employee_no", "name", "station", "position", "supervisor", "hired_on"]
+    order_columns = ["employee_no", "name", "position", "hired_on"]
+

@@ -1,0 +1,86 @@
+"""Configuration from the environment (SPEC §9). Every setting has a safe default for the demo."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("JIXIAO_INSTANCE", BASE_DIR / "instance"))
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else generated once and kept owner-only in instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    os.chmod(path, 0o600)
+    return path.read_text().strip()
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.lower() in {"1", "true", "yes", "on"}
+
+
+def load() -> dict:
+    """Build the Flask config dict; create_app() applies overrides on top."""
+    locale = os.environ.get("JIXIAO_LOCALE", "zh_CN")
+    return {
+        "SECRET_KEY": _secret_key(),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get(
+            "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'jixiao.db'}"
+        ),
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        "APP_NAME": "绩效 Jixiao",
+        "COMPANY_NAME": os.environ.get("JIXIAO_COMPANY", "Jixiao 售后服务网络"),
+        "JIXIAO_TIMEZONE": os.environ.get("JIXIAO_TIMEZONE", "Asia/Shanghai"),
+        "JIXIAO_DEMO_PASSWORD": os.environ.get("JIXIAO_DEMO_PASSWORD", "demo123"),
+        # Languages: Chinese first, English second.
+        "BABEL_DEFAULT_LOCALE": "en" if locale.startswith("en") else "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("JIXIAO_TIMEZONE", "Asia/Shanghai"),
+        "LANGUAGES": {
+            "zh_CN": {"flag": "cn", "name": "中文"},
+            "en": {"flag": "gb", "name": "English"},
+        },
+        "BABEL_TRANSLATION_DIRECTORIES": str(BASE_DIR / "app" / "translations"),
+        # Flask-AppBuilder
+        "AUTH_TYPE": 1,  # AUTH_DB
+        "AUTH_ROLE_ADMIN": "Admin",
+        "AUTH_ROLE_PUBLIC": "Public",
+        "AUTH_USER_REGISTRATION": False,
+        "FAB_ADD_SECURITY_API": True,
+        "FAB_API_SWAGGER_UI": False,
+        "FAB_API_SHOW_STACKTRACE": False,
+        "FAB_UPDATE_PERMS": True,
+        # The schema comes from migrations only; FAB must not create tables itself.
+        "FAB_CREATE_DB": False,
+        "FAB_API_MAX_PAGE_SIZE": 500,
+        "FAB_SECURITY_MANAGER_CLASS": "app.security.JixiaoSecurityManager",
+        "FAB_INDEX_VIEW": "app.views.home.HomeView",
+        "FAB_BASE_TEMPLATE": "jixiao_base.html",
+        "APP_THEME": "",
+        # Our own login limiter replaces FAB's (which also counts correct logins).
+        "AUTH_RATE_LIMITED": False,
+        "RATELIMIT_ENABLED": False,
+        "LOGIN_MAX_FAILURES": int(os.environ.get("JIXIAO_LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_LOCK_SECONDS": int(os.environ.get("JIXIAO_LOGIN_LOCK_SECONDS", "300")),
+        "LOGIN_MAX_FAILURES_PER_IP": int(os.environ.get("JIXIAO_LOGIN_MAX_FAILURES_PER_IP", "20")),
+        # Cookies and requests
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("JIXIAO_SECURE_COOKIES", False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool("JIXIAO_SECURE_COOKIES", False),
+        "WTF_CSRF_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": int(os.environ.get("JIXIAO_MAX_UPLOAD_MB", "200")) * 1024 * 1024,
+        "JWT_ACCESS_TOKEN_EXPIRES": 3600,
+    }

@@ -1,0 +1,190 @@
+"""Fixtures: a migrated demo database per test (copied from a session template), clients per role.
+
+``JIXIAO_TEST_DATABASE=postgresql`` runs the same tests against a throwaway PostgreSQL cluster.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import shutil
+import tempfile
+
+import pytest
+
+os.environ.setdefault("JIXIAO_INSTANCE", tempfile.mkdtemp(prefix="jixiao-instance-"))
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from app import create_app  # noqa: E402
+
+BACKEND = os.environ.get("JIXIAO_TEST_DATABASE", "sqlite")
+PASSWORD = "demo123"
+DEMO_USERS = ["admin", "hr", "manager1", "sup1", "sup2"] + [f"emp{i}" for i in range(1, 11)]
+
+
+def make_app(url: str, **overrides):
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "JIXIAO_DEMO_PASSWORD": PASSWORD}
+    config.update(overrides)
+    return create_app(config)
+
+
+class _SqliteDatabases:
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.template = os.path.join(root, "template.db")
+        self.counter = itertools.count()
+
+    def template_url(self) -> str:
+        return f"sqlite:///{self.template}"
+
+    def copy(self) -> str:
+        path = os.path.join(self.root, f"test{next(self.counter)}.db")
+        shutil.copyfile(self.template, path)
+        return f"sqlite:///{path}"
+
+    def drop(self, url: str) -> None:
+        os.unlink(url.removeprefix("sqlite:///"))
+
+    def close(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class _PostgresDatabases:
+    def __init__(self) -> None:
+        from tests.pgserver import PostgresCluster
+
+        self.cluster = PostgresCluster().start()
+        self.admin = create_engine(self.cluster.url(), isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            conn.execute(text("CREATE DATABASE jixiao_template"))
+        self.counter = itertools.count()
+
+    def template_url(self) -> str:
+        return self.cluster.url("jixiao_template")
+
+    def copy(self) -> str:
+        name = f"jixiao_test_{next(self.counter)}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE jixiao_template"))
+        return self.cluster.url(name)
+
+    def drop(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        with self.admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+    def close(self) -> None:
+        self.admin.dispose()
+        self.cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    """Builds the template once: migrations, roles and permissions, the demo organisation."""
+    from app.extensions import db
+    from app.setup import prepare
+
+    dbs = _PostgresDatabases() if BACKEND == "postgresql" else _SqliteDatabases(
+        str(tmp_path_factory.mktemp("db"))
+    )
+    template_app = make_app(dbs.template_url())
+    prepare(template_app, demo=True)
+    with template_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    yield dbs
+    dbs.close()
+
+
+@pytest.fixture
+def database_url(databases):
+    url = databases.copy()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def app(database_url):
+    """The application on a fresh copy of the demo database. No app context stays pushed, so
+    that each test-client request gets its own ``g`` as in production; use ``appctx`` for queries."""
+    from app.extensions import db
+
+    application = make_app(database_url)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def appctx(app):
+    """An application context for direct database work in a test."""
+    from app.extensions import db
+
+    with app.app_context():
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client, path: str = "/login/") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'<meta name="csrf-token" content="([^"]+)"', html
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+@pytest.fixture
+def login_as(app):
+    """Returns a browser-like client signed in through the login form as ``username``."""
+
+    def _login(username: str, password: str = PASSWORD):
+        c = app.test_client()
+        token = csrf_token(c)
+        r = c.post("/login/", data={"username": username, "password": password, "csrf_token": token})
+        assert r.status_code == 302 and "/login" not in r.headers["Location"], f"login failed for {username}"
+        return c
+
+    return _login
+
+
+class ApiClient:
+    """A JWT client: ``api.get("/api/v1/…")`` with the token of one user."""
+
+    def __init__(self, client, token: str) -> None:
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def __getattr__(self, method):
+        call = getattr(self.client, method)
+
+        def _call(url, **kwargs):
+            kwargs.setdefault("headers", {}).update(self.headers)
+            return call(url, **kwargs)
+
+        return _call
+
+
+def jwt_token(client, username: str, password: str = PASSWORD) -> str:
+    r = client.post("/api/v1/security/login",
+                    json={"username": username, "password": password, "provider": "db"})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    return r.json["access_token"]
+
+
+@pytest.fixture
+def api_as(app):
+    def _api(username: str) -> ApiClient:
+        c = app.test_client()
+        return ApiClient(c, jwt_token(c, username))
+
+    return _api
