@@ -55,7 +55,8 @@ def load() -> dict:
         "AUTH_ROLE_ADMIN": "Admin",
         "AUTH_ROLE_PUBLIC": "Public",
         "AUTH_USER_REGISTRATION": False,
-        "FAB_ADD_SECURITY_API": True,
+        # User and role administration stays on the screens; its REST API is not exposed.
+        "FAB_ADD_SECURITY_API": False,
         "FAB_API_SWAGGER_UI": False,
         "FAB_API_SHOW_STACKTRACE": False,
         "FAB_UPDATE_PERMS": True,

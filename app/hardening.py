@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+import prison
+
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, validate_csrf
@@ -25,6 +27,7 @@ csrf = CSRFProtect()
 API_PREFIX = "/api/"
 LOGIN_PATHS = {"/login/", "/api/v1/security/login"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+MAX_Q_LENGTH = 8192
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -59,7 +62,8 @@ def error_response(status: int, message: str | None = None):
         response = jsonify(message=message)
         response.status_code = status
         return response
-    return render_template("error.html", status=status, message=message), status
+    appbuilder = current_app.extensions.get("appbuilder")
+    return render_template("error.html", status=status, message=message, appbuilder=appbuilder), status
 
 
 def _login_username() -> str:
@@ -71,6 +75,24 @@ def _login_username() -> str:
 
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
+
+    @app.before_request
+    def _refuse_bad_requests_early():
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            return error_response(413)
+        # FAB parses ``q`` (rison) itself and answers 500 when the parser recurses too deep.
+        if is_api() and "q" in request.args:
+            q = request.args["q"]
+            if len(q) > MAX_Q_LENGTH:
+                return error_response(400)
+            try:
+                prison.loads(q)
+            except RecursionError:
+                return error_response(400)
+            except Exception:  # noqa: BLE001 - FAB answers the ordinary parse errors itself
+                pass
+        return None
 
     @app.before_request
     def _limit_logins():
@@ -115,6 +137,8 @@ def init_app(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         if exc.code and exc.code < 400:
             return exc
+        if exc.code == 405 and is_api() and request.method in ("GET", "HEAD"):
+            return error_response(404)  # e.g. /api/v1/station/abc: nothing there to read
         return error_response(exc.code or 500)
 
     @app.errorhandler(Exception)

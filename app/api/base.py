@@ -21,8 +21,28 @@ from ..scoping import SCOPED
 log = logging.getLogger(__name__)
 
 
+MAX_PK = 2**63 - 1
+
+
+class RefusedWrite(Exception):
+    """The readable reason a write was refused; FAB reports a DatabaseException's cause."""
+
+
 class JixiaoInterface(SQLAInterface):
     """FAB's SQLAlchemy interface that turns database refusals into readable validation errors."""
+
+    field_labels: dict = {}  # the owning view's label_columns, to name fields in messages
+
+    def get(self, id, filters=None, select_columns=None, outer_default_load=False):
+        # FAB's PUT/DELETE routes take any string as the key; PostgreSQL would fail on "abc" and
+        # SQLite on 10**30. A key that cannot exist is simply not found.
+        try:
+            key = int(id)
+        except (TypeError, ValueError):
+            return None
+        if not 0 < key <= MAX_PK:
+            return None
+        return super().get(key, filters, select_columns, outer_default_load)
 
     def _check_unique(self, item) -> None:
         table = self.obj.__table__
@@ -36,10 +56,9 @@ class JixiaoInterface(SQLAInterface):
             if item.id is not None:
                 query = query.where(table.c.id != item.id)
             if self.session.scalar(query):
-                label = self.get_label(column.key) if hasattr(self, "get_label") else column.key
-                raise DatabaseException(
-                    _("%(field)s: the value “%(value)s” is already used.", field=label, value=value)
-                )
+                label = str(self.field_labels.get(column.key, column.key))
+                message = _("%(field)s: the value “%(value)s” is already used.", field=label, value=value)
+                raise DatabaseException(message) from RefusedWrite(message)
 
     def _write(self, action, item, commit: bool) -> None:
         try:
@@ -54,9 +73,8 @@ class JixiaoInterface(SQLAInterface):
         except SQLAlchemyError as exc:
             self.session.rollback()
             log.warning("Refused write of %s: %s", self.obj.__name__, exc)
-            raise DatabaseException(
-                _("The record conflicts with existing data and was not saved.")
-            ) from exc
+            message = _("The record conflicts with existing data and was not saved.")
+            raise DatabaseException(message) from RefusedWrite(message)
 
     def add(self, item, commit: bool = True) -> None:
         self._write(self.session.add, item, commit)
@@ -73,6 +91,10 @@ class JixiaoModelRestApi(ModelRestApi):
     allow_browser_login = True
     page_size = 50
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.datamodel.field_labels = self.label_columns
+
     def _handle_page_args(self, rison_args):
         # FAB passes negative or huge paging arguments straight to SQL.
         page, page_size = super()._handle_page_args(rison_args)
@@ -80,6 +102,13 @@ class JixiaoModelRestApi(ModelRestApi):
         page_size = page_size if isinstance(page_size, int) and 0 < page_size <= max_size else self.page_size
         page = page if isinstance(page, int) and 0 <= page < 10**6 else 0
         return page, page_size
+
+    def response_422(self, message=None):
+        # FAB prefixes database refusals with a fixed English phrase; our cause is already readable.
+        prefix = "Database exception occurred: "
+        if isinstance(message, str) and message.startswith(prefix):
+            message = message[len(prefix):]
+        return super().response_422(message=message)
 
     def response_500(self, message: str | None = None):
         return super().response_500(message=_("Something went wrong on the server; the error has been logged."))

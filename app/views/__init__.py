@@ -4,6 +4,10 @@ from flask_babel import lazy_gettext as _l
 
 
 def register_views(appbuilder) -> None:
+    from flask_appbuilder.api.manager import OpenApi
+
+    # The OpenAPI document at /api/v1/_openapi (without FAB's Swagger UI, which loads a CDN).
+    appbuilder.add_api(OpenApi)
     from ..api.org import EmployeeApi, StationApi
     from .org import EmployeeView, StationView
 

@@ -10,3 +10,7 @@ class JixiaoModelView(ModelView):
     method_permission_name = p.METHOD_PERMISSIONS
     base_filters = SCOPED
     page_size = 25
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.datamodel.field_labels = self.label_columns
