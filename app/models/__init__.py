@@ -5,3 +5,22 @@ from .org import POSITIONS, Employee, Segment, Station
 from .security import LoginFailure
 
 __all__ = ["Model", "metadata", "Station", "Employee", "Segment", "POSITIONS", "LoginFailure"]
+
+# --- rules (issue 6) ---
+from .rules import (  # noqa: E402
+    PublishedVersionLocked,
+    RuleGradeBand,
+    RuleIndicator,
+    RuleOutcome,
+    RuleSetStatus,
+    RuleSetVersion,
+    RuleSwotItem,
+    RuleSwotLine,
+    RuleTemplate,
+    RuleTemplateLine,
+)
+
+__all__ += [
+    "PublishedVersionLocked", "RuleGradeBand", "RuleIndicator", "RuleOutcome", "RuleSetStatus",
+    "RuleSetVersion", "RuleSwotItem", "RuleSwotLine", "RuleTemplate", "RuleTemplateLine",
+]
