@@ -1,0 +1,131 @@
+"""A cycle's PDFs → one zip, rendered on all cores with bounded memory (SPEC §7).
+
+The snapshots arrive as a lazy iterable (the caller streams them from the database). They are
+read on the caller's thread, a chunk at a time, and at most ``2 × workers`` chunks are in flight,
+so memory does not grow with the size of the cycle. ``Pool.imap`` would read the whole iterable
+ahead from a helper thread: unbounded, and off the thread that owns the database session.
+Results are written in input order as they complete, then the zip is moved into place, so a failed
+export never leaves a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import re
+import zipfile
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from itertools import islice
+from pathlib import Path
+
+from weasyprint.urls import FatalURLFetchingError
+
+from .render import render_appraisal_pdf
+
+# Entries are stored, not deflated: WeasyPrint already compresses content streams and fonts, so
+# deflate saves little and costs main-process CPU that the render workers need (bench/pdf.py).
+COMPRESSION = zipfile.ZIP_STORED
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+
+
+class ExportError(RuntimeError):
+    """One snapshot failed to render; the message names its zip entry."""
+
+
+def export_zip(snapshots: Iterable[tuple[str, Mapping]], zip_path: str | os.PathLike,
+               workers: int | None = None, progress: Callable[[int, int], None] | None = None,
+               total: int | None = None, *, locale: str = "zh_CN",
+               chunksize: int | None = None) -> int:
+    """Render ``(name, snapshot)`` pairs into ``zip_path`` as ``name.pdf`` entries; return how many.
+
+    ``workers`` defaults to the usable cores; 1 renders in this process. ``progress(done, total)``
+    is called after each entry (``total`` as given, else ``len(snapshots)`` when it has one,
+    else 0). Names are made safe for a zip (no directories) and unique (``name-2.pdf``).
+    """
+    workers = max(1, workers or _usable_cores())
+    if total is None and hasattr(snapshots, "__len__"):
+        total = len(snapshots)  # type: ignore[arg-type]
+    if chunksize is None:
+        chunksize = min(8, max(1, math.ceil((total or 32) / (workers * 8))))
+    target = Path(zip_path)
+    partial = target.with_name(target.name + ".part")
+    entries = _EntryNames()
+    done = 0
+    try:
+        with zipfile.ZipFile(partial, "w", COMPRESSION) as archive:
+            for name, pdf in _rendered(_chunks(snapshots, chunksize), workers, locale):
+                archive.writestr(entries.add(name), pdf)
+                done += 1
+                if progress:
+                    progress(done, total or 0)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return done
+
+
+def _rendered(chunks: Iterator[list], workers: int, locale: str) -> Iterator[tuple[str, bytes]]:
+    if workers == 1:
+        for chunk in chunks:
+            yield from _render_chunk(chunk, locale)
+        return
+    # forkserver, not fork: the caller may be a threaded web or CLI process holding database
+    # connections, and a forked copy of those is unsafe. Workers fork from a clean server that
+    # has already imported WeasyPrint.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["app.pdf.render"])
+    pool = context.Pool(workers)
+    try:
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(pool.apply_async(_render_chunk, (chunk, locale)))
+            if len(pending) >= 2 * workers:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _render_chunk(chunk: list[tuple[str, Mapping]], locale: str) -> list[tuple[str, bytes]]:
+    """Runs in a worker: each snapshot independently, with the process's cached renderer."""
+    results = []
+    for name, snapshot in chunk:
+        try:
+            results.append((name, render_appraisal_pdf(snapshot, locale)))
+        except (Exception, FatalURLFetchingError) as error:
+            # A plain message pickles back to the parent whatever the original exception was.
+            raise ExportError(f"{name}: {type(error).__name__}: {error}") from None
+    return results
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+class _EntryNames:
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+
+    def add(self, name: str) -> str:
+        base = _UNSAFE.sub("_", str(name)).strip(" .")[:120] or "appraisal"
+        entry, n = f"{base}.pdf", 1
+        while entry.lower() in self.used:
+            n += 1
+            entry = f"{base}-{n}.pdf"
+        self.used.add(entry.lower())
+        return entry
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

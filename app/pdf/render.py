@@ -1,0 +1,171 @@
+"""Appraisal snapshot (a plain dict, see README.md) → HTML → PDF bytes, with no Flask app.
+
+Each process keeps one ``_Renderer``: the Jinja environment, the WeasyPrint font configuration and
+the parsed stylesheets. Parsing CSS and loading fonts costs more than laying out a page, so a
+process that renders many PDFs (an export worker) pays for them once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from app.charts.svg import category_bars
+
+from .fetcher import ASSET_SCHEME, AssetFetcher, RefuseAll
+from .labels import LABELS, normalise_locale
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "pdf"
+STYLESHEET = f"{ASSET_SCHEME}:appraisal.css"
+FONT_FAMILY = '"WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif'
+
+REQUIRED = ("company", "cycle", "employee", "station", "lines", "total", "grade")
+SNAPSHOT_DEFAULTS = {
+    "rule_version": "", "na_notes": [], "subtotal": None, "adjustment": 0.0,
+    "adjustment_reason": "", "grade_label": "", "outcomes": [], "comments": [], "trail": [],
+    "category_scores": {}, "signed": None,
+}
+LINE_DEFAULTS = {
+    "code": "", "unit": "", "value": None, "target": None, "score": None, "weighted": None,
+    "explain": "", "na": False, "manual": False,
+}
+
+
+class SnapshotError(ValueError):
+    """The snapshot lacks something the PDF must show."""
+
+
+def render_appraisal_pdf(snapshot: Mapping, locale: str = "zh_CN") -> bytes:
+    """Render one appraisal snapshot as an A4 PDF; ``locale`` picks the labels (zh_CN or en)."""
+    return render_document([snapshot], locale)
+
+
+def render_document(snapshots: Iterable[Mapping], locale: str = "zh_CN") -> bytes:
+    """Render several snapshots into one PDF, each starting on a new page (page numbers run
+    through the whole document)."""
+    renderer = _renderer()
+    html = render_html(snapshots, locale)
+    document = HTML(string=html, url_fetcher=renderer.fetcher).render(
+        font_config=renderer.font_config, stylesheets=renderer.stylesheets(locale))
+    # Layout has loaded every image and font; all that writing could still fetch is an
+    # attachment. None may be embedded, whatever the markup says.
+    document.metadata.attachments = []
+    document.url_fetcher = RefuseAll()
+    return document.write_pdf(attachments=[])
+
+
+def render_html(snapshots: Iterable[Mapping], locale: str = "zh_CN") -> str:
+    """The HTML the PDF is made from (autoescaped; useful for tests and an HTML preview)."""
+    locale = normalise_locale(locale)
+    appraisals = [_prepare(snapshot) for snapshot in snapshots]
+    if not appraisals:
+        raise SnapshotError("nothing to render: no snapshots")
+    template = _renderer().env.get_template("appraisal.html")
+    return template.render(appraisals=appraisals, t=LABELS[locale], lang=locale.replace("_", "-"))
+
+
+def _prepare(snapshot: Mapping) -> dict:
+    missing = [key for key in REQUIRED if key not in snapshot]
+    if missing:
+        raise SnapshotError(f"snapshot lacks {', '.join(missing)}")
+    view = {**SNAPSHOT_DEFAULTS, **snapshot}
+    view["lines"] = [{**LINE_DEFAULTS, "effective_weight": line.get("weight"), **line}
+                     for line in snapshot["lines"]]
+    for line in view["lines"]:
+        line["redistributed"] = not _close(line["weight"], line["effective_weight"])
+    view["redistributed"] = [line for line in view["lines"] if line["redistributed"]]
+    view["chart"] = category_bars(view["category_scores"] or {})
+    return view
+
+
+@dataclass
+class _Renderer:
+    env: Environment
+    fetcher: AssetFetcher
+    font_config: FontConfiguration
+    pid: int = field(default_factory=os.getpid)
+    _css: dict[str, list[CSS]] = field(default_factory=dict)
+
+    def stylesheets(self, locale: str) -> list[CSS]:
+        locale = normalise_locale(locale)
+        if locale not in self._css:
+            self._css[locale] = [
+                CSS(url=STYLESHEET, url_fetcher=self.fetcher, font_config=self.font_config),
+                CSS(string=_page_css(LABELS[locale]), url_fetcher=self.fetcher,
+                    font_config=self.font_config),
+            ]
+        return self._css[locale]
+
+
+_RENDERER: _Renderer | None = None
+
+
+def _renderer() -> _Renderer:
+    """This process's renderer; rebuilt after a fork, so a child never shares the parent's
+    fontconfig and Pango state."""
+    global _RENDERER
+    if _RENDERER is None or _RENDERER.pid != os.getpid():
+        env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True,
+                          undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+        env.filters.update(num=_num, pct=_pct, signed=_signed)
+        _RENDERER = _Renderer(env=env, fetcher=AssetFetcher(), font_config=FontConfiguration())
+    return _RENDERER
+
+
+def _page_css(labels: Mapping[str, str]) -> str:
+    """The locale's page-number line, e.g. "第 " counter(page) " 页 / 共 " counter(pages) " 页"."""
+    parts = []
+    for piece in labels["page"].replace("{pages}", "\0pages\0").replace("{page}", "\0page\0") \
+            .split("\0"):
+        if piece in ("page", "pages"):
+            parts.append(f"counter({piece})")
+        elif piece:
+            parts.append('"' + piece.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return f"@page {{ @bottom-center {{ content: {' '.join(parts)}; }} }}"
+
+
+def _number(value: object) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _format(value: float, places: int = 2) -> str:
+    text = f"{value:,.{places}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+@pass_context
+def _num(context, value: object, unit: str = "") -> str:
+    number = _number(value)
+    if number is None:
+        return context["t"]["na"]
+    return f"{_format(number)}{unit}" if unit == "%" else f"{_format(number)} {unit}".strip()
+
+
+def _pct(value: object) -> str:
+    number = _number(value)
+    return "" if number is None else f"{_format(number)}%"
+
+
+def _signed(value: object) -> str:
+    number = _number(value) or 0.0
+    return f"+{_format(number)}" if number > 0 else _format(number)
+
+
+def _close(a: object, b: object) -> bool:
+    x, y = _number(a), _number(b)
+    return x == y if x is None or y is None else abs(x - y) < 0.005
