@@ -113,7 +113,7 @@ def get_or_404(model, ident):
         ident = int(ident)
     except (TypeError, ValueError):
         abort(404)
-    if not -(2**63) <= ident < 2**63:
+    if not 0 < ident < 2**31:  # INTEGER keys; PostgreSQL refuses larger values
         abort(404)
     row = db.session.scalar(select(model).where(model.id == ident, scope_clause(model)))
     if row is None:

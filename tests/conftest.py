@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import re
@@ -13,7 +14,9 @@ import tempfile
 
 import pytest
 
-os.environ.setdefault("JIXIAO_INSTANCE", tempfile.mkdtemp(prefix="jixiao-instance-"))
+if "JIXIAO_INSTANCE" not in os.environ:
+    os.environ["JIXIAO_INSTANCE"] = tempfile.mkdtemp(prefix="jixiao-instance-")
+    atexit.register(shutil.rmtree, os.environ["JIXIAO_INSTANCE"], True)
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
 from sqlalchemy import create_engine, text  # noqa: E402

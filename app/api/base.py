@@ -21,7 +21,8 @@ from ..scoping import SCOPED
 log = logging.getLogger(__name__)
 
 
-MAX_PK = 2**63 - 1
+# Primary keys are INTEGER columns: PostgreSQL refuses anything beyond 32 bits.
+MAX_PK = 2**31 - 1
 
 
 class RefusedWrite(Exception):
