@@ -27,7 +27,8 @@ from .render import render_appraisal_pdf
 # Entries are stored, not deflated: WeasyPrint already compresses content streams and fonts, so
 # deflate saves little and costs main-process CPU that the render workers need (bench/pdf.py).
 COMPRESSION = zipfile.ZIP_STORED
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+# Separators, "..", and what Windows forbids in a file name: a zip entry must not be a path.
+_UNSAFE = re.compile(r'([\x00-\x1f\x7f/\\:*?"<>|]|\.\.|_)+')
 
 
 class ExportError(RuntimeError):
@@ -115,7 +116,7 @@ class _EntryNames:
         self.used: set[str] = set()
 
     def add(self, name: str) -> str:
-        base = _UNSAFE.sub("_", str(name)).strip(" .")[:120] or "appraisal"
+        base = _UNSAFE.sub("_", str(name)).strip(" ._")[:120] or "appraisal"
         entry, n = f"{base}.pdf", 1
         while entry.lower() in self.used:
             n += 1

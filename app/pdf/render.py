@@ -50,8 +50,11 @@ def render_appraisal_pdf(snapshot: Mapping, locale: str = "zh_CN") -> bytes:
 def render_document(snapshots: Iterable[Mapping], locale: str = "zh_CN") -> bytes:
     """Render several snapshots into one PDF, each starting on a new page (page numbers run
     through the whole document)."""
+    return _html_to_pdf(render_html(snapshots, locale), locale)
+
+
+def _html_to_pdf(html: str, locale: str) -> bytes:
     renderer = _renderer()
-    html = render_html(snapshots, locale)
     document = HTML(string=html, url_fetcher=renderer.fetcher).render(
         font_config=renderer.font_config, stylesheets=renderer.stylesheets(locale))
     # Layout has loaded every image and font; all that writing could still fetch is an
