@@ -12,15 +12,15 @@ $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
 $(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
-	$(PIP) install -e .
+	$(PIP) install -e . 2>$(VENV)/pip.log || { cat $(VENV)/pip.log; exit 1; }
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(PIP) install -e '.[test]'
+	$(PIP) install -e '.[test]' 2>$(VENV)/pip.log || { cat $(VENV)/pip.log; exit 1; }
 	touch $@
 
 catalogs: $(VENV)/.installed
-	$(VENV)/bin/pybabel compile -q -f -d app/translations
+	$(VENV)/bin/pybabel compile -f -d app/translations >/dev/null
 
 run: $(VENV)/.installed catalogs
 	scripts/system-packages.sh pdf
