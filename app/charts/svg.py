@@ -38,7 +38,7 @@ def category_bars(scores: Mapping[str, float | None], title: str | None = None) 
 def ranking_bars(rows: Iterable[tuple[str, float | None]], title: str | None = None) -> Markup:
     """Horizontal bars in the given order, numbered 1, 2, 3…; the scale grows past 100 if needed."""
     items = [(f"{rank}. {name}", score) for rank, (name, score) in enumerate(rows, start=1)]
-    values = [n for _, v in items if (n := _number(v)) is not None]
+    values = [n for _, v in items if (n := finite_number(v)) is not None]
     return _horizontal_bars(items, title, scale_max=max([100.0, *values]))
 
 
@@ -73,7 +73,8 @@ def history_lines(series: Mapping[str, list[tuple[str, float | None]]],
     for points in series.values():
         for cycle, _ in points:
             cycles.setdefault(str(cycle), len(cycles))
-    values = [v for points in series.values() for _, s in points if (v := _number(s)) is not None]
+    values = [v for points in series.values() for _, score in points
+              if (v := finite_number(score)) is not None]
     lo, hi = min([0.0, *values]), max([100.0, *values])
     step, _ = _axis(hi - lo)
     lo, hi = step * math.floor(lo / step), step * math.ceil(hi / step)
@@ -97,7 +98,7 @@ def history_lines(series: Mapping[str, list[tuple[str, float | None]]],
                            anchor="middle", size=11, fill=_MUTED))
     for j, (name, points) in enumerate(series.items()):
         color = PALETTE[j % len(PALETTE)]
-        by_index = {cycles[str(c)]: _number(s) for c, s in points}
+        by_index = {cycles[str(c)]: finite_number(s) for c, s in points}
         parts.append(f"<g><title>{_esc(name)}</title>")
         segment: list[str] = []
         for index in range(len(cycles) + 1):  # one past the end closes the last segment
@@ -153,7 +154,7 @@ def _horizontal_bars(items: list[tuple[str, float | None]], title: str | None,
                            fill=_MUTED))
     for i, (name, score) in enumerate(items):
         cy = top + i * row + row / 2
-        value = _number(score)
+        value = finite_number(score)
         parts.append(f"<g><title>{_esc(name)}: {_fmt(value)}</title>")
         parts.append(_text(label_w - 8, cy + 4, _fit(str(name), label_w - 10, 12), anchor="end"))
         if value is None:
@@ -236,8 +237,9 @@ def _esc(text: object) -> str:
     return escape(_XML_INVALID.sub("", str(text)), quote=True)
 
 
-def _number(value: object) -> float | None:
-    """A finite float, or None for missing, N/A or broken values (NaN must not reach a width)."""
+def finite_number(value: object) -> float | None:
+    """A finite float, or None for missing, N/A or broken values (NaN must not reach a width).
+    The PDF formats its numbers through this too."""
     if value is None or isinstance(value, bool):
         return None
     try:

@@ -7,7 +7,6 @@ process that renders many PDFs (an export worker) pays for them once.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,14 +16,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 
-from app.charts.svg import category_bars
+from app.charts.svg import category_bars, finite_number
 
 from .fetcher import ASSET_SCHEME, AssetFetcher, RefuseAll
 from .labels import LABELS, normalise_locale
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "pdf"
 STYLESHEET = f"{ASSET_SCHEME}:appraisal.css"
-FONT_FAMILY = '"WenQuanYi Micro Hei", "Noto Sans CJK SC", sans-serif'
 
 REQUIRED = ("company", "cycle", "employee", "station", "lines", "total", "grade")
 SNAPSHOT_DEFAULTS = {
@@ -134,16 +132,6 @@ def _page_css(labels: Mapping[str, str]) -> str:
     return f"@page {{ @bottom-center {{ content: {' '.join(parts)}; }} }}"
 
 
-def _number(value: object) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def _format(value: float, places: int = 2) -> str:
     text = f"{value:,.{places}f}"
     if "." in text:
@@ -153,22 +141,22 @@ def _format(value: float, places: int = 2) -> str:
 
 @pass_context
 def _num(context, value: object, unit: str = "") -> str:
-    number = _number(value)
+    number = finite_number(value)
     if number is None:
         return context["t"]["na"]
     return f"{_format(number)}{unit}" if unit == "%" else f"{_format(number)} {unit}".strip()
 
 
 def _pct(value: object) -> str:
-    number = _number(value)
+    number = finite_number(value)
     return "" if number is None else f"{_format(number)}%"
 
 
 def _signed(value: object) -> str:
-    number = _number(value) or 0.0
+    number = finite_number(value) or 0.0
     return f"+{_format(number)}" if number > 0 else _format(number)
 
 
 def _close(a: object, b: object) -> bool:
-    x, y = _number(a), _number(b)
+    x, y = finite_number(a), finite_number(b)
     return x == y if x is None or y is None else abs(x - y) < 0.005

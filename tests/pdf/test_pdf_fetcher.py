@@ -2,8 +2,6 @@
 
 import base64
 import os
-import socket
-import threading
 
 import pytest
 from weasyprint import HTML
@@ -75,32 +73,6 @@ def test_symlink_out_of_the_asset_folder_is_refused(tmp_path):
 def test_refuse_all_refuses_even_assets():
     with pytest.raises(FetchRefused):
         RefuseAll().fetch("jixiao-asset:appraisal.css")
-
-
-@pytest.fixture
-def listener():
-    """A real local TCP server that counts the connections it receives."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.05)
-    seen, stop = [], threading.Event()
-
-    def accept():
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            seen.append(conn)
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], seen
-    stop.set()
-    thread.join()
-    server.close()
 
 
 @pytest.mark.parametrize("markup", [

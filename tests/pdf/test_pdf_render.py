@@ -2,8 +2,6 @@
 
 import io
 import re
-import socket
-import threading
 
 import pypdf
 import pytest
@@ -105,32 +103,6 @@ def test_one_document_holds_every_appraisal_on_its_own_pages(snapshot, pdf):
     document = render_document(snapshots)
     assert len(read(document).pages) == 3 * single
     assert all(s["employee"]["name"] in text_of(document) for s in snapshots)
-
-
-@pytest.fixture
-def listener():
-    """A real local TCP server that records every connection it receives."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.05)
-    seen, stop = [], threading.Event()
-
-    def accept():
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            seen.append(conn)
-            conn.close()
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], seen
-    stop.set()
-    thread.join()
-    server.close()
 
 
 def test_user_html_renders_as_text_and_fetches_nothing(snapshot, listener):
