@@ -1,6 +1,6 @@
 """Appraisal snapshot (a plain dict, see README.md) → HTML → PDF bytes, with no Flask app.
 
-Each process keeps one ``_Renderer``: the Jinja environment, the WeasyPrint font configuration and
+Each thread keeps one ``_Renderer``: the Jinja environment, the WeasyPrint font configuration and
 the parsed stylesheets. Parsing CSS and loading fonts costs more than laying out a page, so a
 process that renders many PDFs (an export worker) pays for them once.
 """
@@ -8,6 +8,7 @@ process that renders many PDFs (an export worker) pays for them once.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,19 +106,21 @@ class _Renderer:
         return self._css[locale]
 
 
-_RENDERER: _Renderer | None = None
+_LOCAL = threading.local()
 
 
 def _renderer() -> _Renderer:
-    """This process's renderer; rebuilt after a fork, so a child never shares the parent's
-    fontconfig and Pango state."""
-    global _RENDERER
-    if _RENDERER is None or _RENDERER.pid != os.getpid():
+    """This thread's renderer. One per thread because a font configuration holds mutable caches
+    and Pango state that WeasyPrint does not lock (a threaded web server renders concurrently);
+    rebuilt after a fork, so a child never shares its parent's fontconfig and Pango state."""
+    renderer = getattr(_LOCAL, "renderer", None)
+    if renderer is None or renderer.pid != os.getpid():
         env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True,
                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         env.filters.update(num=_num, pct=_pct, signed=_signed)
-        _RENDERER = _Renderer(env=env, fetcher=AssetFetcher(), font_config=FontConfiguration())
-    return _RENDERER
+        renderer = _LOCAL.renderer = _Renderer(env=env, fetcher=AssetFetcher(),
+                                               font_config=FontConfiguration())
+    return renderer
 
 
 def _page_css(labels: Mapping[str, str]) -> str:

@@ -2,6 +2,7 @@
 
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pypdf
 import pytest
@@ -71,6 +72,12 @@ def test_a4_pages(pdf):
 def test_same_snapshot_same_bytes(snapshot, pdf):
     """No timestamps or random ids: re-rendering a snapshot reproduces its hash."""
     assert render_appraisal_pdf(snapshot) == pdf
+
+
+def test_threads_render_the_same_bytes(snapshot, pdf):
+    """A threaded web server renders concurrently; each thread has its own font state."""
+    with ThreadPoolExecutor(2) as pool:
+        assert list(pool.map(render_appraisal_pdf, [snapshot] * 4)) == [pdf] * 4
 
 
 def test_english_labels(snapshot):
