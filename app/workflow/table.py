@@ -1,0 +1,283 @@
+"""The workflow table: states, actions and transitions read from a dict (a parsed workflow.toml).
+
+A transition is a row ``(from, action, to, who, guard, comment_required)`` as in Frappe's workflow;
+``who`` lists the actors allowed, each a role and a relation to the appraised employee.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .guards import Guard, compile_guard
+
+
+class State(enum.StrEnum):
+    """The states an appraisal can be in; a table uses these and no others."""
+
+    draft = "draft"
+    pending_review = "pending_review"
+    pending_second_review = "pending_second_review"
+    approved = "approved"
+    signed = "signed"
+    disputed = "disputed"
+
+
+# While an appraisal is in one of these, it is being decided on: its subject may not act.
+REVIEW_STATES = frozenset({State.draft, State.pending_review, State.pending_second_review, State.disputed})
+# A recompute may change appraisals in these states only; the others are locked.
+RECOMPUTABLE_STATES = frozenset({State.draft, State.pending_review})
+
+# Relations between the actor and the appraised employee.
+SUPERVISOR = "supervisor"        # the employee's direct supervisor
+STATION_MANAGER = "station_manager"  # the manager of the employee's station
+SELF = "self"                    # the appraised employee
+HR = "hr"                        # no tie needed: HR acts for the whole company
+RELATIONS = (SUPERVISOR, STATION_MANAGER, SELF, HR)
+
+
+class WorkflowTableError(Exception):
+    """The table is unusable; ``problems`` lists every reason as (where, message_zh, message_en)."""
+
+    def __init__(self, problems: list[tuple[str, str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{where}: {en}" for where, _zh, en in problems))
+
+    def messages(self, locale: str | None = "zh_CN") -> list[str]:
+        english = (locale or "").startswith("en")
+        return [f"{where}: {en if english else zh}" for where, zh, en in self.problems]
+
+
+@dataclass(frozen=True)
+class Who:
+    """One kind of actor allowed: holds ``role`` (if given) and stands in ``relation`` to the employee."""
+
+    role: str | None
+    relation: str
+
+    def describe(self, table: WorkflowTable, locale: str | None) -> str:
+        return table.relation_label(self.relation, locale)
+
+
+@dataclass(frozen=True)
+class Transition:
+    source: str
+    action: str
+    target: str
+    who: tuple[Who, ...]
+    guard: Guard | None = None
+    comment_required: bool = False
+
+
+@dataclass(frozen=True)
+class Permission:
+    """Who may do something that is not a state change (review edits) or creates a version (amend)."""
+
+    states: frozenset[str]
+    who: tuple[Who, ...]
+    target: str | None = None
+    comment_required: bool = True
+
+
+@dataclass(frozen=True)
+class WorkflowTable:
+    states: tuple[str, ...]
+    initial: str
+    transitions: tuple[Transition, ...]
+    review: Permission
+    amend: Permission
+    max_adjustment: float = 10.0
+    labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # state/action/relation → (zh, en)
+    final_states: frozenset[str] = frozenset()
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        seen: dict[str, None] = {}
+        for t in self.transitions:
+            seen.setdefault(t.action, None)
+        return tuple(seen)
+
+    def transitions_from(self, state: str) -> tuple[Transition, ...]:
+        return tuple(t for t in self.transitions if t.source == state)
+
+    def _label(self, key: str, name: str, locale: str | None) -> str:
+        zh, en = self.labels.get(f"{key}:{name}", (name, name))
+        return en if (locale or "").startswith("en") else zh
+
+    def state_label(self, state: str, locale: str | None = "zh_CN") -> str:
+        return self._label("state", state, locale)
+
+    def action_label(self, action: str, locale: str | None = "zh_CN") -> str:
+        return self._label("action", action, locale)
+
+    def relation_label(self, relation: str, locale: str | None = "zh_CN") -> str:
+        return self._label("relation", relation, locale)
+
+
+_TOP_KEYS = {"initial", "states", "actions", "relations", "transitions", "review", "amend"}
+_TRANSITION_KEYS = {"from", "action", "to", "who", "guard", "comment_required"}
+_DEFAULT_RELATION_LABELS = {
+    SUPERVISOR: ("该员工的主管", "the employee's supervisor"),
+    STATION_MANAGER: ("服务站站长", "the station's manager"),
+    SELF: ("被考核员工本人", "the appraised employee"),
+    HR: ("人力资源", "HR"),
+}
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, str, str]] = []
+
+    def add(self, where: str, zh: str, en: str) -> None:
+        self.items.append((where, zh, en))
+
+
+def _labels(data: Mapping, key: str, problems: _Problems) -> dict[str, tuple[str, str]]:
+    out: dict[str, tuple[str, str]] = {}
+    section = data.get(key, {})
+    if not isinstance(section, Mapping):
+        problems.add(key, "应为一个表", "must be a table")
+        return out
+    for name, value in section.items():
+        if isinstance(value, Mapping) and isinstance(value.get("zh"), str) and isinstance(value.get("en"), str):
+            out[str(name)] = (value["zh"], value["en"])
+        else:
+            problems.add(f"{key}.{name}", "需要 zh 与 en 两个名称", "needs a zh and an en name")
+    return out
+
+
+def _who(value: Any, where: str, roles: Collection[str] | None, problems: _Problems) -> tuple[Who, ...]:
+    if not isinstance(value, list) or not value:
+        problems.add(where, "who 应为非空列表", "who must be a non-empty list")
+        return ()
+    out = []
+    for i, entry in enumerate(value):
+        here = f"{where}[{i}]"
+        if isinstance(entry, str):
+            entry = {"relation": entry}
+        if not isinstance(entry, Mapping) or set(entry) - {"role", "relation"}:
+            problems.add(here, "应为 {role, relation}", "must be {role, relation}")
+            continue
+        relation, role = entry.get("relation"), entry.get("role")
+        if relation not in RELATIONS:
+            problems.add(here, f"未知的关系“{relation}”，可用：{'、'.join(RELATIONS)}",
+                         f"unknown relation “{relation}”; use one of {', '.join(RELATIONS)}")
+            continue
+        if role is not None and (not isinstance(role, str) or (roles is not None and role not in roles)):
+            problems.add(here, f"未知的角色“{role}”", f"unknown role “{role}”")
+            continue
+        out.append(Who(role=role, relation=relation))
+    return tuple(out)
+
+
+def _state(value: Any, where: str, states: Collection[str], problems: _Problems) -> str:
+    if value not in states:
+        problems.add(where, f"未知的状态“{value}”", f"unknown state “{value}”")
+        return ""
+    return value
+
+
+def _permission(data: Mapping, key: str, states, roles, problems: _Problems, *, target: bool) -> Permission:
+    section = data.get(key)
+    if not isinstance(section, Mapping):
+        problems.add(key, f"缺少 [{key}] 表", f"the [{key}] table is missing")
+        return Permission(frozenset(), ())
+    allowed = {"states", "who", "comment_required"} | ({"to"} if target else {"max_adjustment"})
+    for extra in set(section) - allowed:
+        problems.add(f"{key}.{extra}", f"未知的键“{extra}”", f"unknown key “{extra}”")
+    raw_states = section.get("states")
+    if not isinstance(raw_states, list) or not raw_states:
+        problems.add(f"{key}.states", "应为非空列表", "must be a non-empty list")
+        raw_states = []
+    return Permission(
+        states=frozenset(_state(s, f"{key}.states", states, problems) for s in raw_states) - {""},
+        who=_who(section.get("who"), f"{key}.who", roles, problems),
+        target=_state(section.get("to"), f"{key}.to", states, problems) if target else None,
+        comment_required=bool(section.get("comment_required", True)),
+    )
+
+
+def load_table(data: Mapping, *, roles: Collection[str] | None = None) -> WorkflowTable:
+    """Build a :class:`WorkflowTable` from a parsed TOML dict; ``roles`` (if given) are the known role
+    names. Raises :class:`WorkflowTableError` listing every problem; a broken table is never half used."""
+    problems = _Problems()
+    if not isinstance(data, Mapping):
+        raise WorkflowTableError([("", "应为一个表", "must be a table")])
+    for extra in set(data) - _TOP_KEYS:
+        problems.add(str(extra), f"未知的键“{extra}”", f"unknown key “{extra}”")
+
+    state_labels = _labels(data, "states", problems)
+    known = {s.value for s in State}
+    for name in state_labels:
+        if name not in known:
+            problems.add(f"states.{name}", f"“{name}”不是系统支持的状态（可用：{'、'.join(known)}）",
+                         f"“{name}” is not a state the product supports ({', '.join(sorted(known))})")
+    states = tuple(s for s in state_labels if s in known)
+    final = frozenset(
+        name for name, value in data.get("states", {}).items()
+        if isinstance(value, Mapping) and value.get("final") and name in known
+    ) if isinstance(data.get("states"), Mapping) else frozenset()
+    action_labels = _labels(data, "actions", problems)
+    relation_labels = {f"relation:{k}": v for k, v in _DEFAULT_RELATION_LABELS.items()}
+    relation_labels.update({f"relation:{k}": v for k, v in _labels(data, "relations", problems).items()})
+
+    initial = _state(data.get("initial"), "initial", states, problems)
+
+    transitions: list[Transition] = []
+    rows = data.get("transitions")
+    if not isinstance(rows, list) or not rows:
+        problems.add("transitions", "至少需要一条流转", "at least one transition is needed")
+        rows = []
+    for i, row in enumerate(rows):
+        where = f"transitions[{i}]"
+        if not isinstance(row, Mapping):
+            problems.add(where, "应为一个表", "must be a table")
+            continue
+        for extra in set(row) - _TRANSITION_KEYS:
+            problems.add(f"{where}.{extra}", f"未知的键“{extra}”", f"unknown key “{extra}”")
+        source = _state(row.get("from"), f"{where}.from", states, problems)
+        target = _state(row.get("to"), f"{where}.to", states, problems)
+        action = row.get("action")
+        if not isinstance(action, str) or not action.isidentifier():
+            problems.add(f"{where}.action", "动作名应为字母、数字和下划线", "the action must be a plain name")
+            action = ""
+        elif action not in action_labels:
+            problems.add(f"{where}.action", f"动作“{action}”没有在 [actions] 中命名",
+                         f"the action “{action}” is not named in [actions]")
+        if source and source in final:
+            problems.add(f"{where}.from", f"“{source}”是终态，不能再流转",
+                         f"“{source}” is final and cannot be left")
+        who = _who(row.get("who"), f"{where}.who", roles, problems)
+        guard = None
+        if row.get("guard") not in (None, ""):
+            text = row["guard"]
+            if not isinstance(text, str):
+                problems.add(f"{where}.guard", "条件应为公式文本", "the guard must be formula text")
+            else:
+                guard, error = compile_guard(text)
+                if error:
+                    problems.add(f"{where}.guard", *error)
+        transitions.append(Transition(
+            source=source, action=action, target=target, who=who, guard=guard,
+            comment_required=bool(row.get("comment_required", False)),
+        ))
+
+    review = _permission(data, "review", states, roles, problems, target=False)
+    amend = _permission(data, "amend", states, roles, problems, target=True)
+    max_adjustment = data.get("review", {}).get("max_adjustment", 10) if isinstance(
+        data.get("review"), Mapping) else 10
+    if isinstance(max_adjustment, bool) or not isinstance(max_adjustment, int | float) or not (
+            0 <= max_adjustment <= 100):
+        problems.add("review.max_adjustment", "应为 0 到 100 之间的数", "must be a number from 0 to 100")
+        max_adjustment = 10
+    if problems.items:
+        raise WorkflowTableError(problems.items)
+    return WorkflowTable(
+        states=states, initial=initial, transitions=tuple(transitions), review=review, amend=amend,
+        max_adjustment=float(max_adjustment),
+        labels={**{f"state:{k}": v for k, v in state_labels.items()},
+                **{f"action:{k}": v for k, v in action_labels.items()}, **relation_labels},
+        final_states=final,
+    )
