@@ -1,0 +1,95 @@
+"""How a value was reached: the trace of an evaluation and the one line a screen or the PDF prints.
+
+A trace is the list of sub-expressions in evaluation order, each with its value (constants are left out;
+a branch IF did not take is absent). ``render_line`` writes the formula as the user typed it with each
+variable's value after its name, × and ÷ for * and /, and the result: ``一次修复率 0.92 × 100 = 92``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class TraceStep:
+    """One evaluated sub-expression: its ``source`` text, its ``value`` (None is N/A) and where it is."""
+
+    source: str
+    value: object
+    start: int | None = None
+    end: int | None = None
+
+    def to_dict(self) -> dict:
+        value = self.value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = float(value)
+        return {"source": self.source, "value": value}
+
+
+@dataclass
+class TraceContext:
+    """What a traced evaluation carries instead of the bare tags: the tags and the steps so far."""
+
+    tags: object
+    steps: list = field(default_factory=list)
+
+
+def format_value(value, locale: str | None = "zh_CN") -> str:
+    """A value as a person reads it: 92, 0.92, N/A, 是/否 (true/false), "A"."""
+    english = (locale or "").lower().startswith("en")
+    if value is None:
+        return "N/A"
+    if isinstance(value, bool):
+        return ("true" if value else "false") if english else ("是" if value else "否")
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, int | float):
+        number = float(value)
+        if number != number or number in (float("inf"), float("-inf")):
+            return str(number)
+        if number.is_integer() and abs(number) < 1e15:
+            return str(int(number))
+        if abs(number) >= 0.01:
+            return f"{number:.4f}".rstrip("0").rstrip(".")
+        return f"{number:.3g}"
+    return str(value)
+
+
+def operator_symbols(text: str) -> dict[int, str]:
+    """Positions of * and / outside quotes in the prepared text, with the symbol to print instead:
+    × for *, ÷ for /, ^ for ** (its second character prints as ""); // stays as it is."""
+    out: dict[int, str] = {}
+    quote = ""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "*" and text.startswith("**", i):
+            out[i], out[i + 1] = "^", ""
+            i += 1
+        elif ch == "/" and text.startswith("//", i):
+            i += 1  # floor division keeps its two characters
+        elif ch == "*":
+            out[i] = "×"
+        elif ch == "/":
+            out[i] = "÷"
+        i += 1
+    return out
+
+
+def render_line(source: str, symbols: dict[int, str], shown: list[tuple[int, int, object]], result,
+                locale: str | None = "zh_CN") -> str:
+    """The formula with ``shown`` values (start, end, value) after their spans, then `` = result``."""
+    after = {end: format_value(value, locale) for _start, end, value in shown}
+    parts = []
+    for index, ch in enumerate(source):
+        if index in after:
+            parts.append(" " + after[index])
+        parts.append(symbols.get(index, ch))
+    if len(source) in after:
+        parts.append(" " + after[len(source)])
+    body = " ".join("".join(parts).split())
+    return f"{body} = {format_value(result, locale)}"

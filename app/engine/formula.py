@@ -1,0 +1,151 @@
+"""Formula: one validated, compiled formula, evaluated many times; and ``compile_formula`` that makes one."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+
+from . import ops
+from .catalogue import Catalogue
+from .compile import Compiler, guarded_call, translate
+from .errors import FormulaError, fail
+from .explain import TraceContext, TraceStep, operator_symbols, render_line
+from .validate import Checked, check
+
+_EMPTY: dict = {}
+Values = Mapping[str, "float | str | None"]
+Tags = Mapping[str, int]
+
+
+def finish(result):
+    """A closure's raw result as the engine's answer: a finite float or None."""
+    if result is None:
+        return None
+    if result.__class__ is float:
+        return result + 0.0  # -0.0 prints as 0
+    if isinstance(result, bool | int):
+        return float(result)
+    raise fail("result_text")
+
+
+class Formula:
+    """A formula that passed every static check. ``source`` is the text as typed, ``names`` the canonical
+    codes it reads, ``tag_words`` the words it passes to TAGGED / TAGGED_RATE. Immutable and safe to share
+    between threads: evaluation keeps no state on the instance."""
+
+    __slots__ = ("source", "names", "tag_words", "_checked", "_fn", "_traced", "_symbols", "_shown")
+
+    def __init__(self, checked: Checked):
+        self.source = checked.source
+        self.names = checked.names
+        self.tag_words = checked.tag_words
+        self._checked = checked
+        self._fn = Compiler(checked.source).build(checked.tree)[0]
+        self._traced = None
+        self._symbols = operator_symbols(checked.text)
+        self._shown = _shown_spans(checked.tree)
+
+    def __repr__(self) -> str:
+        return f"Formula({self.source!r})"
+
+    def __reduce__(self):  # closures do not pickle: rebuild them from the checked tree
+        return (Formula, (self._checked,))
+
+    def evaluate(self, values: Values | None, tags: Tags | None = None) -> float | None:
+        """The value over ``values`` (canonical code → number, text or None; a missing code is N/A) and
+        ``tags`` (word → count of the employee's orders; None: no tag data). A finite float or None (N/A);
+        raises FormulaError DIVIDE_BY_ZERO, NUMBER_TOO_BIG, NOT_FINITE or TYPE."""
+        try:
+            result = self._fn(_EMPTY if values is None else values, tags)
+        except FormulaError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the contract: nothing else leaves the engine
+            raise translate(exc) from None
+        if result.__class__ is float:
+            return result + 0.0
+        return finish(result)
+
+    def truth(self, values: Values | None, tags: Tags | None = None) -> bool:
+        """For guards and conditions: True when the value is true (non-zero); N/A is False."""
+        result = self.evaluate(values, tags)
+        return result is not None and result != 0
+
+    def explain(self, values: Values | None, tags: Tags | None = None) -> tuple[float | None, list[TraceStep]]:
+        """(value, trace): the trace lists each evaluated sub-expression with its value, in evaluation
+        order (a branch IF did not take is absent). Raises FormulaError as ``evaluate``."""
+        if self._traced is None:  # built on first use; two threads building it at once is harmless
+            self._traced = Compiler(self.source, trace=True, step_type=TraceStep).build(self._checked.tree)[0]
+        context = TraceContext(tags)
+        value = finish(guarded_call(self._traced, _EMPTY if values is None else values, context))
+        steps = context.steps
+        if not steps:  # a constant formula: one step, itself
+            steps.append(TraceStep(self.source.strip(), value, 0, len(self.source)))
+        return value, steps
+
+    def describe(self, values: Values | None, tags: Tags | None = None, locale: str | None = "zh_CN") -> str:
+        """One line for a person: ``一次修复率 0.92 × 100 = 92``. Raises FormulaError as ``evaluate``."""
+        return self.explain_text(values, tags, locale)[1]
+
+    def explain_text(self, values: Values | None, tags: Tags | None = None,
+                     locale: str | None = "zh_CN") -> tuple[float | None, str]:
+        """(value, the line of ``describe``)."""
+        value = self.evaluate(values, tags)
+        values = _EMPTY if values is None else values
+        shown = [(start, end, _shown_value(key, values, tags)) for start, end, key in self._shown]
+        return value, render_line(self.source, self._symbols, shown, value, locale)
+
+    def reference(self, values: Values | None, tags: Tags | None = None) -> float | None:
+        """The value computed by the simpleeval reference evaluator (slow; for tests and cross-checks)."""
+        from .reference import reference_evaluate
+
+        return reference_evaluate(self._checked.tree, _EMPTY if values is None else values, tags)
+
+
+def _shown_spans(tree: ast.expr) -> list[tuple[int, int, tuple]]:
+    """Where the line of ``describe`` prints a value: after each name and each TAGGED/TAGGED_RATE call."""
+    spans = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and hasattr(node, "jx_str_ok"):
+            spans.append((node.jx_start, node.jx_end, ("name", node.id, node.jx_str_ok)))
+        elif isinstance(node, ast.Call) and node.func.id in ("TAGGED", "TAGGED_RATE"):
+            spans.append((node.jx_start, node.jx_end, (node.func.id, node.args[0].value)))
+    return sorted(spans)
+
+
+def _shown_value(key: tuple, values, tags):
+    """The value printed after a name or tag call; never raises (a bad input prints as '?')."""
+    try:
+        if key[0] == "name":
+            coerce = ops.coerce_text if key[2] else ops.coerce_number
+            return coerce(key[1], values.get(key[1]))
+        if key[0] == "TAGGED":
+            return ops.tag_count(tags, key[1])
+        return ops.tag_rate(tags, key[1], ops.coerce_number("orders", values.get("orders")))
+    except Exception:  # noqa: BLE001 - a display helper: show that the value is unusable
+        return _UNUSABLE
+
+
+class _Unusable:
+    def __str__(self) -> str:
+        return "?"
+
+
+_UNUSABLE = _Unusable()
+
+
+def compile_formula(text: str, catalogue: Catalogue | None = None) -> Formula:
+    """Parse, validate and compile ``text`` against the names of ``catalogue``. Raises FormulaError for
+    every static problem (SYNTAX, UNKNOWN_NAME, UNKNOWN_FUNCTION, FORBIDDEN, TOO_LONG, TOO_COMPLEX,
+    NUMBER_TOO_BIG, TYPE, and DIVIDE_BY_ZERO… of a constant part such as ``1/0``)."""
+    try:
+        return Formula(check(text, catalogue))
+    except FormulaError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the contract: nothing else leaves the engine
+        raise translate(exc) from None
+
+
+def safe_evaluate(text: str, catalogue: Catalogue | None, values: Values | None,
+                  tags: Tags | None = None) -> float | None:
+    """compile_formula(text, catalogue).evaluate(values, tags), for one-off use."""
+    return compile_formula(text, catalogue).evaluate(values, tags)
