@@ -30,12 +30,14 @@ test: $(VENV)/.installed-test catalogs
 	scripts/system-packages.sh pdf postgres browser
 	$(MAKE) test-sqlite test-postgres
 
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(or $(TEST_WORKERS),2)
+
 test-sqlite:
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PYTEST)
 
 # Everything that touches the database, again on a throwaway PostgreSQL cluster.
 test-postgres:
-	JIXIAO_TEST_DATABASE=postgresql $(PY) -m pytest -q -p no:cacheprovider -m "not browser" \
+	JIXIAO_TEST_DATABASE=postgresql $(PYTEST) -m "not browser" \
 	  --ignore=tests/engine --ignore=tests/pdf --ignore=tests/workflow
 
 lint:
