@@ -24,3 +24,14 @@ __all__ += [
     "PublishedVersionLocked", "RuleGradeBand", "RuleIndicator", "RuleOutcome", "RuleSetStatus",
     "RuleSetVersion", "RuleSwotItem", "RuleSwotLine", "RuleTemplate", "RuleTemplateLine",
 ]
+
+# --- cycles, appraisals, audit (issue 7) ---
+from .appraisal import (  # noqa: E402
+    Appraisal,
+    AuditEvent,
+    Cycle,
+    CycleStatus,
+    cycle_station,
+)
+
+__all__ += ["Appraisal", "AuditEvent", "Cycle", "CycleStatus", "cycle_station"]

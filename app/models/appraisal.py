@@ -1,0 +1,150 @@
+"""Cycles, appraisals and their audit trail (SPEC §6).
+
+An appraisal row is one *version* of one employee's result in one cycle; an amendment adds a
+version and marks the old one not current. Its ``snapshot`` is what was computed (contract item 3),
+``snapshot_hash`` the SHA-256 of its canonical JSON; every audit event records the hash it saw.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..workflow import State
+from .base import Model, metadata
+from .org import Employee, Station
+from .rules import RuleSetVersion
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class CycleStatus(enum.StrEnum):
+    new = "new"            # created, never computed
+    computed = "computed"  # appraisals written (recompute keeps this status)
+
+
+cycle_station = Table(
+    "cycle_station",
+    metadata,
+    Column("cycle_id", ForeignKey("cycle.id", ondelete="CASCADE"), primary_key=True),
+    Column("station_id", ForeignKey("station.id"), primary_key=True),
+)
+
+
+class Cycle(Model):
+    __tablename__ = "cycle"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True, nullable=False)
+    start: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    end: Mapped[dt.date] = mapped_column(Date, nullable=False)
+    # No stations: every station.
+    stations: Mapped[list[Station]] = relationship(secondary=cycle_station, order_by=Station.code)
+    rule_set_version_id: Mapped[int | None] = mapped_column(ForeignKey("rule_set_version.id"), nullable=True)
+    rule_set_version: Mapped[RuleSetVersion | None] = relationship()
+    status: Mapped[CycleStatus] = mapped_column(
+        Enum(CycleStatus, native_enum=False, length=16, validate_strings=True),
+        nullable=False, default=CycleStatus.new,
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    computed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Progress of a running compute, written outside its transaction so that any worker can report it.
+    progress_stage: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    progress_done: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    progress_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    progress_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    progress_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # What the last compute created and changed (services.cycles.ComputeResult.to_dict()).
+    last_result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def _state_enum():
+    return Enum(State, name="appraisal_state", native_enum=False, length=32, validate_strings=True,
+                values_callable=lambda states: [s.value for s in states])
+
+
+class Appraisal(Model):
+    __tablename__ = "appraisal"
+    __scope__ = ("employee_id", "station_id")  # see app.scoping
+    __table_args__ = (
+        UniqueConstraint("cycle_id", "employee_id", "version", name="uq_appraisal_cycle_employee_version"),
+        Index("ix_appraisal_cycle_current", "cycle_id", "is_current"),
+        Index("ix_appraisal_state", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id"), nullable=False)
+    cycle: Mapped[Cycle] = relationship()
+    employee_id: Mapped[int] = mapped_column(ForeignKey("employee.id"), nullable=False, index=True)
+    employee: Mapped[Employee] = relationship(foreign_keys=[employee_id])
+    # The employee's station when computed: scoping follows the result, not a later transfer.
+    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"), nullable=False, index=True)
+    station: Mapped[Station] = relationship(foreign_keys=[station_id])
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # The rule-set version it was computed with (the cycle's when computed); its workflow table applies.
+    rule_set_version_id: Mapped[int] = mapped_column(ForeignKey("rule_set_version.id"), nullable=False)
+    is_current: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    state: Mapped[State] = mapped_column(_state_enum(), nullable=False, default=State.draft)
+    subtotal: Mapped[float | None] = mapped_column(Float, nullable=True)
+    total: Mapped[float | None] = mapped_column(Float, nullable=True)
+    grade: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    adjustment: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    adjustment_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    manual: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)  # indicator code → value
+    snapshot: Mapped[dict] = mapped_column(JSON, nullable=False)
+    snapshot_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    events: Mapped[list[AuditEvent]] = relationship(
+        back_populates="appraisal", order_by="AuditEvent.id", viewonly=True
+    )
+
+    def __repr__(self) -> str:
+        return f"{self.cycle_id}/{self.employee_id} v{self.version} {self.state}"
+
+
+class AuditEvent(Model):
+    """One thing that happened to an appraisal: a transition, a compute, a review edit, an amendment."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisal.id"), nullable=False, index=True)
+    appraisal: Mapped[Appraisal] = relationship(back_populates="events")
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"), nullable=True)
+    user: Mapped[User | None] = relationship(User)
+    who: Mapped[str] = mapped_column(String(200), nullable=False)  # the name at the time
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    action: Mapped[str] = mapped_column(String(32), nullable=False)
+    from_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(32), nullable=False)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    snapshot_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+
+    def __repr__(self) -> str:
+        return f"{self.action} {self.from_state}→{self.to_state}"
