@@ -32,7 +32,8 @@ def dependency_order(formulas: Mapping[str, object]) -> list[str]:
                 ready.append(dependent)
     if len(order) < len(keys):
         cycles = cyclic_components({k: deps[k] for k in keys if waiting[k] > 0})
-        members = [key for key in keys if any(key in c for c in cycles)]
+        on_cycle = {key for cycle in cycles for key in cycle}
+        members = [key for key in keys if key in on_cycle]
         text = " | ".join(" → ".join([*c, c[0]]) for c in cycles)
         raise fail("cycle", None, members=members, members_text=text)
     return order
@@ -91,12 +92,15 @@ def cyclic_components(deps: Mapping[str, list[str]]) -> list[list[str]]:
 def _cycle_order(component: list[str], deps: Mapping[str, list[str]]) -> list[str]:
     """Walk the component along its edges from its first member, for a readable a → b → c → a."""
     members = set(component)
-    start = min(component, key=list(deps).index)
-    path, node = [start], start
+    rank = {key: i for i, key in enumerate(deps)}
+    start = min(component, key=rank.__getitem__)
+    path, seen, node = [start], {start}, start
     while True:
-        following = [d for d in deps[node] if d in members and d not in path]
-        if not following:
+        node = next((d for d in deps[node] if d in members and d not in seen), None)
+        if node is None:
             break
-        node = following[0]
         path.append(node)
-    return path if len(path) == len(component) else [start, *[m for m in component if m != start]]
+        seen.add(node)
+    if len(path) == len(component):
+        return path
+    return [start, *sorted(members - {start}, key=rank.__getitem__)]
