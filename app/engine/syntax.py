@@ -20,6 +20,7 @@ import io
 import keyword
 import re
 import tokenize
+import warnings
 from dataclasses import dataclass
 
 from .errors import fail
@@ -201,7 +202,9 @@ def parse(source: str) -> tuple[ast.Expression, Positions, str]:
         raise fail("empty", 0)
     lead = len(text) - len(body)
     try:
-        tree = ast.parse(body, mode="eval")
+        with warnings.catch_warnings():  # "invalid decimal literal" and the like: the error says it better
+            warnings.simplefilter("ignore")
+            tree = ast.parse(body, mode="eval")
     except SyntaxError as exc:
         raise _syntax_error(exc, text, lead) from None
     except (RecursionError, MemoryError):
