@@ -17,6 +17,8 @@ import re
 import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import closing
 from itertools import islice
 from pathlib import Path
 
@@ -55,8 +57,9 @@ def export_zip(snapshots: Iterable[tuple[str, Mapping]], zip_path: str | os.Path
     entries = _EntryNames()
     done = 0
     try:
-        with zipfile.ZipFile(partial, "w", COMPRESSION) as archive:
-            for name, pdf in _rendered(_chunks(snapshots, chunksize), workers, locale):
+        with zipfile.ZipFile(partial, "w", COMPRESSION) as archive, \
+                closing(_rendered(_chunks(snapshots, chunksize), workers, locale)) as results:
+            for name, pdf in results:
                 archive.writestr(entries.add(name), pdf)
                 done += 1
                 if progress:
@@ -73,24 +76,24 @@ def _rendered(chunks: Iterator[list], workers: int, locale: str) -> Iterator[tup
         for chunk in chunks:
             yield from _render_chunk(chunk, locale)
         return
-    # forkserver, not fork: the caller may be a threaded web or CLI process holding database
-    # connections, and a forked copy of those is unsafe. Workers fork from a clean server that
-    # has already imported WeasyPrint.
+    # forkserver, not fork: the caller may be a threaded web process, possibly rendering PDFs in
+    # another thread, and a fork taken while a thread holds a lock inherits it locked. Workers fork
+    # from a clean server that has already imported WeasyPrint. An executor rather than Pool: if
+    # a worker cannot start (e.g. the main script is stdin, which a worker cannot re-import), it
+    # raises BrokenProcessPool where Pool would respawn workers forever.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["app.pdf.render"])
-    pool = context.Pool(workers)
+    executor = ProcessPoolExecutor(workers, mp_context=context)
+    pending: deque[Future] = deque()
     try:
-        pending: deque = deque()
         for chunk in chunks:
-            pending.append(pool.apply_async(_render_chunk, (chunk, locale)))
+            pending.append(executor.submit(_render_chunk, chunk, locale))
             if len(pending) >= 2 * workers:
-                yield from pending.popleft().get()
+                yield from pending.popleft().result()
         while pending:
-            yield from pending.popleft().get()
-        pool.close()
+            yield from pending.popleft().result()
     finally:
-        pool.terminate()
-        pool.join()
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _render_chunk(chunk: list[tuple[str, Mapping]], locale: str) -> list[tuple[str, bytes]]:

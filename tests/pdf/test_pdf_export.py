@@ -1,7 +1,10 @@
 """export_zip: N valid PDFs from a lazy iterable, bounded read-ahead, safe names, no partial zip."""
 
 import io
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -9,6 +12,8 @@ import pytest
 from app.pdf import export_zip, render_appraisal_pdf
 from app.pdf.export import ExportError, _EntryNames
 from app.pdf.sample import sample_snapshot
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_parallel_export_writes_one_valid_pdf_per_snapshot(tmp_path):
@@ -62,4 +67,15 @@ def test_a_broken_snapshot_names_its_entry_and_leaves_no_zip(tmp_path, workers):
     path = tmp_path / "bad.zip"
     with pytest.raises(ExportError, match="E002: SnapshotError: snapshot lacks lines"):
         export_zip([("E001", good), ("E002", broken), ("E003", good)], path, workers=workers)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_workers_that_cannot_start_fail_the_export_instead_of_hanging(tmp_path):
+    """A script read from stdin cannot be re-imported by a forkserver worker. The export must
+    raise (BrokenProcessPool) rather than respawn workers forever, and leave no file."""
+    script = (f"from app.pdf import export_zip\nfrom app.pdf.sample import sample_snapshot\n"
+              f"export_zip([('a', sample_snapshot())], {str(tmp_path / 'x.zip')!r}, workers=2)\n")
+    result = subprocess.run([sys.executable, "-"], input=script, text=True, capture_output=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode != 0 and "BrokenProcessPool" in result.stderr
     assert list(tmp_path.iterdir()) == []
