@@ -89,6 +89,9 @@ MENUS: dict[str, tuple[str, ...]] = {
     "Appraisals": _EVERYONE,
     "Inbox": _EVERYONE,
     "Dashboards": _EVERYONE,
+    # issue 6: the rules editor (the "Rules" category above) and its what-if
+    "Rule sets": _MANAGERS,
+    "Rules what-if": (HR,),
 }
 
 # FAB's own screens every signed-in person needs (own profile, own password).

@@ -28,3 +28,18 @@ def prepare(app: Flask, *, demo: bool = True) -> None:
 
             click.echo("Seeding the demo organisation …")
             seed_demo()
+        # --- the default rule set (issue 6): rules/ on a database that has none ---
+        load_default_rules()
+
+
+def load_default_rules() -> None:
+    """Load and publish rules/ when no rule set exists yet (issue 6); later runs leave rules alone."""
+    from . import ROOT
+    from .extensions import db
+    from .models import RuleSetVersion
+    from .services.rules import load_dir
+
+    if db.session.scalar(select(func.count()).select_from(RuleSetVersion)):
+        return
+    result = load_dir(db.session, ROOT / "rules", user="setup", note="default rule set (rules/)")
+    click.echo(f"Loaded the default rule set as v{result.version.number}.")

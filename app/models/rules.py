@@ -32,7 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from .base import Model
 
 
-class RuleSetStatus(str, enum.Enum):
+class RuleSetStatus(enum.StrEnum):
     draft = "draft"
     published = "published"
 

@@ -21,3 +21,20 @@ def register_views(appbuilder) -> None:
     )
     appbuilder.add_api(StationApi)
     appbuilder.add_api(EmployeeApi)
+
+    # --- rules authoring and the formula API (issue 6) ---
+    from ..api.formula import FormulaApi
+    from ..api.rules import RULE_APIS
+    from .rules import RulesView
+
+    appbuilder.add_api(FormulaApi)
+    for api in RULE_APIS:
+        appbuilder.add_api(api)
+    appbuilder.add_view_no_menu(RulesView)
+    appbuilder.add_link(
+        "Rule sets", href="/rules/", label=_l("Rule sets"), icon="fa-sliders",
+        category="Rules", category_label=_l("Rules"), category_icon="fa-balance-scale",
+    )
+    appbuilder.add_link(
+        "Rules what-if", href="/rules/whatif", label=_l("What-if"), icon="fa-random", category="Rules",
+    )

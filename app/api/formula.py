@@ -1,0 +1,141 @@
+"""The formula check and the catalogue (SPEC §9; issue 4 item 8): what the editor calls as HR types.
+
+``POST /api/v1/formula/check`` ``{"expression", "variables": {name: number|null}, "tags": {word: n}}``
+→ ``{"ok": true, "value", "trace", "explain"}`` or ``{"ok": false, "error": {"code", "message",
+"position", "suggestions"}}``. The names a formula may use are the built-in catalogue plus the keys of
+``variables``; a catalogue variable not given a value is N/A; any other name is UNKNOWN_NAME.
+``GET /api/v1/formula/catalogue`` lists variables and functions with Chinese and English names.
+Any signed-in user may call both: checking a formula reads no data and changes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+
+from flask import request
+from flask_appbuilder.api import BaseApi, expose, protect, safe
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from .. import permissions as p
+
+MAX_VARIABLES = 300
+MAX_NAME = 64
+MAX_TEXT_VALUE = 100
+MAX_EXPRESSION = 20_000  # the engine refuses more than 1,000 with TOO_LONG; beyond this the request is junk
+
+
+def _locale() -> str:
+    return str(get_locale() or "zh_CN")
+
+
+def _json_number(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class FormulaApi(BaseApi):
+    resource_name = "formula"
+    class_permission_name = p.FORMULA
+    method_permission_name = {"check": p.WRITE, "catalogue": p.READ}
+    allow_browser_login = True
+    openapi_spec_tag = "Formula"
+
+    @expose("/check", methods=["POST"])
+    @protect()
+    @safe
+    def check(self):
+        """Check and evaluate one formula.
+        ---
+        post:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    expression: {type: string}
+                    variables: {type: object}
+                    tags: {type: object}
+          responses:
+            200:
+              description: '{"ok": true, "value", "trace"} or {"ok": false, "error"}'
+            400:
+              $ref: '#/components/responses/400'
+        """
+        from ..engine import FormulaError, builtin_catalogue, compile_formula
+        from ..engine.catalogue import NUMBER, TEXT
+
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return self.response_400(message=_("Send a JSON object with an expression."))
+        expression = data.get("expression")
+        variables = data.get("variables") or {}
+        tags = data.get("tags")
+        if not isinstance(expression, str) or len(expression) > MAX_EXPRESSION:
+            return self.response_400(message=_("The expression must be a text."))
+        if not isinstance(variables, dict) or len(variables) > MAX_VARIABLES:
+            return self.response_400(message=_("The variables must be an object of names and numbers."))
+        if tags is not None and (not isinstance(tags, dict) or len(tags) > MAX_VARIABLES):
+            return self.response_400(message=_("The tags must be an object of words and counts."))
+        values: dict = {}
+        kinds: dict[str, str] = {}
+        for name, value in variables.items():
+            if not isinstance(name, str) or not name or len(name) > MAX_NAME:
+                return self.response_400(message=_("A variable name is missing or too long."))
+            if isinstance(value, bool):
+                value = float(value)
+            if isinstance(value, str):
+                if len(value) > MAX_TEXT_VALUE:
+                    return self.response_400(message=_("A text value is too long."))
+                kinds[name] = TEXT
+            elif value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+                return self.response_400(message=_("The value of %(name)s must be a number or null.", name=name))
+            values[name] = value
+        tag_counts = None
+        if tags is not None:
+            tag_counts = {}
+            for word, count in tags.items():
+                if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < 10**9:
+                    return self.response_400(message=_("A tag count must be a whole number."))
+                tag_counts[str(word)[:MAX_TEXT_VALUE]] = count
+        base = builtin_catalogue()
+        extra = [name for name in values if name not in base]
+        catalogue = base.with_names(extra, kinds={n: kinds.get(n, NUMBER) for n in extra})
+        scope = {code: None for code in catalogue.codes}
+        scope.update(catalogue.canonical_values(values))
+        locale = _locale()
+        try:
+            formula = compile_formula(expression, catalogue)
+            value, trace = formula.explain(scope, tag_counts)
+            line = formula.describe(scope, tag_counts, locale)
+        except FormulaError as exc:
+            return self.response(200, ok=False, error=exc.to_dict(locale))
+        return self.response(200, ok=True, value=_json_number(value),
+                             trace=[step.to_dict() for step in trace], explain=line,
+                             names=sorted(formula.names))
+
+    @expose("/catalogue", methods=["GET"])
+    @protect()
+    @safe
+    def catalogue(self):
+        """The variables and functions formulas may use, with Chinese and English names.
+        ---
+        get:
+          responses:
+            200:
+              description: '{"variables": [...], "functions": [...], "rule_names": [...]}'
+        """
+        from ..engine import builtin_catalogue
+        from ..engine.functions import palette
+        from ..rules.formulas import OUTCOME_VARIABLES, SCORE_VARIABLES
+
+        locale = _locale()
+        return self.response(
+            200,
+            variables=builtin_catalogue().to_list(locale),
+            functions=palette(locale),
+            rule_names=[v.to_dict(locale) for v in (*SCORE_VARIABLES, *OUTCOME_VARIABLES)],
+        )

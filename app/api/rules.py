@@ -1,0 +1,278 @@
+"""REST APIs for rule sets: versions, indicators, templates (and their lines), grade bands, outcome
+rules, SWOT items (and their lines). Reading: HR, station managers, supervisors (and Admin); writing:
+HR and Admin (``app.permissions``). Rule content is not per-employee data, so there is no row scoping.
+
+Every write goes through ``app.services.rules.validate_row``: a row whose formula does not compile,
+whose test case fails or whose reference is unknown is refused with 422 and the engine's error
+(``{"message", "error": {"code", "message", "position", "suggestions", "field"}, "problems": […]}``)
+and never stored; any change to a published version answers 409.
+"""
+
+from __future__ import annotations
+
+from flask import request
+from flask_appbuilder.api import expose, protect, safe
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from .. import permissions as p
+from ..extensions import db
+from ..models import (
+    PublishedVersionLocked,
+    RuleGradeBand,
+    RuleIndicator,
+    RuleOutcome,
+    RuleSetVersion,
+    RuleSwotItem,
+    RuleSwotLine,
+    RuleTemplate,
+    RuleTemplateLine,
+)
+from ..scoping import current_person
+from ..services import rules as service
+from .base import JixiaoModelRestApi, interface
+
+
+def locale() -> str:
+    return str(get_locale() or "zh_CN")
+
+
+def refused(api, problems, status: int = 422):
+    """The 422 answer for refused rule content: the first error up front, all of them below."""
+    loc = locale()
+    first = problems[0]
+    error = {"code": first.code, "message": first.message(loc), "position": first.position,
+             "suggestions": list(first.suggestions), "field": first.field}
+    return api.response(status, message=f"{first.field}: {first.message(loc)}" if first.field else first.message(loc),
+                        error=error, problems=[pr.to_dict(loc) for pr in problems])
+
+
+def locked(api):
+    return api.response(409, message=_("This rule set version is published and cannot be changed; "
+                                       "create a new draft to edit it."))
+
+
+class _RuleRowApi(JixiaoModelRestApi):
+    """A rule row: validated by the rules service before it is stored; published versions locked."""
+
+    class_permission_name = p.RULES
+    base_filters = []  # rule content is visible to every holder of Rules/read
+    page_size = 100
+
+    def pre_add(self, item) -> None:
+        problems = service.validate_row(db.session, item)
+        if problems:
+            raise service.RuleRefused(problems)
+
+    pre_update = pre_add
+
+    def pre_delete(self, item) -> None:
+        service.ensure_deletable(db.session, item)
+
+    def _guarded(self, call, *args):
+        try:
+            return call(*args)
+        except service.RuleRefused as exc:
+            db.session.rollback()
+            return refused(self, exc.problems)
+        except PublishedVersionLocked:
+            db.session.rollback()
+            return locked(self)
+        except service.NoRuleSet:
+            db.session.rollback()
+            return self.response_422(message=_("No such rule set version."))
+
+    def post_headless(self):
+        return self._guarded(super().post_headless)
+
+    def put_headless(self, pk):
+        return self._guarded(super().put_headless, pk)
+
+    def delete_headless(self, pk):
+        return self._guarded(super().delete_headless, pk)
+
+
+class RuleIndicatorApi(_RuleRowApi):
+    resource_name = "rule_indicator"
+    datamodel = interface(RuleIndicator)
+    _fields = ["code", "name", "name_en", "category", "kind", "value_formula", "unit", "target",
+               "score_formula", "direction", "description", "tests", "position"]
+    list_columns = show_columns = ["id", "version_id", *_fields]
+    add_columns = ["version_id", *_fields]
+    edit_columns = _fields
+    search_columns = ["version_id", "code", "name", "category", "kind"]
+    order_columns = ["position", "code", "name", "category"]
+
+
+class RuleTemplateApi(_RuleRowApi):
+    resource_name = "rule_template"
+    datamodel = interface(RuleTemplate)
+    _fields = ["code", "name", "name_en", "positions", "stations", "segments", "description", "position"]
+    list_columns = show_columns = ["id", "version_id", *_fields]
+    add_columns = ["version_id", *_fields]
+    edit_columns = _fields
+    search_columns = ["version_id", "code", "name"]
+    order_columns = ["position", "code", "name"]
+
+
+class RuleTemplateLineApi(_RuleRowApi):
+    resource_name = "rule_template_line"
+    datamodel = interface(RuleTemplateLine)
+    list_columns = show_columns = ["id", "template_id", "indicator_code", "weight", "position"]
+    add_columns = ["template_id", "indicator_code", "weight", "position"]
+    edit_columns = ["indicator_code", "weight", "position"]
+    search_columns = ["template_id", "indicator_code"]
+    order_columns = ["position", "indicator_code"]
+
+
+class RuleGradeBandApi(_RuleRowApi):
+    resource_name = "rule_grade_band"
+    datamodel = interface(RuleGradeBand)
+    list_columns = show_columns = ["id", "version_id", "grade", "label", "label_en", "min_total", "position"]
+    add_columns = ["version_id", "grade", "label", "label_en", "min_total", "position"]
+    edit_columns = ["grade", "label", "label_en", "min_total", "position"]
+    search_columns = ["version_id", "grade"]
+    order_columns = ["position", "min_total", "grade"]
+
+
+class RuleOutcomeApi(_RuleRowApi):
+    resource_name = "rule_outcome"
+    datamodel = interface(RuleOutcome)
+    _fields = ["code", "action", "condition", "coefficient", "label", "label_en", "position"]
+    list_columns = show_columns = ["id", "version_id", *_fields]
+    add_columns = ["version_id", *_fields]
+    edit_columns = _fields
+    search_columns = ["version_id", "code", "action"]
+    order_columns = ["position", "code"]
+
+
+class RuleSwotItemApi(_RuleRowApi):
+    resource_name = "rule_swot_item"
+    datamodel = interface(RuleSwotItem)
+    _fields = ["station_code", "year", "kind", "title", "description", "position"]
+    list_columns = show_columns = ["id", "version_id", *_fields]
+    add_columns = ["version_id", *_fields]
+    edit_columns = _fields
+    search_columns = ["version_id", "station_code", "year", "kind"]
+    order_columns = ["position", "station_code", "year", "kind"]
+
+
+class RuleSwotLineApi(_RuleRowApi):
+    resource_name = "rule_swot_line"
+    datamodel = interface(RuleSwotLine)
+    list_columns = show_columns = ["id", "swot_item_id", "indicator_code", "weight", "position"]
+    add_columns = ["swot_item_id", "indicator_code", "weight", "position"]
+    edit_columns = ["indicator_code", "weight", "position"]
+    search_columns = ["swot_item_id", "indicator_code"]
+    order_columns = ["position", "indicator_code"]
+
+
+class RuleSetApi(JixiaoModelRestApi):
+    """Versions: list and show; POST makes a draft (a copy of ``based_on_id`` or of the current version);
+    DELETE discards a draft; ``/<id>/check``, ``/<id>/diff``, ``/<id>/publish``, ``/<id>/export``."""
+
+    resource_name = "ruleset"
+    class_permission_name = p.RULES
+    datamodel = interface(RuleSetVersion)
+    base_filters = []
+    include_route_methods = {"get", "get_list", "info", "post", "delete", "check", "diff", "publish", "export"}
+    method_permission_name = {
+        **p.METHOD_PERMISSIONS, "check": p.READ, "diff": p.READ, "export": p.READ, "publish": p.WRITE,
+    }
+    list_columns = show_columns = [
+        "id", "number", "status", "content_hash", "based_on_id", "note", "created_at", "created_by",
+        "published_at", "published_by", "current_since",
+    ]
+    add_columns = ["based_on_id", "note"]
+    search_columns = ["number", "status"]
+    order_columns = ["number", "created_at", "published_at"]
+
+    def _user(self) -> str:
+        person = current_person()
+        return person.username if person is not None else ""
+
+    def _version(self, pk):
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            return None
+        return db.session.get(RuleSetVersion, pk) if -(2**31) < pk < 2**31 else None
+
+    def post_headless(self):
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return self.response_400(message=_("The request could not be understood."))
+        based_on = data.get("based_on_id")
+        if based_on is not None and (isinstance(based_on, bool) or not isinstance(based_on, int)
+                                     or self._version(based_on) is None):
+            return self.response_422(message=_("No such rule set version."))
+        version = service.new_draft(db.session, based_on_id=based_on, user=self._user())
+        if isinstance(data.get("note"), str):
+            version.note = data["note"][:2000]
+            db.session.commit()
+        return self.response(201, id=version.id, result={"number": version.number, "status": version.status.value})
+
+    def delete_headless(self, pk):
+        version = self._version(pk)
+        if version is None:
+            return self.response_404()
+        try:
+            service.delete_draft(db.session, version.id)
+        except PublishedVersionLocked:
+            return locked(self)
+        return self.response(200, message="OK")
+
+    @expose("/<pk>/check", methods=["GET"])
+    @protect()
+    @safe
+    def check(self, pk):
+        version = self._version(pk)
+        if version is None:
+            return self.response_404()
+        problems = service.check_ruleset(service.ruleset_from_version(version), db.session)
+        return self.response(200, ok=not service.has_errors(problems),
+                             problems=[pr.to_dict(locale()) for pr in problems])
+
+    @expose("/<pk>/diff", methods=["GET"])
+    @protect()
+    @safe
+    def diff(self, pk):
+        version = self._version(pk)
+        if version is None:
+            return self.response_404()
+        base = version.based_on if version.is_published else service.current_version(db.session)
+        old = service.ruleset_for_version(db.session, base.id) if base is not None else None
+        return self.response(200, against=base.number if base else None,
+                             changes=service.diff_rulesets(old, service.ruleset_for_version(db.session, version.id)))
+
+    @expose("/<pk>/export", methods=["GET"])
+    @protect()
+    @safe
+    def export(self, pk):
+        version = self._version(pk)
+        if version is None:
+            return self.response_404()
+        return self.response(200, number=version.number, files=service.export_files(db.session, version.id))
+
+    @expose("/<pk>/publish", methods=["POST"])
+    @protect()
+    @safe
+    def publish(self, pk):
+        version = self._version(pk)
+        if version is None:
+            return self.response_404()
+        try:
+            result = service.publish(db.session, version.id, user=self._user())
+        except service.NotADraft:
+            return locked(self)
+        except service.RuleSetInvalid as exc:
+            return refused(self, [pr for pr in exc.problems if pr.is_error])
+        return self.response(200, number=result.version.number, content_hash=result.version.content_hash,
+                             previous=result.previous.number if result.previous else None, changes=result.diff,
+                             warnings=[pr.to_dict(locale()) for pr in result.problems])
+
+
+RULE_APIS = (
+    RuleSetApi, RuleIndicatorApi, RuleTemplateApi, RuleTemplateLineApi, RuleGradeBandApi, RuleOutcomeApi,
+    RuleSwotItemApi, RuleSwotLineApi,
+)

@@ -1,0 +1,281 @@
+"""Score one employee with a rule set: template, SWOT lines, weights, N/A, total, grade, outcomes.
+
+The semantics, in order:
+
+1. The template is :meth:`RuleSet.template_for` (position, station, segment); the SWOT items of the
+   employee's station (of ``year``, else the latest year the station has) add their lines, unless the
+   template already holds that indicator.
+2. Indicators are evaluated in dependency order (an indicator may use another's value by its code);
+   manual indicators take the supervisor's value from ``manual``. A formula error (e.g.
+   DIVIDE_BY_ZERO) is that line's value: the line is N/A and its explain shows the error code.
+3. Weights are numbers or formulas over the variables (e.g. ``20 + 20 * station_enterprise_share``).
+   A weight formula that is N/A, fails or is negative counts as 0, with a note.
+4. **Weights are normalised**: a line's effective weight is its weight ÷ the sum of the weights of the
+   lines that have a score × 100. So an N/A line is left out and its weight is spread over the others
+   in proportion, and dynamic or SWOT weights need not add up to 100.
+5. Scores are clamped to 0–100; subtotal = Σ score × effective weight / 100; total = subtotal +
+   adjustment, clamped to 0–100. No line with a score: subtotal, total and grade are None (N/A).
+6. Grade: the band with the highest ``min`` ≤ total. Outcome rules are evaluated over the variables,
+   the indicators' values and ``total``, ``subtotal``, ``adjustment``, ``grade``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.engine import FormulaError
+
+from .evaluate import clamp_score, evaluate_indicator
+from .formulas import OUTCOME, WEIGHT, explain_text
+from .model import CATEGORY_EN, Line, expr_text
+
+
+@dataclass(frozen=True)
+class EmployeeFacts:
+    no: str
+    name: str
+    position: str
+    station_code: str
+    station_name: str
+    segment: str  # enterprise / consumer / mixed
+
+
+@dataclass
+class AppraisalResult:
+    template_code: str | None
+    template_name: str | None
+    lines: list[dict] = field(default_factory=list)
+    na_notes: list[str] = field(default_factory=list)
+    subtotal: float | None = None
+    adjustment: float = 0.0
+    total: float | None = None
+    grade: str | None = None
+    grade_label: str | None = None
+    outcomes: list[str] = field(default_factory=list)
+    # One dict per outcome that applied: code, action, label, coefficient (bonus) — for payroll.
+    outcome_details: list[dict] = field(default_factory=list)
+    category_scores: dict[str, float | None] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def bonus_coefficient(self) -> float | None:
+        for detail in self.outcome_details:
+            if detail["action"] == "bonus" and detail.get("coefficient") is not None:
+                return detail["coefficient"]
+        return None
+
+    def to_snapshot_part(self) -> dict:
+        """The keys of the appraisal snapshot (contract 3) this result fills."""
+        return {
+            "template": {"code": self.template_code, "name": self.template_name},
+            "lines": [dict(line) for line in self.lines],
+            "na_notes": list(self.na_notes),
+            "subtotal": self.subtotal,
+            "adjustment": self.adjustment,
+            "total": self.total,
+            "grade": self.grade,
+            "grade_label": self.grade_label,
+            "outcomes": list(self.outcomes),
+            "outcome_details": [dict(d) for d in self.outcome_details],
+            "category_scores": dict(self.category_scores),
+            "variables": dict(self.variables),
+        }
+
+
+def _r(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _en(locale: str) -> bool:
+    return (locale or "").startswith("en")
+
+
+def _lines_for(ruleset, employee: EmployeeFacts, template, year: int | None) -> list[tuple[Line, str]]:
+    lines = [(line, "template") for line in template.lines]
+    seen = {line.indicator for line in template.lines}
+    for item in ruleset.swot_for(employee.station_code, year):
+        for line in item.lines:
+            if line.indicator not in seen:
+                seen.add(line.indicator)
+                lines.append((line, f"swot:{item.kind}"))
+    return lines
+
+
+def _needed(ruleset, codes: list[str]) -> list[str]:
+    """The indicators to evaluate, dependencies first."""
+    from .check import indicator_dependencies
+
+    deps = indicator_dependencies(ruleset)
+    order: list[str] = []
+    visiting: set[str] = set()
+
+    def visit(code: str) -> None:
+        if code in order or code in visiting or ruleset.indicator(code) is None:
+            return  # a cycle is reported by check(); here its members simply evaluate in some order
+        visiting.add(code)
+        for dep in sorted(deps.get(code, ())):
+            visit(dep)
+        visiting.discard(code)
+        order.append(code)
+
+    for code in codes:
+        visit(code)
+    return order
+
+
+def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tags: Mapping[str, int],
+             manual: Mapping[str, float | None], adjustment: float = 0.0, *, year: int | None = None,
+             locale: str = "zh_CN") -> AppraisalResult:
+    en = _en(locale)
+    adjustment = float(adjustment or 0.0)
+    template = ruleset.template_for(employee.position, employee.station_code, employee.segment)
+    if template is None:
+        note = (f"No template applies to position “{employee.position}” at station {employee.station_code}."
+                if en else f"没有适用于岗位“{employee.position}”（服务站 {employee.station_code}）的考核方案。")
+        return AppraisalResult(None, None, na_notes=[note], adjustment=adjustment)
+
+    lines = _lines_for(ruleset, employee, template, year)
+    values: dict[str, Any] = dict(variables)
+    for code, value in manual.items():
+        indicator = ruleset.indicator(code)
+        if indicator is not None and indicator.manual:
+            values[code] = value
+    used: set[str] = set()
+    evals = {}
+    for code in _needed(ruleset, [line.indicator for line, _ in lines]):
+        ev = evaluate_indicator(ruleset, ruleset.indicator(code), values, tags, locale)
+        evals[code] = ev
+        values[code] = ev.value
+        used |= ev.names
+
+    result = AppraisalResult(template.code, template.label(locale), adjustment=adjustment)
+    rows = []
+    for line, source in lines:
+        indicator = ruleset.indicator(line.indicator)
+        name = indicator.label(locale) if indicator else line.indicator
+        weight, weight_note, weight_names = _weight(ruleset, line, values, tags, name, en, locale)
+        used |= weight_names
+        if weight_note:
+            result.na_notes.append(weight_note)
+        ev = evals.get(line.indicator)
+        if indicator is None or ev is None:
+            rows.append(dict(code=line.indicator, name=name, category="", unit="", value=None, target=None,
+                             score=None, weight=weight, effective_weight=0.0, weighted=None,
+                             explain="UNKNOWN_INDICATOR", na=True, manual=False, error="UNKNOWN_INDICATOR",
+                             source=source))
+            continue
+        rows.append(dict(
+            code=indicator.code, name=name, category=indicator.category, unit=indicator.unit,
+            value=ev.value, target=ev.target, score=_r(ev.score), weight=weight, effective_weight=0.0,
+            weighted=None, explain=ev.explain(locale), na=ev.na, manual=indicator.manual,
+            error=ev.error.code if ev.error else None, source=source,
+        ))
+
+    counted = [row for row in rows if not row["na"] and row["weight"] > 0]
+    weight_sum = sum(row["weight"] for row in counted)
+    for row in rows:
+        if row["na"]:
+            if row["weight"] > 0:
+                result.na_notes.append(_na_note(row, en))
+            continue
+        if weight_sum > 0 and row["weight"] > 0:
+            effective = row["weight"] / weight_sum * 100
+            row["effective_weight"] = _r(effective)
+            row["weighted"] = _r(row["score"] * effective / 100)
+        else:
+            row["effective_weight"], row["weighted"] = 0.0, 0.0
+    result.lines = rows
+
+    if counted and weight_sum > 0:
+        subtotal = sum(row["score"] * row["weight"] / weight_sum for row in counted)
+        result.subtotal = _r(subtotal)
+        result.total = _r(clamp_score(subtotal + adjustment))
+    else:
+        result.na_notes.append("No indicator has a value: no total this period." if en
+                               else "本期没有任何指标有值，无法计算总分。")
+    result.category_scores = _category_scores(rows, en)
+
+    band = ruleset.grade_for(result.total)
+    if band is not None:
+        result.grade, result.grade_label = band.grade, band.text(locale)
+    if result.total is not None:
+        used |= _outcomes(ruleset, result, values, tags, locale)
+
+    result.variables = {name: values.get(name) for name in sorted(used)}
+    for word in sorted(tags):
+        if word in ruleset.tag_words:
+            result.variables[f"tag:{word}"] = tags[word]
+    return result
+
+
+def _weight(ruleset, line: Line, values, tags, name: str, en: bool, locale: str):
+    """(weight ≥ 0, note or "", names read)."""
+    if not isinstance(line.weight, str):
+        weight = float(line.weight)
+        return max(weight, 0.0), "", set()
+    try:
+        formula = ruleset.formulas.compile(WEIGHT, line.weight)
+        weight, _ = explain_text(formula, values, tags, locale)
+        names = set(formula.names)
+    except FormulaError as exc:
+        return 0.0, (f"The weight of “{name}” could not be computed ({exc.code}); it counts as 0." if en
+                     else f"“{name}”的权重公式出错（{exc.code}），按 0 计。"), set()
+    if weight is None or not math.isfinite(weight) or weight < 0:
+        return 0.0, (f"The weight of “{name}” has no valid value; it counts as 0." if en
+                     else f"“{name}”的权重公式没有有效值，按 0 计。"), names
+    return float(weight), "", names
+
+
+def _na_note(row: dict, en: bool) -> str:
+    name = row["name"]
+    if row["error"]:
+        return (f"“{name}” could not be computed ({row['error']}); it is left out and its weight is "
+                "spread over the other indicators in proportion." if en
+                else f"“{name}”计算出错（{row['error']}），未计入总分，其权重已按比例分配给其他指标。")
+    return (f"“{name}” has no data this period (N/A); it is left out and its weight is spread over the "
+            "other indicators in proportion." if en
+            else f"“{name}”本期无数据（N/A），未计入总分，其权重已按比例分配给其他指标。")
+
+
+def _category_scores(rows: list[dict], en: bool) -> dict[str, float | None]:
+    """Per category: the mean of its lines' scores weighted by their effective weights."""
+    sums: dict[str, list[float]] = {}
+    for row in rows:
+        category = row["category"] or "其他"
+        key = CATEGORY_EN.get(category, category) if en else category
+        acc = sums.setdefault(key, [0.0, 0.0])
+        if not row["na"] and row["effective_weight"]:
+            acc[0] += row["score"] * row["effective_weight"]
+            acc[1] += row["effective_weight"]
+    return {k: (_r(s / w) if w else None) for k, (s, w) in sums.items()}
+
+
+def _outcomes(ruleset, result: AppraisalResult, values: dict, tags, locale: str) -> set[str]:
+    scope = dict(values)
+    scope.update(total=result.total, subtotal=result.subtotal, adjustment=result.adjustment,
+                 grade=result.grade)
+    used: set[str] = set()
+    for rule in ruleset.outcomes:
+        try:
+            condition = ruleset.formulas.compile(OUTCOME, expr_text(rule.when))
+            used |= set(condition.names)
+            if not condition.truth(scope, tags):
+                continue
+            detail = {"code": rule.code, "action": rule.action, "label": rule.text(locale), "coefficient": None}
+            text = rule.text(locale)
+            if rule.action == "bonus" and rule.coefficient != "":
+                coefficient = ruleset.formulas.compile(OUTCOME, expr_text(rule.coefficient))
+                used |= set(coefficient.names)
+                value = coefficient.evaluate(scope, tags)
+                if value is not None:
+                    detail["coefficient"] = round(value, 4)
+                    text = f"{text} ×{value:.2f}"
+        except FormulaError as exc:
+            result.na_notes.append(f"{rule.text(locale)}: {exc.code}")
+            continue
+        result.outcomes.append(text)
+        result.outcome_details.append(detail)
+    return used - {"total", "subtotal", "adjustment", "grade"}
