@@ -15,9 +15,11 @@ from .formula import Formula, compile_formula, safe_evaluate
 from .functions import FUNCTIONS, FunctionInfo, palette
 from .graph import dependency_order
 from .limits import MAX_DEPTH, MAX_LENGTH, MAX_MAGNITUDE, MAX_NODES
+from .payload import catalogue_payload, check_expression
 
 __all__ = [
     "BUILTIN_VARIABLES", "CODES", "Catalogue", "FUNCTIONS", "Formula", "FormulaError", "FunctionInfo",
     "MAX_DEPTH", "MAX_LENGTH", "MAX_MAGNITUDE", "MAX_NODES", "RUNTIME_CODES", "TraceStep", "Variable",
-    "builtin_catalogue", "compile_formula", "dependency_order", "format_value", "palette", "safe_evaluate",
+    "builtin_catalogue", "catalogue_payload", "check_expression", "compile_formula", "dependency_order",
+    "format_value", "palette", "safe_evaluate",
 ]

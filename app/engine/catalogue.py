@@ -133,7 +133,7 @@ class Catalogue:
         ``variables``); ``aliases`` maps a name to its Chinese alias, ``kinds`` a name to "text"."""
         aliases, kinds = aliases or {}, kinds or {}
         extra = [Variable(name, aliases.get(name, ""), kind=kinds.get(name, NUMBER))
-                 for name in names if name not in self._variables]
+                 for name in names if name not in self]  # a name that resolves already keeps its meaning
         return self.extend(extra)
 
     def with_indicators(self, codes: Iterable[str]) -> Catalogue:

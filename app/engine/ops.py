@@ -120,24 +120,44 @@ def _present(args):
     return [a for a in args if a is not None]
 
 
+def min_of(present):
+    return float(min(present))
+
+
+def max_of(present):
+    return float(max(present))
+
+
+def sum_of(present):
+    return bounded(math.fsum(present))  # fsum: correctly rounded, whatever the order
+
+
+def avg_of(present):
+    return bounded(math.fsum(present) / len(present))
+
+
+# MIN, MAX, SUM, AVG: the function of the values that are not N/A (N/A when none is).
+AGGREGATES = {"MIN": min_of, "MAX": max_of, "SUM": sum_of, "AVG": avg_of}
+
+
 def fn_min(*args):
     present = _present(args)
-    return float(min(present)) if present else None
+    return min_of(present) if present else None
 
 
 def fn_max(*args):
     present = _present(args)
-    return float(max(present)) if present else None
+    return max_of(present) if present else None
 
 
 def fn_sum(*args):
     present = _present(args)
-    return bounded(math.fsum(present)) if present else None
+    return sum_of(present) if present else None
 
 
 def fn_avg(*args):
     present = _present(args)
-    return bounded(math.fsum(present) / len(present)) if present else None
+    return avg_of(present) if present else None
 
 
 def fn_abs(x):
@@ -175,8 +195,25 @@ def fn_round(x, n=0.0):
     if x is None or n is None:
         return None
     digits = int(max(-ROUND_DIGITS, min(ROUND_DIGITS, n)))  # Excel truncates a fractional n
+    text = repr(float(x))
+    if digits < 0 or "e" in text:
+        return round_decimal(text, digits)
+    # The fast path does the same decimal arithmetic on the digits of repr(x): keep `digits` decimals and
+    # add one unit when the first dropped digit is 5 or more. int / 10**k is correctly rounded, as is
+    # float(Decimal), so both give the same float (a test compares them on many values).
+    negative = text[0] == "-"
+    whole, _, fraction = text.lstrip("-").partition(".")
+    if len(fraction) <= digits:
+        return float(x) + 0.0
+    scaled = int(whole + fraction[:digits]) + (fraction[digits] >= "5")
+    result = scaled / 10 ** digits
+    return (-result if negative else result) + 0.0
+
+
+def round_decimal(text: str, digits: int) -> float:
+    """ROUND on the decimal value of ``text`` (repr of a float), for any number of digits."""
     quantum = _QUANTA[digits]
-    return float(Decimal(repr(float(x))).quantize(quantum, ROUND_HALF_UP, _ROUND_CONTEXT)) + 0.0
+    return float(Decimal(text).quantize(quantum, ROUND_HALF_UP, _ROUND_CONTEXT)) + 0.0
 
 
 def check_increasing(xs, function="PIECEWISE"):

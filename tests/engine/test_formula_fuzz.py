@@ -31,7 +31,7 @@ from app.engine.validate import check
 from tests.engine.support import CATALOGUE
 
 TOTAL = int(os.environ.get("JIXIAO_FUZZ_EXAMPLES", "10000"))
-SLOW = 0.5  # seconds: the SPEC's "milliseconds", with room for a loaded CI machine
+SLOW = 1.0  # CPU seconds of this thread: catches a runaway evaluation, not a busy CI machine
 SHARES = {"native": 0.05, "grammar": 0.45, "formula_like": 0.3, "any_text": 0.2}
 assert abs(sum(SHARES.values()) - 1) < 1e-9
 
@@ -155,7 +155,7 @@ def outcome(call):
 
 def agree(text: str, values: dict, tag_map) -> None:
     """Closures (unfolded, folded, traced) and the simpleeval reference: same value or same error code."""
-    start = time.perf_counter()
+    start = time.thread_time()
     try:
         checked = check(text, CATALOGUE)
     except FormulaError as exc:
@@ -175,7 +175,7 @@ def agree(text: str, values: dict, tag_map) -> None:
     if fast[0] == "ok":
         assert fast[1] is None or type(fast[1]) is float
         compiled.describe(values, tag_map)
-    assert time.perf_counter() - start < SLOW, text
+    assert time.thread_time() - start < SLOW, text
 
 
 @fuzz_settings("grammar")
@@ -212,7 +212,7 @@ PIECES = list("0123456789.+-*/%()<>=!,'\" _abcxyzeEj\n\t") + [
 
 
 def survive(text: str, values: dict, tag_map) -> None:
-    start = time.perf_counter()
+    start = time.thread_time()
     try:
         compiled = compile_formula(text, CATALOGUE)
         compiled.evaluate(values, tag_map)
@@ -222,7 +222,7 @@ def survive(text: str, values: dict, tag_map) -> None:
         assert exc.code in CODES
         assert exc.position is None or 0 <= exc.position <= len(text), (text, exc.position)
         exc.to_dict("en")
-    assert time.perf_counter() - start < SLOW, repr(text)
+    assert time.thread_time() - start < SLOW, repr(text)
 
 
 @fuzz_settings("formula_like")

@@ -1,8 +1,8 @@
 """The hostile corpus: inputs that try to exhaust the server or escape the sandbox, grouped by attack.
 
 Every one must end in a FormulaError (compiling or evaluating), never another exception, and quickly. The
-SPEC's figure is 50 ms; the assertion allows 0.5 s so that a loaded CI machine does not fail it, and
-``test_corpus_is_fast_overall`` checks the median against 50 ms.
+SPEC's figure is 50 ms; the assertion allows 0.5 s of this thread's CPU time so that a loaded CI machine
+does not fail it, and ``test_corpus_is_fast_overall`` checks the median against 50 ms.
 """
 
 from __future__ import annotations
@@ -89,7 +89,6 @@ CORPUS = {
 }
 CASES = [pytest.param(group, text, id=f"{group}-{i}") for group, texts in CORPUS.items()
          for i, text in enumerate(texts)]
-TIMES: list[float] = []
 
 
 def attack(text: str) -> FormulaError | None:
@@ -107,10 +106,9 @@ def test_corpus_size():
 
 @pytest.mark.parametrize("group, text", CASES)
 def test_hostile_input_is_a_formula_error(group, text):
-    start = time.perf_counter()
+    start = time.thread_time()
     error = attack(text)
-    elapsed = time.perf_counter() - start
-    TIMES.append(elapsed)
+    elapsed = time.thread_time() - start
     assert isinstance(error, FormulaError), f"{group}: {text!r} was accepted"
     assert elapsed < 0.5, f"{group}: {text!r} took {elapsed * 1000:.0f} ms"
 
@@ -118,7 +116,7 @@ def test_hostile_input_is_a_formula_error(group, text):
 def test_corpus_is_fast_overall():
     times = []
     for param in CASES:
-        start = time.perf_counter()
+        start = time.thread_time()
         attack(param.values[1])
-        times.append(time.perf_counter() - start)
+        times.append(time.thread_time() - start)
     assert statistics.median(times) < 0.05
