@@ -34,6 +34,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(setup_command)
     app.cli.add_command(rules_group)  # issue 6
+    app.cli.add_command(cycle_group)  # issue 7
 
 
 # --- rules (issue 6) -------------------------------------------------------------------------------
@@ -141,3 +142,115 @@ def rules_whatif_command(directory: str, cycle_name: str) -> None:
     finally:
         db.session.rollback()
     click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True))
+
+
+# --- cycles (issue 7) ------------------------------------------------------------------------------
+
+cycle_group = click.Group("cycle", help="Create and compute appraisal cycles.")
+
+
+class _ComputeBar:
+    """click progress bar over the employees scored; the stages before and after as lines on stderr."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.done = 0
+        self.stage = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage == "appraise":
+            if self.bar is None:
+                self.bar = click.progressbar(length=max(total, 1), label="appraise", file=click.get_text_stream("stderr"))
+                self.bar.__enter__()
+            self.bar.update(done - self.done)
+            self.done = done
+            return
+        if self.bar is not None and stage != "appraise":
+            self.close()
+        if stage != self.stage:
+            self.stage = stage
+            click.echo(f"{stage} …", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def _compute(cycle, rebind: bool = False) -> None:
+    from .extensions import db
+    from .services.cycles import CycleError, ProgressRecorder, compute_cycle
+
+    bar = _ComputeBar()
+    recorder = ProgressRecorder(db.engine, cycle.id, echo=bar)
+    try:
+        result = compute_cycle(db.session, cycle, recorder, rebind=rebind)
+    except CycleError as exc:
+        recorder.write(stage=None, error=exc.message)
+        raise click.ClickException(exc.message) from exc
+    except BaseException:
+        recorder.write(stage=None)
+        raise
+    finally:
+        bar.close()
+    summary = result.to_dict()
+    click.echo(f"{cycle.name}: {summary['created']} created, {summary['updated']} changed, "
+               f"{summary['unchanged']} unchanged, {summary['locked']} locked, "
+               f"{len(summary['skipped'])} without a template ({summary['seconds']} s)")
+    for change in result.changed[:50]:
+        click.echo(f"  {change.employee_no} {change.employee_name}: {change.old_total} → {change.new_total} "
+                   f"({change.old_grade} → {change.new_grade})")
+
+
+@cycle_group.command("create")
+@click.option("--name", required=True, help="Unique name, e.g. 2024Q3.")
+@click.option("--start", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--end", required=True, type=click.DateTime(formats=["%Y-%m-%d"]), help="YYYY-MM-DD")
+@click.option("--stations", default="", help="Station codes separated by commas (default: all).")
+@click.option("--compute", "compute_now", is_flag=True, help="Compute it at once.")
+@with_appcontext
+def cycle_create_command(name, start, end, stations, compute_now) -> None:
+    """Create an appraisal cycle over a period (dates inclusive)."""
+    from .extensions import db
+    from .services.cycles import CycleError, create_cycle
+
+    codes = [code.strip() for code in stations.split(",") if code.strip()]
+    try:
+        cycle = create_cycle(db.session, name, start.date(), end.date(), codes)
+    except CycleError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(f"Cycle {cycle.name} ({cycle.start} – {cycle.end}) created, id {cycle.id}.")
+    if compute_now:
+        _compute(cycle)
+
+
+@cycle_group.command("compute")
+@click.argument("name")
+@click.option("--rebind", is_flag=True, help="Bind the rule-set version published now.")
+@with_appcontext
+def cycle_compute_command(name, rebind) -> None:
+    """Compute (or recompute) the cycle NAME; approved and later appraisals stay locked."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Cycle
+
+    cycle = db.session.scalar(select(Cycle).where(Cycle.name == name))
+    if cycle is None:
+        raise click.ClickException(f"No cycle named {name!r}.")
+    _compute(cycle, rebind)
+
+
+@cycle_group.command("list")
+@with_appcontext
+def cycle_list_command() -> None:
+    """The cycles and their appraisals per state."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Cycle
+    from .services.cycles import state_counts
+
+    for cycle in db.session.scalars(select(Cycle).order_by(Cycle.start)):
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(state_counts(db.session, cycle.id).items()))
+        click.echo(f"{cycle.name}\t{cycle.start} – {cycle.end}\t{cycle.status.value}\t{counts}")

@@ -88,6 +88,7 @@ MENUS: dict[str, tuple[str, ...]] = {
     "Cycles": _EVERYONE,
     "Appraisals": _EVERYONE,
     "Inbox": _EVERYONE,
+    "My results": _EVERYONE,  # issue 7: the employee's own appraisals
     "Dashboards": _EVERYONE,
     # issue 6: the rules editor (the "Rules" category above) and its what-if
     "Rule sets": _MANAGERS,

@@ -30,6 +30,18 @@ def prepare(app: Flask, *, demo: bool = True) -> None:
             seed_demo()
         # --- the default rule set (issue 6): rules/ on a database that has none ---
         load_default_rules()
+        # --- the demo cycle (issue 7): keep this last, it needs the organisation, data and rules ---
+        if demo:
+            from .services.cycles import CycleError
+            from .services.demo_cycle import seed_demo_cycle
+
+            try:
+                summary = seed_demo_cycle(db.session)
+            except CycleError as exc:
+                click.echo(f"No demo cycle: {exc.message}")
+            else:
+                if summary:
+                    click.echo(summary)
 
 
 def load_default_rules() -> None:

@@ -38,3 +38,8 @@ def register_views(appbuilder) -> None:
     appbuilder.add_link(
         "Rules what-if", href="/rules/whatif", label=_l("What-if"), icon="fa-random", category="Rules",
     )
+
+    # --- cycles and appraisals (issue 7) ---
+    from .appraisal import register as register_appraisal
+
+    register_appraisal(appbuilder)

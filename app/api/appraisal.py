@@ -1,0 +1,457 @@
+"""REST API of appraisals (SPEC §9): list and show (scoped), the actions open to the caller, transitions,
+review edits, bulk approval, amendment and the inbox. Each endpoint parses, calls a service, maps errors:
+NotFound → 404, TransitionRefused → 403 (reason in the caller's language), Conflict → 409,
+CommentRequired / bad input → 422.
+"""
+
+from __future__ import annotations
+
+from flask import request
+from flask_appbuilder.api import expose, safe
+from flask_appbuilder.security.decorators import permission_name, protect
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .. import permissions as p
+from ..extensions import db
+from ..models import Appraisal
+from ..scoping import current_person
+from ..services import transitions as tr
+from ..services.cycles import amend_appraisal
+from ..services.snapshot import trail
+from ..workflow import CommentRequired, TransitionRefused
+from .base import JixiaoModelRestApi, interface
+
+APPRAISAL_LABELS = {
+    "cycle": _l("Cycle"),
+    "employee": _l("Employee"),
+    "station": _l("Station"),
+    "state": _l("State"),
+    "total": _l("Total"),
+    "subtotal": _l("Subtotal"),
+    "grade": _l("Grade"),
+    "adjustment": _l("Adjustment"),
+    "adjustment_reason": _l("Reason for the adjustment"),
+    "version": _l("Version"),
+    "is_current": _l("Current version"),
+    "computed_at": _l("Computed at"),
+}
+
+MAX_BULK = 500
+MAX_COMMENT = 4000
+
+
+def locale() -> str:
+    return str(get_locale() or "zh_CN")
+
+
+def person() -> tr.Person:
+    return tr.person_for(db.session, current_person(), locale())
+
+
+def transition_dict(table, t) -> dict:
+    loc = locale()
+    return {"action": t.action, "label": table.action_label(t.action, loc), "to": t.target,
+            "to_label": table.state_label(t.target, loc), "comment_required": t.comment_required}
+
+
+def _text(value, limit: int = MAX_COMMENT) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValueError
+    return value
+
+
+class AppraisalApi(JixiaoModelRestApi):
+    resource_name = "appraisal"
+    class_permission_name = p.APPRAISAL
+    datamodel = interface(Appraisal)
+    method_permission_name = {
+        **p.METHOD_PERMISSIONS,
+        "actions": p.READ, "inbox": p.READ,
+        "transition": p.WRITE, "review": p.WRITE, "bulk_transition": p.WRITE, "amend": p.WRITE,
+    }
+    exclude_route_methods = {"post"}  # appraisals are computed, never posted
+    label_columns = APPRAISAL_LABELS
+    list_columns = [
+        "id", "cycle.name", "employee.employee_no", "employee.name", "station.code", "state", "total",
+        "subtotal", "adjustment", "grade", "version", "is_current", "snapshot",
+    ]
+    show_columns = list_columns + ["adjustment_reason", "manual", "snapshot_hash", "computed_at"]
+    search_columns = ["cycle", "employee", "station", "state", "grade", "is_current", "total"]
+    order_columns = ["id", "state", "total", "grade", "version"]
+    base_order = ("id", "asc")
+
+    @staticmethod
+    def _reshape(item: dict) -> dict:
+        """FAB's nested relation columns → the flat fields of SPEC §9, and the snapshot's lines."""
+        if isinstance(item.get("cycle"), dict):
+            item["cycle"] = item["cycle"].get("name")
+        employee = item.pop("employee", None)
+        if isinstance(employee, dict):
+            item["employee_no"] = employee.get("employee_no")
+            item["employee_name"] = employee.get("name")
+        if isinstance(item.get("station"), dict):
+            item["station"] = item["station"].get("code")
+        snapshot = item.pop("snapshot", None)
+        if isinstance(snapshot, dict):
+            item["lines"] = snapshot.get("lines", [])
+            item["na_notes"] = snapshot.get("na_notes", [])
+            item["outcomes"] = snapshot.get("outcomes", [])
+            item["grade_label"] = snapshot.get("grade_label")
+        return item
+
+    def pre_get_list(self, data: dict) -> None:
+        data["result"] = [self._reshape(item) for item in data.get("result", [])]
+
+    def pre_get(self, data: dict) -> None:
+        data["result"] = self._reshape(data.get("result", {}))
+        appraisal = db.session.get(Appraisal, data.get("id"))
+        if appraisal is not None:
+            table = tr.workflow_table(db.session, appraisal.rule_set_version_id)
+            data["result"]["state_label"] = table.state_label(appraisal.state.value, locale())
+            data["result"]["trail"] = [
+                {k: e[k] for k in ("when", "who", "action", "from", "to", "comment")}
+                for e in trail(db.session, appraisal, table, locale())
+            ]
+
+    def _refuse_change(self, pk):
+        try:
+            tr.load(db.session, pk, person())
+        except tr.NotFound:
+            return self.response_404()
+        return self.response_403(message=_("Appraisals change only through the workflow."))
+
+    @expose("/<pk>", methods=["PUT"])
+    @protect()
+    @safe
+    @permission_name("put")
+    def put(self, pk):
+        """Appraisals are not edited directly.
+        ---
+        put:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          responses:
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        return self._refuse_change(pk)
+
+    @expose("/<pk>", methods=["DELETE"])
+    @protect()
+    @safe
+    @permission_name("delete")
+    def delete(self, pk):
+        """Appraisals are never deleted.
+        ---
+        delete:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          responses:
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        return self._refuse_change(pk)
+
+    @expose("/<int:pk>/actions", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("actions")
+    def actions(self, pk: int):
+        """The actions the caller may take now.
+        ---
+        get:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          responses:
+            200:
+              description: state and actions
+            404:
+              $ref: '#/components/responses/404'
+        """
+        try:
+            appraisal, table, allowed = tr.actions_for(db.session, pk, person())
+        except tr.NotFound:
+            return self.response_404()
+        return self.response(200, state=appraisal.state.value,
+                             state_label=table.state_label(appraisal.state.value, locale()),
+                             actions=[transition_dict(table, t) for t in allowed])
+
+    @expose("/<int:pk>/transition", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("transition")
+    def transition(self, pk: int):
+        """Take an action: 200 {"state"}; 403 not allowed (with the reason); 404; 409; 422 comment missing.
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    action:
+                      type: string
+                    comment:
+                      type: string
+                    state:
+                      type: string
+                      description: the state the caller saw; another state answers 409
+          responses:
+            200:
+              description: the new state
+            400:
+              $ref: '#/components/responses/400'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+            409:
+              description: changed meanwhile
+            422:
+              $ref: '#/components/responses/422'
+        """
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict) or not isinstance(data.get("action"), str):
+            return self.response_400(message=_("Send a JSON object with an “action”."))
+        try:
+            comment = _text(data.get("comment"))
+            expected = _text(data.get("state"), 64)
+        except ValueError:
+            return self.response_400(message=_("The comment must be text of at most 4,000 characters."))
+        try:
+            state = tr.transition(db.session, pk, person(), data["action"][:64], comment,
+                                  expected_state=expected)
+        except tr.NotFound:
+            return self.response_404()
+        except tr.Conflict:
+            return self.response(409, message=_("Somebody changed this in the meantime; reload and try again."))
+        except CommentRequired as exc:
+            return self.response_422(message=exc.reason(locale()))
+        except TransitionRefused as exc:
+            return self.response(403, message=exc.reason(locale()), code=exc.code)
+        return self.response(200, state=state)
+
+    @expose("/<int:pk>/review", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("review")
+    def review(self, pk: int):
+        """The supervisor's review: manual indicator values and an adjustment (±10, with a reason).
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    manual:
+                      type: object
+                      additionalProperties:
+                        type: number
+                        nullable: true
+                    adjustment:
+                      type: number
+                    reason:
+                      type: string
+                    hash:
+                      type: string
+          responses:
+            200:
+              description: the recomputed total
+            400:
+              $ref: '#/components/responses/400'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+            409:
+              description: changed meanwhile
+            422:
+              $ref: '#/components/responses/422'
+        """
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return self.response_400(message=_("Send a JSON object."))
+        manual = data.get("manual") or {}
+        if not isinstance(manual, dict) or len(manual) > 100:
+            return self.response_400(message=_("“manual” must map indicator codes to numbers."))
+        try:
+            reason = _text(data.get("reason"))
+            expected = _text(data.get("hash"), 64)
+        except ValueError:
+            return self.response_400(message=_("The reason must be text of at most 4,000 characters."))
+        try:
+            appraisal = tr.review(db.session, pk, person(), manual=manual, adjustment=data.get("adjustment"),
+                                  reason=reason, expected_hash=expected)
+        except tr.NotFound:
+            return self.response_404()
+        except tr.Conflict:
+            return self.response(409, message=_("Somebody changed this in the meantime; reload and try again."))
+        except tr.ReviewInvalid as exc:
+            return self.response(422, message=_("Please correct the review."), errors=exc.errors)
+        except TransitionRefused as exc:
+            return self.response(403, message=exc.reason(locale()), code=exc.code)
+        return self.response(200, state=appraisal.state.value, subtotal=appraisal.subtotal,
+                             adjustment=appraisal.adjustment, total=appraisal.total, grade=appraisal.grade,
+                             hash=appraisal.snapshot_hash)
+
+    @expose("/bulk-transition", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("bulk_transition")
+    def bulk_transition(self):
+        """The same action on many appraisals (bulk approve); each one through every check.
+        ---
+        post:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    ids:
+                      type: array
+                      items:
+                        type: integer
+                    action:
+                      type: string
+                    comment:
+                      type: string
+          responses:
+            200:
+              description: per id, the status and the new state or the reason
+            400:
+              $ref: '#/components/responses/400'
+        """
+        data = request.get_json(silent=True)
+        ids = data.get("ids") if isinstance(data, dict) else None
+        if not isinstance(ids, list) or not ids or len(ids) > MAX_BULK or not all(
+                isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            return self.response_400(message=_("Send “ids”, a list of at most 500 appraisal ids."))
+        action = data.get("action", "approve")
+        try:
+            comment = _text(data.get("comment"))
+            if not isinstance(action, str):
+                raise ValueError
+        except ValueError:
+            return self.response_400(message=_("The comment must be text of at most 4,000 characters."))
+        results = []
+        messages = {404: _("Not found."), 409: _("Somebody changed this in the meantime; reload and try again.")}
+        for outcome in tr.bulk_transition(db.session, list(dict.fromkeys(ids)), person(), action[:64], comment):
+            entry = {"id": outcome.id, "status": outcome.status, "ok": outcome.status == 200}
+            if outcome.state:
+                entry["state"] = outcome.state
+            if outcome.refusal is not None:
+                entry["message"], entry["code"] = outcome.refusal.reason(locale()), outcome.refusal.code
+            elif outcome.status in messages:
+                entry["message"] = messages[outcome.status]
+            results.append(entry)
+        return self.response(200, results=results, succeeded=sum(r["ok"] for r in results),
+                             failed=sum(not r["ok"] for r in results))
+
+    @expose("/<int:pk>/amend", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("amend")
+    def amend(self, pk: int):
+        """HR's amendment of an approved or signed appraisal: a new version, back to review.
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    reason:
+                      type: string
+          responses:
+            201:
+              description: the new version
+            400:
+              $ref: '#/components/responses/400'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+            409:
+              description: changed meanwhile
+            422:
+              $ref: '#/components/responses/422'
+        """
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return self.response_400(message=_("Send a JSON object."))
+        try:
+            reason = _text(data.get("reason"))
+        except ValueError:
+            return self.response_400(message=_("The reason must be text of at most 4,000 characters."))
+        try:
+            new = amend_appraisal(db.session, pk, person(), reason or "")
+        except tr.NotFound:
+            return self.response_404()
+        except tr.Conflict:
+            return self.response(409, message=_("Somebody changed this in the meantime; reload and try again."))
+        except CommentRequired as exc:
+            return self.response_422(message=exc.reason(locale()))
+        except TransitionRefused as exc:
+            return self.response(403, message=exc.reason(locale()), code=exc.code)
+        return self.response(201, id=new.id, version=new.version, state=new.state.value, total=new.total)
+
+    @expose("/inbox", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("inbox")
+    def inbox(self):
+        """The caller's inbox: current appraisals waiting for an action of theirs.
+        ---
+        get:
+          responses:
+            200:
+              description: count and result
+        """
+        items = tr.inbox(db.session, person())
+        result = [{
+            "id": i.id, "cycle": i.cycle, "employee_no": i.employee_no, "employee_name": i.employee_name,
+            "station": i.station, "state": i.state, "total": i.total, "grade": i.grade,
+            "actions": [t.action for t in i.actions],
+        } for i in items]
+        return self.response(200, count=len(result), result=result)

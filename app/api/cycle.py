@@ -1,0 +1,209 @@
+"""REST API of cycles (SPEC §9): list, show, create, compute (synchronously, or in the background with
+progress for the screens)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import current_app, request
+from flask_appbuilder.api import expose, safe
+from flask_appbuilder.security.decorators import permission_name, protect
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .. import permissions as p
+from ..extensions import db
+from ..models import Cycle
+from ..scoping import current_person
+from ..services import transitions as tr
+from ..services.cycles import (
+    CycleError,
+    compute_cycle,
+    create_cycle,
+    progress_of,
+    start_compute_in_background,
+    state_counts,
+)
+from .appraisal import locale
+from .base import JixiaoModelRestApi, interface
+
+CYCLE_LABELS = {
+    "name": _l("Cycle"),
+    "start": _l("Start"),
+    "end": _l("End"),
+    "stations": _l("Stations"),
+    "status": _l("Status"),
+    "rule_set_version": _l("Rule-set version"),
+    "computed_at": _l("Computed at"),
+    "created_at": _l("Created at"),
+}
+
+
+def _date(value) -> dt.date:
+    if not isinstance(value, str) or len(value) != 10:
+        raise ValueError
+    return dt.date.fromisoformat(value)
+
+
+class CycleApi(JixiaoModelRestApi):
+    resource_name = "cycle"
+    class_permission_name = p.CYCLE
+    datamodel = interface(Cycle)
+    base_filters = []  # cycles are not personal: everyone sees which exist
+    method_permission_name = {**p.METHOD_PERMISSIONS, "compute": p.WRITE, "progress": p.READ}
+    include_route_methods = {"get", "get_list", "info", "post", "compute", "progress"}
+    label_columns = CYCLE_LABELS
+    list_columns = show_columns = [
+        "id", "name", "start", "end", "status", "rule_set_version_id", "computed_at", "created_at",
+        "stations.code",
+    ]
+    search_columns = ["name", "start", "end", "status"]
+    order_columns = ["id", "name", "start", "end"]
+    base_order = ("id", "desc")
+
+    def pre_get_list(self, data: dict) -> None:
+        for item in data.get("result", []):
+            self._flatten(item)
+
+    def pre_get(self, data: dict) -> None:
+        item = self._flatten(data.get("result", {}))
+        if data.get("id") is not None:
+            item["appraisals"] = state_counts(db.session, data["id"])
+
+    @staticmethod
+    def _flatten(item: dict) -> dict:
+        if isinstance(item.get("stations"), list):
+            item["stations"] = [s.get("code") for s in item["stations"] if isinstance(s, dict)]
+        return item
+
+    @expose("/", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("post")
+    def post(self):
+        """Create a cycle: {"name", "start", "end", "stations": [codes], "compute": bool}.
+        ---
+        post:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    name:
+                      type: string
+                    start:
+                      type: string
+                      format: date
+                    end:
+                      type: string
+                      format: date
+                    stations:
+                      type: array
+                      items:
+                        type: string
+          responses:
+            201:
+              description: the new cycle
+            400:
+              $ref: '#/components/responses/400'
+            422:
+              $ref: '#/components/responses/422'
+        """
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return self.response_400(message=_("Send a JSON object."))
+        try:
+            start, end = _date(data.get("start")), _date(data.get("end"))
+        except ValueError:
+            return self.response_422(message=_("Dates are written YYYY-MM-DD."))
+        stations = data.get("stations") or []
+        name = data.get("name")
+        if not isinstance(name, str) or not isinstance(stations, list) or not all(
+                isinstance(s, str) and len(s) <= 32 for s in stations) or len(stations) > 1000:
+            return self.response_422(message=_("Give a name and a list of station codes."))
+        try:
+            cycle = create_cycle(db.session, name, start, end, stations)
+        except CycleError as exc:
+            return self.response_422(message=exc.message)
+        return self.response(201, id=cycle.id, name=cycle.name)
+
+    @expose("/<int:pk>/compute", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("compute")
+    def compute(self, pk: int):
+        """Compute (or recompute) a cycle; {"background": true} starts it and answers 202 at once.
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: false
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    background:
+                      type: boolean
+                    rebind:
+                      type: boolean
+          responses:
+            200:
+              description: what was created, changed, locked
+            202:
+              description: started
+            404:
+              $ref: '#/components/responses/404'
+            409:
+              description: already running
+            422:
+              $ref: '#/components/responses/422'
+        """
+        cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
+        if cycle is None:
+            return self.response_404()
+        data = request.get_json(silent=True) if request.data else {}
+        data = data if isinstance(data, dict) else {}
+        rebind = data.get("rebind") is True
+        actor = tr.person_for(db.session, current_person(), locale()).actor
+        if data.get("background") is True:
+            if progress_of(cycle)["running"] or not start_compute_in_background(
+                    current_app._get_current_object(), cycle.id, actor, rebind=rebind):
+                return self.response(409, message=_("This cycle is being computed already."))
+            return self.response(202, started=True)
+        try:
+            result = compute_cycle(db.session, cycle, actor=actor, rebind=rebind)
+        except CycleError as exc:
+            return self.response_422(message=exc.message)
+        return self.response(200, **result.to_dict())
+
+    @expose("/<int:pk>/progress", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("progress")
+    def progress(self, pk: int):
+        """The progress of a running compute.
+        ---
+        get:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          responses:
+            200:
+              description: stage, done, total
+            404:
+              $ref: '#/components/responses/404'
+        """
+        cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
+        if cycle is None:
+            return self.response_404()
+        db.session.refresh(cycle)
+        return self.response(200, **progress_of(cycle), appraisals=state_counts(db.session, cycle.id))

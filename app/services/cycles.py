@@ -1,0 +1,497 @@
+"""Appraisal cycles: create, compute (and recompute) every appraisal in one pass, amend one.
+
+``compute_cycle`` reads everything first (employees, one call of the metrics layer, the existing
+appraisals), scores every employee in memory with the bound rule set, then writes in ONE
+transaction: bulk inserts and updates (executemany), no per-employee round trips. A compute killed
+at any moment leaves the cycle as it was before (the transaction never committed), and because a
+result depends only on the data, the rule set and the review inputs, a rerun converges to what an
+uninterrupted run gives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import bindparam, func, insert, select, update
+
+from ..models import Appraisal, AuditEvent, Cycle, CycleStatus, Employee, RuleSetVersion, Station
+from ..workflow import RECOMPUTABLE_STATES, Actor, State, check_amend
+from .snapshot import AMEND, COMPUTE, RECOMPUTE, build_snapshot, snapshot_hash
+from .transitions import (
+    SYSTEM_PERSON,
+    Conflict,
+    Person,
+    _event,
+    _snapshot_locale,
+    load,
+    workflow_table,
+)
+
+# progress(stage, done, total); stages: "rules", "metrics", "appraise", "write".
+Progress = Callable[[str, int, int], None]
+RECOMPUTABLE = sorted(s.value for s in RECOMPUTABLE_STATES)
+
+
+class CycleError(Exception):
+    """A cycle cannot be created or computed; ``message`` is in the user's language."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# --- create -----------------------------------------------------------------------------------
+
+
+def create_cycle(session, name: str, start: dt.date, end: dt.date,
+                 station_codes: Collection[str] | None = None) -> Cycle:
+    """A new cycle over ``start``–``end`` (inclusive) for the given stations (none: all). Commits."""
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise CycleError("BAD_NAME", _("Give the cycle a name of at most 100 characters."))
+    if start is None or end is None or end < start:
+        raise CycleError("BAD_PERIOD", _("The period must end on or after its start."))
+    if (end - start).days > 366 * 2:
+        raise CycleError("BAD_PERIOD", _("A cycle covers at most two years."))
+    if session.scalar(select(func.count()).select_from(Cycle).where(Cycle.name == name)):
+        raise CycleError("NAME_TAKEN", _("A cycle named “%(name)s” already exists.", name=name))
+    stations: list[Station] = []
+    if station_codes:
+        codes = sorted({c.strip() for c in station_codes if c and c.strip()})
+        stations = list(session.scalars(select(Station).where(Station.code.in_(codes))))
+        unknown = sorted(set(codes) - {s.code for s in stations})
+        if unknown:
+            raise CycleError("UNKNOWN_STATION", _("Unknown stations: %(codes)s", codes=", ".join(unknown)))
+    cycle = Cycle(name=name, start=start, end=end, stations=stations, status=CycleStatus.new)
+    session.add(cycle)
+    session.commit()
+    return cycle
+
+
+# --- compute ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Change:
+    appraisal_id: int
+    employee_no: str
+    employee_name: str
+    state: str
+    old_total: float | None
+    new_total: float | None
+    old_grade: str | None
+    new_grade: str | None
+
+
+@dataclass
+class ComputeResult:
+    cycle_id: int
+    rule_version: str
+    created: int = 0
+    changed: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+    locked: int = 0
+    skipped: list[str] = field(default_factory=list)  # employee numbers without a template
+    seconds: float = 0.0
+
+    def to_dict(self, limit: int | None = None) -> dict:
+        """Plain data for the API and the cycle screen (at most ``limit`` changes listed)."""
+        return {
+            "cycle_id": self.cycle_id, "rule_version": self.rule_version, "created": self.created,
+            "updated": len(self.changed), "unchanged": self.unchanged, "locked": self.locked,
+            "skipped": self.skipped, "seconds": round(self.seconds, 3),
+            "changes": [dict(c.__dict__) for c in self.changed[:limit]],
+        }
+
+
+@dataclass
+class _Existing:
+    id: int
+    employee_id: int
+    state: str
+    version: int
+    manual: dict
+    adjustment: float
+    adjustment_reason: str | None
+    snapshot_hash: str
+    total: float | None
+    grade: str | None
+
+    @property
+    def inputs(self) -> tuple:
+        return (self.state, self.version, self.manual, self.adjustment, self.adjustment_reason,
+                self.snapshot_hash)
+
+
+def _existing(session, cycle_id: int, *, lock: bool = False) -> dict[int, _Existing]:
+    query = select(
+        Appraisal.id, Appraisal.employee_id, Appraisal.state, Appraisal.version, Appraisal.manual,
+        Appraisal.adjustment, Appraisal.adjustment_reason, Appraisal.snapshot_hash, Appraisal.total,
+        Appraisal.grade,
+    ).where(Appraisal.cycle_id == cycle_id, Appraisal.is_current.is_(True))
+    if lock:
+        query = query.with_for_update()
+    out = {}
+    for row in session.execute(query):
+        out[row.employee_id] = _Existing(row.id, row.employee_id, row.state.value, row.version, row.manual or {},
+                                         row.adjustment or 0.0, row.adjustment_reason, row.snapshot_hash,
+                                         row.total, row.grade)
+    return out
+
+
+@dataclass
+class _Person:
+    id: int
+    no: str
+    name: str
+    position: str
+    station_id: int
+    station_code: str
+    station_name: str
+    segment: str
+
+
+def _people(session, *where, station_of_appraisal: int | None = None) -> list[_Person]:
+    """Employees with their station (their current one, or ``station_of_appraisal``'s)."""
+    station_id = Employee.station_id if station_of_appraisal is None else station_of_appraisal
+    query = (
+        select(Employee.id, Employee.employee_no, Employee.name, Employee.position,
+               Station.id.label("station_id"), Station.code, Station.name.label("station_name"), Station.segment)
+        .join(Station, Station.id == station_id)
+        .where(*where)
+        .order_by(Employee.employee_no)
+    )
+    return [_Person(r.id, r.employee_no, r.name, r.position, r.station_id, r.code, r.station_name,
+                    r.segment.value) for r in session.execute(query)]
+
+
+def _employees(session, cycle: Cycle) -> list[_Person]:
+    station_ids = [s.id for s in cycle.stations]
+    return _people(session, *([Employee.station_id.in_(station_ids)] if station_ids else []))
+
+
+def _bind(session, cycle: Cycle, rebind: bool):
+    from .rules import published_ruleset, ruleset_for_version
+
+    if cycle.rule_set_version_id is None or rebind:
+        try:
+            version, ruleset = published_ruleset(session)
+        except LookupError as exc:
+            raise CycleError("NO_RULES", _("No rule set is published; load and publish one first.")) from exc
+        if version is None:
+            raise CycleError("NO_RULES", _("No rule set is published; load and publish one first."))
+        return version, ruleset
+    version = session.get(RuleSetVersion, cycle.rule_set_version_id)
+    return version, ruleset_for_version(session, cycle.rule_set_version_id)
+
+
+def _steady(value):
+    """A metric rounded to 12 significant digits. A database sums floats in its scan order, which
+    changes when rows move (PostgreSQL after an UPDATE); the last bits then differ from run to run.
+    Rounding them away keeps a result a function of the data, so a recompute without changes shows
+    none and a rerun after a crash converges to the same snapshot hashes."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.12g}")
+    return value
+
+
+class _Scorer:
+    """Scores one employee from the fetched metrics; the same code for compute and for catch-up."""
+
+    def __init__(self, cycle: Cycle, version, ruleset, metrics) -> None:
+        from app.rules.appraise import EmployeeFacts
+
+        self.cycle, self.ruleset, self.metrics = cycle, ruleset, metrics
+        self.rule_version = getattr(version, "label", None) or f"v{version.number}"
+        self.facts_cls = EmployeeFacts
+        self.locale = _snapshot_locale()
+        self.year = cycle.start.year
+
+    def template(self, person: _Person):
+        return self.ruleset.template_for(person.position, person.station_code, person.segment)
+
+    def score(self, person: _Person, manual: dict, adjustment: float, reason: str | None) -> tuple[dict, str]:
+        facts = self.facts_cls(person.no, person.name, person.position, person.station_code,
+                               person.station_name, person.segment)
+        variables = {k: _steady(v) for k, v in self.metrics.variables_for(person.id, person.station_id).items()}
+        tags = dict(self.metrics.tags.get(person.id, {}))
+        result = self.ruleset.appraise(facts, variables, tags, manual, adjustment, year=self.year,
+                                       locale=self.locale)
+        station = {"code": person.station_code, "name": person.station_name, "segment": person.segment}
+        snapshot = build_snapshot(cycle=self.cycle, rule_version=self.rule_version, employee=facts,
+                                  station=station, result=result,
+                                  inputs={"variables": variables, "tags": tags},
+                                  adjustment_reason=reason if adjustment else None)
+        return snapshot, snapshot_hash(snapshot)
+
+
+def _appraisal_row(cycle_id, version_id, person: _Person, snapshot, digest, now, *, version=1,
+                   state=State.draft.value, manual=None, adjustment=0.0, reason=None) -> dict:
+    return {
+        "cycle_id": cycle_id, "employee_id": person.id, "station_id": person.station_id, "version": version,
+        "rule_set_version_id": version_id, "is_current": True, "state": state,
+        "subtotal": snapshot["subtotal"], "total": snapshot["total"], "grade": snapshot["grade"],
+        "adjustment": adjustment or 0.0, "adjustment_reason": reason if adjustment else None,
+        "manual": manual or {}, "snapshot": snapshot, "snapshot_hash": digest, "computed_at": now,
+        "updated_at": now,
+    }
+
+
+def compute_cycle(session, cycle: Cycle, progress: Progress | None = None, *, actor: Actor | None = None,
+                  rebind: bool = False) -> ComputeResult:
+    """Compute (or recompute) every appraisal of ``cycle``; returns what was created and changed.
+
+    Binds the published rule-set version on the first compute (``rebind=True`` moves a cycle to
+    the version published now). Appraisals in draft or pending_review are recomputed, keeping
+    their manual values and adjustment; later states are locked and left alone. One transaction.
+    """
+    started = time.perf_counter()
+    report = progress or (lambda stage, done, total: None)
+    actor = actor or SYSTEM_PERSON.actor
+    cycle_id = cycle.id
+    try:
+        report("rules", 0, 1)
+        version, ruleset = _bind(session, cycle, rebind)
+        workflow_table(session, version.id)  # a broken workflow stops the compute before any work
+        people = _employees(session, cycle)
+        from app.metrics import compute_metrics
+
+        report("metrics", 0, 1)
+        station_ids = [s.id for s in cycle.stations] or None
+        metrics = compute_metrics(session, cycle.start, cycle.end, station_ids=station_ids,
+                                  tag_words=sorted(ruleset.tag_words))
+        report("metrics", 1, 1)
+        scorer = _Scorer(cycle, version, ruleset, metrics)
+        existing = _existing(session, cycle_id)
+
+        result = ComputeResult(cycle_id, scorer.rule_version)
+        scored: dict[int, tuple[dict, str]] = {}
+        appraised = [person for person in people if scorer.template(person) is not None]
+        result.skipped = [person.no for person in people if scorer.template(person) is None]
+        step = max(1, len(appraised) // 100)
+        for i, person in enumerate(appraised):
+            old = existing.get(person.id)
+            if old is not None and old.state not in RECOMPUTABLE:
+                continue
+            manual, adjustment, reason = ({}, 0.0, None) if old is None else (
+                old.manual, old.adjustment, old.adjustment_reason)
+            scored[person.id] = scorer.score(person, manual, adjustment, reason)
+            if i % step == 0:
+                report("appraise", i, len(appraised))
+        report("appraise", len(appraised), len(appraised))
+
+        # The write phase. Taking the cycle row first serialises computes of one cycle (PostgreSQL
+        # row lock, SQLite write lock); then re-read the appraisals, locked, and rescore any whose
+        # review inputs changed since the first read.
+        report("write", 0, 1)
+        now = _now()
+        session.execute(update(Cycle).where(Cycle.id == cycle_id).values(
+            status=CycleStatus.computed, computed_at=now, rule_set_version_id=version.id,
+            progress_stage=None, progress_done=None, progress_total=None, progress_at=None,
+            progress_error=None,
+        ).execution_options(synchronize_session=False))
+        current = _existing(session, cycle_id, lock=True)
+        inserts, updates, events_for = [], [], []
+        for person in appraised:
+            old = current.get(person.id)
+            if old is not None and old.state not in RECOMPUTABLE:
+                result.locked += 1
+                continue
+            first = existing.get(person.id)
+            if person.id not in scored or (old is not None and (first is None or first.inputs != old.inputs)):
+                manual, adjustment, reason = ({}, 0.0, None) if old is None else (
+                    old.manual, old.adjustment, old.adjustment_reason)
+                scored[person.id] = scorer.score(person, manual, adjustment, reason)
+            snapshot, digest = scored[person.id]
+            if old is None:
+                inserts.append(_appraisal_row(cycle_id, version.id, person, snapshot, digest, now))
+            elif digest == old.snapshot_hash:
+                result.unchanged += 1
+            else:
+                updates.append({
+                    "b_id": old.id, "b_state": old.state, "b_hash": old.snapshot_hash,
+                    "rule_set_version_id": version.id, "subtotal": snapshot["subtotal"],
+                    "total": snapshot["total"], "grade": snapshot["grade"], "snapshot": snapshot,
+                    "snapshot_hash": digest, "computed_at": now, "updated_at": now,
+                })
+                events_for.append((old.id, old.state, digest))
+                result.changed.append(Change(old.id, person.no, person.name, old.state, old.total,
+                                             snapshot["total"], old.grade, snapshot["grade"]))
+        if inserts:
+            table = Appraisal.__table__
+            ids = session.execute(
+                insert(table).returning(table.c.id, table.c.snapshot_hash, sort_by_parameter_order=True),
+                inserts,
+            ).all()
+            events = [_event(row.id, actor, COMPUTE, None, State.draft.value, None, row.snapshot_hash, now)
+                      for row in ids]
+            session.execute(insert(AuditEvent.__table__), events)
+            result.created = len(inserts)
+        if updates:
+            table = Appraisal.__table__
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"), table.c.state == bindparam("b_state"),
+                       table.c.snapshot_hash == bindparam("b_hash"))
+                .values({k: bindparam(k) for k in updates[0] if not k.startswith("b_")}),
+                updates,
+            )
+            session.execute(insert(AuditEvent.__table__), [
+                _event(ident, actor, RECOMPUTE, state, state, None, digest, now)
+                for ident, state, digest in events_for
+            ])
+        result.seconds = time.perf_counter() - started
+        session.execute(update(Cycle).where(Cycle.id == cycle_id).values(last_result=result.to_dict(limit=200))
+                        .execution_options(synchronize_session=False))
+        report("write", 1, 1)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    session.expire_all()
+    return result
+
+
+# --- progress visible to every worker -----------------------------------------------------------
+
+
+class ProgressRecorder:
+    """A progress callback that also writes the progress onto the cycle row, outside the compute's
+    transaction (its own connection), at most every ``interval`` seconds; screens poll it. The
+    write phase is not recorded: the compute then holds the locks this would wait for."""
+
+    def __init__(self, engine, cycle_id: int, echo: Progress | None = None, interval: float = 0.5) -> None:
+        self.engine, self.cycle_id, self.echo, self.interval = engine, cycle_id, echo, interval
+        self.last = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.echo:
+            self.echo(stage, done, total)
+        now = time.monotonic()
+        if stage == "write" or (now - self.last < self.interval and done not in (0, total)):
+            return
+        self.last = now
+        self.write(stage=stage, done=done, total=total)
+
+    def write(self, *, stage: str | None, done: int | None = None, total: int | None = None,
+              error: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(Cycle.__table__).where(Cycle.__table__.c.id == self.cycle_id).values(
+                progress_stage=stage, progress_done=done, progress_total=total, progress_at=_now(),
+                progress_error=error,
+            ))
+
+
+STALE_SECONDS = 60
+
+
+def progress_of(cycle: Cycle) -> dict:
+    """The state of a running (or interrupted) compute, as the screens and the API report it."""
+    at = cycle.progress_at
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=dt.UTC)
+    running = bool(cycle.progress_stage) and at is not None and (_now() - at).total_seconds() < STALE_SECONDS
+    return {
+        "status": cycle.status.value, "running": running, "stage": cycle.progress_stage,
+        "done": cycle.progress_done, "total": cycle.progress_total, "error": cycle.progress_error,
+        "interrupted": bool(cycle.progress_stage) and not running and not cycle.progress_error,
+        "computed_at": cycle.computed_at.isoformat() if cycle.computed_at else None,
+    }
+
+
+_RUNNING: set[int] = set()
+_RUNNING_LOCK = threading.Lock()
+
+
+def start_compute_in_background(app, cycle_id: int, actor: Actor, *, rebind: bool = False) -> bool:
+    """Compute in a thread of this process (the screens poll :func:`progress_of`); False if this
+    process already computes that cycle."""
+    with _RUNNING_LOCK:
+        if cycle_id in _RUNNING:
+            return False
+        _RUNNING.add(cycle_id)
+
+    def run() -> None:
+        from ..extensions import db
+
+        with app.app_context():
+            recorder = ProgressRecorder(db.engine, cycle_id)
+            try:
+                recorder.write(stage="rules", done=0, total=1)
+                cycle = db.session.get(Cycle, cycle_id)
+                compute_cycle(db.session, cycle, recorder, actor=actor, rebind=rebind)
+            except CycleError as exc:
+                recorder.write(stage=None, error=exc.message)
+            except Exception as exc:  # noqa: BLE001 - reported on the screen, logged
+                app.logger.exception("compute of cycle %s failed", cycle_id)
+                recorder.write(stage=None, error=type(exc).__name__)
+            finally:
+                db.session.remove()
+                with _RUNNING_LOCK:
+                    _RUNNING.discard(cycle_id)
+
+    threading.Thread(target=run, name=f"compute-cycle-{cycle_id}", daemon=True).start()
+    return True
+
+
+# --- summary and amendment ----------------------------------------------------------------------
+
+
+def state_counts(session, cycle_id: int) -> dict[str, int]:
+    rows = session.execute(
+        select(Appraisal.state, func.count()).where(Appraisal.cycle_id == cycle_id, Appraisal.is_current.is_(True))
+        .group_by(Appraisal.state)
+    )
+    return {state.value: count for state, count in rows}
+
+
+def amend_appraisal(session, appraisal_id, person: Person, reason: str) -> Appraisal:
+    """HR's amendment of a locked appraisal: a new version, recomputed from today's data with the
+    same manual values and adjustment, back to review. The old version stays as it was (not current)."""
+    try:
+        appraisal, facts = load(session, appraisal_id, person)
+        if not appraisal.is_current:
+            raise Conflict()
+        table = workflow_table(session, appraisal.rule_set_version_id)
+        target = check_amend(table, facts, person.actor, reason)
+        from app.metrics import compute_metrics
+
+        cycle = appraisal.cycle
+        version, ruleset = _bind(session, cycle, rebind=False)
+        (person_row,) = _people(session, Employee.id == appraisal.employee_id,
+                                station_of_appraisal=appraisal.station_id)
+        metrics = compute_metrics(session, cycle.start, cycle.end, employee_ids=[appraisal.employee_id],
+                                  station_ids=[appraisal.station_id], tag_words=sorted(ruleset.tag_words))
+        scorer = _Scorer(cycle, version, ruleset, metrics)
+        snapshot, digest = scorer.score(person_row, appraisal.manual or {}, appraisal.adjustment,
+                                        appraisal.adjustment_reason)
+        now = _now()
+        retired = session.execute(
+            update(Appraisal).where(Appraisal.id == appraisal.id, Appraisal.is_current.is_(True),
+                                    Appraisal.state == facts.state)
+            .values(is_current=False, updated_at=now).execution_options(synchronize_session=False)
+        ).rowcount
+        if retired != 1:
+            raise Conflict()
+        row = _appraisal_row(cycle.id, version.id, person_row, snapshot, digest, now,
+                             version=appraisal.version + 1, state=target, manual=appraisal.manual,
+                             adjustment=appraisal.adjustment, reason=appraisal.adjustment_reason)
+        new_id = session.execute(insert(Appraisal).returning(Appraisal.id), [row]).scalar_one()
+        session.execute(insert(AuditEvent), [
+            _event(new_id, person.actor, AMEND, facts.state, target, reason, digest, now),
+        ])
+        session.commit()
+        return session.get(Appraisal, new_id)
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,91 @@
+"""The demo's computed cycle (SPEC §9): one cycle over the demo data, its appraisals moved through the
+real transition service into several states (draft, pending_review, pending_second_review, approved,
+disputed), so that every screen has something to show."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ..models import Appraisal, Cycle, Employee
+from ..workflow import State
+from .cycles import compute_cycle, create_cycle
+from .transitions import Person, person_for, review, transition
+
+
+def _period(session) -> tuple[dt.date, dt.date]:
+    """The whole months covered by the demo's completed orders; the last quarter without data."""
+    try:
+        from ..models.source import WorkOrder
+
+        first, last = session.execute(select(func.min(WorkOrder.completed_at), func.max(WorkOrder.completed_at))).one()
+    except Exception:  # noqa: BLE001 - no source data model or rows: fall back to a calendar quarter
+        session.rollback()
+        first = last = None
+    if first is None or last is None:
+        today = dt.date.today()
+        quarter_start = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+        last_day = quarter_start - dt.timedelta(days=1)
+        return dt.date(last_day.year, last_day.month - 2, 1), last_day
+    first, last = first.date(), last.date()
+    start = dt.date(first.year, first.month, 1)
+    end = dt.date(last.year, last.month, calendar.monthrange(last.year, last.month)[1])
+    return start, end
+
+
+def _person(session, username: str) -> Person:
+    user = current_app.appbuilder.sm.find_user(username=username)
+    return person_for(session, user)
+
+
+def _approve_fully(session, appraisal_id: int, supervisor: Person, second: Person) -> None:
+    """Approve as the supervisor; when the guard asks for a second review, approve that too."""
+    state = transition(session, appraisal_id, supervisor, "approve", "同意。")
+    if state == State.pending_second_review:
+        transition(session, appraisal_id, second, "approve", "复核同意。")
+
+
+def seed_demo_cycle(session) -> str | None:
+    """Compute the demo cycle and move its appraisals; returns a summary, None if there is a cycle."""
+    from .rules import NoRuleSet, published_ruleset
+
+    if session.scalar(select(func.count()).select_from(Cycle)):
+        return None
+    try:
+        published_ruleset(session)
+    except NoRuleSet:
+        return "No demo cycle: no rule set is published."
+    try:  # TODO(issue 7): drop once app.metrics has landed
+        from app.metrics import compute_metrics  # noqa: F401
+    except ImportError:
+        return "No demo cycle: the metrics layer is missing."
+    start, end = _period(session)
+    cycle = create_cycle(session, f"演示考核 {start:%Y-%m}至{end:%Y-%m}", start, end)
+    compute_cycle(session, cycle)
+
+    ids = {no: ident for no, ident in session.execute(
+        select(Employee.employee_no, Appraisal.id).join(Appraisal, Appraisal.employee_id == Employee.id)
+        .where(Appraisal.cycle_id == cycle.id, Appraisal.is_current.is_(True))
+    )}
+    hr, sup1, sup2, manager1 = (_person(session, u) for u in ("hr", "sup1", "sup2", "manager1"))
+    # EMP9 and EMP10 stay drafts; everyone else goes to review.
+    for no, ident in sorted(ids.items()):
+        if no not in ("EMP9", "EMP10"):
+            transition(session, ident, hr, "submit", "")
+    if "EMP1" in ids:
+        _approve_fully(session, ids["EMP1"], sup1, manager1)
+    if "EMP2" in ids:
+        _approve_fully(session, ids["EMP2"], sup1, manager1)
+        transition(session, ids["EMP2"], _person(session, "emp2"), "dispute", "返修单 2 张并非我的责任，请核实。")
+    if "EMP3" in ids:
+        review(session, ids["EMP3"], sup1, adjustment=6, reason="季度技能比武第一名，加 6 分。")
+        transition(session, ids["EMP3"], sup1, "approve", "加分较多，请站长复核。")
+    if "EMP6" in ids:
+        _approve_fully(session, ids["EMP6"], sup2, hr)
+    counts = dict(session.execute(
+        select(Appraisal.state, func.count()).where(Appraisal.cycle_id == cycle.id).group_by(Appraisal.state)
+    ).all())
+    return f"Demo cycle {cycle.name}: " + ", ".join(f"{k.value} {v}" for k, v in sorted(counts.items()))

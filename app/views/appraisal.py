@@ -1,0 +1,307 @@
+"""Screens of cycles and appraisals: cycle list and compute with progress, appraisal list and page
+(lines with explanations, review form, actions, trail), the inbox with bulk approval, and the
+employee's own results (mobile first). Thin: parse the form, call a service, flash the outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, current_app, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from .. import permissions as p
+from ..api.appraisal import APPRAISAL_LABELS
+from ..api.base import interface
+from ..extensions import db
+from ..models import Appraisal, Cycle, Station
+from ..scoping import current_person, scope_clause
+from ..services import transitions as tr
+from ..services.cycles import (
+    CycleError,
+    amend_appraisal,
+    create_cycle,
+    progress_of,
+    start_compute_in_background,
+)
+from ..services.snapshot import document_snapshot
+from ..workflow import CommentRequired, State, TransitionRefused, allowed_actions, check_amend, check_review
+from .base import JixiaoModelView
+
+STATE_CSS = {
+    "draft": "default", "pending_review": "warning", "pending_second_review": "warning",
+    "approved": "success", "signed": "primary", "disputed": "danger",
+}
+
+
+def _locale() -> str:
+    return str(get_locale() or "zh_CN")
+
+
+def _person() -> tr.Person:
+    return tr.person_for(db.session, current_person(), _locale())
+
+
+def _state_label(appraisal_or_state) -> str:
+    state = getattr(appraisal_or_state, "state", appraisal_or_state)
+    state = getattr(state, "value", state)
+    return tr.default_table().state_label(state, _locale())
+
+
+class AppraisalView(JixiaoModelView):
+    datamodel = interface(Appraisal)
+    class_permission_name = p.APPRAISAL
+    route_base = "/appraisal"
+    method_permission_name = {
+        **p.METHOD_PERMISSIONS,
+        "transition": p.WRITE, "review": p.WRITE, "amend": p.WRITE, "bulk": p.WRITE,
+        "inbox": p.READ, "mine": p.READ,
+    }
+    include_route_methods = {"list", "show", "transition", "review", "amend", "bulk", "inbox", "mine"}
+    list_title = _l("Appraisals")
+    show_title = _l("Appraisal")
+    label_columns = APPRAISAL_LABELS
+    list_columns = ["cycle", "employee", "station", "state", "total", "grade", "version", "is_current"]
+    search_columns = ["cycle", "employee", "station", "state", "grade", "is_current"]
+    order_columns = ["state", "total", "grade", "version"]
+    base_order = ("id", "asc")
+    formatters_columns = {"state": _state_label}
+
+    # -- one appraisal ---------------------------------------------------------------------
+
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        person = _person()
+        try:
+            appraisal, facts = tr.load(db.session, pk, person)
+        except tr.NotFound:
+            abort(404)
+        table = tr.workflow_table(db.session, appraisal.rule_set_version_id)
+        locale = _locale()
+        actions, can_review, can_amend = [], False, False
+        if appraisal.is_current:
+            actions = allowed_actions(table, facts, person.actor)
+            try:
+                check_review(table, facts, person.actor)
+                can_review = True
+            except TransitionRefused:
+                pass
+            try:
+                check_amend(table, facts, person.actor, "-")
+                can_amend = True
+            except TransitionRefused:
+                pass
+        versions = db.session.scalars(
+            select(Appraisal).where(Appraisal.cycle_id == appraisal.cycle_id,
+                                    Appraisal.employee_id == appraisal.employee_id,
+                                    scope_clause(Appraisal, person.scope))
+            .order_by(Appraisal.version)
+        ).all()
+        return self.render_template(
+            "appraisal/show.html", appraisal=appraisal, snapshot=document_snapshot(db.session, appraisal, locale),
+            table=table, locale=locale, actions=actions, can_review=can_review, can_amend=can_amend,
+            versions=versions, state_css=STATE_CSS, max_adjustment=table.max_adjustment,
+        )
+
+    def _back(self, pk):
+        return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk))
+
+    @expose("/transition/<pk>", methods=["POST"])
+    @has_access
+    def transition(self, pk):
+        person = _person()
+        action = request.form.get("action", "")[:64]
+        comment = request.form.get("comment", "")[:4000]
+        expected = request.form.get("state", "")[:64] or None
+        try:
+            state = tr.transition(db.session, pk, person, action, comment, expected_state=expected)
+        except tr.NotFound:
+            abort(404)
+        except tr.Conflict:
+            flash(_("Somebody changed this in the meantime; reload and try again."), "warning")
+        except (CommentRequired, TransitionRefused) as exc:
+            flash(exc.reason(_locale()), "danger")
+        else:
+            flash(_("Done: the appraisal is now “%(state)s”.", state=_state_label(state)), "success")
+        if request.form.get("next") == "inbox":
+            return redirect(url_for(f"{self.__class__.__name__}.inbox"))
+        return self._back(pk)
+
+    @expose("/review/<pk>", methods=["POST"])
+    @has_access
+    def review(self, pk):
+        person = _person()
+        manual = {key[len("manual-"):]: value.strip() for key, value in request.form.items()
+                  if key.startswith("manual-")}
+        try:
+            appraisal = tr.review(
+                db.session, pk, person, manual=manual, adjustment=request.form.get("adjustment", "").strip(),
+                reason=request.form.get("reason", "")[:4000], expected_hash=request.form.get("hash") or None,
+            )
+        except tr.NotFound:
+            abort(404)
+        except tr.Conflict:
+            flash(_("Somebody changed this in the meantime; reload and try again."), "warning")
+        except tr.ReviewInvalid as exc:
+            for message in exc.errors.values():
+                flash(message, "danger")
+        except TransitionRefused as exc:
+            flash(exc.reason(_locale()), "danger")
+        else:
+            total = "N/A" if appraisal.total is None else f"{appraisal.total:g}"
+            flash(_("Saved. The total is now %(total)s.", total=total), "success")
+        return self._back(pk)
+
+    @expose("/amend/<pk>", methods=["POST"])
+    @has_access
+    def amend(self, pk):
+        person = _person()
+        try:
+            new = amend_appraisal(db.session, pk, person, request.form.get("reason", "")[:4000])
+        except tr.NotFound:
+            abort(404)
+        except tr.Conflict:
+            flash(_("Somebody changed this in the meantime; reload and try again."), "warning")
+        except (CommentRequired, TransitionRefused) as exc:
+            flash(exc.reason(_locale()), "danger")
+        else:
+            flash(_("Version %(version)s created; it goes through review again.", version=new.version), "success")
+            return self._back(new.id)
+        return self._back(pk)
+
+    # -- many appraisals ---------------------------------------------------------------------
+
+    @expose("/inbox/", methods=["GET"])
+    @has_access
+    def inbox(self):
+        person = _person()
+        items = tr.inbox(db.session, person)
+        table = tr.default_table()
+        return self.render_template("appraisal/inbox.html", items=items, table=table, locale=_locale(),
+                                    state_css=STATE_CSS)
+
+    @expose("/bulk/", methods=["POST"])
+    @has_access
+    def bulk(self):
+        person = _person()
+        ids = [int(i) for i in request.form.getlist("ids") if i.isdigit() and len(i) < 10][:500]
+        if not ids:
+            flash(_("Select at least one appraisal."), "warning")
+            return redirect(url_for(f"{self.__class__.__name__}.inbox"))
+        outcomes = tr.bulk_transition(db.session, ids, person, "approve", request.form.get("comment", "")[:4000])
+        done = [o for o in outcomes if o.status == 200]
+        flash(_("%(count)s appraisals approved.", count=len(done)), "success" if done else "warning")
+        messages = {404: _("Not found."), 409: _("Somebody changed this in the meantime; reload and try again.")}
+        for outcome in outcomes:
+            if outcome.status != 200:
+                reason = outcome.refusal.reason(_locale()) if outcome.refusal else messages[outcome.status]
+                flash(_("Appraisal %(id)s: %(reason)s", id=outcome.id, reason=reason), "danger")
+        return redirect(url_for(f"{self.__class__.__name__}.inbox"))
+
+    @expose("/mine/", methods=["GET"])
+    @has_access
+    def mine(self):
+        person = _person()
+        rows = []
+        if person.actor.employee_id is not None:
+            rows = db.session.execute(
+                select(Appraisal, Cycle).join(Cycle, Cycle.id == Appraisal.cycle_id)
+                .where(Appraisal.employee_id == person.actor.employee_id, Appraisal.is_current.is_(True))
+                .order_by(Cycle.start.desc())
+            ).all()
+        return self.render_template("appraisal/mine.html", rows=rows, state_css=STATE_CSS,
+                                    state_label=_state_label)
+
+
+class CycleView(BaseView):
+    """Cycles: list, create (HR), and a page per cycle with its compute and its progress."""
+
+    route_base = "/cycles"
+    class_permission_name = p.CYCLE
+    method_permission_name = {"list": p.READ, "show": p.READ, "create": p.WRITE, "compute": p.WRITE}
+    default_view = "list"
+
+    @expose("/", methods=["GET"])
+    @has_access
+    def list(self):
+        cycles = db.session.scalars(select(Cycle).order_by(Cycle.start.desc(), Cycle.id.desc())).all()
+        stations = db.session.scalars(select(Station).order_by(Station.code)).all()
+        may_write = self.appbuilder.sm.has_access(p.permission(p.WRITE), p.CYCLE)
+        return self.render_template("appraisal/cycles.html", cycles=cycles, stations=stations,
+                                    may_write=may_write, progress_of=progress_of)
+
+    @expose("/create", methods=["POST"])
+    @has_access
+    def create(self):
+        form = request.form
+        try:
+            start = dt.date.fromisoformat(form.get("start", ""))
+            end = dt.date.fromisoformat(form.get("end", ""))
+        except ValueError:
+            flash(_("Dates are written YYYY-MM-DD."), "danger")
+            return redirect(url_for("CycleView.list"))
+        try:
+            cycle = create_cycle(db.session, form.get("name", ""), start, end, form.getlist("stations"))
+        except CycleError as exc:
+            flash(exc.message, "danger")
+            return redirect(url_for("CycleView.list"))
+        flash(_("Cycle “%(name)s” created.", name=cycle.name), "success")
+        if form.get("compute"):
+            return self._start(cycle)
+        return redirect(url_for("CycleView.show", pk=cycle.id))
+
+    @expose("/<int:pk>", methods=["GET"])
+    @has_access
+    def show(self, pk: int):
+        cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
+        if cycle is None:
+            abort(404)
+        person = _person()
+        counts = {}
+        for state, count in db.session.execute(
+            select(Appraisal.state, db.func.count()).where(
+                Appraisal.cycle_id == cycle.id, Appraisal.is_current.is_(True),
+                scope_clause(Appraisal, person.scope)).group_by(Appraisal.state)
+        ):
+            counts[state.value] = count
+        may_write = self.appbuilder.sm.has_access(p.permission(p.WRITE), p.CYCLE)
+        return self.render_template(
+            "appraisal/cycle.html", cycle=cycle, counts=counts, progress=progress_of(cycle),
+            may_write=may_write, table=tr.default_table(), locale=_locale(), state_css=STATE_CSS,
+            states=[s.value for s in State], result=cycle.last_result if may_write else None,
+        )
+
+    def _start(self, cycle: Cycle):
+        actor = _person().actor
+        if progress_of(cycle)["running"] or not start_compute_in_background(
+                current_app._get_current_object(), cycle.id, actor, rebind=bool(request.form.get("rebind"))):
+            flash(_("This cycle is being computed already."), "warning")
+        return redirect(url_for("CycleView.show", pk=cycle.id))
+
+    @expose("/<int:pk>/compute", methods=["POST"])
+    @has_access
+    def compute(self, pk: int):
+        cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
+        if cycle is None:
+            abort(404)
+        return self._start(cycle)
+
+
+
+def register(appbuilder) -> None:
+    """Screens, menu entries (names as in app.permissions.MENUS) and APIs of cycles and appraisals."""
+    from ..api.appraisal import AppraisalApi
+    from ..api.cycle import CycleApi
+
+    category = {"category": "Appraisal", "category_label": _l("Appraisal"), "category_icon": "fa-check-square-o"}
+    appbuilder.add_view(CycleView, "Cycles", label=_l("Cycles"), icon="fa-calendar", **category)
+    appbuilder.add_view(AppraisalView, "Appraisals", label=_l("Appraisals"), icon="fa-list", **category)
+    appbuilder.add_link("Inbox", href="/appraisal/inbox/", label=_l("Inbox"), icon="fa-inbox", **category)
+    appbuilder.add_link("My results", href="/appraisal/mine/", label=_l("My results"), icon="fa-user", **category)
+    appbuilder.add_api(AppraisalApi)
+    appbuilder.add_api(CycleApi)

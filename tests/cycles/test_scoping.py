@@ -1,0 +1,111 @@
+"""Every appraisal endpoint, API and screen, with every role, against appraisals outside the caller's
+scope: 404, and nothing changes. The expected scope is worked out here from SPEC §1, not app.scoping."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app import permissions as p
+from app.extensions import db
+from app.models import Appraisal, AuditEvent, Employee, Station
+from tests.conftest import DEMO_USERS
+
+SAMPLE = 6  # out-of-scope appraisals tried per user (ids spread over the stations)
+
+
+def visible(username: str) -> tuple[set[int], set[int]]:
+    """(visible ids, all ids) of appraisals by the rule of SPEC §1."""
+    from flask import current_app
+
+    user = current_app.appbuilder.sm.find_user(username=username)
+    roles = {r.name for r in user.roles}
+    rows = db.session.execute(select(Appraisal.id, Appraisal.employee_id, Appraisal.station_id)).all()
+    everything = {r.id for r in rows}
+    if roles & {p.ADMIN, p.HR}:
+        return everything, everything
+    me = db.session.scalar(select(Employee).where(Employee.user_id == user.id))
+    if me is None:
+        return set(), everything
+    reports = set(db.session.scalars(select(Employee.id).where(Employee.supervisor_id == me.id)))
+    managed = set(db.session.scalars(select(Station.id).where(Station.manager_id == me.id))) \
+        if p.STATION_MANAGER in roles else set()
+    seen = {r.id for r in rows if r.employee_id == me.id
+            or (p.SUPERVISOR in roles and r.employee_id in reports) or r.station_id in managed}
+    return seen, everything
+
+
+def spread(ids: set[int], n: int) -> list[int]:
+    ordered = sorted(ids)
+    step = max(1, len(ordered) // n)
+    return ordered[::step][:n]
+
+
+API_CALLS = [
+    ("get", "/api/v1/appraisal/{pk}", None),
+    ("get", "/api/v1/appraisal/{pk}/actions", None),
+    ("post", "/api/v1/appraisal/{pk}/transition", {"action": "approve", "comment": "x"}),
+    ("post", "/api/v1/appraisal/{pk}/transition", {"action": "submit"}),
+    ("post", "/api/v1/appraisal/{pk}/review", {"adjustment": 1, "reason": "x"}),
+    ("post", "/api/v1/appraisal/{pk}/amend", {"reason": "x"}),
+    ("put", "/api/v1/appraisal/{pk}", {"total": 100}),
+    ("delete", "/api/v1/appraisal/{pk}", None),
+]
+SCREEN_CALLS = [
+    ("get", "/appraisal/show/{pk}", None),
+    ("post", "/appraisal/transition/{pk}", {"action": "approve", "comment": "x"}),
+    ("post", "/appraisal/review/{pk}", {"adjustment": "1", "reason": "x"}),
+    ("post", "/appraisal/amend/{pk}", {"reason": "x"}),
+]
+
+
+def changes(app) -> tuple:
+    with app.app_context():
+        return (db.session.scalar(select(func.count()).select_from(AuditEvent)),
+                db.session.scalar(select(func.sum(Appraisal.version))),
+                tuple(db.session.scalars(select(Appraisal.state).order_by(Appraisal.id))))
+
+
+@pytest.mark.parametrize("username", DEMO_USERS)
+def test_every_api_endpoint_answers_404_outside_the_scope(app, api_as, fresh, username):
+    with app.app_context():
+        seen, everything = visible(username)
+    outside = spread(everything - seen, SAMPLE)
+    api = api_as(username)
+    listed = api.get("/api/v1/appraisal/?q=(page_size:500)")
+    assert set(listed.json["ids"]) == seen
+    before = changes(app)
+    for pk in outside:
+        for method, url, body in API_CALLS:
+            kwargs = {"json": body} if body is not None else {}
+            r = getattr(api, method)(url.format(pk=pk), **kwargs)
+            assert r.status_code == 404, (username, method, url, pk, r.status_code, r.get_data(as_text=True))
+    if outside:
+        bulk = api.post("/api/v1/appraisal/bulk-transition", json={"ids": outside, "action": "approve"})
+        assert {e["status"] for e in bulk.json["results"]} == {404}
+    inbox = {e["id"] for e in api.get("/api/v1/appraisal/inbox").json["result"]}
+    assert inbox <= seen
+    assert changes(app) == before
+    for pk in spread(seen, 2):
+        assert api.get(f"/api/v1/appraisal/{pk}").status_code == 200
+        assert api.get(f"/api/v1/appraisal/{pk}/actions").status_code == 200
+
+
+@pytest.mark.parametrize("username", ["hr", "manager1", "sup1", "sup2", "emp1", "emp6"])
+def test_every_screen_answers_404_outside_the_scope(app, login_as, fresh, username):
+    with app.app_context():
+        seen, everything = visible(username)
+    browser = login_as(username)
+    html = browser.get("/appraisal/inbox/").get_data(as_text=True)
+    import re
+
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
+    before = changes(app)
+    for pk in spread(everything - seen, SAMPLE):
+        for method, url, body in SCREEN_CALLS:
+            data = dict(body or {}, csrf_token=token)
+            r = browser.get(url.format(pk=pk)) if method == "get" else browser.post(url.format(pk=pk), data=data)
+            assert r.status_code == 404, (username, url, pk, r.status_code)
+    assert changes(app) == before
+    for pk in spread(seen, 2):
+        assert browser.get(f"/appraisal/show/{pk}").status_code == 200
