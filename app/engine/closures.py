@@ -237,6 +237,19 @@ def generic(function, fs, position):
                 raise exc.at(position) from None
         return apply2
 
+    if len(fs) == 3:
+        fa, fb, fc = fs
+
+        def apply3(v, t):
+            a = fa(v, t)
+            b = fb(v, t)
+            c = fc(v, t)
+            try:
+                return function(a, b, c)
+            except FormulaError as exc:
+                raise exc.at(position) from None
+        return apply3
+
     def apply(v, t):
         args = [f(v, t) for f in fs]
         try:
@@ -405,6 +418,18 @@ def coalesce2(fa, fb):
         b = fb(v, t)  # every argument is evaluated: an error in the default is still an error
         return a if a is not None else b
     return coalesce
+
+
+def clamp_const(fx, lo, hi):
+    """CLAMP(x, lo, hi) with constant bounds: min(max(x, lo), hi), spelled out."""
+    def clamp(v, t):
+        x = fx(v, t)
+        if x is None:
+            return None
+        if lo > x:
+            x = lo
+        return float(hi if hi < x else x)
+    return clamp
 
 
 def piecewise(fx, xs, ys):

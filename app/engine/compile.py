@@ -171,6 +171,8 @@ class Compiler:
             return self._folded(closures.negation(fs[0]), consts)
         if name in ops.AGGREGATES:
             return self._folded(closures.aggregate(ops.AGGREGATES[name], fs, position), consts)
+        if name == "CLAMP" and all(c.__class__ is float for c in consts[1:]):
+            return self._folded(closures.clamp_const(fs[0], consts[1], consts[2]), consts)
         if name == "COALESCE" and len(fs) == 2:
             return self._folded(closures.coalesce2(*fs), consts)
         if name in ("PIECEWISE", "BAND") and self.fold and all(c is not NOT_CONST for c in consts[1:]):
