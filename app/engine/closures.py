@@ -30,6 +30,14 @@ def constant(value):
 
 
 # -- names -------------------------------------------------------------------------------------------------
+def read(coerce, code, x, position):
+    """The slow half of reading a name: N/A, ints, Decimals, texts, refused values."""
+    try:
+        return coerce(code, x)
+    except FormulaError as exc:
+        raise exc.at(position) from None
+
+
 def load_number(code, position):
     coerce = ops.coerce_number
 
@@ -37,10 +45,7 @@ def load_number(code, position):
         x = v.get(code)
         if x.__class__ is float and -M <= x <= M:
             return x
-        try:
-            return coerce(code, x)
-        except FormulaError as exc:
-            raise exc.at(position) from None
+        return read(coerce, code, x, position)
     return load
 
 
@@ -48,19 +53,8 @@ def load_text(code, position):
     coerce = ops.coerce_text
 
     def load(v, t):
-        try:
-            return coerce(code, v.get(code))
-        except FormulaError as exc:
-            raise exc.at(position) from None
+        return read(coerce, code, v.get(code), position)
     return load
-
-
-def read(coerce, code, x, position):
-    """The slow half of an inlined name: N/A, ints, Decimals, refused values."""
-    try:
-        return coerce(code, x)
-    except FormulaError as exc:
-        raise exc.at(position) from None
 
 
 # A name next to a constant (``一次修复率 * 100``, ``工单数 >= 30``) is the commonest shape of a KPI formula:

@@ -83,7 +83,7 @@ TAG_FUNCTIONS = frozenset({"TAGGED", "TAGGED_RATE"})
 
 # The rest evaluate every argument, left to right, then apply one of these.
 EAGER = {
-    "NOT": ops.fn_not, "ISNA": ops.fn_isna, "COALESCE": ops.fn_coalesce, "MIN": ops.fn_min, "MAX": ops.fn_max,
+    "NOT": ops.not_, "ISNA": ops.fn_isna, "COALESCE": ops.fn_coalesce, "MIN": ops.fn_min, "MAX": ops.fn_max,
     "SUM": ops.fn_sum, "AVG": ops.fn_avg, "ROUND": ops.fn_round, "ABS": ops.fn_abs, "CLAMP": ops.fn_clamp,
     "PIECEWISE": ops.fn_piecewise, "BAND": ops.fn_band,
 }

@@ -164,10 +164,6 @@ def fn_abs(x):
     return None if x is None else float(abs(x))
 
 
-def fn_not(x):
-    return None if x is None else not x
-
-
 def fn_isna(x):
     return x is None
 
@@ -269,7 +265,10 @@ def coerce_number(name: str, x):
             return float(x)
         raise fail("input_too_big", name=name, limit=LIMIT_TEXT)
     if isinstance(x, numbers.Real | Decimal):  # Decimal from a database, numpy floats, Fraction
-        number = float(x)
+        try:
+            number = float(x)
+        except (ValueError, OverflowError):  # a signalling NaN, a Fraction beyond float
+            raise fail("input_not_finite", name=name) from None
         if math.isinf(number):
             raise fail("input_too_big", name=name, limit=LIMIT_TEXT)
         return coerce_number(name, number)
