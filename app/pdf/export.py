@@ -10,7 +10,6 @@ export never leaves a half-written file under the final name.
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import os
 import re
@@ -51,7 +50,9 @@ def export_zip(snapshots: Iterable[tuple[str, Mapping]], zip_path: str | os.Path
     if total is None and hasattr(snapshots, "__len__"):
         total = len(snapshots)  # type: ignore[arg-type]
     if chunksize is None:
-        chunksize = min(8, max(1, math.ceil((total or 32) / (workers * 8))))
+        # A task costs ~1 ms against ~0.35 s per PDF, so chunks matter little; small ones keep
+        # the last workers from idling while one finishes a long chunk.
+        chunksize = min(4, max(1, (total or 0) // (workers * 16)))
     target = Path(zip_path)
     partial = target.with_name(target.name + ".part")
     entries = _EntryNames()
