@@ -28,7 +28,8 @@ from .render import render_appraisal_pdf
 # Measured on the sample appraisal: deflate makes the zip 5% smaller (WeasyPrint's streams are
 # already compressed) for 1.7 ms per PDF in this process, under 0.5% of a PDF's rendering time.
 COMPRESSION = zipfile.ZIP_DEFLATED
-# Separators, "..", and what Windows forbids in a file name: a zip entry must not be a path.
+# Separators, "..", and what Windows forbids in a file name: a zip entry must not be a path. A run
+# of them (or of "_") becomes one "_".
 _UNSAFE = re.compile(r'([\x00-\x1f\x7f/\\:*?"<>|]|\.\.|_)+')
 
 
@@ -42,13 +43,13 @@ def export_zip(snapshots: Iterable[tuple[str, Mapping]], zip_path: str | os.Path
                chunksize: int | None = None) -> int:
     """Render ``(name, snapshot)`` pairs into ``zip_path`` as ``name.pdf`` entries; return how many.
 
-    ``workers`` defaults to the usable cores; 1 renders in this process. ``progress(done, total)``
+    ``workers`` defaults to the usable cores (no more than ``total``); 1 renders in this process. ``progress(done, total)``
     is called after each entry (``total`` as given, else ``len(snapshots)`` when it has one,
     else 0). Names are made safe for a zip (no directories) and unique (``name-2.pdf``).
     """
-    workers = max(1, workers or _usable_cores())
     if total is None and hasattr(snapshots, "__len__"):
         total = len(snapshots)  # type: ignore[arg-type]
+    workers = max(1, min(workers or _usable_cores(), total or 1_000_000))
     if chunksize is None:
         # A task costs ~1 ms against ~0.35 s per PDF, so chunks matter little; small ones keep
         # the last workers from idling while one finishes a long chunk.

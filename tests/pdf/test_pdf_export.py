@@ -74,7 +74,7 @@ def test_workers_that_cannot_start_fail_the_export_instead_of_hanging(tmp_path):
     """A script read from stdin cannot be re-imported by a forkserver worker. The export must
     raise (BrokenProcessPool) rather than respawn workers forever, and leave no file."""
     script = (f"from app.pdf import export_zip\nfrom app.pdf.sample import sample_snapshot\n"
-              f"export_zip([('a', sample_snapshot())], {str(tmp_path / 'x.zip')!r}, workers=2)\n")
+              f"export_zip([('a', sample_snapshot())] * 2, {str(tmp_path / 'x.zip')!r}, workers=2)\n")
     result = subprocess.run([sys.executable, "-"], input=script, text=True, capture_output=True,
                             cwd=ROOT, timeout=120)
     assert result.returncode != 0 and "BrokenProcessPool" in result.stderr
