@@ -202,7 +202,9 @@ def parse(source: str) -> tuple[ast.Expression, Positions, str]:
         raise fail("empty", 0)
     lead = len(text) - len(body)
     try:
-        with warnings.catch_warnings():  # "invalid decimal literal" and the like: the error says it better
+        # "invalid decimal literal" and the like: our error says it better. catch_warnings swaps a
+        # process-wide list; two threads compiling at once can at worst leave these warnings ignored.
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(body, mode="eval")
     except SyntaxError as exc:
