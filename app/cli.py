@@ -35,6 +35,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(rules_group)  # issue 6
     app.cli.add_command(cycle_group)  # issue 7
+    app.cli.add_command(import_command)  # issue 5
 
 
 # --- rules (issue 6) -------------------------------------------------------------------------------
@@ -254,3 +255,43 @@ def cycle_list_command() -> None:
     for cycle in db.session.scalars(select(Cycle).order_by(Cycle.start)):
         counts = ", ".join(f"{k} {v}" for k, v in sorted(state_counts(db.session, cycle.id).items()))
         click.echo(f"{cycle.name}\t{cycle.start} – {cycle.end}\t{cycle.status.value}\t{counts}")
+
+
+# --- import (issue 5) ------------------------------------------------------------------------------
+
+@click.command("import")
+@click.argument("kind", type=click.Choice(["work-orders", "surveys", "costs", "employees"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--update", is_flag=True, help="Replace records whose key exists already.")
+@with_appcontext
+def import_command(kind: str, file: str, update: bool) -> None:
+    """Import FILE (CSV in UTF-8 or GBK, or .xlsx) as KIND, whole or not at all."""
+    from .extensions import db
+    from .importing import ImportRejected, import_file
+
+    stderr = click.get_text_stream("stderr")
+    with click.progressbar(length=1, label=kind, file=stderr) as bar:
+        seen = [0]
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(max(done - seen[0], 0))
+            seen[0] = done
+
+        try:
+            result = import_file(db.session, kind, file, update=update, progress=progress)
+        except ImportRejected as exc:
+            errors = exc.errors
+        else:
+            errors = None
+    if errors is not None:
+        click.echo("row\tcolumn\tmessage", err=True)
+        for e in errors:
+            row = "" if e["row"] is None else e["row"]
+            click.echo(f"{row}\t{e['column'] or ''}\t{e['message']}", err=True)
+        raise click.ClickException(f"{file}: refused, nothing was imported ({len(errors)} problem(s) listed).")
+    click.echo(f"{file}: {result.inserted} inserted, {result.updated} updated.")
+    if result.accounts:
+        click.echo("New accounts (the passwords are shown only this once):")
+        for account in result.accounts:
+            click.echo(f"  {account['employee_no']}\t{account['username']}\t{account['password']}")

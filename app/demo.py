@@ -83,4 +83,10 @@ def seed_demo() -> str:
     db.session.flush()
     stations["S01"].manager = people["manager1"]
     db.session.commit()
-    return f"Demo seeded: {len(stations)} stations, {len(PEOPLE) + len(STAFF_ACCOUNTS)} users."
+    summary = f"Demo seeded: {len(stations)} stations, {len(PEOPLE) + len(STAFF_ACCOUNTS)} users."
+    # --- source data (issue 5): three months of generated orders, surveys and costs ---
+    from .datagen import seed_demo_data
+
+    counts = seed_demo_data(months=3)
+    summary += " Data: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + "."
+    return summary

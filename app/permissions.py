@@ -93,6 +93,8 @@ MENUS: dict[str, tuple[str, ...]] = {
     # issue 6: the rules editor (the "Rules" category above) and its what-if
     "Rule sets": _MANAGERS,
     "Rules what-if": (HR,),
+    # issue 5: an employee's metrics and the drill-down to their orders (under "Source data")
+    "Metrics": _EVERYONE,
 }
 
 # FAB's own screens every signed-in person needs (own profile, own password).

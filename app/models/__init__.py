@@ -35,3 +35,8 @@ from .appraisal import (  # noqa: E402
 )
 
 __all__ += ["Appraisal", "AuditEvent", "Cycle", "CycleStatus", "cycle_station"]
+
+# --- source data (issue 5) ---
+from .source import CUSTOMER_TYPES, LaborCost, Survey, WorkOrder  # noqa: E402
+
+__all__ += ["WorkOrder", "Survey", "LaborCost", "CUSTOMER_TYPES"]

@@ -43,3 +43,16 @@ def register_views(appbuilder) -> None:
     from .appraisal import register as register_appraisal
 
     register_appraisal(appbuilder)
+
+    # --- source data, imports and metrics (issue 5) ---
+    from ..api.source import ImportApi, LaborCostApi, MetricsApi, SurveyApi, WorkOrderApi
+    from .source import ImportView, LaborCostView, MetricsView, SurveyView, WorkOrderView
+
+    source = {"category": "Source data", "category_label": _l("Source data"), "category_icon": "fa-database"}
+    appbuilder.add_view(WorkOrderView, "Work orders", label=_l("Work orders"), icon="fa-wrench", **source)
+    appbuilder.add_view(SurveyView, "Surveys", label=_l("Surveys"), icon="fa-phone", **source)
+    appbuilder.add_view(LaborCostView, "Labour costs", label=_l("Labour costs"), icon="fa-money", **source)
+    appbuilder.add_view(MetricsView, "Metrics", label=_l("Metrics"), icon="fa-line-chart", **source)
+    appbuilder.add_view(ImportView, "Import", label=_l("Import"), icon="fa-upload", **source)
+    for api in (WorkOrderApi, SurveyApi, LaborCostApi, ImportApi, MetricsApi):
+        appbuilder.add_api(api)

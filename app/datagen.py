@@ -1,0 +1,319 @@
+"""A reproducible generator of realistic source data, at any size.
+
+The same seed gives the same rows. Everything streams: orders and their surveys come out of one
+generator, in the order they were reported, so a million orders need no more memory than a few
+hundred. Rows are dicts keyed by the column names of SPEC §2, with values already formatted as a
+station's export would write them, so they can go straight into a CSV file and through the import.
+
+What makes the data realistic enough for appraisals: each technician has a skill that moves their
+first-time-fix rate, repair times (log-normal, long-tailed) and survey scores; enterprise customers
+come with response promises; stations differ by customer segment; some orders come back as reworks
+of earlier ones; some wait for parts; some carry tags such as 新技术 or 增值服务.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import datetime as dt
+import itertools
+import math
+import random
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import IO
+
+WORK_ORDER_COLUMNS = [
+    "order_no", "station_code", "technician_no", "customer_type", "reported_at", "responded_at",
+    "arrived_at", "completed_at", "first_time_fixed", "rework_of", "parts_cost", "labor_hours",
+    "service_fee", "sla_response_hours", "parts_delay", "tags",
+]
+SURVEY_COLUMNS = ["order_no", "surveyed_at", "attitude", "quality", "speed", "comment"]
+COST_COLUMNS = ["employee_no", "month", "salary", "training_cost", "other_labor_cost"]
+EMPLOYEE_COLUMNS = ["employee_no", "name", "station_code", "position", "supervisor_no", "username", "hired_on"]
+
+TAGS = [("新技术", 0.07), ("增值服务", 0.10), ("新工艺", 0.05), ("上门服务", 0.20), ("夜间抢修", 0.03)]
+ORDER_WEIGHT = {"维修技师": 1.0, "客服": 0.35, "主管": 0.15, "站长": 0.0}
+SALARY = {"维修技师": 8000, "客服": 6000, "主管": 11000, "站长": 15000}
+SEGMENT_ENTERPRISE_SHARE = {"enterprise": 0.75, "consumer": 0.12, "mixed": 0.45}
+COMMENTS = ["", "", "", "师傅很专业", "响应及时", "等待时间较长", "态度很好", "问题已解决", "希望加快配件供应"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国文辉鹏飞宇浩然欣怡晨阳子涵俊杰"
+CITIES = "北京上海广州深圳杭州南京成都武汉西安重庆天津苏州长沙郑州济南青岛沈阳大连厦门福州合肥昆明"
+
+
+@dataclass(frozen=True)
+class Person:
+    employee_no: str
+    name: str
+    station_code: str
+    position: str
+    supervisor_no: str = ""
+    username: str = ""
+    hired_on: str = ""
+
+
+@dataclass(frozen=True)
+class Site:
+    code: str
+    name: str
+    segment: str
+
+
+@dataclass
+class Organisation:
+    stations: list[Site] = field(default_factory=list)
+    people: list[Person] = field(default_factory=list)
+
+    def employee_rows(self) -> Iterator[dict]:
+        for p in self.people:
+            yield {c: getattr(p, c) for c in EMPLOYEE_COLUMNS}
+
+
+def organisation(stations: int, employees: int, seed: int = 1) -> Organisation:
+    """``stations`` stations and ``employees`` people spread over them: per station one manager,
+    a supervisor for every eight staff, the rest technicians and customer-service staff."""
+    rng = random.Random(seed)
+    org = Organisation()
+    segments = ["consumer", "enterprise", "mixed"]
+    for i in range(stations):
+        city = CITIES[2 * (i % (len(CITIES) // 2)): 2 * (i % (len(CITIES) // 2)) + 2]
+        org.stations.append(Site(f"G{i + 1:04d}", f"{city}第{i + 1}服务站", segments[i % 3]))
+    per_station = [employees // stations + (1 if i < employees % stations else 0) for i in range(stations)]
+    n = 0
+    for site, count in zip(org.stations, per_station, strict=True):
+        manager = supervisor = ""
+        for k in range(count):
+            n += 1
+            no = f"E{n:06d}"
+            if k == 0:
+                position, boss = "站长", ""
+                manager = no
+            elif k % 9 == 1:
+                position, boss = "主管", manager
+                supervisor = no
+            else:
+                position = "客服" if rng.random() < 0.15 else "维修技师"
+                boss = supervisor or manager
+            hired = dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(3000))
+            name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
+            org.people.append(Person(no, name, site.code, position, boss, "", hired.isoformat()))
+    return org
+
+
+@dataclass(frozen=True)
+class Worker:
+    """Who takes orders: an employee number, their station's code and segment, and a weight."""
+
+    employee_no: str
+    station_code: str
+    segment: str
+    position: str = "维修技师"
+
+
+def workers_of(org: Organisation) -> list[Worker]:
+    segment = {s.code: s.segment for s in org.stations}
+    return [Worker(p.employee_no, p.station_code, segment[p.station_code], p.position) for p in org.people]
+
+
+class _Clock:
+    """Times as whole minutes from a start day, formatted fast (strftime is the slow part of a
+    million rows)."""
+
+    def __init__(self, start: dt.date) -> None:
+        self.start = start
+        self.days: dict[int, str] = {}
+
+    def minutes(self, t: dt.datetime) -> int:
+        return int((t - dt.datetime.combine(self.start, dt.time(0, 0))).total_seconds() // 60)
+
+    def text(self, minute: int | None) -> str:
+        if minute is None:
+            return ""
+        day, rest = divmod(minute, 1440)
+        text = self.days.get(day)
+        if text is None:
+            text = self.days[day] = (self.start + dt.timedelta(days=day)).isoformat()
+        return f"{text} {rest // 60:02d}:{rest % 60:02d}"
+
+
+def orders_and_surveys(
+    workers: Sequence[Worker],
+    start: dt.date,
+    end: dt.date,
+    count: int,
+    *,
+    seed: int = 1,
+    now: dt.datetime | None = None,
+    prefix: str = "WO",
+) -> Iterator[tuple[dict, dict | None]]:
+    """``count`` work orders reported between ``start`` and ``end`` (inclusive), each with its survey
+    or None. Orders that would finish after ``now`` are still open; surveys after ``now`` are not taken."""
+    rng = random.Random(seed)
+    weighted = [w for w in workers if ORDER_WEIGHT.get(w.position, 1.0) > 0]
+    if not weighted or count <= 0:
+        return
+    cumulative = list(itertools.accumulate(ORDER_WEIGHT.get(w.position, 1.0) for w in weighted))
+    total = cumulative[-1]
+    # A technician's skill in [0, 1] moves quality and speed; stable per employee and seed.
+    skill = {w.employee_no: random.Random(f"{seed}:{w.employee_no}").betavariate(5, 2) for w in weighted}
+    recent: dict[str, deque] = {}  # station -> recently completed (order_no, completed minute)
+    clock = _Clock(start)
+    span = ((end - start).days + 1) * 1440
+    last = clock.minutes(now) if now else span + 30 * 1440
+    random_, expo, gauss, uniform = rng.random, rng.expovariate, rng.gauss, rng.uniform
+    for i in range(count):
+        reported = min(int(span * (i + random_()) / count), last - 1 - int(random_() * 600))
+        worker = weighted[bisect.bisect_left(cumulative, random_() * total)]
+        station = worker.station_code
+        s = skill[worker.employee_no]
+        enterprise = random_() < SEGMENT_ENTERPRISE_SHARE.get(worker.segment, 0.4)
+        sla = rng.choice((2, 4, 4, 8, 24)) if enterprise and random_() < 0.8 else None
+        response_h = expo(1 / (1.5 if enterprise else 3.0)) * (1.4 - 0.6 * s)
+        responded = reported + 5 + int(response_h * 60) if random_() < 0.97 else None
+        arrived = None
+        if responded is not None and random_() < 0.9:
+            arrived = responded + (int(expo(1 / 90)) if random_() < 0.7 else 0)
+        delay = random_() < 0.05
+        repair_h = math.exp(gauss(0.7, 0.8)) * (1.5 - s) + (uniform(24, 96) if delay else 0)
+        begun = arrived if arrived is not None else responded
+        completed = None
+        if begun is not None and random_() >= 0.01:
+            completed = begun + max(10, int(repair_h * 60))
+            if completed > last:
+                completed = None
+        ftf = random_() < 0.55 + 0.4 * s
+        rework_of = ""
+        queue = recent.get(station)
+        if queue is None:
+            queue = recent[station] = deque(maxlen=200)
+        if queue and random_() < 0.06:
+            no, done = queue[int(random_() * len(queue))]
+            if done < reported:
+                rework_of = no
+        parts = 0.0 if random_() < 0.4 else math.exp(gauss(5.0, 0.9))
+        labor = round(max(0.25, repair_h * uniform(0.6, 1.0)), 2)
+        fee = 80 + parts * 1.25 + labor * 90 * (1.3 if enterprise else 1.0)
+        order_no = f"{prefix}{i + 1:08d}"
+        order = {
+            "order_no": order_no,
+            "station_code": station,
+            "technician_no": worker.employee_no,
+            "customer_type": "enterprise" if enterprise else "consumer",
+            "reported_at": clock.text(reported),
+            "responded_at": clock.text(responded),
+            "arrived_at": clock.text(arrived),
+            "completed_at": clock.text(completed),
+            "first_time_fixed": ("1" if ftf else "0") if completed and random_() < 0.98 else "",
+            "rework_of": rework_of,
+            "parts_cost": f"{parts:.2f}" if parts else ("0" if random_() < 0.5 else ""),
+            "labor_hours": f"{labor:g}",
+            "service_fee": f"{fee:.2f}" if completed else "",
+            "sla_response_hours": f"{sla}" if sla else "",
+            "parts_delay": "1" if delay else ("0" if random_() < 0.5 else ""),
+            "tags": ";".join([word for word, p in TAGS if random_() < p]),
+        }
+        survey = None
+        if completed is not None:
+            queue.append((order_no, completed))
+            surveyed = completed + int(uniform(120, 4320))
+            if surveyed <= last and random_() < 0.6:
+                base = 2.6 + 2.2 * s + (0.3 if ftf else -0.5) - (0.6 if delay else 0)
+                survey = {
+                    "order_no": order_no,
+                    "surveyed_at": clock.text(surveyed),
+                    "attitude": _score(gauss(base + 0.3, 0.7)),
+                    "quality": _score(gauss(base, 0.7)),
+                    "speed": _score(gauss(base - response_h / 6, 0.7)),
+                    "comment": rng.choice(COMMENTS),
+                }
+        yield order, survey
+
+
+def _score(x: float) -> str:
+    return str(min(5, max(1, round(x))))
+
+
+def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The first days of the months from ``start``'s to ``end``'s, inclusive."""
+    months, m = [], start.replace(day=1)
+    while m <= end:
+        months.append(m)
+        m = (m.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return months
+
+
+def labour_costs(people: Iterable[Person], start: dt.date, end: dt.date, *, seed: int = 1) -> Iterator[dict]:
+    """One cost row per person and month from ``start`` to ``end``."""
+    rng = random.Random(seed)
+    for month in months_between(start, end):
+        for p in people:
+            base = SALARY.get(p.position, 7000)
+            yield {
+                "employee_no": p.employee_no,
+                "month": month.strftime("%Y-%m"),
+                "salary": _fmt_money(base * rng.uniform(0.9, 1.25)),
+                "training_cost": _fmt_money(rng.choice((0, 0, 0, 300, 800, 1500))),
+                "other_labor_cost": _fmt_money(base * rng.uniform(0.1, 0.2)),
+            }
+
+
+def write_csv(out: IO[str], columns: Sequence[str], rows: Iterable[dict]) -> int:
+    """Write ``rows`` as CSV with a header; returns the number of rows written."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    n = 0
+    for row in rows:
+        writer.writerow([row.get(c, "") for c in columns])
+        n += 1
+    return n
+
+
+def _fmt_money(x: float) -> str:
+    return f"{x:.2f}"
+
+
+DEMO_SEED = 20240601
+
+
+def seed_demo_data(months: int = 3, *, seed: int = DEMO_SEED, orders_per_month: int = 30) -> dict[str, int]:
+    """Three months (by default) of orders, surveys and labour costs for the demo organisation,
+    ending today (local time), imported through the import service like any station's file.
+
+    The same seed gives the same rows for the same day. Needs an application context and the
+    demo people; returns the number of rows per kind.
+    """
+    import io
+    from zoneinfo import ZoneInfo
+
+    from flask import current_app
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .importing import import_file
+    from .models import Employee, Station
+
+    now = dt.datetime.now(ZoneInfo(current_app.config.get("JIXIAO_TIMEZONE", "Asia/Shanghai"))).replace(
+        tzinfo=None, second=0, microsecond=0)
+    first = now.date().replace(day=1)
+    for _ in range(months - 1):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    rows = db.session.execute(
+        select(Employee.employee_no, Employee.position, Station.code, Station.segment)
+        .join(Station, Employee.station_id == Station.id).order_by(Employee.employee_no)).all()
+    workers = [Worker(no, code, getattr(segment, "value", segment), position) for no, position, code, segment in rows]
+    people = [Person(no, "", code, position) for no, position, code, _segment in rows]
+    weight = sum(ORDER_WEIGHT.get(w.position, 1.0) for w in workers)
+    count = int(weight * orders_per_month * months)
+
+    orders, surveys = io.StringIO(), io.StringIO()
+    pairs = list(orders_and_surveys(workers, first, now.date(), count, seed=seed, now=now, prefix="DEMO"))
+    write_csv(orders, WORK_ORDER_COLUMNS, (o for o, _s in pairs))
+    write_csv(surveys, SURVEY_COLUMNS, (s for _o, s in pairs if s))
+    costs = io.StringIO()
+    write_csv(costs, COST_COLUMNS, labour_costs(people, first, now.date(), seed=seed))
+    result = {}
+    for kind, text in (("work-orders", orders), ("surveys", surveys), ("costs", costs)):
+        result[kind] = import_file(db.session, kind, io.BytesIO(text.getvalue().encode("utf-8"))).inserted
+    return result

@@ -1,0 +1,259 @@
+"""Screens for source data: work orders, surveys and labour costs (read-only lists, scoped), the
+HR upload screen, and the metrics of an employee with the drill-down to the orders behind each.
+
+Thin: parse the request, call ``app.importing`` or ``app.metrics``, render.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort, request
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from .. import permissions as p
+from ..api.base import interface
+from ..extensions import db
+from ..importing import KINDS, ImportRejected, import_file
+from ..metrics import CODES, compute_metrics, metric_orders
+from ..models import Employee, LaborCost, Survey, WorkOrder
+from ..scoping import get_or_404, scope_clause
+from .base import JixiaoModelView
+
+CUSTOMER_TYPE_LABELS = {"enterprise": _l("Enterprise"), "consumer": _l("Consumer")}
+
+
+def _yes_no(value) -> str:
+    if value is None:
+        return ""
+    return str(_l("Yes") if value else _l("No"))
+
+
+def _hours(value) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+WORK_ORDER_LABELS = {
+    "order_no": _l("Order number"),
+    "station_code": _l("Station code"),
+    "station": _l("Station"),
+    "technician_no": _l("Technician number"),
+    "technician": _l("Technician"),
+    "customer_type": _l("Customer type"),
+    "reported_at": _l("Reported at"),
+    "responded_at": _l("Responded at"),
+    "arrived_at": _l("Arrived at"),
+    "completed_at": _l("Completed at"),
+    "first_time_fixed": _l("Fixed at the first visit"),
+    "rework_of": _l("Rework of"),
+    "parts_cost": _l("Parts cost (yuan)"),
+    "labor_hours": _l("Labour hours"),
+    "service_fee": _l("Service fee (yuan)"),
+    "sla_response_hours": _l("Promised response (hours)"),
+    "parts_delay": _l("Delayed by parts"),
+    "tags": _l("Tags"),
+    "response_hours": _l("Response time (hours)"),
+    "repair_hours": _l("Repair time (hours)"),
+}
+SURVEY_LABELS = {
+    "order_no": _l("Order number"),
+    "order": _l("Work order"),
+    "technician": _l("Technician"),
+    "station": _l("Station"),
+    "surveyed_at": _l("Surveyed at"),
+    "attitude": _l("Service attitude"),
+    "quality": _l("Repair quality"),
+    "speed": _l("Speed"),
+    "comment": _l("Comment"),
+}
+LABOR_COST_LABELS = {
+    "employee_no": _l("Employee number"),
+    "employee": _l("Employee"),
+    "station": _l("Station"),
+    "month": _l("Month"),
+    "salary": _l("Salary"),
+    "training_cost": _l("Training cost"),
+    "other_labor_cost": _l("Other labour cost"),
+}
+
+_READ_ONLY_ROUTES = {"list", "show"}
+
+
+class WorkOrderView(JixiaoModelView):
+    datamodel = interface(WorkOrder)
+    class_permission_name = p.WORK_ORDER
+    include_route_methods = _READ_ONLY_ROUTES
+    list_title = _l("Work orders")
+    show_title = _l("Work order")
+    label_columns = WORK_ORDER_LABELS
+    list_columns = ["order_no", "station_code", "technician_no", "technician", "customer_type", "reported_at",
+                    "completed_at", "first_time_fixed", "rework_of", "tags"]
+    show_columns = ["order_no", "station_code", "station", "technician_no", "technician", "customer_type",
+                    "reported_at", "responded_at", "arrived_at", "completed_at", "first_time_fixed", "rework_of",
+                    "parts_cost", "labor_hours", "service_fee", "sla_response_hours", "parts_delay", "tags",
+                    "response_hours", "repair_hours"]
+    # Codes rather than relationships: a relationship filter would list every employee's name.
+    search_columns = ["order_no", "station_code", "technician_no", "customer_type", "reported_at", "completed_at",
+                      "first_time_fixed", "rework_of", "parts_delay", "tags"]
+    order_columns = ["order_no", "station_code", "technician_no", "reported_at", "completed_at"]
+    base_order = ("id", "desc")  # the latest imported first; cheap on a million rows
+    formatters_columns = {
+        "customer_type": lambda v: str(CUSTOMER_TYPE_LABELS.get(v, v)),
+        "first_time_fixed": _yes_no,
+        "parts_delay": _yes_no,
+        "response_hours": _hours,
+        "repair_hours": _hours,
+    }
+
+
+class SurveyView(JixiaoModelView):
+    datamodel = interface(Survey)
+    class_permission_name = p.SURVEY
+    include_route_methods = _READ_ONLY_ROUTES
+    list_title = _l("Surveys")
+    show_title = _l("Survey")
+    label_columns = SURVEY_LABELS
+    list_columns = ["order_no", "technician", "station", "surveyed_at", "attitude", "quality", "speed", "comment"]
+    show_columns = ["order_no", "order", "technician", "station", "surveyed_at", "attitude", "quality", "speed",
+                    "comment"]
+    search_columns = ["order_no", "surveyed_at", "attitude", "quality", "speed", "comment"]
+    order_columns = ["order_no", "surveyed_at", "attitude", "quality", "speed"]
+    base_order = ("surveyed_at", "desc")
+
+
+class LaborCostView(JixiaoModelView):
+    datamodel = interface(LaborCost)
+    class_permission_name = p.LABOR_COST
+    include_route_methods = _READ_ONLY_ROUTES
+    list_title = _l("Labour costs")
+    show_title = _l("Labour cost")
+    label_columns = LABOR_COST_LABELS
+    list_columns = ["employee_no", "employee", "station", "month", "salary", "training_cost", "other_labor_cost"]
+    show_columns = list_columns
+    search_columns = ["employee_no", "month", "salary"]
+    order_columns = ["employee_no", "month", "salary"]
+    base_order = ("month", "desc")
+    formatters_columns = {"month": lambda v: v.strftime("%Y-%m") if v else ""}
+
+
+def kind_labels() -> dict[str, str]:
+    return {
+        "work-orders": _("Work orders"),
+        "surveys": _("Surveys"),
+        "costs": _("Labour costs"),
+        "employees": _("Employees"),
+    }
+
+
+class ImportView(BaseView):
+    """HR's upload screen: choose the kind, upload CSV or .xlsx, see every problem as a table."""
+
+    route_base = "/import"
+    default_view = "form"
+    class_permission_name = p.IMPORT
+    method_permission_name = {"form": p.READ, "upload": p.WRITE}
+
+    @expose("/")
+    @has_access
+    def form(self):
+        return self.render_template("source/import.html", kinds=kind_labels(), kind="work-orders",
+                                    update=False, result=None, errors=None)
+
+    @expose("/", methods=["POST"])
+    @has_access
+    def upload(self):
+        kind = request.form.get("kind", "")
+        update = request.form.get("update") == "1"
+        upload = request.files.get("file")
+        if kind not in KINDS:
+            abort(400)
+        result = errors = None
+        if upload is None or not upload.filename:
+            errors = [{"row": None, "column": None, "message": _("Choose a file to upload.")}]
+        else:
+            try:
+                result = import_file(db.session, kind, upload.stream, update=update)
+            except ImportRejected as exc:
+                errors = exc.errors
+        status = 200 if errors is None else 422
+        page = self.render_template("source/import.html", kinds=kind_labels(), kind=kind, update=update,
+                                    result=result, errors=errors, filename=upload.filename if upload else "")
+        return page, status
+
+
+def metric_names() -> dict[str, str]:
+    """code -> the metric's name in the user's language (from the formula catalogue)."""
+    from ..engine import BUILTIN_VARIABLES
+
+    english = str(get_locale() or "zh").startswith("en")
+    return {v.code: (v.en if english else v.zh) for v in BUILTIN_VARIABLES}
+
+
+def parse_period(args) -> tuple[dt.date, dt.date]:
+    """``start``/``end`` from the query (``YYYY-MM-DD``); this month so far by default.
+    Raises ValueError with a translated message."""
+    today = dt.date.today()
+    try:
+        start = dt.date.fromisoformat(args["start"]) if args.get("start") else today.replace(day=1)
+        end = dt.date.fromisoformat(args["end"]) if args.get("end") else today
+    except ValueError:
+        raise ValueError(_("Dates must be written YYYY-MM-DD.")) from None
+    if end < start:
+        raise ValueError(_("The period ends before it starts."))
+    return start, end
+
+
+class MetricsView(BaseView):
+    """An employee's metrics for a period, and the orders behind each one."""
+
+    route_base = "/metrics"
+    default_view = "employee"
+    class_permission_name = p.METRICS
+    method_permission_name = {"employee": p.READ, "orders": p.READ}
+
+    def _period_or_error(self):
+        try:
+            return parse_period(request.args), None
+        except ValueError as exc:
+            today = dt.date.today()
+            return (today.replace(day=1), today), str(exc)
+
+    @expose("/")
+    @has_access
+    def employee(self):
+        people = db.session.scalars(
+            select(Employee).where(scope_clause(Employee)).order_by(Employee.employee_no).limit(2000)).all()
+        (start, end), problem = self._period_or_error()
+        chosen = None
+        metrics = station = None
+        if request.args.get("employee"):
+            chosen = get_or_404(Employee, request.args["employee"])
+        elif len(people) == 1:
+            chosen = people[0]
+        if chosen is not None and problem is None:
+            result = compute_metrics(db.session, start, end, employee_ids=[chosen.id])
+            metrics = result.employees[chosen.id]
+            station = result.stations.get(chosen.station_id)
+        return self.render_template(
+            "source/metrics.html", people=people, chosen=chosen, start=start, end=end, problem=problem,
+            metrics=metrics, station=station, codes=CODES, names=metric_names())
+
+    @expose("/<int:employee_id>/<code>/")
+    @has_access
+    def orders(self, employee_id: int, code: str):
+        employee = get_or_404(Employee, employee_id)
+        if code not in CODES:
+            abort(404)
+        (start, end), problem = self._period_or_error()
+        if problem:
+            abort(400)
+        metrics = compute_metrics(db.session, start, end, employee_ids=[employee.id]).employees[employee.id]
+        lines = metric_orders(db.session, employee.id, start, end, code, limit=5000)
+        return self.render_template(
+            "source/orders.html", employee=employee, code=code, name=metric_names()[code], start=start, end=end,
+            value=metrics[code], lines=lines, customer_types=CUSTOMER_TYPE_LABELS)
