@@ -72,7 +72,8 @@ class FormulaApi(BaseApi):
         if not isinstance(data, dict):
             return self.response_400(message=_("Send a JSON object with an expression."))
         expression = data.get("expression")
-        variables = data.get("variables") or {}
+        variables = data.get("variables")
+        variables = {} if variables is None else variables
         tags = data.get("tags")
         if not isinstance(expression, str) or len(expression) > MAX_EXPRESSION:
             return self.response_400(message=_("The expression must be a text."))

@@ -149,7 +149,7 @@ class RuleOutcomeApi(_RuleRowApi):
 class RuleSwotItemApi(_RuleRowApi):
     resource_name = "rule_swot_item"
     datamodel = interface(RuleSwotItem)
-    _fields = ["station_code", "year", "kind", "title", "description", "position"]
+    _fields = ["station_code", "year", "kind", "title", "positions", "description", "position"]
     list_columns = show_columns = ["id", "version_id", *_fields]
     add_columns = ["version_id", *_fields]
     edit_columns = _fields
@@ -203,10 +203,12 @@ class RuleSetApi(JixiaoModelRestApi):
         if not isinstance(data, dict):
             return self.response_400(message=_("The request could not be understood."))
         based_on = data.get("based_on_id")
-        if based_on is not None and (isinstance(based_on, bool) or not isinstance(based_on, int)
-                                     or self._version(based_on) is None):
+        if based_on is not None and (isinstance(based_on, bool) or not isinstance(based_on, int)):
             return self.response_422(message=_("No such rule set version."))
-        version = service.new_draft(db.session, based_on_id=based_on, user=self._user())
+        try:
+            version = service.new_draft(db.session, based_on_id=based_on, user=self._user())
+        except service.NoRuleSet:
+            return self.response_422(message=_("No such rule set version."))
         if isinstance(data.get("note"), str):
             version.note = data["note"][:2000]
             db.session.commit()

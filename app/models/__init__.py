@@ -18,11 +18,12 @@ from .rules import (  # noqa: E402
     RuleSwotLine,
     RuleTemplate,
     RuleTemplateLine,
+    owning_version,
 )
 
 __all__ += [
     "PublishedVersionLocked", "RuleGradeBand", "RuleIndicator", "RuleOutcome", "RuleSetStatus",
-    "RuleSetVersion", "RuleSwotItem", "RuleSwotLine", "RuleTemplate", "RuleTemplateLine",
+    "RuleSetVersion", "RuleSwotItem", "RuleSwotLine", "RuleTemplate", "RuleTemplateLine", "owning_version",
 ]
 
 # --- cycles, appraisals, audit (issue 7) ---

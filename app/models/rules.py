@@ -95,23 +95,11 @@ class RuleSetVersion(Model):
     def is_published(self) -> bool:
         return self.status == RuleSetStatus.published
 
-    def rule_version(self) -> RuleSetVersion:
-        return self
-
     def __repr__(self) -> str:
         return f"v{self.number} ({self.status.value if self.status else 'draft'})"
 
 
-class _VersionRow:
-    """Rows owned directly by a version."""
-
-    version: Mapped[RuleSetVersion]
-
-    def rule_version(self) -> RuleSetVersion | None:
-        return self.version
-
-
-class RuleIndicator(_VersionRow, Model):
+class RuleIndicator(Model):
     __tablename__ = "rule_indicator"
     __table_args__ = (UniqueConstraint("version_id", "code", name="uq_rule_indicator_code"),)
 
@@ -136,7 +124,7 @@ class RuleIndicator(_VersionRow, Model):
         return f"{self.code} {self.name}"
 
 
-class RuleTemplate(_VersionRow, Model):
+class RuleTemplate(Model):
     __tablename__ = "rule_template"
     __table_args__ = (UniqueConstraint("version_id", "code", name="uq_rule_template_code"),)
 
@@ -170,11 +158,8 @@ class RuleTemplateLine(Model):
     indicator_code: Mapped[str] = mapped_column(String(64), nullable=False)
     weight: Mapped[str] = mapped_column(Text, nullable=False)  # a number or a formula
 
-    def rule_version(self) -> RuleSetVersion | None:
-        return self.template.version if self.template is not None else None
 
-
-class RuleGradeBand(_VersionRow, Model):
+class RuleGradeBand(Model):
     __tablename__ = "rule_grade_band"
     __table_args__ = (UniqueConstraint("version_id", "grade", name="uq_rule_grade"),)
 
@@ -188,7 +173,7 @@ class RuleGradeBand(_VersionRow, Model):
     min_total: Mapped[float] = mapped_column(Float, nullable=False)
 
 
-class RuleOutcome(_VersionRow, Model):
+class RuleOutcome(Model):
     __tablename__ = "rule_outcome"
     __table_args__ = (UniqueConstraint("version_id", "code", name="uq_rule_outcome_code"),)
 
@@ -204,7 +189,7 @@ class RuleOutcome(_VersionRow, Model):
     label_en: Mapped[str] = mapped_column(String(100), nullable=False, default="")
 
 
-class RuleSwotItem(_VersionRow, Model):
+class RuleSwotItem(Model):
     __tablename__ = "rule_swot_item"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -216,6 +201,7 @@ class RuleSwotItem(_VersionRow, Model):
     year: Mapped[int] = mapped_column(Integer, nullable=False)
     kind: Mapped[str] = mapped_column(String(1), nullable=False)  # S, W, O or T
     title: Mapped[str] = mapped_column(String(200), nullable=False)
+    positions: Mapped[str] = mapped_column(Text, nullable=False, default="[]")  # JSON list; [] = everyone
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     lines: Mapped[list[RuleSwotLine]] = relationship(
         back_populates="item", order_by="RuleSwotLine.position", cascade="all, delete-orphan"
@@ -235,13 +221,29 @@ class RuleSwotLine(Model):
     indicator_code: Mapped[str] = mapped_column(String(64), nullable=False)
     weight: Mapped[str] = mapped_column(Text, nullable=False)
 
-    def rule_version(self) -> RuleSetVersion | None:
-        return self.item.version if self.item is not None else None
-
 
 RULE_ROWS = (
     RuleIndicator, RuleTemplate, RuleTemplateLine, RuleGradeBand, RuleOutcome, RuleSwotItem, RuleSwotLine,
 )
+
+
+def _key(value) -> int | None:
+    """A usable primary key, or None (API input may hold anything)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31 else None
+
+
+def owning_version(session: Session, row) -> RuleSetVersion | None:
+    """The version a rule row belongs to, whether it is linked by relationship or only by key."""
+    with session.no_autoflush:
+        if isinstance(row, RuleSetVersion):
+            return row
+        if isinstance(row, RuleTemplateLine):
+            parent = row.template or (session.get(RuleTemplate, _key(row.template_id)) if _key(row.template_id) else None)
+            return parent.version if parent is not None else None
+        if isinstance(row, RuleSwotLine):
+            parent = row.item or (session.get(RuleSwotItem, _key(row.swot_item_id)) if _key(row.swot_item_id) else None)
+            return parent.version if parent is not None else None
+        return row.version or (session.get(RuleSetVersion, _key(row.version_id)) if _key(row.version_id) else None)
 
 
 def _was_published(version: RuleSetVersion) -> bool:
@@ -252,6 +254,9 @@ def _was_published(version: RuleSetVersion) -> bool:
     history = state.attrs.status.history
     before = history.deleted[0] if history.deleted else version.status
     return before == RuleSetStatus.published
+
+
+_RELATIONSHIPS = {"indicators", "templates", "grade_bands", "outcome_rules", "swot_items", "based_on"}
 
 
 @event.listens_for(Session, "before_flush")
@@ -267,11 +272,6 @@ def _refuse_changes_to_published(session: Session, flush_context, instances) -> 
         elif isinstance(obj, RULE_ROWS):
             if obj in session.dirty and not session.is_modified(obj):
                 continue
-            version = obj.rule_version()
-            if version is None and obj in session.deleted:
-                continue
+            version = owning_version(session, obj)
             if version is not None and _was_published(version):
                 raise PublishedVersionLocked(version.number)
-
-
-_RELATIONSHIPS = {"indicators", "templates", "grade_bands", "outcome_rules", "swot_items", "based_on"}

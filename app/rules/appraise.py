@@ -3,8 +3,8 @@
 The semantics, in order:
 
 1. The template is :meth:`RuleSet.template_for` (position, station, segment); the SWOT items of the
-   employee's station (of ``year``, else the latest year the station has) add their lines, unless the
-   template already holds that indicator.
+   employee's station in force in ``year`` (the latest analysis up to it) that apply to the employee's
+   position add their lines, unless the template already holds that indicator.
 2. Indicators are evaluated in dependency order (an indicator may use another's value by its code);
    manual indicators take the supervisor's value from ``manual``. A formula error (e.g.
    DIVIDE_BY_ZERO) is that line's value: the line is N/A and its explain shows the error code.
@@ -97,6 +97,8 @@ def _lines_for(ruleset, employee: EmployeeFacts, template, year: int | None) -> 
     lines = [(line, "template") for line in template.lines]
     seen = {line.indicator for line in template.lines}
     for item in ruleset.swot_for(employee.station_code, year):
+        if not item.applies_to(employee.position):
+            continue
         for line in item.lines:
             if line.indicator not in seen:
                 seen.add(line.indicator)

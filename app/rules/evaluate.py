@@ -80,6 +80,8 @@ def evaluate_indicator(ruleset, indicator: Indicator, values: Mapping, tags: Map
             scope["value"], scope["target"] = result.value, result.target
             score, result.score_text = explain_text(formula, scope, tags, locale)
             result.score = None if score is None else clamp_score(score)
+            if result.score is not None and result.score != score:  # say that it was clamped
+                result.score_text += f" → {result.score:g}"
         result.error_field = ""
     except FormulaError as exc:
         result.error = exc

@@ -513,8 +513,12 @@ class SwotItem:
     title: str
     description: str = ""
     lines: tuple[Line, ...] = ()
+    positions: tuple[str, ...] = ()  # whose appraisals the lines join; empty = everyone at the station
 
-    KEYS = ("station", "year", "kind", "title", "description", "line")
+    KEYS = ("station", "year", "kind", "title", "positions", "description", "line")
+
+    def applies_to(self, position: str) -> bool:
+        return not self.positions or position in self.positions
 
     @property
     def item_label(self) -> str:
@@ -534,10 +538,12 @@ class SwotItem:
             title=r.text("title", required=True, max_len=200),
             description=r.text("description"),
             lines=_lines(r, item),
+            positions=r.texts("positions"),
         )
 
     def to_dict(self) -> dict:
         return _compact([
             ("station", self.station), ("year", self.year), ("kind", self.kind), ("title", self.title),
-            ("description", self.description), ("line", [line.to_dict() for line in self.lines]),
+            ("positions", list(self.positions)), ("description", self.description),
+            ("line", [line.to_dict() for line in self.lines]),
         ], {"station", "year", "kind", "title"})

@@ -35,17 +35,11 @@ from ..models import (
     RuleTemplate,
     RuleTemplateLine,
     Station,
+    owning_version,
 )
 from ..rules import RuleSet, content_hash, dump_files, has_errors, write_dir
 from ..rules import load_dir as read_rules_dir
 from ..rules.model import Problem, expr_text, norm_expr
-
-__all__ = [
-    "RuleSetInvalid", "NoRuleSet", "NotADraft", "PublishedVersionLocked", "LoadResult", "PublishResult",
-    "check_dir", "load_dir", "publish", "export_version", "new_draft", "delete_draft",
-    "ruleset_from_version", "ruleset_for_version", "published_ruleset", "current_version",
-    "diff_rulesets", "station_codes", "whatif",
-]
 
 
 class RuleSetInvalid(Exception):
@@ -112,7 +106,7 @@ def template_dict(row: RuleTemplate) -> dict:
 def swot_dict(row: RuleSwotItem) -> dict:
     return {
         "station": row.station_code, "year": row.year, "kind": row.kind, "title": row.title,
-        "description": row.description,
+        "positions": _json_list(row.positions), "description": row.description,
         "line": [{"indicator": ln.indicator_code, "weight": norm_expr(ln.weight)} for ln in row.lines],
     }
 
@@ -164,6 +158,17 @@ def _line_rows(cls, lines) -> list:
     return [cls(position=i, indicator_code=ln.indicator, weight=expr_text(ln.weight)) for i, ln in enumerate(lines)]
 
 
+def _grade_rows(ruleset: RuleSet) -> list[RuleGradeBand]:
+    return [RuleGradeBand(position=i, grade=g.grade, label=g.label, label_en=g.label_en, min_total=g.min)
+            for i, g in enumerate(ruleset.grades)]
+
+
+def _outcome_rows(ruleset: RuleSet) -> list[RuleOutcome]:
+    return [RuleOutcome(position=i, code=o.code, action=o.action, condition=expr_text(o.when),
+                        coefficient=expr_text(o.coefficient), label=o.label, label_en=o.label_en)
+            for i, o in enumerate(ruleset.outcomes)]
+
+
 def _fill_version(version: RuleSetVersion, ruleset: RuleSet) -> None:
     version.indicators = [_indicator_row(ind, i) for i, ind in enumerate(ruleset.indicators)]
     version.templates = [
@@ -173,18 +178,11 @@ def _fill_version(version: RuleSetVersion, ruleset: RuleSet) -> None:
                      lines=_line_rows(RuleTemplateLine, t.lines))
         for i, t in enumerate(ruleset.templates)
     ]
-    version.grade_bands = [
-        RuleGradeBand(position=i, grade=g.grade, label=g.label, label_en=g.label_en, min_total=g.min)
-        for i, g in enumerate(ruleset.grades)
-    ]
-    version.outcome_rules = [
-        RuleOutcome(position=i, code=o.code, action=o.action, condition=expr_text(o.when),
-                    coefficient=expr_text(o.coefficient), label=o.label, label_en=o.label_en)
-        for i, o in enumerate(ruleset.outcomes)
-    ]
+    version.grade_bands, version.outcome_rules = _grade_rows(ruleset), _outcome_rows(ruleset)
     version.swot_items = [
         RuleSwotItem(position=i, station_code=s.station, year=s.year, kind=s.kind, title=s.title,
-                     description=s.description, lines=_line_rows(RuleSwotLine, s.lines))
+                     positions=_dumps(list(s.positions)), description=s.description,
+                     lines=_line_rows(RuleSwotLine, s.lines))
         for i, s in enumerate(ruleset.swot)
     ]
     version.extras = _dumps(dict(ruleset.extras))
@@ -226,7 +224,7 @@ def current_version(session: Session) -> RuleSetVersion | None:
     return session.scalar(
         select(RuleSetVersion)
         .where(RuleSetVersion.status == RuleSetStatus.published)
-        .order_by(RuleSetVersion.current_since.desc(), RuleSetVersion.id.desc())
+        .order_by(RuleSetVersion.current_since.desc().nulls_last(), RuleSetVersion.id.desc())
         .limit(1)
     )
 
@@ -324,11 +322,12 @@ def export_files(session: Session, version_id: int) -> dict[str, str]:
 
 
 def new_draft(session: Session, *, based_on_id: int | None = None, user: str = "") -> RuleSetVersion:
-    """A new draft holding a copy of ``based_on_id`` (default: the current version, else empty)."""
+    """A new draft holding a copy of the published version ``based_on_id`` (default: the current
+    version, else empty). A draft is never based on a draft, so discarding a draft orphans nothing."""
     try:
         base = session.get(RuleSetVersion, based_on_id) if based_on_id else current_version(session)
-        if based_on_id and base is None:
-            raise NoRuleSet(f"no rule set version {based_on_id}")
+        if based_on_id and (base is None or not base.is_published):
+            raise NoRuleSet(f"no published rule set version {based_on_id}")
         version = RuleSetVersion(
             number=_next_number(session), status=RuleSetStatus.draft, based_on=base,
             created_at=_now(), created_by=user, note="",
@@ -460,11 +459,9 @@ class WhatIfError(Exception):
 
 
 def cycle_names(session: Session) -> list[str]:
-    """Names of the cycles with appraisals, newest first (for the what-if screen)."""
-    try:
-        from ..models.appraisal import Cycle
-    except ImportError:
-        return []
+    """Names of the cycles, newest first (for the what-if screen)."""
+    from ..models.appraisal import Cycle
+
     return list(session.scalars(select(Cycle.name).order_by(Cycle.start.desc(), Cycle.id.desc())))
 
 
@@ -555,15 +552,10 @@ def replace_grades(session: Session, version_id: int, grades: list[dict], outcom
                   or (p.is_error and p.file == "grades.toml")]
         if errors:
             raise RuleRefused(errors)
-        version.grade_bands = [
-            RuleGradeBand(position=i, grade=g.grade, label=g.label, label_en=g.label_en, min_total=g.min)
-            for i, g in enumerate(ruleset.grades)
-        ]
-        version.outcome_rules = [
-            RuleOutcome(position=i, code=o.code, action=o.action, condition=expr_text(o.when),
-                        coefficient=expr_text(o.coefficient), label=o.label, label_en=o.label_en)
-            for i, o in enumerate(ruleset.outcomes)
-        ]
+        # Delete the old rows first: the new ones may reuse their unique grade and code.
+        version.grade_bands, version.outcome_rules = [], []
+        session.flush()
+        version.grade_bands, version.outcome_rules = _grade_rows(ruleset), _outcome_rows(ruleset)
         session.commit()
     except Exception:
         session.rollback()
@@ -588,23 +580,6 @@ class RuleRefused(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(p.render("en") for p in problems[:3]))
         self.problems = problems
-
-
-def _key(value) -> int | None:
-    """A usable primary key, or None (API input may hold anything)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31 else None
-
-
-def _row_version(session: Session, row) -> RuleSetVersion | None:
-    if isinstance(row, RuleSetVersion):
-        return row
-    if isinstance(row, RuleTemplateLine):
-        template = row.template or (session.get(RuleTemplate, _key(row.template_id)) if _key(row.template_id) else None)
-        return template.version if template is not None else None
-    if isinstance(row, RuleSwotLine):
-        item = row.item or (session.get(RuleSwotItem, _key(row.swot_item_id)) if _key(row.swot_item_id) else None)
-        return item.version if item is not None else None
-    return row.version or (session.get(RuleSetVersion, _key(row.version_id)) if _key(row.version_id) else None)
 
 
 def _strict_tests(row: RuleIndicator) -> list[Problem]:
@@ -638,7 +613,7 @@ def validate_row(session: Session, row) -> list[Problem]:
 
     Raises PublishedVersionLocked for a published version and NoRuleSet for a missing one."""
     with session.no_autoflush:
-        version = _row_version(session, row)
+        version = owning_version(session, row)
         if version is None:
             raise NoRuleSet("the rule set version does not exist")
         if version.is_published:
@@ -710,7 +685,7 @@ def save_row(session: Session, row) -> None:
 def ensure_deletable(session: Session, row) -> None:
     """Raise PublishedVersionLocked for a published version's row, RuleRefused (IN_USE) for an
     indicator that a template or SWOT item still uses."""
-    version = _row_version(session, row)
+    version = owning_version(session, row)
     if version is not None and version.is_published:
         raise PublishedVersionLocked(version.number)
     if isinstance(row, RuleIndicator) and version is not None:

@@ -33,6 +33,7 @@ from ..models import (
     RuleTemplate,
     RuleTemplateLine,
     Station,
+    owning_version,
 )
 from ..rules import ACTIONS, CATEGORIES, DIRECTIONS, KINDS, SEGMENTS, SWOT_KINDS, Indicator, Problem
 from ..rules.model import NA, expr_text, norm_expr, norm_number
@@ -71,7 +72,7 @@ def _version_or_404(vid: int) -> RuleSetVersion:
 
 def _row_or_404(model, version: RuleSetVersion, rid: int):
     row = db.session.get(model, rid) if -(2**31) < rid < 2**31 else None
-    if row is None or service._row_version(db.session, row) is not version:
+    if row is None or owning_version(db.session, row) is not version:
         abort(404)
     return row
 
@@ -215,7 +216,10 @@ class RulesView(BaseView):
         based_on = request.form.get("based_on", type=int)
         if based_on is not None:
             _version_or_404(based_on)
-        version = service.new_draft(db.session, based_on_id=based_on, user=_user())
+        try:
+            version = service.new_draft(db.session, based_on_id=based_on, user=_user())
+        except service.NoRuleSet:
+            abort(404)
         flash(_("Draft v%(number)s created: edit it, then publish it.", number=version.number), "success")
         return redirect(url_for("RulesView.version", vid=version.id))
 
@@ -438,7 +442,8 @@ class RulesView(BaseView):
         years = sorted({s.year for s in items}, reverse=True)
         year = request.args.get("year", type=int) or (years[0] if years else dt.date.today().year)
         quadrants = {
-            k: [(s, [(ln.indicator_code, ln.weight) for ln in s.lines]) for s in items if s.kind == k and s.year == year]
+            k: [(s, [(ln.indicator_code, ln.weight) for ln in s.lines], ", ".join(json.loads(s.positions or "[]")))
+                for s in items if s.kind == k and s.year == year]
             for k in SWOT_KINDS
         }
         ruleset = service.ruleset_from_version(version)
@@ -463,6 +468,8 @@ class RulesView(BaseView):
             row = RuleSwotItem(version_id=version.id, position=len(version.swot_items), station_code=code)
         row.year, row.kind = year, f.get("kind", "").strip()
         row.title, row.description = f.get("title", "").strip(), f.get("description", "").strip()
+        row.positions = json.dumps([x.strip() for x in _SPLIT.split(f.get("positions", "")) if x.strip()],
+                                   ensure_ascii=False)
         lines = [(i.strip(), w.strip()) for i, w in zip(f.getlist("line_indicator"), f.getlist("line_weight"),
                                                        strict=False) if i.strip() or w.strip()]
         with db.session.no_autoflush:
@@ -471,7 +478,8 @@ class RulesView(BaseView):
             service.save_row(db.session, row)
         except service.RuleRefused as exc:
             failed = {"id": sid or "new", "kind": f.get("kind", ""), "title": f.get("title", ""),
-                      "description": f.get("description", ""), "lines": lines}
+                      "positions": f.get("positions", ""), "description": f.get("description", ""),
+                      "lines": lines}
             return self.swot(vid, code, errors=_field_errors(exc.problems), failed=failed, status=422)
         flash(_("SWOT item saved."), "success")
         return redirect(url_for("RulesView.swot", vid=vid, code=code, year=year))

@@ -135,7 +135,8 @@
     if (result.ok) {
       box.classList.add("text-success");
       box.appendChild(el("span", "jx-ok", "✓ " + T.ok + " · " + T.value + " " + show(result.value)));
-      if (result.explain) { box.appendChild(el("div", "jx-explain text-muted", result.explain)); }
+      var plainNumber = /^\s*-?\d+(\.\d+)?\s*$/.test(input.value);
+      if (result.explain && !plainNumber) { box.appendChild(el("div", "jx-explain text-muted", result.explain)); }
       input.parentNode.classList.remove("has-error");
       return;
     }
