@@ -6,7 +6,7 @@ CommentRequired / bad input → 422.
 
 from __future__ import annotations
 
-from flask import request
+from flask import jsonify, request
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 from flask_babel import get_locale
@@ -56,6 +56,13 @@ def transition_dict(table, t) -> dict:
             "to_label": table.state_label(t.target, loc), "comment_required": t.comment_required}
 
 
+def refused(status: int, exc) -> object:
+    """A workflow refusal as JSON: the reason in the caller's language and its stable code."""
+    response = jsonify(message=exc.reason(locale()), code=exc.code)
+    response.status_code = status
+    return response
+
+
 def _text(value, limit: int = MAX_COMMENT) -> str | None:
     if value is None:
         return None
@@ -83,6 +90,9 @@ class AppraisalApi(JixiaoModelRestApi):
     search_columns = ["cycle", "employee", "station", "state", "grade", "is_current", "total"]
     order_columns = ["id", "state", "total", "grade", "version"]
     base_order = ("id", "asc")
+
+    def response_404(self):
+        return self.response(404, message=_("Not found."))
 
     @staticmethod
     def _reshape(item: dict) -> dict:
@@ -122,7 +132,7 @@ class AppraisalApi(JixiaoModelRestApi):
             tr.load(db.session, pk, person())
         except tr.NotFound:
             return self.response_404()
-        return self.response_403(message=_("Appraisals change only through the workflow."))
+        return self.response(403, message=_("Appraisals change only through the workflow."))
 
     @expose("/<pk>", methods=["PUT"])
     @protect()
@@ -250,9 +260,9 @@ class AppraisalApi(JixiaoModelRestApi):
         except tr.Conflict:
             return self.response(409, message=_("Somebody changed this in the meantime; reload and try again."))
         except CommentRequired as exc:
-            return self.response_422(message=exc.reason(locale()))
+            return refused(422, exc)
         except TransitionRefused as exc:
-            return self.response(403, message=exc.reason(locale()), code=exc.code)
+            return refused(403, exc)
         return self.response(200, state=state)
 
     @expose("/<int:pk>/review", methods=["POST"])
@@ -321,7 +331,7 @@ class AppraisalApi(JixiaoModelRestApi):
         except tr.ReviewInvalid as exc:
             return self.response(422, message=_("Please correct the review."), errors=exc.errors)
         except TransitionRefused as exc:
-            return self.response(403, message=exc.reason(locale()), code=exc.code)
+            return refused(403, exc)
         return self.response(200, state=appraisal.state.value, subtotal=appraisal.subtotal,
                              adjustment=appraisal.adjustment, total=appraisal.total, grade=appraisal.grade,
                              hash=appraisal.snapshot_hash)
@@ -431,9 +441,9 @@ class AppraisalApi(JixiaoModelRestApi):
         except tr.Conflict:
             return self.response(409, message=_("Somebody changed this in the meantime; reload and try again."))
         except CommentRequired as exc:
-            return self.response_422(message=exc.reason(locale()))
+            return refused(422, exc)
         except TransitionRefused as exc:
-            return self.response(403, message=exc.reason(locale()), code=exc.code)
+            return refused(403, exc)
         return self.response(201, id=new.id, version=new.version, state=new.state.value, total=new.total)
 
     @expose("/inbox", methods=["GET"])

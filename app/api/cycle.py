@@ -61,6 +61,9 @@ class CycleApi(JixiaoModelRestApi):
     order_columns = ["id", "name", "start", "end"]
     base_order = ("id", "desc")
 
+    def response_404(self):
+        return self.response(404, message=_("Not found."))
+
     def pre_get_list(self, data: dict) -> None:
         for item in data.get("result", []):
             self._flatten(item)

@@ -58,10 +58,6 @@ def seed_demo_cycle(session) -> str | None:
         published_ruleset(session)
     except NoRuleSet:
         return "No demo cycle: no rule set is published."
-    try:  # TODO(issue 7): drop once app.metrics has landed
-        from app.metrics import compute_metrics  # noqa: F401
-    except ImportError:
-        return "No demo cycle: the metrics layer is missing."
     start, end = _period(session)
     cycle = create_cycle(session, f"演示考核 {start:%Y-%m}至{end:%Y-%m}", start, end)
     compute_cycle(session, cycle)

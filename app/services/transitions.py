@@ -352,7 +352,7 @@ def review(session, appraisal_id, person: Person, *, manual: Mapping | None = No
                 limit = table.max_adjustment
                 if abs(new_adjustment) > limit:
                     errors["adjustment"] = _("The adjustment must be between -%(limit)s and +%(limit)s points.",
-                                             limit=f"{limit:g}")
+                                             limit=format(limit, "g"))
         reason = (reason or "").strip()
         adjustment_changed = new_adjustment != appraisal.adjustment
         if new_adjustment and not reason and (adjustment_changed or not appraisal.adjustment_reason):
@@ -446,3 +446,11 @@ def inbox(session, person: Person, *, cycle_id: int | None = None, limit: int = 
             if len(items) >= limit:
                 break
     return items
+
+
+# --- sign-off (issue 8) -----------------------------------------------------------------------
+# Signing stores the final PDF and appends its hash-chain record inside the sign transition's own
+# transaction (app/services/signoff.py): no signed appraisal without its frozen PDF.
+from .signoff import sign_effect  # noqa: E402
+
+register_effect("sign", sign_effect)

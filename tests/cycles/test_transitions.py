@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent
+from tests.conftest import csrf_token
 from tests.cycles.conftest import Moves, appraisal_ids, current, events
 
 SECOND = {"S01": "manager1", "S02": "hr"}
@@ -70,7 +71,7 @@ def test_refusals_answer_403_with_the_reason_and_change_nothing(app, api_as, fre
         assert current(fresh, "EMP1").state.value == "pending_review"
 
 
-def test_the_reason_comes_in_english_to_an_english_user(app, login_as, fresh, csrf_token):
+def test_the_reason_comes_in_english_to_an_english_user(app, login_as, fresh):
     pk = ids(app, fresh)["EMP1"]
     browser = login_as("sup1")
     browser.get("/lang/en")
