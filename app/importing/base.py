@@ -98,8 +98,9 @@ def bulk_insert(job: Job, table: Table, rows: list[dict[str, Any]]) -> None:
         return
     conn = job.conn
     keys = list(rows[0])
-    compiled = insert(table).compile(dialect=conn.dialect, column_keys=keys)
-    processors = {k: table.c[k].type.bind_processor(conn.dialect) for k in keys}
+    dialect = conn.dialect
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    processors = {k: table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys}
     processors = {k: f for k, f in processors.items() if f is not None}
     if compiled.positional:
         names = compiled.positiontup
