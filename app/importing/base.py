@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,11 +103,14 @@ def bulk_insert(job: Job, table: Table, rows: list[dict[str, Any]]) -> None:
     compiled = insert(table).compile(dialect=dialect, column_keys=keys)
     processors = {k: table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys}
     processors = {k: f for k, f in processors.items() if f is not None}
-    if compiled.positional:
-        names = compiled.positiontup
-        params: list = [tuple(processors[k](r[k]) if k in processors else r[k] for k in names) for r in rows]
-    else:
-        params = [{k: processors[k](v) if k in processors else v for k, v in r.items()} for r in rows]
+    names = list(compiled.positiontup) if compiled.positional else keys
+    # column by column, so that the loops run in C: rows -> columns -> processed -> rows
+    columns = [list(map(operator.itemgetter(k), rows)) for k in names]
+    for i, name in enumerate(names):
+        if name in processors:
+            columns[i] = list(map(processors[name], columns[i]))
+    tuples = list(zip(*columns, strict=True))
+    params: list = tuples if compiled.positional else [dict(zip(names, t, strict=True)) for t in tuples]
     conn.exec_driver_sql(str(compiled), params)
     job.inserted += len(rows)
 
