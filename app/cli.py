@@ -35,6 +35,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(setup_command)
     app.cli.add_command(rules_group)  # issue 6
     app.cli.add_command(cycle_group)  # issue 7
+    app.cli.add_command(pdf_group)  # issue 8
+    app.cli.add_command(audit_group)  # issue 8
     app.cli.add_command(import_command)  # issue 5
 
 
@@ -295,3 +297,53 @@ def import_command(kind: str, file: str, update: bool) -> None:
         click.echo("New accounts (the passwords are shown only this once):")
         for account in result.accounts:
             click.echo(f"  {account['employee_no']}\t{account['username']}\t{account['password']}")
+
+
+# --- PDF export and the sign-off chain (issue 8) -------------------------------------------------
+
+pdf_group = click.Group("pdf", help="Appraisal PDFs.")
+
+
+@pdf_group.command("export")
+@click.argument("name")
+@click.argument("zipfile", type=click.Path(dir_okay=False, writable=True))
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (default: every core).")
+@click.option("--locale", default=None, help="zh_CN or en (default: the configured one).")
+@with_appcontext
+def pdf_export_command(name: str, zipfile: str, workers: int | None, locale: str | None) -> None:
+    """Write the PDFs of cycle NAME into ZIPFILE, rendered on all cores; signed ones as stored."""
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Cycle
+    from .services.pdf_export import count_appraisals, export_cycle
+
+    cycle = db.session.scalar(select(Cycle).where(Cycle.name == name))
+    if cycle is None:
+        raise click.ClickException(f"No cycle named {name!r}.")
+    total = count_appraisals(db.session, cycle)
+    with click.progressbar(length=max(total, 1), label=name, file=click.get_text_stream("stderr")) as bar:
+        seen = [0]
+
+        def progress(done: int, _total: int) -> None:
+            bar.update(done - seen[0])
+            seen[0] = done
+
+        count = export_cycle(db.session, cycle, zipfile, workers=workers, progress=progress, locale=locale)
+    click.echo(f"{zipfile}: {count} PDFs of cycle {name}.")
+
+
+audit_group = click.Group("audit", help="Check the sign-off records.")
+
+
+@audit_group.command("verify-chain")
+@with_appcontext
+def audit_verify_chain_command() -> None:
+    """Walk the sign-off hash chain; exit non-zero naming the first broken record."""
+    from .extensions import db
+    from .services.signoff import walk_chain
+
+    report = walk_chain(db.session)
+    if report.broken is not None:
+        raise click.ClickException(f"the sign-off chain is broken at {report.broken}")
+    click.echo(f"The sign-off chain is intact: {report.records} records.")

@@ -125,3 +125,10 @@ def role_grants() -> dict[str, set[tuple[str, str]]]:
         for role in holders:
             roles[role].add(("menu_access", menu))
     return roles
+
+# --- sign-off, verify, PDF export and dashboards (issue 8) ---
+# The appraisal PDF shares the Appraisal resource (read); the verify page and API need no login;
+# the dashboards use DASHBOARD above. HR downloads a cycle's PDFs as one zip.
+PDF_EXPORT = "PdfExport"
+GRANTS[PDF_EXPORT] = {READ: (HR,)}
+MENUS["Verify a PDF"] = _EVERYONE

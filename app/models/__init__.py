@@ -41,3 +41,8 @@ __all__ += ["Appraisal", "AuditEvent", "Cycle", "CycleStatus", "cycle_station"]
 from .source import CUSTOMER_TYPES, LaborCost, Survey, WorkOrder  # noqa: E402
 
 __all__ += ["WorkOrder", "Survey", "LaborCost", "CUSTOMER_TYPES"]
+
+# --- sign-off: stored PDFs, the hash chain, verify attempts (issue 8) ---
+from .signoff import AppendOnly, HashChainRecord, SignedPdf, VerifyAttempt  # noqa: E402
+
+__all__ += ["AppendOnly", "HashChainRecord", "SignedPdf", "VerifyAttempt"]

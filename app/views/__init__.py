@@ -56,3 +56,8 @@ def register_views(appbuilder) -> None:
     appbuilder.add_view(ImportView, "Import", label=_l("Import"), icon="fa-upload", **source)
     for api in (WorkOrderApi, SurveyApi, LaborCostApi, ImportApi, MetricsApi):
         appbuilder.add_api(api)
+
+    # --- PDF, sign-off verify, cycle export and dashboards (issue 8) ---
+    from .signoff import register as register_signoff
+
+    register_signoff(appbuilder)

@@ -1,0 +1,153 @@
+"""REST endpoints of SPEC §7: an appraisal's PDF (scoped) and the public verify.
+
+``GET /api/v1/appraisal/<id>/pdf`` lives in its own small API class with the same resource name
+and permission as the appraisal API (``Appraisal``, read): scoping answers 404 outside the caller's
+scope. Neither uses FAB's ``@safe`` (it turns a 404 into a 500): errors go through app.hardening.
+``POST /api/v1/verify`` needs no login; it is limited in size (413) and in calls per
+address (429). A browser signed in by cookie must still send ``X-CSRFToken`` (app.hardening).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Response, current_app, request
+from flask_appbuilder.api import BaseApi, expose
+from flask_appbuilder.security.decorators import permission_name, protect
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from .. import permissions as p
+from ..extensions import db
+from ..hardening import error_response
+from ..models import Appraisal
+from ..scoping import get_or_404
+from ..security import client_address
+from ..services import signoff
+
+VERIFY_MAX_BYTES = 10 * 1024 * 1024
+VERIFY_PER_WINDOW = 30
+VERIFY_WINDOW_SECONDS = 60
+
+
+def content_disposition(ascii_name: str, full_name: str, disposition: str = "attachment") -> str:
+    """RFC 6266: an ASCII ``filename`` every client reads, and ``filename*`` in UTF-8 for the rest."""
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(full_name, safe='')}"
+
+
+def pdf_response(data: bytes, ascii_name: str, full_name: str) -> Response:
+    response = Response(data, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = content_disposition(ascii_name, full_name)
+    return response
+
+
+def appraisal_pdf_response(pk) -> Response:
+    """The scoped PDF download shared by the API and the screens (404 outside the scope)."""
+    appraisal = get_or_404(Appraisal, pk)
+    data = signoff.appraisal_pdf(db.session, appraisal, str(get_locale() or signoff.default_locale()))
+    return pdf_response(data, *signoff.pdf_filename(appraisal))
+
+
+class AppraisalPdfApi(BaseApi):
+    resource_name = "appraisal"
+    class_permission_name = p.APPRAISAL
+    method_permission_name = {"pdf": p.READ}
+    allow_browser_login = True
+    openapi_spec_tag = "Appraisal"
+
+    @expose("/<int:pk>/pdf", methods=["GET"])
+    @protect()
+    @permission_name("pdf")
+    def pdf(self, pk: int):
+        """The appraisal as a PDF: the signed bytes once signed, else rendered now.
+        ---
+        get:
+          parameters:
+          - in: path
+            name: pk
+            schema:
+              type: integer
+          responses:
+            200:
+              description: the PDF
+              content:
+                application/pdf: {}
+            401:
+              $ref: '#/components/responses/401'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        return appraisal_pdf_response(pk)
+
+
+def verify_request(req) -> tuple[int, dict]:
+    """Answer one verify call (the API and the page's no-script form share it): (status, body)."""
+    cfg = current_app.config
+    limit = cfg.get("JIXIAO_VERIFY_MAX_BYTES", VERIFY_MAX_BYTES)
+    if not signoff.verify_attempt_allowed(
+            db.session, client_address(), limit=cfg.get("JIXIAO_VERIFY_PER_WINDOW", VERIFY_PER_WINDOW),
+            window_seconds=cfg.get("JIXIAO_VERIFY_WINDOW_SECONDS", VERIFY_WINDOW_SECONDS)):
+        return 429, {"message": _("Too many verification requests; wait a minute and try again.")}
+    too_large = {"message": _("The file is too large (at most %(mb)s MB).", mb=limit // (1024 * 1024))}
+    # A multipart body holds the file plus a little framing.
+    if (req.content_length or 0) > limit + 64 * 1024:
+        return 413, too_large
+    req.max_content_length = limit + 64 * 1024  # also for a body sent without Content-Length
+    if req.mimetype == "multipart/form-data":
+        upload = req.files.get("file")
+        # A browser form sends an empty file part when only the hash was filled in.
+        if upload is not None and (upload.filename or not req.form.get("sha256")):
+            data = upload.stream.read(limit + 1)
+            if len(data) > limit:
+                return 413, too_large
+            return 200, signoff.verify_pdf_bytes(db.session, data)
+        digest = req.form.get("sha256")
+    else:
+        body = req.get_json(silent=True)
+        digest = body.get("sha256") if isinstance(body, dict) else None
+    if digest is None or digest == "":
+        return 422, {"message": _("Send a PDF file (field “file”) or a SHA-256 (“sha256”).")}
+    try:
+        return 200, signoff.verify_sha256(db.session, digest)
+    except signoff.InvalidDigest:
+        return 422, {"message": _("A SHA-256 is 64 hexadecimal characters.")}
+
+
+class VerifyApi(BaseApi):
+    resource_name = "verify"
+    openapi_spec_tag = "Verify"
+
+    @expose("", methods=["POST"])
+    def verify(self):
+        """Whether a PDF (multipart ``file``) or a SHA-256 (``{"sha256"}``) is a signed appraisal; no login.
+        ---
+        post:
+          requestBody:
+            content:
+              multipart/form-data:
+                schema:
+                  type: object
+                  properties:
+                    file:
+                      type: string
+                      format: binary
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    sha256:
+                      type: string
+          responses:
+            200:
+              description: '{"match": true, "appraisal_id", "signed_at", "employee"} or {"match": false}'
+            413:
+              description: the file is too large
+            422:
+              $ref: '#/components/responses/422'
+            429:
+              description: too many calls from this address
+        """
+        status, body = verify_request(request)
+        if status != 200:
+            return error_response(status, body["message"])
+        return self.response(200, **body)

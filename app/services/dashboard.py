@@ -1,0 +1,265 @@
+"""The figures behind the dashboards (SPEC §8), always within a row scope (app.scoping).
+
+Only current appraisal versions count. Totals, grades and rankings are GROUP BY queries; the
+category and indicator figures live in each appraisal's snapshot, so those queries read just that
+part of the JSON (``snapshot -> 'category_scores'`` / ``'lines'``) and average in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from ..models import Appraisal, Cycle, Employee, Station
+from ..scoping import Scope, scope_clause
+from ..workflow import State
+
+MAX_CYCLES = 12  # how many cycles a history chart spans
+
+
+def _current(scope: Scope):
+    return Appraisal.is_current.is_(True) & scope_clause(Appraisal, scope)
+
+
+def is_manager_view(scope: Scope) -> bool:
+    """HR and station managers (and supervisors, for their reports) see the network view."""
+    return scope.everything or bool(scope.station_ids) or scope.supervises
+
+
+def cycles(session, scope: Scope) -> list[Cycle]:
+    """Cycles with at least one appraisal in scope, oldest first."""
+    ids = select(Appraisal.cycle_id).where(_current(scope)).distinct()
+    return list(session.scalars(select(Cycle).where(Cycle.id.in_(ids)).order_by(Cycle.start, Cycle.id)))
+
+
+def stations(session, scope: Scope) -> list[Station]:
+    """Stations with at least one appraisal in scope."""
+    ids = select(Appraisal.station_id).where(_current(scope)).distinct()
+    return list(session.scalars(select(Station).where(Station.id.in_(ids)).order_by(Station.code)))
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 2) if values else None
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def category_history(session, scope: Scope, cycle_list: list[Cycle],
+                     station_ids: Iterable[int] | None = None) -> dict[int, dict[str, list[tuple[str, float | None]]]]:
+    """station id → category → [(cycle name, mean category score)] over ``cycle_list`` in order
+    (every cycle present in every series, None where the station had no score)."""
+    chosen = cycle_list[-MAX_CYCLES:]
+    if not chosen:
+        return {}
+    query = (select(Appraisal.station_id, Appraisal.cycle_id, Appraisal.snapshot["category_scores"])
+             .where(_current(scope), Appraisal.cycle_id.in_([c.id for c in chosen])))
+    if station_ids is not None:
+        query = query.where(Appraisal.station_id.in_(list(station_ids)))
+    sums: dict[int, dict[str, dict[int, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    for station_id, cycle_id, scores in session.execute(query):
+        for category, score in (scores or {}).items():
+            if (number := _number(score)) is not None:
+                sums[station_id][category][cycle_id].append(number)
+            else:
+                sums[station_id][category].setdefault(cycle_id, [])
+    return {
+        station_id: {category: [(c.name, _mean(by_cycle.get(c.id, []))) for c in chosen]
+                     for category, by_cycle in sorted(categories.items())}
+        for station_id, categories in sums.items()
+    }
+
+
+def grade_counts(session, scope: Scope, cycle_id: int, station_id: int | None = None) -> dict[str, int]:
+    """Grade → number of appraisals of the cycle, grades in order (A, B, …), no grade last."""
+    query = select(Appraisal.grade, func.count()).where(_current(scope), Appraisal.cycle_id == cycle_id)
+    if station_id is not None:
+        query = query.where(Appraisal.station_id == station_id)
+    rows = session.execute(query.group_by(Appraisal.grade)).all()
+    counts = {grade: n for grade, n in rows if grade}
+    out = {grade: counts[grade] for grade in sorted(counts)}
+    missing = sum(n for grade, n in rows if not grade)
+    if missing:
+        out["N/A"] = missing
+    return out
+
+
+@dataclass
+class Ranked:
+    id: int
+    label: str
+    total: float | None
+    count: int = 1
+    grade: str | None = None
+    appraisal_id: int | None = None
+
+
+def station_ranking(session, scope: Scope, cycle_id: int) -> list[Ranked]:
+    """Stations by their mean total in the cycle, best first."""
+    mean = func.avg(Appraisal.total)
+    rows = session.execute(
+        select(Station.id, Station.code, Station.name, mean, func.count())
+        .join(Appraisal, Appraisal.station_id == Station.id)
+        .where(_current(scope), Appraisal.cycle_id == cycle_id, Appraisal.total.is_not(None))
+        .group_by(Station.id, Station.code, Station.name)
+        .order_by(mean.desc(), Station.code)
+    ).all()
+    return [Ranked(sid, f"{code} {name}", round(float(avg), 2), n) for sid, code, name, avg, n in rows]
+
+
+def employee_ranking(session, scope: Scope, cycle_id: int, station_id: int | None = None,
+                     limit: int = 20) -> list[Ranked]:
+    """Employees by total in the cycle, best first."""
+    query = (select(Employee.id, Employee.employee_no, Employee.name, Appraisal.total, Appraisal.grade, Appraisal.id)
+             .join(Appraisal, Appraisal.employee_id == Employee.id)
+             .where(_current(scope), Appraisal.cycle_id == cycle_id, Appraisal.total.is_not(None))
+             .order_by(Appraisal.total.desc(), Employee.employee_no).limit(limit))
+    if station_id is not None:
+        query = query.where(Appraisal.station_id == station_id)
+    return [Ranked(eid, f"{no} {name}", total, 1, grade, aid)
+            for eid, no, name, total, grade, aid in session.execute(query)]
+
+
+@dataclass
+class IndicatorSummary:
+    code: str
+    name: str
+    category: str
+    mean_score: float | None
+    count: int
+    na: int
+
+
+def indicator_summary(session, scope: Scope, cycle_id: int, station_id: int | None = None) -> list[IndicatorSummary]:
+    """Each indicator of the cycle's appraisals in scope: mean score, how many, how many N/A."""
+    query = select(Appraisal.snapshot["lines"]).where(_current(scope), Appraisal.cycle_id == cycle_id)
+    if station_id is not None:
+        query = query.where(Appraisal.station_id == station_id)
+    seen: dict[str, IndicatorSummary] = {}
+    scores: dict[str, list[float]] = defaultdict(list)
+    for (lines,) in session.execute(query):
+        for line in lines or []:
+            code = str(line.get("code", ""))
+            if not code:
+                continue
+            item = seen.setdefault(code, IndicatorSummary(code, str(line.get("name", code)),
+                                                          str(line.get("category", "")), None, 0, 0))
+            item.count += 1
+            if line.get("na") or _number(line.get("score")) is None:
+                item.na += 1
+            else:
+                scores[code].append(float(line["score"]))
+    for code, item in seen.items():
+        item.mean_score = _mean(scores[code])
+    return sorted(seen.values(), key=lambda i: (i.category, i.code))
+
+
+@dataclass
+class IndicatorRow:
+    appraisal_id: int
+    employee_id: int
+    employee_no: str
+    employee_name: str
+    station_code: str
+    value: float | None
+    unit: str
+    score: float | None
+    na: bool
+    explain: str
+    metrics: list[str] = field(default_factory=list)
+
+
+def indicator_rows(session, scope: Scope, cycle: Cycle, code: str,
+                   station_id: int | None = None) -> tuple[str, list[IndicatorRow]]:
+    """(indicator name, one row per appraisal in scope that has the indicator), with the built-in
+    metrics its formulas read (the drill-down goes from there to the orders)."""
+    query = (select(Appraisal.id, Appraisal.employee_id, Appraisal.rule_set_version_id, Employee.employee_no,
+                    Employee.name, Station.code, Appraisal.snapshot["lines"])
+             .join(Employee, Employee.id == Appraisal.employee_id)
+             .join(Station, Station.id == Appraisal.station_id)
+             .where(_current(scope), Appraisal.cycle_id == cycle.id)
+             .order_by(Station.code, Employee.employee_no))
+    if station_id is not None:
+        query = query.where(Appraisal.station_id == station_id)
+    name, rows, metric_cache = "", [], {}
+    for aid, eid, version_id, no, ename, station_code, lines in session.execute(query):
+        line = next((ln for ln in lines or [] if ln.get("code") == code), None)
+        if line is None:
+            continue
+        name = name or str(line.get("name", code))
+        if version_id not in metric_cache:
+            metric_cache[version_id] = indicator_metrics(session, version_id, code)
+        rows.append(IndicatorRow(aid, eid, no, ename, station_code, _number(line.get("value")),
+                                 str(line.get("unit") or ""), _number(line.get("score")), bool(line.get("na")),
+                                 str(line.get("explain") or ""), metric_cache[version_id]))
+    return name, rows
+
+
+def indicator_metrics(session, rule_set_version_id: int, code: str) -> list[str]:
+    """The built-in metric codes (SPEC §3) an indicator's value and target formulas read, following
+    references to other indicators; [] for a manual indicator or one not in the rule set."""
+    from ..metrics import CODES
+    from ..rules.formulas import INDICATOR
+    from ..rules.model import expr_text
+    from .rules import ruleset_for_version
+
+    try:
+        ruleset = ruleset_for_version(session, rule_set_version_id)
+    except Exception:  # noqa: BLE001 - a missing version simply offers no drill-down
+        return []
+    found: list[str] = []
+    seen: set[str] = set()
+
+    def visit(indicator_code: str) -> None:
+        if indicator_code in seen:
+            return
+        seen.add(indicator_code)
+        indicator = ruleset.indicator(indicator_code)
+        if indicator is None or indicator.manual:
+            return
+        for expr in (indicator.value, indicator.target):
+            text = expr_text(expr) if expr not in ("", None) else ""
+            if not text:
+                continue
+            try:
+                names = ruleset.formulas.compile(INDICATOR, text).names
+            except Exception:  # noqa: BLE001 - a formula that does not compile reads nothing
+                continue
+            for name in sorted(names):
+                if name in CODES and name != "period_days" and name not in found:
+                    found.append(name)
+                elif ruleset.indicator(name) is not None:
+                    visit(name)
+
+    visit(code)
+    return found
+
+
+@dataclass
+class HistoryPoint:
+    appraisal_id: int
+    cycle: str
+    start: dt.date
+    end: dt.date
+    state: State
+    total: float | None
+    grade: str | None
+    category_scores: dict
+
+
+def employee_history(session, employee_id: int) -> list[HistoryPoint]:
+    """One employee's current appraisals over the cycles, oldest first."""
+    rows = session.execute(
+        select(Appraisal.id, Cycle.name, Cycle.start, Cycle.end, Appraisal.state, Appraisal.total, Appraisal.grade,
+               Appraisal.snapshot["category_scores"])
+        .join(Cycle, Cycle.id == Appraisal.cycle_id)
+        .where(Appraisal.employee_id == employee_id, Appraisal.is_current.is_(True))
+        .order_by(Cycle.start, Cycle.id)
+    ).all()
+    return [HistoryPoint(aid, name, start, end, state, total, grade, scores or {})
+            for aid, name, start, end, state, total, grade, scores in rows]

@@ -1,0 +1,91 @@
+// The verify page: send the dropped PDF (or the pasted hash) to POST /api/v1/verify and show the
+// answer. All text comes from the page's data- attributes (translated on the server).
+(function () {
+  "use strict";
+  var form = document.getElementById("jx-verify-form");
+  var out = document.getElementById("jx-verify-result");
+  if (!form || !out || !window.fetch || !window.FormData) { return; }  // the form still posts without us
+  var drop = document.getElementById("jx-drop");
+  var fileInput = document.getElementById("jx-file");
+  var hashInput = document.getElementById("jx-sha256");
+  var text = out.dataset;
+  var tokenMeta = document.querySelector('meta[name="csrf-token"]');
+
+  function el(tag, cls, content) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (content !== undefined) { node.textContent = content; }
+    return node;
+  }
+
+  function show(kind, title, rows) {
+    out.textContent = "";
+    var box = el("div", "alert alert-" + kind);
+    box.appendChild(el("strong", "", title));
+    if (rows && rows.length) {
+      var dl = el("dl", "dl-horizontal");
+      rows.forEach(function (row) {
+        dl.appendChild(el("dt", "", row[0]));
+        dl.appendChild(el("dd", row[2] || "", row[1]));
+      });
+      box.appendChild(dl);
+    }
+    out.appendChild(box);
+  }
+
+  function answer(response) {
+    return response.json().then(function (body) {
+      if (response.status === 200 && body.match) {
+        show("success", text.match, [
+          [text.labelAppraisal, String(body.appraisal_id)],
+          [text.labelEmployee, body.employee + (body.employee_no ? " (" + body.employee_no + ")" : "")],
+          [text.labelCycle, body.cycle || ""],
+          [text.labelSigned, body.signed_at],
+          [text.labelSha, body.sha256 || "", "jx-hash"]
+        ]);
+      } else if (response.status === 200) {
+        show("warning", text.nomatch, [[text.labelSha, body.sha256 || "", "jx-hash"]]);
+      } else {
+        show("danger", body.message || text.failed);
+      }
+    });
+  }
+
+  function send(body, headers) {
+    show("info", text.checking);
+    headers = headers || {};
+    if (tokenMeta) { headers["X-CSRFToken"] = tokenMeta.getAttribute("content"); }
+    fetch(form.dataset.api, {method: "POST", body: body, headers: headers, credentials: "same-origin"})
+      .then(answer)
+      .catch(function () { show("danger", text.failed); });
+  }
+
+  function sendFile(file) {
+    if (file.size > Number(form.dataset.maxBytes)) { show("danger", text.tooLarge); return; }
+    var data = new FormData();
+    data.append("file", file, file.name);
+    send(data);
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (fileInput.files && fileInput.files.length) {
+      sendFile(fileInput.files[0]);
+    } else {
+      send(JSON.stringify({sha256: hashInput.value}), {"Content-Type": "application/json"});
+    }
+  });
+  fileInput.addEventListener("change", function () {
+    if (fileInput.files && fileInput.files.length) { sendFile(fileInput.files[0]); }
+  });
+  ["dragenter", "dragover"].forEach(function (name) {
+    drop.addEventListener(name, function (event) { event.preventDefault(); drop.classList.add("jx-over"); });
+  });
+  ["dragleave", "drop"].forEach(function (name) {
+    drop.addEventListener(name, function (event) { event.preventDefault(); drop.classList.remove("jx-over"); });
+  });
+  drop.addEventListener("drop", function (event) {
+    var files = event.dataTransfer && event.dataTransfer.files;
+    if (files && files.length) { sendFile(files[0]); }
+  });
+})();

@@ -1,0 +1,122 @@
+"""Dashboards (SPEC §8), drawn on the server as SVG (app.charts.svg): no scripts, fonts or CDN.
+
+HR, station managers and supervisors see their scope: each station's category scores across
+cycles, the grade distribution and rankings of one cycle, and each indicator with a drill-down to
+the employees and from there to the orders behind it. An employee sees their own history.
+"""
+
+from __future__ import annotations
+
+from flask import abort, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from werkzeug.routing import BuildError
+
+from .. import permissions as p
+from ..charts.svg import category_bars, grade_distribution, history_lines, ranking_bars
+from ..extensions import db
+from ..scoping import current_scope
+from ..services import dashboard as dash
+
+
+def _chosen(items, arg: str):
+    """The item whose id is in the query argument (404 if not among ``items``), else None."""
+    raw = request.args.get(arg, "")
+    if not raw:
+        return None
+    chosen = next((item for item in items if str(item.id) == raw), None)
+    if chosen is None:
+        abort(404)
+    return chosen
+
+
+def orders_url(employee_id: int, metric: str, cycle) -> str | None:
+    """The metrics drill-down screen (issue 5) for one employee, metric and cycle period."""
+    try:
+        return url_for("MetricsView.orders", employee_id=employee_id, code=metric,
+                       start=cycle.start.isoformat(), end=cycle.end.isoformat())
+    except BuildError:
+        return None
+
+
+class DashboardView(BaseView):
+    route_base = "/dashboard"
+    class_permission_name = p.DASHBOARD
+    method_permission_name = {"index": p.READ, "indicator": p.READ, "mine": p.READ}
+    default_view = "index"
+
+    @expose("/", methods=["GET"])
+    @has_access
+    def index(self):
+        scope = current_scope()
+        if not dash.is_manager_view(scope):
+            return self.mine()
+        session = db.session
+        cycles = dash.cycles(session, scope)
+        stations = dash.stations(session, scope)
+        cycle = _chosen(cycles, "cycle") or (cycles[-1] if cycles else None)
+        station = _chosen(stations, "station")
+        history = dash.category_history(session, scope, cycles, [station.id] if station else None)
+        station_charts = [(s, history_lines(history[s.id])) for s in stations if s.id in history]
+        grades = ranking = people = indicators = None
+        if cycle is not None:
+            sid = station.id if station else None
+            grades = grade_distribution(dash.grade_counts(session, scope, cycle.id, sid))
+            ranked_stations = dash.station_ranking(session, scope, cycle.id)
+            ranking = ranking_bars([(r.label, r.total) for r in ranked_stations]) if len(ranked_stations) > 1 else None
+            people = dash.employee_ranking(session, scope, cycle.id, sid)
+            indicators = dash.indicator_summary(session, scope, cycle.id, sid)
+        return self.render_template(
+            "dashboard/index.html", cycles=cycles, cycle=cycle, stations=stations, station=station,
+            station_charts=station_charts, grades=grades, ranking=ranking,
+            people=people, people_chart=ranking_bars([(r.label, r.total) for r in people or []]),
+            indicators=indicators, has_own=scope.employee_id is not None,
+        )
+
+    @expose("/indicator/<int:cycle_id>/<code>", methods=["GET"])
+    @has_access
+    def indicator(self, cycle_id: int, code: str):
+        scope = current_scope()
+        if not dash.is_manager_view(scope):
+            abort(404)
+        cycle = next((c for c in dash.cycles(db.session, scope) if c.id == cycle_id), None)
+        if cycle is None or len(code) > 64:
+            abort(404)
+        station = _chosen(dash.stations(db.session, scope), "station")
+        name, rows = dash.indicator_rows(db.session, scope, cycle, code, station.id if station else None)
+        if not rows:
+            abort(404)
+        links = {(row.employee_id, metric): orders_url(row.employee_id, metric, cycle)
+                 for row in rows for metric in row.metrics}
+        return self.render_template(
+            "dashboard/indicator.html", cycle=cycle, station=station, code=code, name=name, rows=rows,
+            links=links, metric_names=_metric_names(),
+            chart=ranking_bars([(f"{r.employee_no} {r.employee_name}", r.score)
+                                for r in sorted(rows, key=lambda r: -(r.score if r.score is not None else -1))]),
+        )
+
+    @expose("/mine/", methods=["GET"])
+    @has_access
+    def mine(self):
+        scope = current_scope()
+        points = dash.employee_history(db.session, scope.employee_id) if scope.employee_id is not None else []
+        series = {_("Total"): [(pt.cycle, pt.total) for pt in points]}
+        categories = sorted({c for pt in points for c in pt.category_scores})
+        for category in categories:
+            series[category] = [(pt.cycle, pt.category_scores.get(category)) for pt in points]
+        latest = points[-1] if points else None
+        return self.render_template(
+            "dashboard/mine.html", points=points, chart=history_lines(series) if points else None,
+            latest=latest, latest_chart=category_bars(latest.category_scores) if latest else None,
+            manager=dash.is_manager_view(scope),
+        )
+
+
+def _metric_names() -> dict[str, str]:
+    from flask_babel import get_locale
+
+    from ..engine import BUILTIN_VARIABLES
+
+    english = str(get_locale() or "zh").startswith("en")
+    return {v.code: (v.en if english else v.zh) for v in BUILTIN_VARIABLES}

@@ -1,0 +1,104 @@
+"""``POST /api/v1/verify`` and the verify page: no login, file or hash, size and rate limits."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pytest
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import SignedPdf
+from tests.conftest import csrf_token
+
+
+@pytest.fixture
+def signed_pdf(app, signed) -> bytes:
+    with app.app_context():
+        return db.session.scalar(select(SignedPdf.pdf).where(SignedPdf.appraisal_id == signed))
+
+
+def post_file(client, data: bytes, **kwargs):
+    return client.post("/api/v1/verify", data={"file": (io.BytesIO(data), "appraisal.pdf")},
+                       content_type="multipart/form-data", **kwargs)
+
+
+def test_the_signed_file_matches_without_login(app, signed, signed_pdf):
+    response = post_file(app.test_client(), signed_pdf)
+    assert response.status_code == 200
+    body = response.json
+    assert body["match"] is True and body["appraisal_id"] == signed
+    assert body["employee"] == "张伟" and body["signed_at"]
+
+
+def test_its_hash_matches(app, signed, signed_pdf):
+    response = app.test_client().post("/api/v1/verify", json={"sha256": hashlib.sha256(signed_pdf).hexdigest()})
+    assert response.status_code == 200 and response.json["appraisal_id"] == signed
+
+
+def test_one_changed_byte_is_no_match(app, signed_pdf):
+    changed = bytearray(signed_pdf)
+    changed[len(changed) // 2] ^= 0x20
+    response = post_file(app.test_client(), bytes(changed))
+    assert response.status_code == 200 and response.json["match"] is False
+
+
+def test_an_unknown_hash_is_no_match(app, signed):
+    response = app.test_client().post("/api/v1/verify", json={"sha256": "0" * 64})
+    assert response.status_code == 200 and response.json["match"] is False
+    assert set(response.json) == {"match", "sha256"}
+
+
+@pytest.mark.parametrize("body", [{}, {"sha256": ""}, {"sha256": "12"}, {"sha256": ["a"]}, [], "x"])
+def test_bad_input_is_422(app, body):
+    response = app.test_client().post("/api/v1/verify", json=body)
+    assert response.status_code == 422 and response.json["message"]
+
+
+def test_too_large_is_413(app):
+    app.config["JIXIAO_VERIFY_MAX_BYTES"] = 100 * 1024
+    client = app.test_client()
+    assert post_file(client, b"%PDF-" + b"x" * (200 * 1024)).status_code == 413
+    # just under the limit is fine
+    assert post_file(client, b"%PDF-" + b"x" * (90 * 1024)).json["match"] is False
+
+
+def test_calls_are_limited_per_address(app):
+    app.config["JIXIAO_VERIFY_PER_WINDOW"] = 3
+    client = app.test_client()
+    here = {"REMOTE_ADDR": "203.0.113.7"}
+    statuses = [client.post("/api/v1/verify", json={"sha256": "1" * 64}, environ_base=here).status_code
+                for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+    assert client.post("/api/v1/verify", json={"sha256": "1" * 64}, environ_base=here).json["message"]
+    elsewhere = {"REMOTE_ADDR": "203.0.113.8"}
+    assert client.post("/api/v1/verify", json={"sha256": "1" * 64}, environ_base=elsewhere).status_code == 200
+
+
+def test_signed_in_browser_sends_the_csrf_header(login_as):
+    browser = login_as("emp3")
+    assert browser.post("/api/v1/verify", json={"sha256": "1" * 64}).status_code == 400
+    token = csrf_token(browser, "/verify/")
+    response = browser.post("/api/v1/verify", json={"sha256": "1" * 64}, headers={"X-CSRFToken": token})
+    assert response.status_code == 200 and response.json["match"] is False
+
+
+def test_the_page_is_public_and_bilingual(app):
+    client = app.test_client()
+    page = client.get("/verify/").get_data(as_text=True)
+    assert 'data-api="/api/v1/verify"' in page and "js/verify.js" in page and 'name="file"' in page
+    english = client.get("/verify/?_l_=en").get_data(as_text=True)
+    assert "Verify a signed appraisal" in english
+
+
+def test_the_page_works_without_a_script(app, signed, signed_pdf):
+    client = app.test_client()
+    token = csrf_token(client, "/verify/")
+    page = client.post("/verify/", data={"csrf_token": token, "file": (io.BytesIO(signed_pdf), "a.pdf")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "alert-success" in page and "张伟" in page
+    page = client.post("/verify/", data={"csrf_token": token, "sha256": "2" * 64,
+                                         "file": (io.BytesIO(b""), "")},
+                       content_type="multipart/form-data").get_data(as_text=True)
+    assert "alert-warning" in page and "2" * 64 in page
