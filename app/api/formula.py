@@ -1,7 +1,7 @@
 """The formula check and the catalogue (SPEC §9; issue 4 item 8): what the editor calls as HR types.
 
 ``POST /api/v1/formula/check`` ``{"expression", "variables": {name: number|null}, "tags": {word: n}}``
-→ ``{"ok": true, "value", "trace", "explain"}`` or ``{"ok": false, "error": {"code", "message",
+→ ``{"ok": true, "value", "trace", "explanation", "names"}`` or ``{"ok": false, "error": {"code", "message",
 "position", "suggestions"}}``. The names a formula may use are the built-in catalogue plus the keys of
 ``variables``; a catalogue variable not given a value is N/A; any other name is UNKNOWN_NAME.
 ``GET /api/v1/formula/catalogue`` lists variables and functions with Chinese and English names.
@@ -65,8 +65,7 @@ class FormulaApi(BaseApi):
             400:
               $ref: '#/components/responses/400'
         """
-        from ..engine import FormulaError, builtin_catalogue, compile_formula
-        from ..engine.catalogue import NUMBER, TEXT
+        from ..engine.payload import check_expression
 
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
@@ -81,42 +80,22 @@ class FormulaApi(BaseApi):
             return self.response_400(message=_("The variables must be an object of names and numbers."))
         if tags is not None and (not isinstance(tags, dict) or len(tags) > MAX_VARIABLES):
             return self.response_400(message=_("The tags must be an object of words and counts."))
-        values: dict = {}
-        kinds: dict[str, str] = {}
         for name, value in variables.items():
-            if not isinstance(name, str) or not name or len(name) > MAX_NAME:
+            if not name or len(name) > MAX_NAME:
                 return self.response_400(message=_("A variable name is missing or too long."))
-            if isinstance(value, bool):
-                value = float(value)
-            if isinstance(value, str):
-                if len(value) > MAX_TEXT_VALUE:
-                    return self.response_400(message=_("A text value is too long."))
-                kinds[name] = TEXT
-            elif value is not None and not (isinstance(value, int | float) and math.isfinite(value)):
+            if isinstance(value, str) and len(value) > MAX_TEXT_VALUE:
+                return self.response_400(message=_("A text value is too long."))
+            if isinstance(value, bool) or not (value is None or isinstance(value, str) or (
+                    isinstance(value, int | float) and math.isfinite(value))):
                 return self.response_400(message=_("The value of %(name)s must be a number or null.", name=name))
-            values[name] = value
-        tag_counts = None
         if tags is not None:
-            tag_counts = {}
-            for word, count in tags.items():
+            for count in tags.values():
                 if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < 10**9:
                     return self.response_400(message=_("A tag count must be a whole number."))
-                tag_counts[str(word)[:MAX_TEXT_VALUE]] = count
-        base = builtin_catalogue()
-        extra = [name for name in values if name not in base]
-        catalogue = base.with_names(extra, kinds={n: kinds.get(n, NUMBER) for n in extra})
-        scope = {code: None for code in catalogue.codes}
-        scope.update(catalogue.canonical_values(values))
-        locale = _locale()
-        try:
-            formula = compile_formula(expression, catalogue)
-            value, trace = formula.explain(scope, tag_counts)
-            line = formula.describe(scope, tag_counts, locale)
-        except FormulaError as exc:
-            return self.response(200, ok=False, error=exc.to_dict(locale))
-        return self.response(200, ok=True, value=_json_number(value),
-                             trace=[step.to_dict() for step in trace], explain=line,
-                             names=sorted(formula.names))
+        result = check_expression(expression, variables, tags=tags, locale=_locale())
+        if result["ok"]:
+            result["value"] = _json_number(result["value"])
+        return self.response(200, **result)
 
     @expose("/catalogue", methods=["GET"])
     @protect()
@@ -129,14 +108,10 @@ class FormulaApi(BaseApi):
             200:
               description: '{"variables": [...], "functions": [...], "rule_names": [...]}'
         """
-        from ..engine import builtin_catalogue
-        from ..engine.functions import palette
+        from ..engine.payload import catalogue_payload
         from ..rules.formulas import OUTCOME_VARIABLES, SCORE_VARIABLES
 
         locale = _locale()
-        return self.response(
-            200,
-            variables=builtin_catalogue().to_list(locale),
-            functions=palette(locale),
-            rule_names=[v.to_dict(locale) for v in (*SCORE_VARIABLES, *OUTCOME_VARIABLES)],
-        )
+        payload = catalogue_payload(locale=locale)
+        payload["rule_names"] = [v.to_dict(locale) for v in (*SCORE_VARIABLES, *OUTCOME_VARIABLES)]
+        return self.response(200, **payload)

@@ -24,7 +24,7 @@ def check(api, expression, variables=None, **extra):
 def test_a_valid_formula_gives_value_trace_and_explanation(emp):
     out = check(emp, "一次修复率 * 100", {"first_fix_rate": 0.92})
     assert out["ok"] is True and out["value"] == pytest.approx(92)
-    assert out["explain"] == "一次修复率 0.92 × 100 = 92"
+    assert out["explanation"] == "一次修复率 0.92 × 100 = 92" and out["names"] == ["first_fix_rate"]
     assert {"source": "一次修复率", "value": 0.92} in out["trace"]
     assert out["trace"][-1]["value"] == pytest.approx(92)
 

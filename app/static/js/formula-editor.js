@@ -136,7 +136,9 @@
       box.classList.add("text-success");
       box.appendChild(el("span", "jx-ok", "✓ " + T.ok + " · " + T.value + " " + show(result.value)));
       var plainNumber = /^\s*-?\d+(\.\d+)?\s*$/.test(input.value);
-      if (result.explain && !plainNumber) { box.appendChild(el("div", "jx-explain text-muted", result.explain)); }
+      if (result.explanation && !plainNumber) {
+        box.appendChild(el("div", "jx-explain text-muted", result.explanation));
+      }
       input.parentNode.classList.remove("has-error");
       return;
     }
