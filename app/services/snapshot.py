@@ -12,12 +12,14 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import JSON, select
+from sqlalchemy.types import TypeDecorator
 
 from ..models import Appraisal, AuditEvent
 from ..workflow import State
@@ -25,6 +27,17 @@ from ..workflow import State
 # Events that are not transitions of the table; their labels come from the catalog.
 COMPUTE, RECOMPUTE, REVIEW, AMEND = "compute", "recompute", "review", "amend"
 SYSTEM = "system"
+
+
+class RawJSON(TypeDecorator):
+    """A JSON column's bind parameter that is already JSON text: written as it is, not encoded again
+    (the snapshot is serialised once, for its hash, and that same text is stored)."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        return None
 
 
 def canonical_json(value) -> str:
@@ -42,11 +55,20 @@ def company_name() -> str:
     return ""
 
 
+@dataclass(frozen=True)
+class CycleFacts:
+    """What a snapshot says of its cycle (plain data: scoring may run in a forked worker)."""
+
+    name: str
+    start: dt.date
+    end: dt.date
+
+
 def build_snapshot(*, cycle, rule_version: str, employee, station: Mapping, result,
-                   inputs: Mapping, adjustment_reason: str | None) -> dict:
+                   inputs: Mapping, adjustment_reason: str | None, company: str | None = None) -> dict:
     """The stored snapshot of one computed result (``result`` is an app.rules AppraisalResult)."""
     snapshot = {
-        "company": company_name(),
+        "company": company_name() if company is None else company,
         "cycle": {"name": cycle.name, "start": cycle.start.isoformat(), "end": cycle.end.isoformat()},
         "rule_version": rule_version,
         "employee": {"no": employee.no, "name": employee.name, "position": employee.position},

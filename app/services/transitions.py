@@ -35,7 +35,7 @@ from ..workflow import (
     decide,
     load_table,
 )
-from .snapshot import REVIEW, SYSTEM, build_snapshot, snapshot_hash
+from .snapshot import REVIEW, SYSTEM, CycleFacts, build_snapshot, snapshot_hash
 
 DEFAULT_WORKFLOW = ROOT / "rules" / "workflow.toml"
 WORKFLOW_FILE = "workflow.toml"
@@ -296,20 +296,11 @@ def recompute_snapshot(session, appraisal: Appraisal, manual: Mapping, adjustmen
     result = ruleset.appraise(employee, inputs["variables"], inputs["tags"], manual, adjustment,
                               year=dt.date.fromisoformat(old["cycle"]["start"]).year,
                               locale=_snapshot_locale())
-    cycle = _CycleFacts(old["cycle"]["name"], dt.date.fromisoformat(old["cycle"]["start"]),
-                        dt.date.fromisoformat(old["cycle"]["end"]))
-    snapshot = build_snapshot(cycle=cycle, rule_version=old["rule_version"], employee=employee,
-                              station=old["station"], result=result, inputs=inputs,
-                              adjustment_reason=reason)
-    snapshot["company"] = old.get("company", snapshot["company"])
-    return snapshot
-
-
-@dataclass(frozen=True)
-class _CycleFacts:
-    name: str
-    start: dt.date
-    end: dt.date
+    cycle = CycleFacts(old["cycle"]["name"], dt.date.fromisoformat(old["cycle"]["start"]),
+                       dt.date.fromisoformat(old["cycle"]["end"]))
+    return build_snapshot(cycle=cycle, rule_version=old["rule_version"], employee=employee,
+                          station=old["station"], result=result, inputs=inputs, adjustment_reason=reason,
+                          company=old.get("company"))
 
 
 def _snapshot_locale() -> str:

@@ -133,6 +133,20 @@ def test_amendment_makes_a_new_version_that_goes_back_to_review(app, moves, fres
         assert db.session.get(Appraisal, old.id).snapshot_hash == old.snapshot_hash
 
 
+def test_scoring_on_several_cores_gives_the_same_snapshots(app):
+    app.config.update(JIXIAO_COMPUTE_WORKERS=2, JIXIAO_COMPUTE_PARALLEL_MIN=1)
+    with app.app_context():
+        start, end = demo_period()
+        cycle = create_cycle(db.session, "并行", start, end)
+        seen = []
+        first = compute_cycle(db.session, cycle, lambda stage, done, total: seen.append((stage, done, total)))
+        assert first.created == len(appraisal_ids(cycle.id)) > 10
+        assert ("appraise", first.created, first.created) in seen
+        app.config.update(JIXIAO_COMPUTE_WORKERS=1)
+        again = compute_cycle(db.session, db.session.get(Cycle, cycle.id))
+        assert (again.changed, again.unchanged) == ([], first.created)
+
+
 @pytest.mark.parametrize(("name", "start", "end", "stations", "code"), [
     ("", "2024-01-01", "2024-03-31", None, "BAD_NAME"),
     ("x" * 101, "2024-01-01", "2024-03-31", None, "BAD_NAME"),
