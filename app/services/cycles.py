@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, insert, select, update
 
 from ..models import Appraisal, AuditEvent, Cycle, CycleStatus, Employee, RuleSetVersion, Station
-from ..workflow import RECOMPUTABLE_STATES, Actor, State, check_amend
+from ..workflow import RECOMPUTABLE_STATES, Actor, State, WorkflowTableError, check_amend
 from .snapshot import (
     AMEND,
     COMPUTE,
@@ -58,6 +58,12 @@ class CycleError(Exception):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code, self.message = code, message
+
+
+def _locale() -> str:
+    from flask_babel import get_locale
+
+    return str(get_locale() or "zh_CN") if has_app_context() else "zh_CN"
 
 
 def _now() -> dt.datetime:
@@ -360,7 +366,11 @@ def compute_cycle(session, cycle: Cycle, progress: Progress | None = None, *, ac
     try:
         report("rules", 0, 1)
         version, ruleset = _bind(session, cycle, rebind)
-        workflow_table(session, version.id)  # a broken workflow stops the compute before any work
+        try:  # a broken workflow stops the compute before any work
+            workflow_table(session, version.id)
+        except WorkflowTableError as exc:
+            raise CycleError("BAD_WORKFLOW", _("The workflow of the rule set is broken: %(problems)s",
+                                               problems="; ".join(exc.messages(_locale())))) from exc
         people = _employees(session, cycle)
         from app.metrics import compute_metrics
 

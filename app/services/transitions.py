@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
-import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -29,11 +28,10 @@ from ..workflow import (
     Transition,
     TransitionRefused,
     WorkflowTable,
-    WorkflowTableError,
     allowed_actions,
     check_review,
     decide,
-    load_table,
+    parse_table,
 )
 from .snapshot import REVIEW, SYSTEM, CycleFacts, build_snapshot, snapshot_hash
 
@@ -63,11 +61,7 @@ class ReviewInvalid(Exception):
 @functools.lru_cache(maxsize=32)
 def table_from_text(text: str) -> WorkflowTable:
     """Parse and validate a workflow.toml text (cached: the same text gives the same table)."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise WorkflowTableError([("workflow.toml", f"TOML 格式错误：{exc}", f"not valid TOML: {exc}")]) from exc
-    return load_table(data, roles=p.ROLES)
+    return parse_table(text, roles=p.ROLES)
 
 
 def default_table() -> WorkflowTable:

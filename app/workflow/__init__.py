@@ -28,11 +28,12 @@ from .table import (
     WorkflowTable,
     WorkflowTableError,
     load_table,
+    parse_table,
 )
 
 __all__ = [
     "Actor", "CommentRequired", "Facts", "Refusal", "TransitionRefused", "allowed_actions", "check_amend",
     "check_review", "decide", "relations", "GUARD_VARIABLES", "Guard", "HR", "RECOMPUTABLE_STATES",
     "RELATIONS", "REVIEW_STATES", "SELF", "STATION_MANAGER", "SUPERVISOR", "Permission", "State",
-    "Transition", "Who", "WorkflowTable", "WorkflowTableError", "load_table",
+    "Transition", "Who", "WorkflowTable", "WorkflowTableError", "load_table", "parse_table",
 ]

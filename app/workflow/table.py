@@ -7,6 +7,7 @@ A transition is a row ``(from, action, to, who, guard, comment_required)`` as in
 from __future__ import annotations
 
 import enum
+import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -197,6 +198,16 @@ def _permission(data: Mapping, key: str, states, roles, problems: _Problems, *, 
         target=_state(section.get("to"), f"{key}.to", states, problems) if target else None,
         comment_required=bool(section.get("comment_required", True)),
     )
+
+
+def parse_table(text: str, *, roles: Collection[str] | None = None) -> WorkflowTable:
+    """:func:`load_table` of a workflow.toml text; bad TOML is a WorkflowTableError too (for
+    ``rules check`` and for whoever stores the text)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise WorkflowTableError([("workflow.toml", f"TOML 格式错误：{exc}", f"not valid TOML: {exc}")]) from exc
+    return load_table(data, roles=roles)
 
 
 def load_table(data: Mapping, *, roles: Collection[str] | None = None) -> WorkflowTable:

@@ -229,3 +229,21 @@ def test_background_compute_reports_progress_until_done(app, api_as):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).join(Appraisal).where(
             Appraisal.cycle_id == pk)) == progress["appraisals"]["draft"]
+
+
+def test_a_broken_workflow_in_the_rule_set_stops_the_compute(app, monkeypatch):
+    from app.services import transitions
+    from app.workflow import WorkflowTableError
+
+    def broken(session, version_id):
+        raise WorkflowTableError([("workflow.toml", "坏了", "broken")])
+
+    monkeypatch.setattr(transitions, "workflow_table", broken)
+    monkeypatch.setattr("app.services.cycles.workflow_table", broken)
+    with app.app_context():
+        start, end = demo_period()
+        cycle = create_cycle(db.session, "坏流程", start, end)
+        with pytest.raises(CycleError) as error:
+            compute_cycle(db.session, cycle)
+        assert error.value.code == "BAD_WORKFLOW" and "坏了" in error.value.message
+        assert db.session.scalar(select(func.count()).select_from(Appraisal).where(Appraisal.cycle_id == cycle.id)) == 0

@@ -23,6 +23,7 @@ from app.workflow import (
     check_review,
     decide,
     load_table,
+    parse_table,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -242,3 +243,15 @@ def test_guard_runtime_problems_are_false_not_errors():
     with pytest.raises(TransitionRefused) as refused:
         decide(table, facts("pending_review", 80, 0), ACTORS["supervisor"], "approve")
     assert refused.value.code == "GUARD"
+
+
+def test_parse_table_reads_toml_text_and_refuses_bad_toml():
+    text = (ROOT / "rules" / "workflow.toml").read_text(encoding="utf-8")
+    def rows(table):
+        return [(t.source, t.action, t.target, t.who, t.guard and t.guard.text, t.comment_required)
+                for t in table.transitions]
+
+    assert rows(parse_table(text, roles=ROLES)) == rows(TABLE)
+    with pytest.raises(WorkflowTableError) as error:
+        parse_table("states = [", roles=ROLES)
+    assert "TOML" in error.value.messages("en")[0]
