@@ -346,7 +346,8 @@ def review(session, appraisal_id, person: Person, *, manual: Mapping | None = No
             errors["reason"] = _("The reason is too long (at most 2,000 characters).")
         if errors:
             raise ReviewInvalid(errors)
-        kept_reason = reason or (appraisal.adjustment_reason if new_adjustment else "") or ""
+        # Without an adjustment there is no adjustment reason; the text is still the event's comment.
+        kept_reason = (reason or appraisal.adjustment_reason or "") if new_adjustment else ""
 
         snapshot = recompute_snapshot(session, appraisal, values, new_adjustment, kept_reason)
         digest = snapshot_hash(snapshot)

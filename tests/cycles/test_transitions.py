@@ -162,13 +162,15 @@ def test_manual_indicator_values_enter_the_total(app, api_as, fresh):
     url = f"/api/v1/appraisal/{pk}/review"
     assert sup1.post(url, json={"manual": {code: "x"}}).status_code == 422
     before = sup1.get(f"/api/v1/appraisal/{pk}").json["result"]
-    r = sup1.post(url, json={"manual": {code: 95}})
+    r = sup1.post(url, json={"manual": {code: 95}, "reason": "现场检查"})
     assert r.status_code == 200
     with app.app_context():
         appraisal = current(fresh, "EMP1")
         line = next(line for line in appraisal.snapshot["lines"] if line["code"] == code)
         assert line["value"] == 95 and not line["na"] and line["manual"]
         assert appraisal.manual == {code: 95}
+        assert appraisal.adjustment_reason is None and appraisal.snapshot["adjustment_reason"] == ""
+        assert "现场检查" in events(pk, "review")[-1].comment
         assert appraisal.subtotal != before["subtotal"]  # a line that was N/A now counts
     cleared = sup1.post(url, json={"manual": {code: None}})
     assert cleared.status_code == 200 and cleared.json["subtotal"] == before["subtotal"]
