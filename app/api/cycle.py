@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from .. import permissions as p
 from ..extensions import db
 from ..models import Cycle
-from ..scoping import current_person
+from ..scoping import current_person, current_scope
 from ..services import transitions as tr
 from ..services.cycles import (
     CycleError,
@@ -71,7 +71,7 @@ class CycleApi(JixiaoModelRestApi):
     def pre_get(self, data: dict) -> None:
         item = self._flatten(data.get("result", {}))
         if data.get("id") is not None:
-            item["appraisals"] = state_counts(db.session, data["id"])
+            item["appraisals"] = state_counts(db.session, data["id"], current_scope())
 
     @staticmethod
     def _flatten(item: dict) -> dict:
@@ -209,4 +209,4 @@ class CycleApi(JixiaoModelRestApi):
         if cycle is None:
             return self.response_404()
         db.session.refresh(cycle)
-        return self.response(200, **progress_of(cycle), appraisals=state_counts(db.session, cycle.id))
+        return self.response(200, **progress_of(cycle), appraisals=state_counts(db.session, cycle.id, current_scope()))

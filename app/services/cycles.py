@@ -26,6 +26,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, insert, select, update
 
 from ..models import Appraisal, AuditEvent, Cycle, CycleStatus, Employee, RuleSetVersion, Station
+from ..scoping import Scope, scope_clause
 from ..workflow import RECOMPUTABLE_STATES, Actor, State, WorkflowTableError, check_amend
 from .snapshot import (
     AMEND,
@@ -548,12 +549,13 @@ def start_compute_in_background(app, cycle_id: int, actor: Actor, *, rebind: boo
 # --- summary and amendment ----------------------------------------------------------------------
 
 
-def state_counts(session, cycle_id: int) -> dict[str, int]:
-    rows = session.execute(
-        select(Appraisal.state, func.count()).where(Appraisal.cycle_id == cycle_id, Appraisal.is_current.is_(True))
-        .group_by(Appraisal.state)
-    )
-    return {state.value: count for state, count in rows}
+def state_counts(session, cycle_id: int, scope: Scope | None = None) -> dict[str, int]:
+    """Current appraisals of the cycle per state, counting only those in ``scope`` (if given)."""
+    query = (select(Appraisal.state, func.count())
+             .where(Appraisal.cycle_id == cycle_id, Appraisal.is_current.is_(True)).group_by(Appraisal.state))
+    if scope is not None:
+        query = query.where(scope_clause(Appraisal, scope))
+    return {state.value: count for state, count in session.execute(query)}
 
 
 def amend_appraisal(session, appraisal_id, person: Person, reason: str) -> Appraisal:

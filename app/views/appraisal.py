@@ -27,6 +27,7 @@ from ..services.cycles import (
     create_cycle,
     progress_of,
     start_compute_in_background,
+    state_counts,
 )
 from ..services.snapshot import document_snapshot
 from ..workflow import CommentRequired, State, TransitionRefused, allowed_actions, check_amend, check_review
@@ -261,14 +262,7 @@ class CycleView(BaseView):
         cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
         if cycle is None:
             abort(404)
-        person = _person()
-        counts = {}
-        for state, count in db.session.execute(
-            select(Appraisal.state, db.func.count()).where(
-                Appraisal.cycle_id == cycle.id, Appraisal.is_current.is_(True),
-                scope_clause(Appraisal, person.scope)).group_by(Appraisal.state)
-        ):
-            counts[state.value] = count
+        counts = state_counts(db.session, cycle.id, _person().scope)
         may_write = self.appbuilder.sm.has_access(p.permission(p.WRITE), p.CYCLE)
         return self.render_template(
             "appraisal/cycle.html", cycle=cycle, counts=counts, progress=progress_of(cycle),
