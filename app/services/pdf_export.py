@@ -47,8 +47,8 @@ def _pages(session, query, batch: int) -> Iterator:
         rows = session.execute(query.where(Appraisal.id > last).order_by(Appraisal.id).limit(batch)).all()
         if not rows:
             return
-        first = rows[-1][0]
-        last = first if isinstance(first, int) else first.id
+        key = rows[-1][0]
+        last = key if isinstance(key, int) else key.id
         yield from rows
 
 

@@ -18,6 +18,7 @@ from ..charts.svg import category_bars, grade_distribution, history_lines, ranki
 from ..extensions import db
 from ..scoping import current_scope
 from ..services import dashboard as dash
+from .source import metric_names
 
 
 def _chosen(items, arg: str):
@@ -91,7 +92,7 @@ class DashboardView(BaseView):
                  for row in rows for metric in row.metrics}
         return self.render_template(
             "dashboard/indicator.html", cycle=cycle, station=station, code=code, name=name, rows=rows,
-            links=links, metric_names=_metric_names(),
+            links=links, metric_names=metric_names(),
             chart=ranking_bars([(f"{r.employee_no} {r.employee_name}", r.score)
                                 for r in sorted(rows, key=lambda r: -(r.score if r.score is not None else -1))]),
         )
@@ -112,11 +113,3 @@ class DashboardView(BaseView):
             manager=dash.is_manager_view(scope),
         )
 
-
-def _metric_names() -> dict[str, str]:
-    from flask_babel import get_locale
-
-    from ..engine import BUILTIN_VARIABLES
-
-    english = str(get_locale() or "zh").startswith("en")
-    return {v.code: (v.en if english else v.zh) for v in BUILTIN_VARIABLES}
