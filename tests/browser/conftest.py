@@ -1,0 +1,99 @@
+"""Browser fixtures: the app served on a free loopback port (fresh demo database per test) and one
+Chromium for the session, driven by Playwright. Screenshots land in test-output/browser/."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import PASSWORD, make_app
+
+CHROMIUM = os.environ.get("JIXIAO_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "browser"
+
+
+class Served:
+    """The app behind a real HTTP server on 127.0.0.1:<free port>."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.thread.join(10)
+
+
+@pytest.fixture
+def served(database_url):
+    from app.extensions import db
+
+    app = make_app(database_url)
+    server = Served(app)
+    yield server
+    server.stop()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, served):
+    """``new_page(viewport=None)``: a page in a fresh context (own cookies), Chinese, on the served app."""
+    contexts = []
+
+    def _new(width: int = 1366, height: int = 768, locale: str = "zh-CN"):
+        context = browser.new_context(base_url=served.url, viewport={"width": width, "height": height},
+                                      locale=locale, accept_downloads=True)
+        context.set_default_timeout(15000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _new
+    for context in contexts:
+        context.close()
+
+
+def login(page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.locator("form [type=submit]").first.click()
+    page.wait_for_load_state()
+    assert "/login" not in page.url, f"login failed for {username}"
+
+
+@pytest.fixture
+def as_user(new_page):
+    """``as_user("emp1")``: a signed-in page (own browser context) for that demo user."""
+
+    def _as(username: str, **kwargs):
+        page = new_page(**kwargs)
+        login(page, username)
+        return page
+
+    return _as
+
+
+def screenshot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
