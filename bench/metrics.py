@@ -9,6 +9,7 @@ technician_no`` (median of ``--runs``), and prints one JSON line:
     {"orders", "employees", "metrics_s", "scan_s", "ratio", "import_peak_rss_mb", ...}
 
     .venv/bin/python bench/metrics.py [--orders N] [--employees M] [--runs K] [--keep DIR]
+    .venv/bin/python bench/metrics.py --reuse DIR   # time again on a database kept with --keep
 """
 
 from __future__ import annotations
@@ -47,46 +48,25 @@ def _cli_import(env: dict, kind: str, path: Path) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024  # Linux reports KiB
 
 
-def _median_time(fn, runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--orders", type=int, default=1_000_000)
-    parser.add_argument("--employees", type=int, default=10_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--keep", help="keep the database and files in this directory")
-    args = parser.parse_args()
-
-    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="jixiao-bench-"))
-    work.mkdir(parents=True, exist_ok=True)
-    db_path = work / "bench.db"
-    if db_path.exists():
-        db_path.unlink()
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{db_path}", JIXIAO_INSTANCE=str(work / "instance"),
-               SECRET_KEY=os.environ.get("SECRET_KEY", "bench-secret-key"))
-    os.environ.update(env)
-
+def load(app, args, work: Path, env: dict, files: dict) -> dict:
+    """Generate the files, import them (orders and surveys through the CLI); the import figures."""
     from sqlalchemy import insert, text
 
-    from app import create_app, datagen
+    from app import datagen
     from app.extensions import db
     from app.importing import import_file
-    from app.metrics import compute_metrics
     from app.models import Station
     from app.setup import migrate_database
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"]})
     migrate_database(app)
     stations = max(1, args.employees // 50)
     org = datagen.organisation(stations, args.employees, seed=7)
-    files = {name: work / f"{name}.csv" for name in ("employees", "orders", "surveys", "costs")}
     started = time.perf_counter()
     with open(files["employees"], "w", encoding="utf-8") as out:
         datagen.write_csv(out, datagen.EMPLOYEE_COLUMNS, org.employee_rows())
@@ -115,29 +95,76 @@ def main() -> None:
     surveys_s, _rss = _cli_import(env, "surveys", files["surveys"])
     with app.app_context():
         import_file(db.session, "costs", files["costs"])
+        db.session.execute(text("ANALYZE"))
+        db.session.commit()
+    figures = {"import_peak_rss_mb": round(import_rss, 1), "import_s": round(import_s, 1),
+               "survey_import_s": round(surveys_s, 1), "generate_s": round(generate_s, 1)}
+    (work / "import.json").write_text(json.dumps(figures))
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--employees", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", help="keep the database and files in this directory")
+    parser.add_argument("--reuse", help="skip generating and importing: time the metrics on the database "
+                                        "that --keep left in this directory")
+    args = parser.parse_args()
+    if args.reuse:
+        args.keep = args.reuse
+
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="jixiao-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    db_path = work / "bench.db"
+    if db_path.exists() and not args.reuse:
+        db_path.unlink()
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{db_path}", JIXIAO_INSTANCE=str(work / "instance"),
+               SECRET_KEY=os.environ.get("SECRET_KEY", "bench-secret-key"))
+    os.environ.update(env)
+
+    from sqlalchemy import text
+
+    from app import create_app
+    from app.extensions import db
+    from app.metrics import compute_metrics
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": env["DATABASE_URL"]})
+    files = {name: work / f"{name}.csv" for name in ("employees", "orders", "surveys", "costs")}
+    if args.reuse:
+        loaded = json.loads((work / "import.json").read_text())
+    else:
+        loaded = load(app, args, work, env, files)
+    with app.app_context():
         session = db.session
         session.execute(text("ANALYZE"))
         session.commit()
         counted = session.execute(text("SELECT COUNT(*) FROM work_order")).scalar()
+        employees = session.execute(text("SELECT COUNT(*) FROM employee")).scalar()
         words = ["新技术", "增值服务"]
         scan = text("SELECT technician_no, COUNT(*), SUM(parts_cost) FROM work_order GROUP BY technician_no")
-        # one warm-up each: both then read from the page cache
+        # A warm-up each (both then read from the page cache), then alternating runs so that a
+        # change of load on the machine hits both sides alike.
         session.execute(scan).all()
         compute_metrics(session, START, END, tag_words=words)
-        metrics_s = _median_time(lambda: compute_metrics(session, START, END, tag_words=words), args.runs)
-        scan_s = _median_time(lambda: session.execute(scan).all(), args.runs)
+        metrics_times, scan_times = [], []
+        for _ in range(args.runs):
+            metrics_times.append(_timed(lambda: compute_metrics(session, START, END, tag_words=words)))
+            scan_times.append(_timed(lambda: session.execute(scan).all()))
+        metrics_s, scan_s = statistics.median(metrics_times), statistics.median(scan_times)
 
     print(json.dumps({
         "orders": counted,
-        "employees": args.employees,
+        "employees": employees,
         "metrics_s": round(metrics_s, 3),
         "scan_s": round(scan_s, 3),
         "ratio": round(metrics_s / scan_s, 2),
-        "import_peak_rss_mb": round(import_rss, 1),
-        "import_s": round(import_s, 1),
-        "import_rows_per_s": round(counted / import_s),
-        "survey_import_s": round(surveys_s, 1),
-        "generate_s": round(generate_s, 1),
+        "import_peak_rss_mb": loaded["import_peak_rss_mb"],
+        "import_s": loaded["import_s"],
+        "import_rows_per_s": round(counted / loaded["import_s"]),
+        "survey_import_s": loaded["survey_import_s"],
+        "generate_s": loaded["generate_s"],
         "runs": args.runs,
         "database": "sqlite",
     }))
