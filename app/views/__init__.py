@@ -22,6 +22,11 @@ def register_views(appbuilder) -> None:
     appbuilder.add_api(StationApi)
     appbuilder.add_api(EmployeeApi)
 
+    # --- cycles and appraisals (issue 7) ---
+    from .appraisal import register as register_appraisal
+
+    register_appraisal(appbuilder)
+
     # --- rules authoring and the formula API (issue 6) ---
     from ..api.formula import FormulaApi
     from ..api.rules import RULE_APIS
@@ -38,11 +43,6 @@ def register_views(appbuilder) -> None:
     appbuilder.add_link(
         "Rules what-if", href="/rules/whatif", label=_l("What-if"), icon="fa-random", category="Rules",
     )
-
-    # --- cycles and appraisals (issue 7) ---
-    from .appraisal import register as register_appraisal
-
-    register_appraisal(appbuilder)
 
     # --- source data, imports and metrics (issue 5) ---
     from ..api.source import ImportApi, LaborCostApi, MetricsApi, SurveyApi, WorkOrderApi
