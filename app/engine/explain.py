@@ -7,6 +7,7 @@ variable's value after its name, × and ÷ for * and /, and the result: ``一次
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -36,22 +37,24 @@ class TraceContext:
 
 def format_value(value, locale: str | None = "zh_CN") -> str:
     """A value as a person reads it: 92, 0.92, N/A, 是/否 (true/false), "A"."""
-    english = (locale or "").lower().startswith("en")
-    if value is None:
-        return "N/A"
-    if isinstance(value, bool):
-        return ("true" if value else "false") if english else ("是" if value else "否")
-    if isinstance(value, str):
-        return f'"{value}"'
-    if isinstance(value, int | float):
+    if value.__class__ is float or (isinstance(value, int) and not isinstance(value, bool)):
         number = float(value)
-        if number != number or number in (float("inf"), float("-inf")):
+        if not math.isfinite(number):
             return str(number)
         if number.is_integer() and abs(number) < 1e15:
             return str(int(number))
         if abs(number) >= 0.01:
             return f"{number:.4f}".rstrip("0").rstrip(".")
         return f"{number:.3g}"
+    if value is None:
+        return "N/A"
+    if isinstance(value, bool):
+        english = (locale or "").lower().startswith("en")
+        return ("true" if value else "false") if english else ("是" if value else "否")
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, float):  # a float subclass
+        return format_value(float(value), locale)
     return str(value)
 
 
@@ -80,16 +83,30 @@ def operator_symbols(text: str) -> dict[int, str]:
     return out
 
 
+def line_pieces(source: str, symbols: dict[int, str], ends: list[int]) -> tuple[str, ...]:
+    """The formula's text with ``symbols`` applied, cut at each of ``ends`` (ascending, distinct, at
+    most ``len(source)``): ``len(ends) + 1`` pieces, a value goes between each two. Made once per
+    formula, so printing a line is a join, not a walk over the characters."""
+    pieces, start = [], 0
+    for end in (*ends, len(source)):
+        pieces.append("".join(symbols.get(i, source[i]) for i in range(start, end)))
+        start = end
+    return tuple(pieces)
+
+
+def render_pieces(pieces: tuple[str, ...], values, result, locale: str | None = "zh_CN") -> str:
+    """The line of ``pieces`` (see :func:`line_pieces`) with one value after each cut, then `` = result``."""
+    parts = [pieces[0]]
+    for value, piece in zip(values, pieces[1:]):
+        parts.append(" " + format_value(value, locale))
+        parts.append(piece)
+    body = " ".join("".join(parts).split())
+    return f"{body} = {format_value(result, locale)}"
+
+
 def render_line(source: str, symbols: dict[int, str], shown: list[tuple[int, int, object]], result,
                 locale: str | None = "zh_CN") -> str:
     """The formula with ``shown`` values (start, end, value) after their spans, then `` = result``."""
-    after = {end: format_value(value, locale) for _start, end, value in shown}
-    parts = []
-    for index, ch in enumerate(source):
-        if index in after:
-            parts.append(" " + after[index])
-        parts.append(symbols.get(index, ch))
-    if len(source) in after:
-        parts.append(" " + after[len(source)])
-    body = " ".join("".join(parts).split())
-    return f"{body} = {format_value(result, locale)}"
+    after = {end: value for _start, end, value in shown if end <= len(source)}
+    ends = sorted(after)
+    return render_pieces(line_pieces(source, symbols, ends), [after[end] for end in ends], result, locale)

@@ -9,7 +9,7 @@ from . import ops
 from .catalogue import Catalogue
 from .compile import Compiler, guarded_call, translate
 from .errors import FormulaError, fail
-from .explain import TraceContext, TraceStep, operator_symbols, render_line
+from .explain import TraceContext, TraceStep, line_pieces, operator_symbols, render_pieces
 from .validate import Checked, check
 
 _EMPTY: dict = {}
@@ -33,7 +33,7 @@ class Formula:
     codes it reads, ``tag_words`` the words it passes to TAGGED / TAGGED_RATE. Immutable and safe to share
     between threads: evaluation keeps no state on the instance."""
 
-    __slots__ = ("source", "names", "tag_words", "_checked", "_fn", "_traced", "_symbols", "_shown")
+    __slots__ = ("source", "names", "tag_words", "_checked", "_fn", "_traced", "_shown", "_pieces")
 
     def __init__(self, checked: Checked):
         self.source = checked.source
@@ -42,8 +42,11 @@ class Formula:
         self._checked = checked
         self._fn = Compiler(checked.source).build(checked.tree)[0]
         self._traced = None
-        self._symbols = operator_symbols(checked.text)
-        self._shown = _shown_spans(checked.tree)
+        # the line of ``describe``: the text cut after each name and tag call, a value printed there
+        after = {end: key for _start, end, key in _shown_spans(checked.tree) if end <= len(self.source)}
+        ends = sorted(after)
+        self._shown = [after[end] for end in ends]
+        self._pieces = line_pieces(self.source, operator_symbols(checked.text), ends)
 
     def __repr__(self) -> str:
         return f"Formula({self.source!r})"
@@ -91,8 +94,8 @@ class Formula:
         """(value, the line of ``describe``)."""
         value = self.evaluate(values, tags)
         values = _EMPTY if values is None else values
-        shown = [(start, end, _shown_value(key, values, tags)) for start, end, key in self._shown]
-        return value, render_line(self.source, self._symbols, shown, value, locale)
+        shown = [_shown_value(key, values, tags) for key in self._shown]
+        return value, render_pieces(self._pieces, shown, value, locale)
 
     def reference(self, values: Values | None, tags: Tags | None = None) -> float | None:
         """The value computed by the simpleeval reference evaluator (slow; for tests and cross-checks)."""

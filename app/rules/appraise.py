@@ -94,6 +94,15 @@ def _en(locale: str) -> bool:
 
 
 def _lines_for(ruleset, employee: EmployeeFacts, template, year: int | None) -> list[tuple[Line, str]]:
+    """The template's lines, then those the station's SWOT adds for the position (worked out once)."""
+    key = ("lines", id(template), employee.station_code, employee.position, year)
+    lines = ruleset.memo.get(key)
+    if lines is None:  # the template belongs to the rule set, so its id stays its own
+        lines = ruleset.memo[key] = _swot_lines(ruleset, employee, template, year)
+    return lines
+
+
+def _swot_lines(ruleset, employee: EmployeeFacts, template, year: int | None) -> list[tuple[Line, str]]:
     lines = [(line, "template") for line in template.lines]
     seen = {line.indicator for line in template.lines}
     for item in ruleset.swot_for(employee.station_code, year):
@@ -107,7 +116,15 @@ def _lines_for(ruleset, employee: EmployeeFacts, template, year: int | None) -> 
 
 
 def _needed(ruleset, codes: list[str]) -> list[str]:
-    """The indicators to evaluate, dependencies first."""
+    """The indicators to evaluate, dependencies first (worked out once per rule set and list)."""
+    key = ("needed", *codes)
+    order = ruleset.memo.get(key)
+    if order is None:
+        order = ruleset.memo[key] = _evaluation_order(ruleset, codes)
+    return order
+
+
+def _evaluation_order(ruleset, codes: list[str]) -> list[str]:
     from .check import indicator_dependencies
 
     deps = indicator_dependencies(ruleset)

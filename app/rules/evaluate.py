@@ -28,7 +28,6 @@ class IndicatorEval:
     error: FormulaError | None = None  # the first error, as a value: the line is N/A
     error_field: str = ""  # "value", "target" or "score"
     value_text: str = ""
-    target_text: str = ""
     score_text: str = ""
     names: set[str] = field(default_factory=set)  # every name the formulas read
 
@@ -71,7 +70,7 @@ def evaluate_indicator(ruleset, indicator: Indicator, values: Mapping, tags: Map
             result.error_field = "target"
             formula = formulas.compile(INDICATOR, expr_text(indicator.target))
             result.names |= set(formula.names)
-            result.target, result.target_text = explain_text(formula, values, tags, locale)
+            result.target = formula.evaluate(values, tags)  # the score's line shows it
         result.error_field = "score"
         formula = formulas.compile(SCORE, expr_text(indicator.score))
         result.names |= set(formula.names) - {"value", "target"}

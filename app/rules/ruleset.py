@@ -70,6 +70,12 @@ class RuleSet:
     def template_for(self, position: str, station_code: str, segment: str) -> Template | None:
         """The template for a position at a station: one naming the station beats one naming the
         station's segment, which beats a general one; among equals the first in the file wins."""
+        key = ("template_for", position, station_code, segment)
+        if key not in self.memo:
+            self.memo[key] = self._template_for(position, station_code, segment)
+        return self.memo[key]
+
+    def _template_for(self, position: str, station_code: str, segment: str) -> Template | None:
         best: Template | None = None
         for template in self.templates:
             if template.applies(position, station_code, segment):
@@ -80,16 +86,26 @@ class RuleSet:
     def swot_for(self, station_code: str, year: int | None = None) -> tuple[SwotItem, ...]:
         """A station's SWOT items in force in ``year``: those of the latest analysis year up to
         ``year`` (an analysis holds until the next one); without a year, the latest analysis."""
+        key = ("swot_for", station_code, year)
+        if key not in self.memo:
+            self.memo[key] = self._swot_for(station_code, year)
+        return self.memo[key]
+
+    def _swot_for(self, station_code: str, year: int | None) -> tuple[SwotItem, ...]:
         years = [s.year for s in self.swot if s.station == station_code and (year is None or s.year <= year)]
         if not years:
             return ()
         latest = max(years)
         return tuple(s for s in self.swot if s.station == station_code and s.year == latest)
 
+    @cached_property
+    def _bands_high_first(self) -> list[GradeBand]:
+        return sorted(self.grades, key=lambda b: b.min, reverse=True)
+
     def grade_for(self, total: float | None) -> GradeBand | None:
         if total is None:
             return None
-        for band in sorted(self.grades, key=lambda b: b.min, reverse=True):
+        for band in self._bands_high_first:
             if total >= band.min:
                 return band
         return None
@@ -113,6 +129,12 @@ class RuleSet:
                 except FormulaError:
                     continue
         return words
+
+    @cached_property
+    def memo(self) -> dict:
+        """Answers worked out from this (immutable) rule set, kept by the functions that work them
+        out: a cycle asks the same few questions 10,000 times."""
+        return {}
 
     # -- the work -------------------------------------------------------------------------
 

@@ -292,8 +292,9 @@ def _score_chunk(bounds: tuple[int, int]) -> list[tuple[int, Scored]]:
 
 
 def _workers(count: int) -> int:
-    """Worker processes for ``count`` employees: JIXIAO_COMPUTE_WORKERS (default: the cores), and
-    only from JIXIAO_COMPUTE_PARALLEL_MIN employees on (default 2,000; forking costs ~0.1 s)."""
+    """Worker processes (and metric query threads) for ``count`` employees: JIXIAO_COMPUTE_WORKERS
+    (default: the cores), and only from JIXIAO_COMPUTE_PARALLEL_MIN employees on (default 2,000;
+    forking costs ~0.1 s)."""
     config = current_app.config if has_app_context() else {}
     wanted = int(config.get("JIXIAO_COMPUTE_WORKERS") or os.cpu_count() or 1)
     if count < int(config.get("JIXIAO_COMPUTE_PARALLEL_MIN", 2000)):
@@ -337,19 +338,45 @@ def _appraisal_row(cycle_id, version_id, person: _Person, scored: Scored, now, *
         "rule_set_version_id": version_id, "is_current": True, "state": state,
         "subtotal": scored.subtotal, "total": scored.total, "grade": scored.grade,
         "adjustment": adjustment or 0.0, "adjustment_reason": reason if adjustment else None,
-        "manual": manual or {}, "snapshot_json": scored.json, "snapshot_hash": scored.digest,
+        "manual": manual or {}, "snapshot": scored.json, "snapshot_hash": scored.digest,
         "computed_at": now, "updated_at": now,
     }
 
 
-def _insert_appraisals(session, rows: list[dict]) -> list:
-    """Bulk insert (executemany); the snapshots go in as the JSON text already made. (id, hash) rows."""
+def insert_rows(session, table, rows: list[dict], *, raw: tuple[str, ...] = ()) -> None:
+    """INSERT ``rows`` (dicts with the same keys) in one executemany; ``raw`` columns get their
+    values as they are (JSON text made before). On SQLite the rows go to the driver with each column
+    type's own conversion: SQLAlchemy's per-row parameter handling would cost twice the database's
+    work for 10,000 snapshots. Elsewhere SQLAlchemy sends them, in batches."""
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "sqlite" or dialect.paramstyle != "qmark":
+        session.execute(insert(table).values({key: bindparam(key, type_=RawJSON()) for key in raw}), rows)
+        return
+    keys = list(rows[0])
+    convert = [None if key in raw else table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+               for key in keys]
+    quote = dialect.identifier_preparer.quote
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(key) for key in keys)}) "
+           f"VALUES ({', '.join('?' * len(keys))})")
+    connection.exec_driver_sql(sql, [
+        tuple(value if fn is None else fn(value) for fn, value in zip(convert, map(row.__getitem__, keys)))
+        for row in rows
+    ])
+
+
+def _insert_appraisals(session, rows: list[dict]) -> list[tuple[int, str]]:
+    """Bulk insert (the snapshots go in as the JSON text already made), then the (id, hash) of the
+    new rows, read back by employee: they are the current versions now. (A RETURNING that keeps the
+    parameters' order would cost one statement per row on SQLite.)"""
     table = Appraisal.__table__
-    return session.execute(
-        insert(table).values(snapshot=bindparam("snapshot_json", type_=RawJSON()))
-        .returning(table.c.id, table.c.snapshot_hash, sort_by_parameter_order=True),
-        rows,
-    ).all()
+    insert_rows(session, table, rows, raw=("snapshot",))
+    cycle_id, wanted = rows[0]["cycle_id"], {row["employee_id"] for row in rows}
+    query = select(table.c.id, table.c.employee_id, table.c.snapshot_hash).where(
+        table.c.cycle_id == cycle_id, table.c.is_current.is_(True))
+    if len(wanted) <= 500:
+        query = query.where(table.c.employee_id.in_(sorted(wanted)))
+    return [(row.id, row.snapshot_hash) for row in session.execute(query) if row.employee_id in wanted]
 
 
 def compute_cycle(session, cycle: Cycle, progress: Progress | None = None, *, actor: Actor | None = None,
@@ -434,9 +461,9 @@ def compute_cycle(session, cycle: Cycle, progress: Progress | None = None, *, ac
                                              scored_one.total, old.grade, scored_one.grade))
         if inserts:
             ids = _insert_appraisals(session, inserts)
-            events = [_event(row.id, actor, COMPUTE, None, State.draft.value, None, row.snapshot_hash, now)
-                      for row in ids]
-            session.execute(insert(AuditEvent.__table__), events)
+            events = [_event(ident, actor, COMPUTE, None, State.draft.value, None, digest, now)
+                      for ident, digest in ids]
+            insert_rows(session, AuditEvent.__table__, events)
             result.created = len(inserts)
         if updates:
             table = Appraisal.__table__

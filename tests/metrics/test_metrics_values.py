@@ -201,11 +201,21 @@ def test_costs_without_revenue_and_orders_without_parts_are_na(data):
     assert tc["avg_repair_hours"] is None and tc["avg_response_hours"] is None
 
 
-def test_whole_population_matches_the_filtered_run(data):
-    everyone = compute_metrics(db.session, *MAY, tag_words=["新技术"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_whole_population_matches_the_filtered_run(data, threads):
+    everyone = compute_metrics(db.session, *MAY, tag_words=["新技术"], threads=threads)
     assert_metrics(everyone.employees[data["TA"]], TA)
     assert_metrics(everyone.stations[data["T01"]], T01)
     assert everyone.tags[data["TA"]] == {"新技术": 2}
+
+
+def test_passes_side_by_side_give_the_same_metrics(data):
+    words = ["新技术", "增值服务"]
+    one = compute_metrics(db.session, *MAY, tag_words=words)
+    for threads in (2, 5):
+        side_by_side = compute_metrics(db.session, *MAY, tag_words=words, threads=threads)
+        assert (side_by_side.employees, side_by_side.stations, side_by_side.tags) == (
+            one.employees, one.stations, one.tags)
 
 
 def test_codes_are_the_formula_catalogue(appctx):
