@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 
 import prison
-
 from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user

@@ -97,7 +97,7 @@ def line_pieces(source: str, symbols: dict[int, str], ends: list[int]) -> tuple[
 def render_pieces(pieces: tuple[str, ...], values, result, locale: str | None = "zh_CN") -> str:
     """The line of ``pieces`` (see :func:`line_pieces`) with one value after each cut, then `` = result``."""
     parts = [pieces[0]]
-    for value, piece in zip(values, pieces[1:]):
+    for value, piece in zip(values, pieces[1:], strict=True):
         parts.append(" " + format_value(value, locale))
         parts.append(piece)
     body = " ".join("".join(parts).split())

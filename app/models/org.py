@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .base import Model
 
 
-class Segment(str, enum.Enum):
+class Segment(str, enum.Enum):  # noqa: UP042 - str() and the stored value stay the code
     """A station's primary customer segment; it selects template weights (SPEC §5)."""
 
     enterprise = "enterprise"
@@ -38,7 +38,7 @@ class Station(Model):
     manager_id: Mapped[int | None] = mapped_column(
         ForeignKey("employee.id", use_alter=True, name="fk_station_manager"), nullable=True
     )
-    manager: Mapped["Employee | None"] = relationship(foreign_keys=[manager_id], post_update=True)
+    manager: Mapped[Employee | None] = relationship(foreign_keys=[manager_id], post_update=True)
 
     def __repr__(self) -> str:
         return f"{self.code} {self.name}"
@@ -57,7 +57,7 @@ class Employee(Model):
     supervisor_id: Mapped[int | None] = mapped_column(
         ForeignKey("employee.id"), nullable=True, index=True
     )
-    supervisor: Mapped["Employee | None"] = relationship(remote_side=[id])
+    supervisor: Mapped[Employee | None] = relationship(remote_side=[id])
     user_id: Mapped[int | None] = mapped_column(
         ForeignKey("ab_user.id"), nullable=True, unique=True
     )

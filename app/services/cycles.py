@@ -360,7 +360,7 @@ def insert_rows(session, table, rows: list[dict], *, raw: tuple[str, ...] = ()) 
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(key) for key in keys)}) "
            f"VALUES ({', '.join('?' * len(keys))})")
     connection.exec_driver_sql(sql, [
-        tuple(value if fn is None else fn(value) for fn, value in zip(convert, map(row.__getitem__, keys)))
+        tuple(value if fn is None else fn(value) for fn, value in zip(convert, map(row.__getitem__, keys), strict=True))
         for row in rows
     ])
 

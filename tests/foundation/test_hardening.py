@@ -2,9 +2,9 @@
 
 import os
 import stat
+from urllib.parse import urljoin, urlsplit
 
 import pytest
-from urllib.parse import urljoin, urlsplit
 
 from tests.conftest import PASSWORD, csrf_token
 
