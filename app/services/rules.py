@@ -40,6 +40,7 @@ from ..models import (
 from ..rules import RuleSet, content_hash, dump_files, has_errors, write_dir
 from ..rules import load_dir as read_rules_dir
 from ..rules.model import Problem, expr_text, norm_expr
+from ..workflow import WorkflowTableError
 
 
 class RuleSetInvalid(Exception):
@@ -242,9 +243,25 @@ def published_ruleset(session: Session) -> tuple[RuleSetVersion, RuleSet]:
 
 
 def check_ruleset(ruleset: RuleSet, session: Session | None = None) -> list[Problem]:
-    """check() with the database's station codes when a session is given."""
+    """check() with the database's station codes when a session is given, and the workflow table
+    (workflow.toml) when the set carries one."""
     stations = station_codes(session) if session is not None else None
-    return ruleset.check(station_codes=stations)
+    return ruleset.check(station_codes=stations) + workflow_problems(ruleset)
+
+
+def workflow_problems(ruleset: RuleSet) -> list[Problem]:
+    """Every reason the set's workflow.toml is unusable, as problems of that file (a compute would
+    refuse the set otherwise, later and less precisely)."""
+    from .transitions import WORKFLOW_FILE, table_from_text
+
+    text = ruleset.extras.get(WORKFLOW_FILE)
+    if not text:
+        return []
+    try:
+        table_from_text(text)
+    except WorkflowTableError as exc:
+        return [Problem(WORKFLOW_FILE, where, "", "BAD_WORKFLOW", zh, en) for where, zh, en in exc.problems]
+    return []
 
 
 def check_dir(path: str | Path, session: Session | None = None) -> tuple[RuleSet, list[Problem]]:

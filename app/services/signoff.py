@@ -92,7 +92,7 @@ def on_sign(session, appraisal: Appraisal, actor, *, signed_at: dt.datetime | No
 
 
 def sign_effect(session, appraisal: Appraisal, event) -> None:
-    """The ``sign`` transition's effect (``transitions.register_effect``): the event is the signature."""
+    """The effect of entering ``signed`` (``transitions.register_effect``): the event is the signature."""
     on_sign(session, appraisal, event, signed_at=event.at)
 
 

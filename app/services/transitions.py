@@ -25,6 +25,7 @@ from ..workflow import (
     CommentRequired,
     Facts,
     Refusal,
+    State,
     Transition,
     TransitionRefused,
     WorkflowTable,
@@ -150,17 +151,18 @@ def actions_for(session, appraisal_id, person: Person) -> tuple[Appraisal, Workf
 
 # --- transitions ------------------------------------------------------------------------------
 
-# action → functions run inside the transition's transaction, after the state change and the audit
-# event (e.g. the sign-off stores the PDF). One raising rolls the whole transition back.
+# target state → functions run inside the transition's transaction, after the state change and the
+# audit event (e.g. entering ``signed`` stores the PDF, whatever the workflow table names the action).
+# One raising rolls the whole transition back.
 Effect = Callable[..., None]
 _EFFECTS: dict[str, list[Effect]] = {}
 
 
-def register_effect(action: str, effect: Effect) -> None:
-    """Run ``effect(session, appraisal, event)`` inside every ``action`` transition."""
-    _EFFECTS.setdefault(action, [])
-    if effect not in _EFFECTS[action]:
-        _EFFECTS[action].append(effect)
+def register_effect(state: str, effect: Effect) -> None:
+    """Run ``effect(session, appraisal, event)`` inside every transition into ``state``."""
+    _EFFECTS.setdefault(state, [])
+    if effect not in _EFFECTS[state]:
+        _EFFECTS[state].append(effect)
 
 
 def _now() -> dt.datetime:
@@ -224,7 +226,7 @@ def transition(session, appraisal_id, person: Person, action: str, comment: str 
         event = _event(appraisal.id, person.actor, action, facts.state, target, comment,
                        appraisal.snapshot_hash, now)
         event_id = session.execute(insert(AuditEvent).returning(AuditEvent.id), [event]).scalar_one()
-        for effect in _EFFECTS.get(action, ()):
+        for effect in _EFFECTS.get(target, ()):
             session.expire(appraisal)
             effect(session, appraisal, session.get(AuditEvent, event_id))
         session.commit()
@@ -439,4 +441,4 @@ def inbox(session, person: Person, *, cycle_id: int | None = None, limit: int = 
 # transaction (app/services/signoff.py): no signed appraisal without its frozen PDF.
 from .signoff import sign_effect  # noqa: E402
 
-register_effect("sign", sign_effect)
+register_effect(State.signed.value, sign_effect)

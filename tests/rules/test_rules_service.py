@@ -72,6 +72,21 @@ def test_a_broken_set_is_refused_whole_and_changes_nothing(appctx, rules_copy):
     assert version_count() == 1 and service.current_version(db.session).number == 1
 
 
+def test_a_broken_workflow_is_refused_by_check_and_load(app, rules_copy):
+    text = (rules_copy / "workflow.toml").read_text(encoding="utf-8")
+    (rules_copy / "workflow.toml").write_text(text.replace('to = "pending_review"', 'to = "nowhere"', 1),
+                                              encoding="utf-8")
+    runner = app.test_cli_runner()
+    checked = runner.invoke(args=["rules", "check", str(rules_copy)])
+    assert checked.exit_code != 0
+    assert "workflow.toml: transitions[" in checked.output and "BAD_WORKFLOW" in checked.output
+    assert "nowhere" in checked.output
+    loaded = runner.invoke(args=["rules", "load", str(rules_copy)])
+    assert loaded.exit_code != 0 and "nothing was loaded" in loaded.output
+    with app.app_context():
+        assert version_count() == 1
+
+
 def test_a_published_version_cannot_change_by_any_path(appctx):
     version = service.current_version(db.session)
     row = db.session.scalar(select(RuleIndicator).where(RuleIndicator.version_id == version.id).limit(1))

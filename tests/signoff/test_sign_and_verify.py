@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import Appraisal, HashChainRecord, SignedPdf
 from app.models.signoff import GENESIS_HASH, AppendOnly, chain_hash
 from app.services import signoff
+from app.services.transitions import person_for, transition
 from tests.signoff.conftest import appraisal_of, sign
 
 
@@ -84,6 +85,21 @@ def test_a_failing_render_rolls_the_signature_back(appctx, monkeypatch):
     assert db.session.get(Appraisal, appraisal_id).state.value == "approved"
     assert db.session.scalar(select(SignedPdf)) is None and db.session.scalar(select(HashChainRecord)) is None
     assert [e.action for e in db.session.get(Appraisal, appraisal_id).events][-1] != "sign"
+
+
+def test_entering_signed_stores_the_pdf_whatever_the_action_is_called(appctx, monkeypatch):
+    from app.services import transitions
+
+    text = transitions.DEFAULT_WORKFLOW.read_text(encoding="utf-8")
+    renamed = text.replace('sign = { zh = "签字确认", en = "Sign" }', 'confirm = { zh = "确认", en = "Confirm" }')
+    renamed = renamed.replace('action = "sign"', 'action = "confirm"')
+    assert renamed.count("confirm") == 2
+    monkeypatch.setattr(transitions, "workflow_table", lambda session, version_id: transitions.table_from_text(renamed))
+    appraisal = appraisal_of("EMP1")
+    user = appctx.appbuilder.sm.find_user(username="emp1")
+    assert transition(db.session, appraisal.id, person_for(db.session, user), "confirm", "") == "signed"
+    assert stored(appraisal.id).pdf.startswith(b"%PDF")
+    assert db.session.scalar(select(HashChainRecord)) is not None
 
 
 def test_records_are_append_only_through_the_orm(signed, appctx):
