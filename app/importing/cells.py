@@ -86,8 +86,14 @@ def timestamp(value: Any) -> dt.datetime:
         try:
             return dt.datetime(*(int(g) for g in m.groups(default="0")))
         except ValueError:
-            pass
+            raise _no_such(value) from None
     raise CellError(_("Not a date and time (expected YYYY-MM-DD HH:MM): “%(value)s”.", value=_shown(value)))
+
+
+def _no_such(value: Any) -> CellError:
+    """The cell is written right but names a day or time that does not exist (2024-02-30, 25:00)."""
+    return CellError(_("No such date or time: “%(value)s” (check the month's days, hours 0–23 and minutes "
+                       "0–59).", value=_shown(value)))
 
 
 def date(value: Any) -> dt.date:
@@ -100,7 +106,7 @@ def date(value: Any) -> dt.date:
         try:
             return dt.date(*(int(g) for g in m.groups()))
         except ValueError:
-            pass
+            raise _no_such(value) from None
     raise CellError(_("Not a date (expected YYYY-MM-DD): “%(value)s”.", value=_shown(value)))
 
 

@@ -20,6 +20,7 @@ from .. import permissions as p
 from ..api.base import interface
 from ..extensions import db
 from ..importing import KINDS, ImportRejected, import_file
+from ..importing.labels import column_label, kind_columns
 from ..metrics import CODES, compute_metrics, metric_orders
 from ..models import Employee, LaborCost, Survey, WorkOrder
 from ..scoping import get_or_404, scope_clause
@@ -162,7 +163,8 @@ class ImportView(BaseView):
     @has_access
     def form(self):
         return self.render_template("source/import.html", kinds=kind_labels(), kind="work-orders",
-                                    update=False, result=None, errors=None)
+                                    update=False, result=None, errors=None, columns=kind_columns(),
+                                    column_label=column_label)
 
     @expose("/", methods=["POST"])
     @has_access
@@ -182,7 +184,8 @@ class ImportView(BaseView):
                 errors = exc.errors
         status = 200 if errors is None else 422
         page = self.render_template("source/import.html", kinds=kind_labels(), kind=kind, update=update,
-                                    result=result, errors=errors, filename=upload.filename if upload else "")
+                                    result=result, errors=errors, filename=upload.filename if upload else "",
+                                    columns=kind_columns(), column_label=column_label)
         return page, status
 
 

@@ -176,6 +176,9 @@ def test_upload_screen_shows_problems_as_a_table(app, login_as):
                        content_type="multipart/form-data")
     page = bad.get_data(as_text=True)
     assert bad.status_code == 422 and "jx-import-errors" in page and "S09" in page
+    # the problem's column by its meaning as well as its header; every column of each kind listed
+    assert "站点编码 <code>station_code</code>" in page
+    assert "<code>sla_response_hours</code></td><td>承诺响应时限（小时，企业客户）" in page
     good = browser.post("/import/", data={"csrf_token": token, "kind": "work-orders",
                                           "file": (io.BytesIO(ORDERS_CSV.encode()), "good.csv")},
                         content_type="multipart/form-data")

@@ -103,6 +103,14 @@ def test_each_rejection_names_row_and_column_and_changes_nothing(org, name, kind
     assert all(e["message"] for e in errors)
 
 
+@pytest.mark.parametrize("cell", ["2024-02-30 10:00", "2024-05-01 25:00", "2024-05-01 10:61"])
+def test_a_day_or_time_that_does_not_exist_is_named_as_such(org, cell):
+    _found, errors = rejected("work-orders", text_file(HEAD + f"\nN1,T01,TA,consumer,{cell},\n"))
+    (error,) = errors
+    assert (error["row"], error["column"]) == (2, "reported_at")
+    assert error["message"].startswith("不存在的日期或时间") and cell in error["message"]
+
+
 @pytest.mark.parametrize("content", [
     b"",
     b"\xff\xfeo\x00r\x00d\x00",            # UTF-16
