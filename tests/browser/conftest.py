@@ -61,16 +61,22 @@ def new_page(browser, served):
     """``new_page(viewport=None)``: a page in a fresh context (own cookies), Chinese, on the served app."""
     contexts = []
 
+    refused: list[str] = []  # scripts or styles the Content-Security-Policy blocked: a broken screen
+
     def _new(width: int = 1366, height: int = 768, locale: str = "zh-CN"):
         context = browser.new_context(base_url=served.url, viewport={"width": width, "height": height},
                                       locale=locale, accept_downloads=True)
         context.set_default_timeout(15000)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", lambda message: refused.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text else None)
+        return page
 
     yield _new
     for context in contexts:
         context.close()
+    assert not refused, "the Content-Security-Policy blocked part of a page:\n" + "\n".join(refused)
 
 
 def login(page, username: str, password: str = PASSWORD) -> None:

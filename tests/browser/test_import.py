@@ -45,8 +45,11 @@ def test_two_bad_rows_are_shown_in_chinese_and_the_corrected_file_imports(served
     found = {}
     for i in range(rows.count()):
         cells = rows.nth(i).locator("td").all_inner_texts()
-        found[(cells[0].strip(), cells[1].strip())] = cells[2].strip()
+        column = rows.nth(i).locator("td code").inner_text()  # the header; its meaning beside it
+        assert CJK.search(cells[1]), cells
+        found[(cells[0].strip(), column)] = cells[2].strip()
     assert ("3", "station_code") in found and ("4", "reported_at") in found, found
+    assert found[("4", "reported_at")].startswith("不存在的日期"), found
     assert all(CJK.search(message) for message in found.values()), found
     assert not any(row == "2" for row, _ in found), found
     assert CJK.search(page.inner_text(".alert-danger"))

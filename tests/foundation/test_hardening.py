@@ -112,6 +112,25 @@ def test_security_headers(app):
     assert r.headers["X-Frame-Options"] == "DENY"
 
 
+def test_only_scripts_carrying_this_responses_nonce_run(login_as):
+    import re
+
+    browser = login_as("hr")
+    pages = [browser.get("/employeeview/list/"), browser.get("/employeeview/list/")]
+    nonces = []
+    for r in pages:
+        policy = r.headers["Content-Security-Policy"]
+        script_src = next(d for d in policy.split(";") if d.strip().startswith("script-src"))
+        assert "'unsafe-inline'" not in script_src and "'unsafe-eval'" not in script_src
+        (nonce,) = re.findall(r"'nonce-([A-Za-z0-9_-]{20,})'", script_src)
+        html = r.get_data(as_text=True)
+        inline = re.findall(r"<script(?![^>]*\bsrc=)([^>]*)>", html)
+        assert inline, "FAB's list screen has inline scripts"
+        assert all(f'nonce="{nonce}"' in attrs for attrs in inline), inline
+        nonces.append(nonce)
+    assert nonces[0] != nonces[1]
+
+
 @pytest.mark.parametrize("target", ["http://evil.example/x", "//evil.example", "https:evil", "\\\\evil"])
 def test_login_redirects_only_to_this_site(app, target):
     r = form_login(app.test_client(), "emp1", PASSWORD, next_url=target)
