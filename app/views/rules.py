@@ -36,7 +36,7 @@ from ..models import (
     owning_version,
 )
 from ..rules import ACTIONS, CATEGORIES, DIRECTIONS, KINDS, SEGMENTS, SWOT_KINDS, Indicator, Problem
-from ..rules.model import NA, expr_text, norm_expr, norm_number
+from ..rules.model import CATEGORY_EN, NA, expr_text, norm_expr, norm_number
 from ..scoping import current_person, get_or_404
 from ..services import rules as service
 
@@ -178,6 +178,20 @@ def _period(args) -> tuple[dt.date, dt.date]:
     return start, end
 
 
+def _swot_back() -> dict | None:
+    """The SWOT screen an indicator form was opened from (``?swot=S01&year=2026``, kept through the
+    form's POST), to go back to once the indicator is saved; None for an unknown station."""
+    code = request.values.get("swot", "").strip()
+    if not code or db.session.scalar(select(Station.id).where(Station.code == code)) is None:
+        return None
+    year = request.values.get("year", type=int)
+    return {"code": code, "year": year if year and 2000 <= year <= 2100 else None}
+
+
+def _back_args(back: dict | None) -> dict:
+    return {"swot": back["code"], "year": back["year"]} if back else {}
+
+
 def _formula_names(version: RuleSetVersion) -> dict:
     """Extra names each formula role may use, for the live check (the catalogue has the rest)."""
     codes = [i.code for i in version.indicators]
@@ -263,7 +277,7 @@ class RulesView(BaseView):
         return self.render(
             "rules/indicator.html", version=version, row=row, form=form, tests=tests, errors=errors,
             categories=CATEGORIES, kinds=KINDS, directions=DIRECTIONS, employees=employees,
-            start=start, end=end, names=_formula_names(version),
+            start=start, end=end, names=_formula_names(version), back=_swot_back(),
         ), status
 
     @expose("/v/<int:vid>/indicator/new")
@@ -273,7 +287,9 @@ class RulesView(BaseView):
         version = _version_or_404(vid)
         row = _row_or_404(RuleIndicator, version, iid) if iid else None
         if row is None:
-            form = {"category": CATEGORIES[0], "kind": "formula", "direction": "higher"}
+            category = request.args.get("category", "")
+            form = {"category": category if category in CATEGORIES else CATEGORIES[0], "kind": "formula",
+                    "direction": "higher"}
             tests = []
         else:
             table = service.indicator_dict(row)
@@ -311,8 +327,13 @@ class RulesView(BaseView):
         except service.RuleRefused as exc:
             return self._indicator_page(version, None if not iid else row, form, rows,
                                         _field_errors(exc.problems), 422)
+        back = _swot_back()
+        if back is not None and iid is None:
+            flash(_("Indicator %(code)s saved; its test cases pass. Now pick it in a SWOT item below and give "
+                    "it a weight.", code=row.code), "success")
+            return redirect(url_for("RulesView.swot", vid=vid, code=back["code"], year=back["year"]))
         flash(_("Indicator %(code)s saved; its test cases pass.", code=row.code), "success")
-        return redirect(url_for("RulesView.indicator_form", vid=vid, iid=row.id))
+        return redirect(url_for("RulesView.indicator_form", vid=vid, iid=row.id, **_back_args(back)))
 
     @expose("/v/<int:vid>/indicator/<int:iid>/delete", methods=["POST"])
     @has_access
@@ -447,9 +468,15 @@ class RulesView(BaseView):
             for k in SWOT_KINDS
         }
         ruleset = service.ruleset_from_version(version)
+        # SWOT custom indicators first in the pickers: they are what a SWOT item is for.
+        groups = [(c, [i for i in ruleset.indicators if i.category == c])
+                  for c in ("SWOT自定义", *[c for c in CATEGORIES if c != "SWOT自定义"])]
+        row_ids = {r.code: r.id for r in version.indicators}
+        custom = [(i, row_ids.get(i.code)) for i in ruleset.indicators if i.category == "SWOT自定义"]
         return self.render(
             "rules/swot.html", version=version, station=station, quadrants=quadrants, year=year, years=years,
-            indicators=ruleset.indicators, errors=errors or {}, failed=failed or {}, names=_formula_names(version),
+            indicators=ruleset.indicators, groups=[g for g in groups if g[1]], custom=custom,
+            category_labels=CATEGORY_EN, errors=errors or {}, failed=failed or {}, names=_formula_names(version),
         ), status
 
     @expose("/v/<int:vid>/swot/<code>/item/new", methods=["POST"])

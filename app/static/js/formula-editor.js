@@ -10,10 +10,10 @@
   var root = document.querySelector("[data-locale]");
   var english = ((root && root.getAttribute("data-locale")) || document.documentElement.lang || "").indexOf("en") === 0;
   var T = english
-    ? { ok: "OK", value: "value", na: "N/A (no data)", at: "at character", mean: "Did you mean:",
+    ? { ok: "OK", value: "value", na: "N/A (no data)", at: " (at character ", atEnd: ")", mean: "Replace with:",
         vars: "Variables", funcs: "Functions", rule: "In this formula", station: "Station-wide",
         failed: "The check could not run", preview: "Preview failed" }
-    : { ok: "正确", value: "值", na: "N/A（无数据）", at: "位置：第", mean: "您是不是要找：",
+    : { ok: "正确", value: "值", na: "N/A（无数据）", at: "（位置：第 ", atEnd: " 个字符）", mean: "点击替换为：",
         vars: "变量", funcs: "函数", rule: "本公式可用", station: "全站指标",
         failed: "无法检查公式", preview: "预览失败" };
   var FUNCTION_GROUPS = english
@@ -151,17 +151,21 @@
       var match = /^[A-Za-z_\u3400-\u9fff][\w\u3400-\u9fff]*/.exec(text.slice(pos));
       var len = match ? match[0].length : 1;
       var code = el("code", "jx-err-text");
+      code.setAttribute("data-position", String(pos));
       code.appendChild(document.createTextNode(text.slice(0, pos)));
       code.appendChild(el("mark", "jx-err-at", text.slice(pos, pos + len) || " "));
       code.appendChild(document.createTextNode(text.slice(pos + len)));
       box.appendChild(code);
     }
     var line = el("div", "jx-err-message", (error.code || "") + "：" + (error.message || ""));
+    if (typeof error.position === "number" && error.position >= 0) {
+      line.appendChild(el("span", "jx-err-where", T.at + (error.position + 1) + T.atEnd));
+    }
     box.appendChild(line);
     if (error.suggestions && error.suggestions.length && typeof error.position === "number") {
       var hint = el("div", "jx-suggest", T.mean + " ");
       error.suggestions.forEach(function (s) {
-        var b = el("button", "btn btn-xs btn-link", s);
+        var b = el("button", "btn btn-xs btn-default jx-suggest-fix", s);
         b.type = "button";
         b.addEventListener("click", function () {
           var m = /^[A-Za-z_\u3400-\u9fff][\w\u3400-\u9fff]*/.exec(input.value.slice(error.position));
@@ -353,6 +357,10 @@
       if (run) { run.addEventListener("click", function () { preview(panel); }); }
     });
     toggleKind();
+    document.addEventListener("submit", function (ev) {
+      var question = ev.submitter && ev.submitter.getAttribute("data-confirm");
+      if (question && !window.confirm(question)) { ev.preventDefault(); }
+    });
     if (document.querySelector(".jx-formula-input, [data-palette]")) { loadCatalogue(); }
   });
 })();
