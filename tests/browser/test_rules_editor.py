@@ -104,9 +104,14 @@ def test_hr_creates_checks_previews_tests_and_publishes_a_swot_indicator_for_s01
     expect(feedback.locator(".jx-ok")).to_contain_text("正确")
     expect(mark).to_have_count(0)
 
+    palette = page.locator("[data-palette]")
+    expect(palette.get_by_role("button", name="一次修复率", exact=True)).to_be_visible()
+    expect(palette.get_by_role("button", name="总分", exact=True)).to_have_count(0)  # not a value-formula name
+
     page.fill("textarea[name=target]", "90")
     score = page.locator("textarea[name=score]")
     score.fill("MIN(100, value / target * 100)")
+    expect(palette.get_by_role("button", name="实际值", exact=True)).to_be_visible()
     expect(page.locator(".jx-formula:has(textarea[name=score]) .jx-ok")).to_be_visible()
 
     # -- preview on a real employee -----------------------------------------------------------

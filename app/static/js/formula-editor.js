@@ -85,8 +85,10 @@
       body.textContent = "";
       var groups = {};
       var order = [];
+      var allowed = lastFocused ? extraNames(lastFocused) : null;
       entries.forEach(function (e) {
         if (q && e.search.indexOf(q) < 0) { return; }
+        if (e.rule && (!allowed || allowed.indexOf(e.code) < 0)) { return; }  // e.g. total in a value formula
         var title = e.kind === "func" ? T.funcs + " · " + (FUNCTION_GROUPS[e.group] || e.group)
           : e.rule ? T.rule : (e.station ? T.station + " · " : T.vars + " · ") + e.group;
         if (!groups[title]) { groups[title] = []; order.push(title); }
@@ -109,6 +111,7 @@
       });
     }
     if (search) { search.addEventListener("input", draw); }
+    panel._jxDraw = draw;
     draw();
   }
 
@@ -157,7 +160,12 @@
       code.appendChild(document.createTextNode(text.slice(pos + len)));
       box.appendChild(code);
     }
-    var line = el("div", "jx-err-message", (error.code || "") + "：" + (error.message || ""));
+    var line = el("div", "jx-err-message");
+    if (error.code) {
+      line.appendChild(el("code", "jx-err-code", error.code));
+      line.appendChild(document.createTextNode(" "));
+    }
+    line.appendChild(document.createTextNode(error.message || ""));
     if (typeof error.position === "number" && error.position >= 0) {
       line.appendChild(el("span", "jx-err-where", T.at + (error.position + 1) + T.atEnd));
     }
@@ -277,7 +285,14 @@
     if (input._jxBound) { return; }
     input._jxBound = true;
     var timer = null;
-    input.addEventListener("focus", function () { lastFocused = input; });
+    input.addEventListener("focus", function () {
+      if (lastFocused === input) { return; }
+      var before = lastFocused ? lastFocused.getAttribute("data-role") : null;
+      lastFocused = input;
+      if (before !== input.getAttribute("data-role")) {  // the names this formula may use differ
+        document.querySelectorAll("[data-palette]").forEach(function (p) { if (p._jxDraw) { p._jxDraw(); } });
+      }
+    });
     input.addEventListener("input", function () {
       clearTimeout(timer);
       timer = setTimeout(function () { check(input); }, DEBOUNCE_MS);
