@@ -69,6 +69,11 @@ def test_hr_creates_checks_previews_tests_and_publishes_a_swot_indicator_for_s01
     page.get_by_role("button", name="从当前版本新建草稿").click()
     expect(page.locator(".alert-success")).to_contain_text("已创建草稿 v2")
     draft_url = page.url
+    # coming back later through the menu, the open draft is offered first
+    page.locator(".navbar a.dropdown-toggle", has_text="规则").click()
+    page.locator(".navbar a[href='/rules/']").click()
+    page.locator(".jx-open-drafts").get_by_role("link", name="继续编辑 v2").click()
+    assert page.url == draft_url
     page.get_by_role("link", name=re.compile(r"^S01 ")).click()
     expect(page.locator("h2")).to_contain_text("SWOT · S01")
 
@@ -190,6 +195,7 @@ def test_hr_creates_checks_previews_tests_and_publishes_a_swot_indicator_for_s01
     expect(page.locator("table.jx-indicators tr", has_text=CODE)).to_contain_text(NAME)
     page.locator(".navbar a.dropdown-toggle", has_text="规则").click()
     page.locator(".navbar a[href='/rules/']").click()
+    expect(page.locator(".jx-open-drafts")).to_have_count(0)
     current_row = page.locator("table.jx-versions tr", has_text="当前")
     expect(current_row).to_have_count(1)
     expect(current_row).to_contain_text("v2")
