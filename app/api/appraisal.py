@@ -63,6 +63,23 @@ def refused(status: int, exc) -> object:
     return response
 
 
+def bulk_results(outcomes: list[tr.BulkOutcome]) -> dict:
+    """A bulk action's answer: per id its status and new state or the reason, and the two counts."""
+    results = []
+    messages = {404: _("Not found."), 409: _("Somebody changed this in the meantime; reload and try again.")}
+    for outcome in outcomes:
+        entry = {"id": outcome.id, "status": outcome.status, "ok": outcome.status == 200}
+        if outcome.state:
+            entry["state"] = outcome.state
+        if outcome.refusal is not None:
+            entry["message"], entry["code"] = outcome.refusal.reason(locale()), outcome.refusal.code
+        elif outcome.status in messages:
+            entry["message"] = messages[outcome.status]
+        results.append(entry)
+    return {"results": results, "succeeded": sum(r["ok"] for r in results),
+            "failed": sum(not r["ok"] for r in results)}
+
+
 def _text(value, limit: int = MAX_COMMENT) -> str | None:
     if value is None:
         return None
@@ -377,19 +394,8 @@ class AppraisalApi(JixiaoModelRestApi):
                 raise ValueError
         except ValueError:
             return self.response_400(message=_("The comment must be text of at most 4,000 characters."))
-        results = []
-        messages = {404: _("Not found."), 409: _("Somebody changed this in the meantime; reload and try again.")}
-        for outcome in tr.bulk_transition(db.session, list(dict.fromkeys(ids)), person(), action[:64], comment):
-            entry = {"id": outcome.id, "status": outcome.status, "ok": outcome.status == 200}
-            if outcome.state:
-                entry["state"] = outcome.state
-            if outcome.refusal is not None:
-                entry["message"], entry["code"] = outcome.refusal.reason(locale()), outcome.refusal.code
-            elif outcome.status in messages:
-                entry["message"] = messages[outcome.status]
-            results.append(entry)
-        return self.response(200, results=results, succeeded=sum(r["ok"] for r in results),
-                             failed=sum(not r["ok"] for r in results))
+        outcomes = tr.bulk_transition(db.session, list(dict.fromkeys(ids)), person(), action[:64], comment)
+        return self.response(200, **bulk_results(outcomes))
 
     @expose("/<int:pk>/amend", methods=["POST"])
     @protect()

@@ -23,8 +23,9 @@ from ..services.cycles import (
     progress_of,
     start_compute_in_background,
     state_counts,
+    submit_drafts,
 )
-from .appraisal import locale
+from .appraisal import MAX_COMMENT, bulk_results, locale
 from .base import JixiaoModelRestApi, interface
 
 CYCLE_LABELS = {
@@ -50,8 +51,8 @@ class CycleApi(JixiaoModelRestApi):
     class_permission_name = p.CYCLE
     datamodel = interface(Cycle)
     base_filters = []  # cycles are not personal: everyone sees which exist
-    method_permission_name = {**p.METHOD_PERMISSIONS, "compute": p.WRITE, "progress": p.READ}
-    include_route_methods = {"get", "get_list", "info", "post", "compute", "progress"}
+    method_permission_name = {**p.METHOD_PERMISSIONS, "compute": p.WRITE, "progress": p.READ, "submit": p.WRITE}
+    include_route_methods = {"get", "get_list", "info", "post", "compute", "progress", "submit"}
     label_columns = CYCLE_LABELS
     list_columns = show_columns = [
         "id", "name", "start", "end", "status", "rule_set_version_id", "computed_at", "created_at",
@@ -210,3 +211,45 @@ class CycleApi(JixiaoModelRestApi):
             return self.response_404()
         db.session.refresh(cycle)
         return self.response(200, **progress_of(cycle), appraisals=state_counts(db.session, cycle.id, current_scope()))
+
+    @expose("/<int:pk>/submit", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("submit")
+    def submit(self, pk: int):
+        """Submit the cycle's drafts for review (HR), each through every check of the workflow.
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: false
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    comment:
+                      type: string
+          responses:
+            200:
+              description: per appraisal id, the status and the new state or the reason; the counts; how
+                many drafts remain (at most 1,000 are submitted per call)
+            400:
+              $ref: '#/components/responses/400'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
+        if cycle is None:
+            return self.response_404()
+        data = request.get_json(silent=True) if request.data else {}
+        comment = data.get("comment") if isinstance(data, dict) else None
+        if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
+            return self.response_400(message=_("The comment must be text of at most 4,000 characters."))
+        person = tr.person_for(db.session, current_person(), locale())
+        outcomes, remaining = submit_drafts(db.session, cycle.id, person, comment)
+        return self.response(200, **bulk_results(outcomes), remaining=remaining)

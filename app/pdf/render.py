@@ -21,6 +21,7 @@ from app.charts.svg import category_bars, finite_number
 
 from .fetcher import ASSET_SCHEME, AssetFetcher, RefuseAll
 from .labels import LABELS, normalise_locale
+from .numbers import format_number, measure
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "pdf"
 STYLESHEET = f"{ASSET_SCHEME}:appraisal.css"
@@ -135,29 +136,20 @@ def _page_css(labels: Mapping[str, str]) -> str:
     return f"@page {{ @bottom-center {{ content: {' '.join(parts)}; }} }}"
 
 
-def _format(value: float, places: int = 2) -> str:
-    text = f"{value:,.{places}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
-
-
 @pass_context
 def _num(context, value: object, unit: str = "") -> str:
-    number = finite_number(value)
-    if number is None:
-        return context["t"]["na"]
-    return f"{_format(number)}{unit}" if unit == "%" else f"{_format(number)} {unit}".strip()
+    shown = measure(value, unit)
+    return context["t"]["na"] if shown is None else shown
 
 
 def _pct(value: object) -> str:
     number = finite_number(value)
-    return "" if number is None else f"{_format(number)}%"
+    return "" if number is None else f"{format_number(number)}%"
 
 
 def _signed(value: object) -> str:
     number = finite_number(value) or 0.0
-    return f"+{_format(number)}" if number > 0 else _format(number)
+    return f"+{format_number(number)}" if number > 0 else format_number(number)
 
 
 def _close(a: object, b: object) -> bool:

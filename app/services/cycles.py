@@ -40,10 +40,12 @@ from .snapshot import (
 )
 from .transitions import (
     SYSTEM_PERSON,
+    BulkOutcome,
     Conflict,
     Person,
     _event,
     _snapshot_locale,
+    bulk_transition,
     load,
     workflow_table,
 )
@@ -545,18 +547,26 @@ _RUNNING_LOCK = threading.Lock()
 def start_compute_in_background(app, cycle_id: int, actor: Actor, *, rebind: bool = False) -> bool:
     """Compute in a thread of this process (the screens poll :func:`progress_of`); False if this
     process already computes that cycle."""
+    from ..extensions import db
+
     with _RUNNING_LOCK:
         if cycle_id in _RUNNING:
             return False
         _RUNNING.add(cycle_id)
+    # The first stage is on the cycle row before this returns: the page shown next polls the
+    # progress instead of showing an idle cycle while the thread starts.
+    try:
+        with app.app_context():
+            ProgressRecorder(db.engine, cycle_id).write(stage="rules", done=0, total=1)
+    except BaseException:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(cycle_id)
+        raise
 
     def run() -> None:
-        from ..extensions import db
-
         with app.app_context():
             recorder = ProgressRecorder(db.engine, cycle_id)
             try:
-                recorder.write(stage="rules", done=0, total=1)
                 cycle = db.session.get(Cycle, cycle_id)
                 compute_cycle(db.session, cycle, recorder, actor=actor, rebind=rebind)
             except CycleError as exc:
@@ -583,6 +593,30 @@ def state_counts(session, cycle_id: int, scope: Scope | None = None) -> dict[str
     if scope is not None:
         query = query.where(scope_clause(Appraisal, scope))
     return {state.value: count for state, count in session.execute(query)}
+
+
+# At most this many drafts are submitted by one call (one transaction each, ~10 ms): a request
+# stays short; the caller says how many remain.
+MAX_SUBMIT = 1000
+
+
+def drafts_of(session, cycle_id: int, scope: Scope) -> list[int]:
+    """Ids of the cycle's current draft appraisals within ``scope``, in a stable order."""
+    return list(session.scalars(
+        select(Appraisal.id).where(Appraisal.cycle_id == cycle_id, Appraisal.is_current.is_(True),
+                                   Appraisal.state == State.draft, scope_clause(Appraisal, scope))
+        .order_by(Appraisal.id)
+    ))
+
+
+def submit_drafts(session, cycle_id: int, person: Person, comment: str | None = None, *,
+                  limit: int = MAX_SUBMIT) -> tuple[list[BulkOutcome], int]:
+    """HR submits a cycle: its current drafts (in ``person``'s scope, at most ``limit``) go to
+    review, each through :func:`transitions.transition` with every check, in its own transaction.
+    Returns each one's outcome and how many drafts remain unsubmitted beyond ``limit``."""
+    ids = drafts_of(session, cycle_id, person.scope)
+    outcomes = bulk_transition(session, ids[:limit], person, "submit", comment)
+    return outcomes, max(0, len(ids) - limit)
 
 
 def amend_appraisal(session, appraisal_id, person: Person, reason: str) -> Appraisal:

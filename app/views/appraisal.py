@@ -18,7 +18,8 @@ from .. import permissions as p
 from ..api.appraisal import APPRAISAL_LABELS
 from ..api.base import interface
 from ..extensions import db
-from ..models import Appraisal, Cycle, Station
+from ..models import Appraisal, Cycle, Employee, Station
+from ..pdf.numbers import measure
 from ..scoping import current_person, scope_clause
 from ..services import transitions as tr
 from ..services.cycles import (
@@ -28,10 +29,22 @@ from ..services.cycles import (
     progress_of,
     start_compute_in_background,
     state_counts,
+    submit_drafts,
 )
-from ..services.snapshot import document_snapshot
+from ..services.snapshot import _local, document_snapshot
 from ..workflow import CommentRequired, State, TransitionRefused, allowed_actions, check_amend, check_review
 from .base import JixiaoModelView
+
+# Actions the inbox offers on many appraisals at once (HR submits drafts, reviewers approve).
+BULK_ACTIONS = ("submit", "approve")
+# At most this many refusals are listed one by one after a bulk action; the rest are counted.
+LISTED_REFUSALS = 10
+
+# The stages a compute reports (app.services.cycles.Progress), as the progress display names them.
+COMPUTE_STAGES = {
+    "rules": _l("Reading the rule set"), "metrics": _l("Adding up work orders and surveys"),
+    "appraise": _l("Scoring each employee"), "write": _l("Saving the appraisals"),
+}
 
 STATE_CSS = {
     "draft": "default", "pending_review": "warning", "pending_second_review": "warning",
@@ -51,6 +64,38 @@ def _state_label(appraisal_or_state) -> str:
     state = getattr(appraisal_or_state, "state", appraisal_or_state)
     state = getattr(state, "value", state)
     return tr.default_table().state_label(state, _locale())
+
+
+def local_time(value) -> str:
+    """A stored UTC time (a datetime or its ISO text) as the wall time of JIXIAO_TIMEZONE, as the
+    trail shows times."""
+    if not value:
+        return ""
+    return _local(dt.datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+def flash_outcomes(outcomes: list[tr.BulkOutcome], action: str, person: tr.Person) -> None:
+    """After a bulk action: how many succeeded, then each refusal with the appraisal's id, its
+    employee (within the person's scope only) and the reason (the first few; the rest counted)."""
+    done = [o for o in outcomes if o.status == 200]
+    failed = [o for o in outcomes if o.status != 200]
+    label = tr.default_table().action_label(action, _locale())
+    flash(_("“%(action)s” succeeded for %(done)s of %(count)s appraisals.", action=label, done=len(done),
+            count=len(outcomes)), "success" if done and not failed else "warning")
+    if not failed:
+        return
+    names = {ident: f"#{ident} {no} {name}" for ident, no, name in db.session.execute(
+        select(Appraisal.id, Employee.employee_no, Employee.name)
+        .join(Employee, Employee.id == Appraisal.employee_id)
+        .where(Appraisal.id.in_([int(o.id) for o in failed[:LISTED_REFUSALS]]),
+               scope_clause(Appraisal, person.scope))
+    )}
+    messages = {404: _("Not found."), 409: _("Somebody changed this in the meantime; reload and try again.")}
+    for outcome in failed[:LISTED_REFUSALS]:
+        reason = outcome.refusal.reason(_locale()) if outcome.refusal else messages[outcome.status]
+        flash(_("Appraisal %(id)s: %(reason)s", id=names.get(outcome.id, f"#{outcome.id}"), reason=reason), "danger")
+    if len(failed) > LISTED_REFUSALS:
+        flash(_("… and %(count)s more not done.", count=len(failed) - LISTED_REFUSALS), "danger")
 
 
 class AppraisalView(JixiaoModelView):
@@ -106,7 +151,7 @@ class AppraisalView(JixiaoModelView):
         return self.render_template(
             "appraisal/show.html", appraisal=appraisal, snapshot=document_snapshot(db.session, appraisal, locale),
             table=table, locale=locale, actions=actions, can_review=can_review, can_amend=can_amend,
-            versions=versions, state_css=STATE_CSS, max_adjustment=table.max_adjustment,
+            versions=versions, state_css=STATE_CSS, max_adjustment=table.max_adjustment, measure=measure,
         )
 
     def _back(self, pk):
@@ -183,25 +228,23 @@ class AppraisalView(JixiaoModelView):
         person = _person()
         items = tr.inbox(db.session, person)
         table = tr.default_table()
+        offered = [a for a in BULK_ACTIONS if any(t.action == a for i in items for t in i.actions)]
         return self.render_template("appraisal/inbox.html", items=items, table=table, locale=_locale(),
-                                    state_css=STATE_CSS)
+                                    state_css=STATE_CSS, bulk_actions=offered)
 
     @expose("/bulk/", methods=["POST"])
     @has_access
     def bulk(self):
         person = _person()
+        action = request.form.get("action", "approve")
+        if action not in BULK_ACTIONS:
+            abort(400)
         ids = [int(i) for i in request.form.getlist("ids") if i.isdigit() and len(i) < 10][:500]
         if not ids:
             flash(_("Select at least one appraisal."), "warning")
             return redirect(url_for(f"{self.__class__.__name__}.inbox"))
-        outcomes = tr.bulk_transition(db.session, ids, person, "approve", request.form.get("comment", "")[:4000])
-        done = [o for o in outcomes if o.status == 200]
-        flash(_("%(count)s appraisals approved.", count=len(done)), "success" if done else "warning")
-        messages = {404: _("Not found."), 409: _("Somebody changed this in the meantime; reload and try again.")}
-        for outcome in outcomes:
-            if outcome.status != 200:
-                reason = outcome.refusal.reason(_locale()) if outcome.refusal else messages[outcome.status]
-                flash(_("Appraisal %(id)s: %(reason)s", id=outcome.id, reason=reason), "danger")
+        comment = request.form.get("comment", "")[:4000]
+        flash_outcomes(tr.bulk_transition(db.session, ids, person, action, comment), action, person)
         return redirect(url_for(f"{self.__class__.__name__}.inbox"))
 
     @expose("/mine/", methods=["GET"])
@@ -224,7 +267,8 @@ class CycleView(BaseView):
 
     route_base = "/cycles"
     class_permission_name = p.CYCLE
-    method_permission_name = {"list": p.READ, "show": p.READ, "create": p.WRITE, "compute": p.WRITE}
+    method_permission_name = {"list": p.READ, "show": p.READ, "create": p.WRITE, "compute": p.WRITE,
+                              "submit": p.WRITE}
     default_view = "list"
 
     @expose("/", methods=["GET"])
@@ -234,7 +278,7 @@ class CycleView(BaseView):
         stations = db.session.scalars(select(Station).order_by(Station.code)).all()
         may_write = self.appbuilder.sm.has_access(p.permission(p.WRITE), p.CYCLE)
         return self.render_template("appraisal/cycles.html", cycles=cycles, stations=stations,
-                                    may_write=may_write, progress_of=progress_of)
+                                    may_write=may_write, progress_of=progress_of, local_time=local_time)
 
     @expose("/create", methods=["POST"])
     @has_access
@@ -264,10 +308,15 @@ class CycleView(BaseView):
             abort(404)
         counts = state_counts(db.session, cycle.id, _person().scope)
         may_write = self.appbuilder.sm.has_access(p.permission(p.WRITE), p.CYCLE)
+        progress = progress_of(cycle)
+        # ``?computed=1``: the page the compute's progress ends on says it is done.
+        just_computed = (request.args.get("computed") == "1" and not progress["running"]
+                         and not progress["error"] and cycle.computed_at is not None)
         return self.render_template(
-            "appraisal/cycle.html", cycle=cycle, counts=counts, progress=progress_of(cycle),
-            may_write=may_write, table=tr.default_table(), locale=_locale(), state_css=STATE_CSS,
-            states=[s.value for s in State], result=cycle.last_result if may_write else None,
+            "appraisal/cycle.html", cycle=cycle, counts=counts, progress=progress, just_computed=just_computed,
+            stages=COMPUTE_STAGES, local_time=local_time, may_write=may_write, table=tr.default_table(),
+            locale=_locale(), state_css=STATE_CSS, states=[s.value for s in State],
+            result=cycle.last_result if may_write else None,
         )
 
     def _start(self, cycle: Cycle):
@@ -275,7 +324,7 @@ class CycleView(BaseView):
         if progress_of(cycle)["running"] or not start_compute_in_background(
                 current_app._get_current_object(), cycle.id, actor, rebind=bool(request.form.get("rebind"))):
             flash(_("This cycle is being computed already."), "warning")
-        return redirect(url_for("CycleView.show", pk=cycle.id))
+        return redirect(url_for("CycleView.show", pk=cycle.id, computed=1))
 
     @expose("/<int:pk>/compute", methods=["POST"])
     @has_access
@@ -285,6 +334,22 @@ class CycleView(BaseView):
             abort(404)
         return self._start(cycle)
 
+    @expose("/<int:pk>/submit", methods=["POST"])
+    @has_access
+    def submit(self, pk: int):
+        """HR submits the cycle's drafts for review, all at once."""
+        cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
+        if cycle is None:
+            abort(404)
+        person = _person()
+        outcomes, remaining = submit_drafts(db.session, cycle.id, person, request.form.get("comment", "")[:4000])
+        if not outcomes:
+            flash(_("There is no draft to submit in this cycle."), "warning")
+        else:
+            flash_outcomes(outcomes, "submit", person)
+        if remaining:
+            flash(_("%(count)s more drafts wait: submit again.", count=remaining), "warning")
+        return redirect(url_for("CycleView.show", pk=cycle.id))
 
 
 def register(appbuilder) -> None:

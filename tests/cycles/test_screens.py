@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import urlsplit
 
 from markupsafe import escape
 
@@ -28,7 +29,8 @@ def test_hr_creates_and_computes_a_cycle_on_screen(app, login_as):
                                              "stations": ["S02"], "compute": "1"})
     assert r.status_code == 302
     cycle_page = r.headers["Location"]
-    pk = int(cycle_page.rstrip("/").rsplit("/", 1)[1])
+    assert cycle_page.endswith("?computed=1")  # the page the compute's progress ends on
+    pk = int(urlsplit(cycle_page).path.rstrip("/").rsplit("/", 1)[1])
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         progress = browser.get(f"/api/v1/cycle/{pk}/progress").json
