@@ -120,6 +120,17 @@ def expr_text(value: Expr) -> str:
 # field-by-field validation of one TOML table
 
 
+# What a key of the TOML files is, for Chinese messages (the editor's fields carry these names).
+KEY_NAMES_ZH = {
+    "action": "动作", "category": "类别", "code": "代码", "coefficient": "系数", "description": "说明",
+    "direction": "方向", "grade": "等级", "indicator": "指标", "inputs": "输入", "kind": "类型",
+    "label": "名称", "label_en": "英文名称", "line": "指标行", "min": "下限", "name": "名称",
+    "name_en": "英文名称", "note": "备注", "positions": "适用岗位", "score": "得分公式", "segments": "客户类型",
+    "station": "服务站", "stations": "服务站", "tags": "标签", "target": "目标值", "test": "测试用例",
+    "title": "标题", "unit": "单位", "value": "取值公式", "weight": "权重", "when": "条件", "year": "年份",
+}
+
+
 class _Reader:
     """Reads one table, recording problems against ``file`` / ``item``."""
 
@@ -139,7 +150,9 @@ class _Reader:
                              f"unknown key “{key}” (a typo?)")
 
     def _missing(self, key: str) -> None:
-        self.problem(key, "MISSING", f"缺少必填项“{key}”", f"the required key “{key}” is missing")
+        meaning = KEY_NAMES_ZH.get(key)
+        shown = f"“{key}”（{meaning}）" if meaning else f"“{key}”"
+        self.problem(key, "MISSING", f"缺少必填项{shown}", f"the required key “{key}” is missing")
 
     def text(self, key: str, *, required: bool = False, choices: tuple = (), default: str = "",
              max_len: int = _MAX_TEXT) -> str:

@@ -114,6 +114,16 @@ def test_a_broken_copy_is_refused_naming_file_item_and_code(rules_copy, file, ol
     assert (file, item, field, code) in found, found
 
 
+def test_a_missing_key_is_named_with_its_meaning_in_chinese(rules_copy):
+    text = (rules_copy / "indicators.toml").read_text(encoding="utf-8")
+    (rules_copy / "indicators.toml").write_text(text.replace('score = "', 'scor = "', 1), encoding="utf-8")
+    _ruleset, problems = load_dir(rules_copy)
+    missing = next(p for p in problems if p.code == "MISSING")
+    assert missing.field == "score"
+    assert missing.message_zh == "缺少必填项“score”（得分公式）"
+    assert missing.message_en == "the required key “score” is missing"
+
+
 def test_unknown_name_gets_a_did_you_mean_and_a_position(rules_copy):
     replace_in(rules_copy / "indicators.toml", 'value = "一次修复率"', 'value = "一次修复律"')
     ruleset, _ = load_dir(rules_copy)
