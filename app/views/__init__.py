@@ -4,7 +4,12 @@ from flask_babel import lazy_gettext as _l
 
 
 def register_views(appbuilder) -> None:
+    from flask import current_app
     from flask_appbuilder.api.manager import OpenApi
+
+    from .base import register_display
+
+    register_display(current_app)
 
     # The OpenAPI document at /api/v1/_openapi (without FAB's Swagger UI, which loads a CDN).
     appbuilder.add_api(OpenApi)

@@ -1,9 +1,85 @@
-"""The base of every model screen: our permission vocabulary and row scoping."""
+"""The base of every model screen: our permission vocabulary and row scoping; and how every FAB list
+and show screen (ours and FAB's own security screens) displays a value: ``display_value``, the Jinja
+filter ``jx_value`` used by the widget templates under templates/appbuilder/general/widgets/."""
+
+from __future__ import annotations
+
+import enum
 
 from flask_appbuilder import ModelView
+from flask_appbuilder.security.sqla.models import Permission, PermissionView, Role, ViewMenu
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
 from .. import permissions as p
 from ..scoping import SCOPED
+
+EMPTY = "—"
+
+# Values the system itself writes (``flask setup`` loading the default rule set) and their labels.
+SYSTEM_VALUES = {
+    "setup": _l("system setup"),
+    "default rule set (rules/)": _l("Default rule set (shipped with the system)"),
+}
+
+# Columns of FAB's security screens whose values are identifiers (permission and view names):
+# shown as code, as typed and stored, not translated.
+IDENTIFIER_COLUMNS = {
+    ("PermissionModelView", "name"),
+    ("ViewMenuModelView", "name"),
+    ("RoleModelView", "name"),
+}
+
+
+def code(text) -> Markup:
+    return Markup("<code>%s</code>") % str(text)
+
+
+def role_label(name: str) -> str:
+    """A role's display name; the role's identifier (SPEC §1) stays what is stored."""
+    label = p.ROLE_LABELS.get(name)
+    return str(label) if label is not None else name
+
+
+def system_value(value):
+    """The display label of a value the system wrote itself; anything else unchanged."""
+    if isinstance(value, str) and value in SYSTEM_VALUES:
+        return str(SYSTEM_VALUES[value])
+    return value
+
+
+def display_value(value, column: str | None = None, view: str | None = None):
+    """One cell of a list or show screen: empty as a dash, booleans as yes/no, roles by their label,
+    permission and view identifiers as code; everything else as it is (escaped by Jinja)."""
+    if value is None or (isinstance(value, str) and value == ""):
+        return EMPTY
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, Role):
+        return role_label(value.name)
+    if isinstance(value, Permission | ViewMenu):
+        return code(value.name)
+    if isinstance(value, PermissionView):
+        return Markup(escape(_("%(permission)s on %(view)s"))) % {
+            "permission": code(value.permission), "view": code(value.view_menu)}
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, list | tuple | set):
+        if not value:
+            return EMPTY
+        return Markup(", ").join(display_value(v) for v in value)
+    if (view, column) in IDENTIFIER_COLUMNS and isinstance(value, str):
+        if view == "RoleModelView" and value in p.ROLE_LABELS:
+            return Markup("%s <code>%s</code>") % (role_label(value), value)
+        return code(value)
+    return system_value(value)
+
+
+def register_display(app) -> None:
+    """Make ``jx_value`` and ``jx_system`` available to every template."""
+    app.jinja_env.filters["jx_value"] = display_value
+    app.jinja_env.filters["jx_system"] = system_value
 
 
 class JixiaoModelView(ModelView):

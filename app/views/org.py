@@ -5,7 +5,20 @@ from flask_babel import lazy_gettext as _l
 from .. import permissions as p
 from ..api.base import interface
 from ..models import Employee, Station
+from ..models.org import Segment
 from .base import JixiaoModelView
+
+SEGMENT_LABELS = {
+    Segment.enterprise.value: _l("Enterprise"),
+    Segment.consumer.value: _l("Consumer"),
+    Segment.mixed.value: _l("Mixed"),
+}
+
+
+def segment_label(code) -> str:
+    """A customer segment's name in the user's language (the stored code when unknown)."""
+    code = getattr(code, "value", code)
+    return str(SEGMENT_LABELS.get(code, code)) if code else ""
 
 STATION_LABELS = {
     "code": _l("Station code"),
@@ -36,6 +49,7 @@ class StationView(JixiaoModelView):
     show_columns = add_columns = edit_columns = ["code", "name", "segment", "manager"]
     search_columns = ["code", "name", "segment"]
     order_columns = ["code", "name", "segment"]
+    formatters_columns = {"segment": segment_label}
 
 
 class EmployeeView(JixiaoModelView):
