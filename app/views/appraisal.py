@@ -311,7 +311,7 @@ class CycleView(BaseView):
         progress = progress_of(cycle)
         # ``?computed=1``: the page the compute's progress ends on says it is done.
         just_computed = (request.args.get("computed") == "1" and not progress["running"]
-                         and not progress["error"] and cycle.computed_at is not None)
+                         and not progress["error"] and not progress["interrupted"] and cycle.computed_at is not None)
         return self.render_template(
             "appraisal/cycle.html", cycle=cycle, counts=counts, progress=progress, just_computed=just_computed,
             stages=COMPUTE_STAGES, local_time=local_time, may_write=may_write, table=tr.default_table(),
