@@ -16,6 +16,7 @@ from werkzeug.routing import BuildError
 from .. import permissions as p
 from ..charts.svg import category_bars, grade_distribution, history_lines, ranking_bars
 from ..extensions import db
+from ..pdf.numbers import measure
 from ..scoping import current_scope
 from ..services import dashboard as dash
 from .source import metric_names
@@ -91,7 +92,7 @@ class DashboardView(BaseView):
         links = {(row.employee_id, metric): orders_url(row.employee_id, metric, cycle)
                  for row in rows for metric in row.metrics}
         return self.render_template(
-            "dashboard/indicator.html", cycle=cycle, station=station, code=code, name=name, rows=rows,
+            "dashboard/indicator.html", cycle=cycle, station=station, code=code, name=name, rows=rows, measure=measure,
             links=links, metric_names=metric_names(),
             chart=ranking_bars([(f"{r.employee_no} {r.employee_name}", r.score)
                                 for r in sorted(rows, key=lambda r: -(r.score if r.score is not None else -1))]),

@@ -94,6 +94,9 @@ def test_indicator_drills_down_to_the_orders(app, login_as):
     emp1 = f["people"]["EMP1"][0]
     link = f"/metrics/{emp1}/first_fix_rate/?start={f['start']}&amp;end={f['end']}"
     assert link in html
+    # a rate reads as a percentage (stored as a fraction), never "0.88 %"
+    values = re.findall(r'<td class="text-right jx-nowrap">([^<]*)</td>', html)
+    assert values and all(v == "N/A" or re.fullmatch(r"\d+(\.\d+)?%", v) for v in values), values
     orders = browser.get(link.replace("&amp;", "&"))
     assert orders.status_code == 200 and "EMP1" in orders.get_data(as_text=True)
     # the dashboard lists the indicator with a link to this page
