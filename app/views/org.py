@@ -1,6 +1,9 @@
 """Screens for stations and employees."""
 
+from flask_appbuilder.fieldwidgets import Select2Widget
 from flask_babel import lazy_gettext as _l
+from wtforms import SelectField
+from wtforms.validators import InputRequired
 
 from .. import permissions as p
 from ..api.base import interface
@@ -19,6 +22,11 @@ def segment_label(code) -> str:
     """A customer segment's name in the user's language (the stored code when unknown)."""
     code = getattr(code, "value", code)
     return str(SEGMENT_LABELS.get(code, code)) if code else ""
+
+def _segment_code(value) -> str:
+    """The form's value: the code, from the stored enum or the posted text."""
+    return getattr(value, "value", value)
+
 
 STATION_LABELS = {
     "code": _l("Station code"),
@@ -50,6 +58,11 @@ class StationView(JixiaoModelView):
     search_columns = ["code", "name", "segment"]
     order_columns = ["code", "name", "segment"]
     formatters_columns = {"segment": segment_label}
+    # the form offers the segments by name (the stored value stays the code)
+    add_form_extra_fields = edit_form_extra_fields = {
+        "segment": SelectField(_l("Customer segment"), choices=list(SEGMENT_LABELS.items()),
+                               coerce=_segment_code, validators=[InputRequired()], widget=Select2Widget()),
+    }
 
 
 class EmployeeView(JixiaoModelView):

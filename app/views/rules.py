@@ -39,13 +39,13 @@ from ..rules import ACTIONS, CATEGORIES, DIRECTIONS, KINDS, SEGMENTS, SWOT_KINDS
 from ..rules.model import CATEGORY_EN, NA, expr_text, norm_expr, norm_number
 from ..scoping import current_person, get_or_404
 from ..services import rules as service
+from .org import segment_label
 
 READ_METHODS = ("index", "version", "indicator_form", "template_form", "swot", "grades", "publish_page",
                 "preview", "export")
 WRITE_METHODS = ("new_draft", "discard", "indicator_save", "indicator_delete", "template_save",
                  "template_delete", "swot_save", "swot_delete", "grades_save", "publish", "whatif")
 
-SEGMENT_LABELS = {"enterprise": "企业客户", "consumer": "个人客户", "mixed": "混合"}
 SWOT_LABELS = {"S": ("优势", "Strengths"), "W": ("劣势", "Weaknesses"), "O": ("机会", "Opportunities"),
                "T": ("威胁", "Threats")}
 ACTION_LABELS = {"bonus": ("奖金系数", "Bonus coefficient"), "training": ("培训", "Training"),
@@ -211,7 +211,7 @@ class RulesView(BaseView):
 
     def render(self, template: str, **kwargs):
         kwargs.setdefault("locale", _locale())
-        kwargs.setdefault("segment_labels", SEGMENT_LABELS)
+        kwargs.setdefault("segment_labels", {code: segment_label(code) for code in SEGMENTS})
         kwargs.setdefault("swot_labels", SWOT_LABELS)
         kwargs.setdefault("can_write", self.appbuilder.sm.has_access(f"can_{p.WRITE}", p.RULES))
         return self.render_template(template, **kwargs)
