@@ -394,6 +394,7 @@ class InboxItem:
     total: float | None
     grade: str | None
     actions: list[Transition] = field(default_factory=list)
+    table: WorkflowTable | None = None  # the workflow of the appraisal's rule-set version (its labels)
 
 
 def inbox(session, person: Person, *, cycle_id: int | None = None, limit: int = 1000) -> list[InboxItem]:
@@ -430,7 +431,7 @@ def inbox(session, person: Person, *, cycle_id: int | None = None, limit: int = 
         allowed = allowed_actions(tables[row.rule_set_version_id], facts, actor)
         if allowed:
             items.append(InboxItem(row.id, row[11], row.employee_no, row[13], row.code, row.state.value,
-                                   row.total, row.grade, allowed))
+                                   row.total, row.grade, allowed, tables[row.rule_set_version_id]))
             if len(items) >= limit:
                 break
     return items

@@ -173,7 +173,8 @@ class AppraisalView(JixiaoModelView):
         except (CommentRequired, TransitionRefused) as exc:
             flash(exc.reason(_locale()), "danger")
         else:
-            flash(_("Done: the appraisal is now “%(state)s”.", state=_state_label(state)), "success")
+            table = tr.workflow_table(db.session, db.session.get(Appraisal, pk).rule_set_version_id)
+            flash(_("Done: the appraisal is now “%(state)s”.", state=table.state_label(state, _locale())), "success")
         if request.form.get("next") == "inbox":
             return redirect(url_for(f"{self.__class__.__name__}.inbox"))
         return self._back(pk)
@@ -314,7 +315,8 @@ class CycleView(BaseView):
                          and not progress["error"] and not progress["interrupted"] and cycle.computed_at is not None)
         return self.render_template(
             "appraisal/cycle.html", cycle=cycle, counts=counts, progress=progress, just_computed=just_computed,
-            stages=COMPUTE_STAGES, local_time=local_time, may_write=may_write, table=tr.default_table(),
+            stages=COMPUTE_STAGES, local_time=local_time, may_write=may_write,
+            table=tr.workflow_table(db.session, cycle.rule_set_version_id),
             locale=_locale(), state_css=STATE_CSS, states=[s.value for s in State],
             result=cycle.last_result if may_write else None,
         )
