@@ -90,3 +90,14 @@ class JixiaoModelView(ModelView):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.datamodel.field_labels = self.label_columns
+
+    def _init_forms(self):
+        """FAB's forms, with an optional relation's empty choice saying so (FAB leaves it blank and
+        select2 shows its raw value ``__None``)."""
+        super()._init_forms()
+        for form in (self.add_form, self.edit_form):
+            for name in dir(form):
+                unbound = getattr(form, name, None)
+                kwargs = getattr(unbound, "kwargs", None)
+                if isinstance(kwargs, dict) and kwargs.get("allow_blank"):
+                    kwargs["blank_text"] = _l("(none)")

@@ -33,3 +33,10 @@ def test_station_form_offers_segments_by_name_and_stores_the_code(app, login_as)
         assert db.session.get(Station, pk).segment.value == "consumer"
     listed = browser.get("/stationview/list/").get_data(as_text=True)
     assert "个人客户" in listed and ">consumer<" not in listed
+
+
+def test_an_optional_relation_offers_an_empty_choice_by_name(login_as):
+    html = login_as("hr").get("/employeeview/add").get_data(as_text=True)
+    (select,) = re.findall(r'<select[^>]*name="supervisor".*?</select>', html, re.S)
+    assert '<option selected value="__None">（无）</option>' in select
+    assert ">__None<" not in html
