@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from ..bulk import insert_many
 from .cells import Parser
 
 MAX_ERRORS = 1000
@@ -90,28 +90,8 @@ def _fixed_offset(tz: ZoneInfo) -> bool:
 
 
 def bulk_insert(job: Job, table: Table, rows: list[dict[str, Any]]) -> None:
-    """INSERT ``rows`` (dicts with the same keys) in one executemany.
-
-    The statement is compiled once and each row only goes through the column types' bind
-    processors; SQLAlchemy's per-row parameter handling would otherwise cost more than the
-    database's work on a million rows."""
-    if not rows:
-        return
-    conn = job.conn
-    keys = list(rows[0])
-    dialect = conn.dialect
-    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    processors = {k: table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys}
-    processors = {k: f for k, f in processors.items() if f is not None}
-    names = list(compiled.positiontup) if compiled.positional else keys
-    # column by column, so that the loops run in C: rows -> columns -> processed -> rows
-    columns = [list(map(operator.itemgetter(k), rows)) for k in names]
-    for i, name in enumerate(names):
-        if name in processors:
-            columns[i] = list(map(processors[name], columns[i]))
-    tuples = list(zip(*columns, strict=True))
-    params: list = tuples if compiled.positional else [dict(zip(names, t, strict=True)) for t in tuples]
-    conn.exec_driver_sql(str(compiled), params)
+    """INSERT ``rows`` (dicts with the same keys) in one executemany, counted as inserted."""
+    insert_many(job.conn, table, rows)
     job.inserted += len(rows)
 
 

@@ -25,6 +25,7 @@ from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, insert, select, update
 
+from ..bulk import insert_many
 from ..models import Appraisal, AuditEvent, Cycle, CycleStatus, Employee, RuleSetVersion, Station
 from ..scoping import Scope, scope_clause
 from ..workflow import RECOMPUTABLE_STATES, Actor, State, WorkflowTableError, check_amend
@@ -345,34 +346,12 @@ def _appraisal_row(cycle_id, version_id, person: _Person, scored: Scored, now, *
     }
 
 
-def insert_rows(session, table, rows: list[dict], *, raw: tuple[str, ...] = ()) -> None:
-    """INSERT ``rows`` (dicts with the same keys) in one executemany; ``raw`` columns get their
-    values as they are (JSON text made before). On SQLite the rows go to the driver with each column
-    type's own conversion: SQLAlchemy's per-row parameter handling would cost twice the database's
-    work for 10,000 snapshots. Elsewhere SQLAlchemy sends them, in batches."""
-    connection = session.connection()
-    dialect = connection.dialect
-    if dialect.name != "sqlite" or dialect.paramstyle != "qmark":
-        session.execute(insert(table).values({key: bindparam(key, type_=RawJSON()) for key in raw}), rows)
-        return
-    keys = list(rows[0])
-    convert = [None if key in raw else table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
-               for key in keys]
-    quote = dialect.identifier_preparer.quote
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(key) for key in keys)}) "
-           f"VALUES ({', '.join('?' * len(keys))})")
-    connection.exec_driver_sql(sql, [
-        tuple(value if fn is None else fn(value) for fn, value in zip(convert, map(row.__getitem__, keys), strict=True))
-        for row in rows
-    ])
-
-
 def _insert_appraisals(session, rows: list[dict]) -> list[tuple[int, str]]:
     """Bulk insert (the snapshots go in as the JSON text already made), then the (id, hash) of the
     new rows, read back by employee: they are the current versions now. (A RETURNING that keeps the
     parameters' order would cost one statement per row on SQLite.)"""
     table = Appraisal.__table__
-    insert_rows(session, table, rows, raw=("snapshot",))
+    insert_many(session.connection(), table, rows, raw=("snapshot",))
     cycle_id, wanted = rows[0]["cycle_id"], {row["employee_id"] for row in rows}
     query = select(table.c.id, table.c.employee_id, table.c.snapshot_hash).where(
         table.c.cycle_id == cycle_id, table.c.is_current.is_(True))
@@ -465,7 +444,7 @@ def compute_cycle(session, cycle: Cycle, progress: Progress | None = None, *, ac
             ids = _insert_appraisals(session, inserts)
             events = [_event(ident, actor, COMPUTE, None, State.draft.value, None, digest, now)
                       for ident, digest in ids]
-            insert_rows(session, AuditEvent.__table__, events)
+            insert_many(session.connection(), AuditEvent.__table__, events)
             result.created = len(inserts)
         if updates:
             table = Appraisal.__table__
