@@ -66,15 +66,15 @@ def refused(status: int, exc) -> object:
 def bulk_results(outcomes: list[tr.BulkOutcome]) -> dict:
     """A bulk action's answer: per id its status and new state or the reason, and the two counts."""
     results = []
-    messages = {404: _("Not found."), 409: _("Somebody changed this in the meantime; reload and try again.")}
     for outcome in outcomes:
         entry = {"id": outcome.id, "status": outcome.status, "ok": outcome.status == 200}
         if outcome.state:
             entry["state"] = outcome.state
+        reason = outcome.reason(locale())
+        if reason is not None:
+            entry["message"] = reason
         if outcome.refusal is not None:
-            entry["message"], entry["code"] = outcome.refusal.reason(locale()), outcome.refusal.code
-        elif outcome.status in messages:
-            entry["message"] = messages[outcome.status]
+            entry["code"] = outcome.refusal.code
         results.append(entry)
     return {"results": results, "succeeded": sum(r["ok"] for r in results),
             "failed": sum(not r["ok"] for r in results)}

@@ -243,6 +243,15 @@ class BulkOutcome:
     state: str | None = None
     refusal: Refusal | None = None
 
+    def reason(self, locale: str | None) -> str | None:
+        """Why it was not done, in the user's language; None when it was."""
+        from flask_babel import gettext as _
+
+        if self.refusal is not None:
+            return self.refusal.reason(locale)
+        return {404: _("Not found."),
+                409: _("Somebody changed this in the meantime; reload and try again.")}.get(self.status)
+
 
 def bulk_transition(session, ids: Iterable, person: Person, action: str = "approve",
                     comment: str | None = None) -> list[BulkOutcome]:

@@ -90,9 +90,8 @@ def flash_outcomes(outcomes: list[tr.BulkOutcome], action: str, person: tr.Perso
         .where(Appraisal.id.in_([int(o.id) for o in failed[:LISTED_REFUSALS]]),
                scope_clause(Appraisal, person.scope))
     )}
-    messages = {404: _("Not found."), 409: _("Somebody changed this in the meantime; reload and try again.")}
     for outcome in failed[:LISTED_REFUSALS]:
-        reason = outcome.refusal.reason(_locale()) if outcome.refusal else messages[outcome.status]
+        reason = outcome.reason(_locale())
         flash(_("Appraisal %(id)s: %(reason)s", id=names.get(outcome.id, f"#{outcome.id}"), reason=reason), "danger")
     if len(failed) > LISTED_REFUSALS:
         flash(_("… and %(count)s more not done.", count=len(failed) - LISTED_REFUSALS), "danger")
