@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from .table import (
+    APPROVAL_ORDER,
+    APPROVAL_STATES,
     HR,
     REVIEW_STATES,
     SELF,
     STATION_MANAGER,
     SUPERVISOR,
+    SUPERVISOR_STAND_INS,
     Permission,
+    State,
     Transition,
     Who,
     WorkflowTable,
 )
+
+# The longest comment or reason a step keeps (characters): the trail and the PDF print them.
+MAX_COMMENT = 1000
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,34 @@ class Actor:
 
 
 @dataclass(frozen=True)
+class Step:
+    """One state change of an appraisal version, oldest first, as its audit trail records it."""
+
+    source: str | None
+    target: str
+    user_id: int | None = None
+    employee_id: int | None = None  # the acting user's employee record, if any
+
+    @property
+    def is_approval(self) -> bool:
+        """Leaving an approval level forwards (approve), not back (return)."""
+        return (self.source in APPROVAL_STATES and self.target in APPROVAL_ORDER
+                and APPROVAL_ORDER[self.target] > APPROVAL_ORDER[self.source])
+
+
+def round_approvals(steps: Iterable[Step]) -> tuple[Step, ...]:
+    """The approval steps of the current round: those since the appraisal last entered
+    pending_review (submitted, returned from the second review, resolved after a dispute, amended)."""
+    current: list[Step] = []
+    for step in steps:
+        if step.target == State.pending_review and step.source != State.pending_review:
+            current = []
+        elif step.is_approval:
+            current.append(step)
+    return tuple(current)
+
+
+@dataclass(frozen=True)
 class Facts:
     """What the workflow may know about one appraisal."""
 
@@ -37,6 +72,18 @@ class Facts:
     supervisor_id: int | None = None
     station_manager_id: int | None = None
     values: Mapping[str, float | str | None] = field(default_factory=dict)  # the guard variables
+    approvals: tuple[Step, ...] = ()  # the approval steps of the current round (round_approvals)
+    edits: int = 0  # review edits since the appraisal entered its current state
+
+
+@dataclass(frozen=True)
+class Party:
+    """Somebody expected to act next: ``relation`` to the employee and, when one person holds it, their
+    employee id; ``stands_in`` when they act for a missing supervisor."""
+
+    relation: str
+    employee_id: int | None = None
+    stands_in: bool = False
 
 
 class Refusal(Exception):
@@ -55,7 +102,37 @@ class TransitionRefused(Refusal):
 
 
 class CommentRequired(Refusal):
-    """Allowed, but only with a comment (HTTP 422)."""
+    """Allowed, but only with a usable comment: one is missing or too long (HTTP 422)."""
+
+
+class CommentTooLong(CommentRequired):
+    """The comment or reason is longer than :data:`MAX_COMMENT`; nothing is stored (HTTP 422)."""
+
+
+class EditLimitReached(Refusal):
+    """The approval step has had its review edits (``max_edits``): decide it now (HTTP 422)."""
+
+
+def _has_supervisor(facts: Facts) -> bool:
+    return facts.supervisor_id is not None and facts.supervisor_id != facts.employee_id
+
+
+def _has_manager(facts: Facts) -> bool:
+    return facts.station_manager_id is not None and facts.station_manager_id != facts.employee_id
+
+
+def supervisor_stand_in(facts: Facts) -> Who | None:
+    """Who acts where the table names the supervisor, when the employee has none: the station's
+    manager, else HR. None when the employee has a supervisor."""
+    if _has_supervisor(facts):
+        return None
+    return SUPERVISOR_STAND_INS[0] if _has_manager(facts) else SUPERVISOR_STAND_INS[1]
+
+
+def _effective(who: Who, facts: Facts) -> Who:
+    if who.relation == SUPERVISOR:
+        return supervisor_stand_in(facts) or who
+    return who
 
 
 def relations(facts: Facts, actor: Actor) -> frozenset[str]:
@@ -65,7 +142,7 @@ def relations(facts: Facts, actor: Actor) -> frozenset[str]:
     if me is not None:
         if me == facts.employee_id:
             found.add(SELF)
-        if facts.supervisor_id is not None and me == facts.supervisor_id:
+        if _has_supervisor(facts) and me == facts.supervisor_id:
             found.add(SUPERVISOR)
         if facts.station_manager_id is not None and me == facts.station_manager_id:
             found.add(STATION_MANAGER)
@@ -79,16 +156,34 @@ def _matches(who: Who, related: frozenset[str], actor: Actor) -> bool:
 
 def _permitted(whos: tuple[Who, ...], facts: Facts, actor: Actor) -> bool:
     related = relations(facts, actor)
-    return any(_matches(w, related, actor) for w in whos)
+    return any(_matches(_effective(w, facts), related, actor) for w in whos)
 
 
 def _is_subject(facts: Facts, actor: Actor) -> bool:
     return actor.employee_id is not None and actor.employee_id == facts.employee_id
 
 
-def _who_text(table: WorkflowTable, whos: tuple[Who, ...]) -> tuple[str, str]:
+def _approved_this_round(facts: Facts, actor: Actor) -> bool:
+    """Whether ``actor`` took an approval step of the current round (as a user or as an employee)."""
+    return any((actor.user_id is not None and step.user_id == actor.user_id)
+               or (actor.employee_id is not None and step.employee_id == actor.employee_id)
+               for step in facts.approvals)
+
+
+def _who_text(table: WorkflowTable, whos: tuple[Who, ...], facts: Facts) -> tuple[str, str]:
+    whos = tuple(_effective(w, facts) for w in whos)
     return ("、".join(dict.fromkeys(table.relation_label(w.relation, "zh_CN") for w in whos)),
             ", ".join(dict.fromkeys(table.relation_label(w.relation, "en") for w in whos)))
+
+
+def _second_step_refusal(table: WorkflowTable, facts: Facts, whos: tuple[Who, ...]) -> TransitionRefused:
+    zh, en = _who_text(table, whos, facts)
+    return TransitionRefused(
+        "SEPARATION_OF_DUTIES",
+        f"您已审批过本轮的上一级：同一人不能审批同一考核的两级，这一步须由另一位{zh}完成。",
+        f"You took an earlier approval step of this appraisal: nobody takes two approval steps of the same "
+        f"appraisal, so this step is for another person ({en}).",
+    )
 
 
 def _self_refusal(table: WorkflowTable, what_zh: str, what_en: str) -> TransitionRefused:
@@ -112,11 +207,13 @@ def _find(table: WorkflowTable, facts: Facts, actor: Actor, action: str) -> Tran
         )
     if _is_subject(facts, actor) and facts.state in REVIEW_STATES:
         raise _self_refusal(table, label_zh, label_en.lower())
+    whos = tuple(w for t in candidates for w in t.who)
     permitted = [t for t in candidates if _permitted(t.who, facts, actor)]
     if not permitted:
-        whos = tuple(w for t in candidates for w in t.who)
-        zh, en = _who_text(table, whos)
+        zh, en = _who_text(table, whos, facts)
         raise TransitionRefused("NOT_PERMITTED", f"只有{zh}可以{label_zh}。", f"Only {en} may do “{label_en}” here.")
+    if facts.state in APPROVAL_STATES and _approved_this_round(facts, actor):
+        raise _second_step_refusal(table, facts, whos)
     for t in permitted:
         if t.guard is None or t.guard.holds(facts.values):
             return t
@@ -137,7 +234,19 @@ def decide(table: WorkflowTable, facts: Facts, actor: Actor, action: str, commen
             f"“{table.action_label(action, 'zh_CN')}”需要填写意见。",
             f"“{table.action_label(action, 'en')}” needs a comment.",
         )
+    check_comment(comment)
     return t.target
+
+
+def check_comment(text: str | None) -> None:
+    """Raises CommentTooLong when a comment or reason is longer than :data:`MAX_COMMENT` characters."""
+    length = len((text or "").strip())
+    if length > MAX_COMMENT:
+        raise CommentTooLong(
+            "COMMENT_TOO_LONG",
+            f"意见过长：最多 {MAX_COMMENT} 个字，现有 {length} 个字。",
+            f"The comment is too long: at most {MAX_COMMENT:,} characters, this one has {length:,}.",
+        )
 
 
 def allowed_actions(table: WorkflowTable, facts: Facts, actor: Actor) -> list[Transition]:
@@ -163,13 +272,23 @@ def _check_permission(table: WorkflowTable, permission: Permission, facts: Facts
             f"The appraisal is {table.state_label(facts.state, 'en')}; it cannot be {what_en}ed now.",
         )
     if not _permitted(permission.who, facts, actor):
-        zh, en = _who_text(table, permission.who)
+        zh, en = _who_text(table, permission.who, facts)
         raise TransitionRefused("NOT_PERMITTED", f"只有{zh}可以{what_zh}。", f"Only {en} may {what_en} it.")
+    if facts.state in APPROVAL_STATES and _approved_this_round(facts, actor):
+        raise _second_step_refusal(table, facts, permission.who)
 
 
 def check_review(table: WorkflowTable, facts: Facts, actor: Actor) -> None:
-    """Raises TransitionRefused unless the actor may enter manual values and an adjustment now."""
+    """Raises TransitionRefused unless the actor may enter manual values and an adjustment now, and
+    EditLimitReached once this step has had ``max_edits`` review edits."""
     _check_permission(table, table.review, facts, actor, ("修改审核内容", "review"))
+    if facts.edits >= table.max_edits:
+        raise EditLimitReached(
+            "EDIT_LIMIT",
+            f"这一步已修改审核内容 {facts.edits} 次，已达上限 {table.max_edits} 次：请批准或退回。",
+            f"This step has had {facts.edits} review edits, the most allowed ({table.max_edits}): "
+            f"approve or return it.",
+        )
 
 
 def check_amend(table: WorkflowTable, facts: Facts, actor: Actor, reason: str | None) -> str:
@@ -177,4 +296,44 @@ def check_amend(table: WorkflowTable, facts: Facts, actor: Actor, reason: str | 
     _check_permission(table, table.amend, facts, actor, ("修正", "amend"))
     if table.amend.comment_required and not (reason or "").strip():
         raise CommentRequired("COMMENT_REQUIRED", "修正考核需要填写原因。", "An amendment needs a reason.")
+    check_comment(reason)
     return table.amend.target
+
+
+# --- who is expected to act -------------------------------------------------------------------
+
+
+def waiting_for(table: WorkflowTable, facts: Facts) -> tuple[Party, ...]:
+    """Who may move the appraisal on from its state, by the same rules as :func:`decide`: the employee
+    is left out while it is under review, the round's approvers are left out of the next level, and a
+    missing supervisor is stood in for. Empty in a final state."""
+    out: dict[Party, None] = {}
+    approvers = {step.employee_id for step in facts.approvals}
+    for t in table.transitions_from(facts.state):
+        for who in t.who:
+            stand_in = supervisor_stand_in(facts) if who.relation == SUPERVISOR else None
+            relation = (stand_in or who).relation
+            person = {SELF: facts.employee_id, SUPERVISOR: facts.supervisor_id,
+                      STATION_MANAGER: facts.station_manager_id}.get(relation)
+            if relation != HR and person is None:
+                continue
+            if person is not None and facts.state in REVIEW_STATES and person == facts.employee_id:
+                continue
+            if person is not None and facts.state in APPROVAL_STATES and person in approvers:
+                continue
+            out.setdefault(Party(relation, person, stand_in is not None))
+    return tuple(out)
+
+
+def acting_states(table: WorkflowTable, roles: Collection[str]) -> frozenset[str]:
+    """The states in which somebody holding ``roles`` might act, by role alone (a pre-filter for
+    the inbox): a row naming the supervisor counts for the stand-ins' roles too."""
+    states = set()
+    for t in table.transitions:
+        for who in t.who:
+            needed = {who.role}
+            if who.relation == SUPERVISOR:
+                needed |= {w.role for w in SUPERVISOR_STAND_INS}
+            if None in needed or needed & set(roles):
+                states.add(t.source)
+    return frozenset(states)

@@ -30,6 +30,11 @@ class State(enum.StrEnum):
 REVIEW_STATES = frozenset({State.draft, State.pending_review, State.pending_second_review, State.disputed})
 # A recompute may change appraisals in these states only; the others are locked.
 RECOMPUTABLE_STATES = frozenset({State.draft, State.pending_review})
+# The approval levels: leaving one of these forwards (see APPROVAL_ORDER) is an approval step. A round of
+# approval starts each time the appraisal enters pending_review (submitted, returned, resolved, amended).
+APPROVAL_STATES = frozenset({State.pending_review, State.pending_second_review})
+APPROVAL_ORDER = {State.draft: 0, State.pending_review: 1, State.pending_second_review: 2, State.approved: 3,
+                  State.signed: 4}
 
 # Relations between the actor and the appraised employee.
 SUPERVISOR = "supervisor"        # the employee's direct supervisor
@@ -62,6 +67,12 @@ class Who:
         return table.relation_label(self.relation, locale)
 
 
+# An employee without a supervisor (or recorded as their own) is not stuck: wherever the table names the
+# supervisor, the first of these who exists and is not the employee acts instead (the station's manager,
+# else HR), holding the product's role for that relation.
+SUPERVISOR_STAND_INS = (Who("StationManager", STATION_MANAGER), Who("HR", HR))
+
+
 @dataclass(frozen=True)
 class Transition:
     source: str
@@ -90,6 +101,7 @@ class WorkflowTable:
     review: Permission
     amend: Permission
     max_adjustment: float = 10.0
+    max_edits: int = 20  # review edits per approval step; then the step must be decided
     labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # state/action/relation → (zh, en)
     final_states: frozenset[str] = frozenset()
 
@@ -185,7 +197,7 @@ def _permission(data: Mapping, key: str, states, roles, problems: _Problems, *, 
     if not isinstance(section, Mapping):
         problems.add(key, f"缺少 [{key}] 表", f"the [{key}] table is missing")
         return Permission(frozenset(), ())
-    allowed = {"states", "who", "comment_required"} | ({"to"} if target else {"max_adjustment"})
+    allowed = {"states", "who", "comment_required"} | ({"to"} if target else {"max_adjustment", "max_edits"})
     for extra in set(section) - allowed:
         problems.add(f"{key}.{extra}", f"未知的键“{extra}”", f"unknown key “{extra}”")
     raw_states = section.get("states")
@@ -283,11 +295,15 @@ def load_table(data: Mapping, *, roles: Collection[str] | None = None) -> Workfl
             0 <= max_adjustment <= 100):
         problems.add("review.max_adjustment", "应为 0 到 100 之间的数", "must be a number from 0 to 100")
         max_adjustment = 10
+    max_edits = data["review"].get("max_edits", 20) if isinstance(data.get("review"), Mapping) else 20
+    if isinstance(max_edits, bool) or not isinstance(max_edits, int) or not 1 <= max_edits <= 100:
+        problems.add("review.max_edits", "应为 1 到 100 之间的整数", "must be a whole number from 1 to 100")
+        max_edits = 20
     if problems.items:
         raise WorkflowTableError(problems.items)
     return WorkflowTable(
         states=states, initial=initial, transitions=tuple(transitions), review=review, amend=amend,
-        max_adjustment=float(max_adjustment),
+        max_adjustment=float(max_adjustment), max_edits=max_edits,
         labels={**{f"state:{k}": v for k, v in state_labels.items()},
                 **{f"action:{k}": v for k, v in action_labels.items()}, **relation_labels},
         final_states=final,
