@@ -85,7 +85,11 @@ class CycleApi(JixiaoModelRestApi):
     @safe
     @permission_name("post")
     def post(self):
-        """Create a cycle: {"name", "start", "end", "stations": [codes], "compute": bool}.
+        """Create a cycle: {"name", "start", "end", "stations": [codes], "compute": bool, "background": bool}.
+
+        With ``"compute": true`` the new cycle is computed at once, as ``POST /cycle/<id>/compute``
+        does (``"background": true`` only starts it); the answer's ``compute`` holds what that call
+        would answer: what was created, ``{"started": true}``, or ``{"message"}`` when it was refused.
         ---
         post:
           requestBody:
@@ -107,9 +111,13 @@ class CycleApi(JixiaoModelRestApi):
                       type: array
                       items:
                         type: string
+                    compute:
+                      type: boolean
+                    background:
+                      type: boolean
           responses:
             201:
-              description: the new cycle
+              description: the new cycle (id, name) and, when asked to compute, the answer of the compute under compute
             400:
               $ref: '#/components/responses/400'
             422:
@@ -127,11 +135,17 @@ class CycleApi(JixiaoModelRestApi):
         if not isinstance(name, str) or not isinstance(stations, list) or not all(
                 isinstance(s, str) and len(s) <= 32 for s in stations) or len(stations) > 1000:
             return self.response_422(message=_("Give a name and a list of station codes."))
+        compute = data.get("compute", False)
+        if not isinstance(compute, bool):
+            return self.response_422(message=_("“compute” is true or false."))
         try:
             cycle = create_cycle(db.session, name, start, end, stations)
         except CycleError as exc:
             return self.response_422(message=exc.message)
-        return self.response(201, id=cycle.id, name=cycle.name)
+        created = {"id": cycle.id, "name": cycle.name}
+        if compute:
+            created["compute"] = self._compute(cycle, data)[1]
+        return self.response(201, **created)
 
     @expose("/<int:pk>/compute", methods=["POST"])
     @protect()
@@ -173,19 +187,25 @@ class CycleApi(JixiaoModelRestApi):
         if cycle is None:
             return self.response_404()
         data = request.get_json(silent=True) if request.data else {}
-        data = data if isinstance(data, dict) else {}
+        status, body = self._compute(cycle, data if isinstance(data, dict) else {})
+        return self.response(status, **body)
+
+    @staticmethod
+    def _compute(cycle: Cycle, data: dict) -> tuple[int, dict]:
+        """Compute ``cycle`` as the request's ``background`` and ``rebind`` ask, in the signed-in
+        person's name: (200, what changed), (202, started), (409, running already) or (422, why not)."""
         rebind = data.get("rebind") is True
         actor = tr.person_for(db.session, current_person(), locale()).actor
         if data.get("background") is True:
             if progress_of(cycle)["running"] or not start_compute_in_background(
                     current_app._get_current_object(), cycle.id, actor, rebind=rebind):
-                return self.response(409, message=_("This cycle is being computed already."))
-            return self.response(202, started=True)
+                return 409, {"message": _("This cycle is being computed already.")}
+            return 202, {"started": True}
         try:
             result = compute_cycle(db.session, cycle, actor=actor, rebind=rebind)
         except CycleError as exc:
-            return self.response_422(message=exc.message)
-        return self.response(200, **result.to_dict())
+            return 422, {"message": exc.message}
+        return 200, result.to_dict()
 
     @expose("/<int:pk>/progress", methods=["GET"])
     @protect()
