@@ -208,17 +208,17 @@ class AppraisalApi(JixiaoModelRestApi):
             name: pk
           responses:
             200:
-              description: state and actions
+              description: state, actions, and who may act next (waiting_for)
             404:
               $ref: '#/components/responses/404'
         """
         try:
-            appraisal, table, allowed = tr.actions_for(db.session, pk, person())
+            appraisal, table, allowed, waiting = tr.actions_for(db.session, pk, person())
         except tr.NotFound:
             return self.response_404()
         return self.response(200, state=appraisal.state.value,
                              state_label=table.state_label(appraisal.state.value, locale()),
-                             actions=[transition_dict(table, t) for t in allowed])
+                             actions=[transition_dict(table, t) for t in allowed], waiting_for=waiting)
 
     @expose("/<int:pk>/transition", methods=["POST"])
     @protect()
@@ -468,6 +468,6 @@ class AppraisalApi(JixiaoModelRestApi):
         result = [{
             "id": i.id, "cycle": i.cycle, "employee_no": i.employee_no, "employee_name": i.employee_name,
             "station": i.station, "state": i.state, "total": i.total, "grade": i.grade,
-            "actions": [t.action for t in i.actions],
+            "actions": [t.action for t in i.actions], "waiting_for": i.waiting,
         } for i in items]
         return self.response(200, count=len(result), result=result)

@@ -21,18 +21,27 @@ from .. import permissions as p
 from ..models import Appraisal, AuditEvent, Cycle, Employee, Station
 from ..scoping import Scope, scope_clause, scope_for
 from ..workflow import (
+    APPROVAL_STATES,
     Actor,
     CommentRequired,
+    CommentTooLong,
+    EditLimitReached,
     Facts,
+    Party,
     Refusal,
     State,
+    Step,
     Transition,
     TransitionRefused,
     WorkflowTable,
+    acting_states,
     allowed_actions,
+    check_comment,
     check_review,
     decide,
     parse_table,
+    round_approvals,
+    waiting_for,
 )
 from .snapshot import REVIEW, SYSTEM, CycleFacts, build_snapshot, snapshot_hash
 
@@ -116,9 +125,41 @@ def guard_values(row) -> dict:
             "grade": row.grade, "version": row.version}
 
 
-def _facts(appraisal: Appraisal, supervisor_id, manager_id) -> Facts:
-    return Facts(state=appraisal.state.value, employee_id=appraisal.employee_id, supervisor_id=supervisor_id,
-                 station_manager_id=manager_id, values=guard_values(appraisal))
+def _history_query(ids, before_id=None):
+    """The events of these appraisal versions that the workflow reasons about (state changes and review
+    edits), oldest first, with the acting user's employee record."""
+    query = (
+        select(AuditEvent.id, AuditEvent.appraisal_id, AuditEvent.action, AuditEvent.from_state,
+               AuditEvent.to_state, AuditEvent.user_id, Employee.id.label("employee_id"))
+        .outerjoin(Employee, Employee.user_id == AuditEvent.user_id)
+        .where(AuditEvent.appraisal_id.in_(ids), AuditEvent.from_state.is_not(None),
+               (AuditEvent.from_state != AuditEvent.to_state) | (AuditEvent.action == REVIEW))
+        .order_by(AuditEvent.id)
+    )
+    return query if before_id is None else query.where(AuditEvent.id < before_id)
+
+
+def round_facts(session, ids: Iterable[int], before_id: int | None = None) -> dict[int, tuple[tuple, int]]:
+    """Per appraisal version: the approval steps of its current round and the review edits since it
+    entered its current state (as of before the event ``before_id``, when given)."""
+    ids = list(ids)
+    out: dict[int, tuple[list[Step], int]] = {i: ([], 0) for i in ids}
+    for start in range(0, len(ids), 500):
+        for row in session.execute(_history_query(ids[start:start + 500], before_id)):
+            changes, edits = out[row.appraisal_id]
+            if row.from_state == row.to_state:
+                out[row.appraisal_id] = (changes, edits + 1)
+            else:
+                changes.append(Step(row.from_state, row.to_state, row.user_id, row.employee_id))
+                out[row.appraisal_id] = (changes, 0)
+    return {i: (round_approvals(changes), edits) for i, (changes, edits) in out.items()}
+
+
+def _facts(session, appraisal: Appraisal, supervisor_id, manager_id, before_id=None, state=None) -> Facts:
+    approvals, edits = round_facts(session, [appraisal.id], before_id)[appraisal.id]
+    return Facts(state=state or appraisal.state.value, employee_id=appraisal.employee_id,
+                 supervisor_id=supervisor_id, station_manager_id=manager_id, values=guard_values(appraisal),
+                 approvals=approvals, edits=edits)
 
 
 def load(session, appraisal_id, person: Person) -> tuple[Appraisal, Facts]:
@@ -138,15 +179,17 @@ def load(session, appraisal_id, person: Person) -> tuple[Appraisal, Facts]:
     if row is None:
         raise NotFound()
     appraisal, supervisor_id, manager_id = row
-    return appraisal, _facts(appraisal, supervisor_id, manager_id)
+    return appraisal, _facts(session, appraisal, supervisor_id, manager_id)
 
 
-def actions_for(session, appraisal_id, person: Person) -> tuple[Appraisal, WorkflowTable, list[Transition]]:
-    """What ``person`` may do to this appraisal now (nothing on a superseded version)."""
+def actions_for(session, appraisal_id, person: Person) -> tuple[Appraisal, WorkflowTable, list[Transition],
+                                                                 list[dict]]:
+    """What ``person`` may do to this appraisal now (nothing on a superseded version), and who may
+    move it on (:func:`expected_next`)."""
     appraisal, facts = load(session, appraisal_id, person)
     table = workflow_table(session, appraisal.rule_set_version_id)
     allowed = allowed_actions(table, facts, person.actor) if appraisal.is_current else []
-    return appraisal, table, allowed
+    return appraisal, table, allowed, expected_next(session, appraisal, facts, person)
 
 
 # --- transitions ------------------------------------------------------------------------------
@@ -179,8 +222,8 @@ def _was_possible_before(session, table, appraisal, facts, actor, action) -> boo
     )
     if last is None or last.to_state != facts.state:
         return False
-    before = Facts(last.from_state, facts.employee_id, facts.supervisor_id, facts.station_manager_id,
-                   facts.values)
+    before = _facts(session, appraisal, facts.supervisor_id, facts.station_manager_id, before_id=last.id,
+                    state=last.from_state)
     try:
         decide(table, before, actor, action, comment="-")
     except Refusal:
@@ -209,6 +252,13 @@ def transition(session, appraisal_id, person: Person, action: str, comment: str 
         try:
             target = decide(table, facts, person.actor, action, comment)
         except TransitionRefused as exc:
+            if exc.code == "SEPARATION_OF_DUTIES":
+                # An approval that left the very state read here committed between reading the row and
+                # reading its trail: the state moved (409). Otherwise the caller's own earlier step is
+                # the reason, and the refusal says so (403), even on a repeated click.
+                if any(step.source == facts.state for step in facts.approvals):
+                    raise Conflict() from exc
+                raise
             if expected_state is None and _was_possible_before(
                     session, table, appraisal, facts, person.actor, action):
                 raise Conflict() from exc
@@ -325,7 +375,10 @@ def review(session, appraisal_id, person: Person, *, manual: Mapping | None = No
         if not appraisal.is_current or (expected_hash and expected_hash != appraisal.snapshot_hash):
             raise Conflict()
         table = workflow_table(session, appraisal.rule_set_version_id)
-        check_review(table, facts, person.actor)
+        try:
+            check_review(table, facts, person.actor)
+        except EditLimitReached as exc:
+            raise ReviewInvalid({"review": exc.reason(person.locale)}) from exc
 
         errors: dict[str, str] = {}
         manual_codes = {line["code"] for line in appraisal.snapshot.get("lines", []) if line.get("manual")}
@@ -353,8 +406,10 @@ def review(session, appraisal_id, person: Person, *, manual: Mapping | None = No
         adjustment_changed = new_adjustment != appraisal.adjustment
         if new_adjustment and not reason and (adjustment_changed or not appraisal.adjustment_reason):
             errors["reason"] = _("An adjustment needs a reason.")
-        if len(reason) > 2000:
-            errors["reason"] = _("The reason is too long (at most 2,000 characters).")
+        try:
+            check_comment(reason)
+        except CommentTooLong as exc:
+            errors["reason"] = exc.reason(person.locale)
         if errors:
             raise ReviewInvalid(errors)
         # Without an adjustment there is no adjustment reason; the text is still the event's comment.
@@ -404,6 +459,7 @@ class InboxItem:
     grade: str | None
     actions: list[Transition] = field(default_factory=list)
     table: WorkflowTable | None = None  # the workflow of the appraisal's rule-set version (its labels)
+    waiting: list[dict] = field(default_factory=list)  # who may act next (waiting_labels)
 
 
 def inbox(session, person: Person, *, cycle_id: int | None = None, limit: int = 1000) -> list[InboxItem]:
@@ -428,25 +484,68 @@ def inbox(session, person: Person, *, cycle_id: int | None = None, limit: int = 
     states: set[str] = set()
     for version in versions:
         tables[version] = table = workflow_table(session, version)
-        for t in table.transitions:
-            if any(w.role is None or w.role in actor.roles for w in t.who):
-                states.add(t.source)
+        states |= acting_states(table, actor.roles)
     if not states:
         return []
-    query = query.where(Appraisal.state.in_(sorted(states)))
+    rows = session.execute(query.where(Appraisal.state.in_(sorted(states)))).all()
+    # Who approved in the current round matters in the approval states only.
+    rounds = round_facts(session, [r.id for r in rows if r.state.value in APPROVAL_STATES])
     items = []
-    for row in session.execute(query):
-        facts = Facts(row.state.value, row.employee_id, row.supervisor_id, row.manager_id, guard_values(row))
-        allowed = allowed_actions(tables[row.rule_set_version_id], facts, actor)
+    for row in rows:
+        approvals, edits = rounds.get(row.id, ((), 0))
+        facts = Facts(row.state.value, row.employee_id, row.supervisor_id, row.manager_id, guard_values(row),
+                      approvals=approvals, edits=edits)
+        table = tables[row.rule_set_version_id]
+        allowed = allowed_actions(table, facts, actor)
         if allowed:
             items.append(InboxItem(row.id, row[11], row.employee_no, row[13], row.code, row.state.value,
-                                   row.total, row.grade, allowed, tables[row.rule_set_version_id]))
+                                   row.total, row.grade, allowed, table, list(waiting_for(table, facts))))
             if len(items) >= limit:
                 break
+    names = _names(session, {p.employee_id for i in items for p in i.waiting})
+    for item in items:
+        item.waiting = waiting_labels(item.table, item.waiting, person.locale, names)
     return items
 
 
-# --- sign-off (issue 8) -----------------------------------------------------------------------
+# --- who is expected to act -------------------------------------------------------------------
+
+
+def _names(session, employee_ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = [i for i in employee_ids if i is not None]
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Employee.id, Employee.name).where(Employee.id.in_(wanted))).all())
+
+
+def waiting_labels(table: WorkflowTable, parties: Iterable[Party], locale: str,
+                   names: Mapping[int, str]) -> list[dict]:
+    """Who is expected to act next, for a screen or an API answer: relation, its label, the person's
+    name (when one person holds it) and whether they stand in for a missing supervisor."""
+    from flask_babel import gettext as _
+
+    out = []
+    for party in parties:
+        label = table.relation_label(party.relation, locale)
+        name = names.get(party.employee_id) if party.employee_id is not None else None
+        text = f"{label} {name}" if name else label
+        if party.stands_in:
+            text = _("%(who)s (standing in: the employee has no supervisor)", who=text)
+        out.append({"relation": party.relation, "label": label, "name": name, "stands_in": party.stands_in,
+                    "text": text})
+    return out
+
+
+def expected_next(session, appraisal: Appraisal, facts: Facts, person: Person) -> list[dict]:
+    """Who may move this appraisal on now (nobody on a superseded version or in a final state)."""
+    if not appraisal.is_current:
+        return []
+    table = workflow_table(session, appraisal.rule_set_version_id)
+    parties = waiting_for(table, facts)
+    return waiting_labels(table, parties, person.locale, _names(session, {p.employee_id for p in parties}))
+
+
+# --- sign-off ---------------------------------------------------------------------------------
 # Signing stores the final PDF and appends its hash-chain record inside the sign transition's own
 # transaction (app/services/signoff.py): no signed appraisal without its frozen PDF.
 from .signoff import sign_effect  # noqa: E402

@@ -32,7 +32,16 @@ from ..services.cycles import (
     submit_drafts,
 )
 from ..services.snapshot import _local, document_snapshot
-from ..workflow import CommentRequired, State, TransitionRefused, allowed_actions, check_amend, check_review
+from ..workflow import (
+    MAX_COMMENT,
+    CommentRequired,
+    EditLimitReached,
+    State,
+    TransitionRefused,
+    allowed_actions,
+    check_amend,
+    check_review,
+)
 from .base import JixiaoModelView
 
 # Actions the inbox offers on many appraisals at once (HR submits drafts, reviewers approve).
@@ -128,12 +137,14 @@ class AppraisalView(JixiaoModelView):
             abort(404)
         table = tr.workflow_table(db.session, appraisal.rule_set_version_id)
         locale = _locale()
-        actions, can_review, can_amend = [], False, False
+        actions, can_review, can_amend, review_closed = [], False, False, None
         if appraisal.is_current:
             actions = allowed_actions(table, facts, person.actor)
             try:
                 check_review(table, facts, person.actor)
                 can_review = True
+            except EditLimitReached as exc:
+                review_closed = exc.reason(locale)
             except TransitionRefused:
                 pass
             try:
@@ -151,6 +162,8 @@ class AppraisalView(JixiaoModelView):
             "appraisal/show.html", appraisal=appraisal, snapshot=document_snapshot(db.session, appraisal, locale),
             table=table, locale=locale, actions=actions, can_review=can_review, can_amend=can_amend,
             versions=versions, state_css=STATE_CSS, max_adjustment=table.max_adjustment, measure=measure,
+            review_closed=review_closed, waiting=tr.expected_next(db.session, appraisal, facts, person),
+            max_comment=MAX_COMMENT,
         )
 
     def _back(self, pk):
@@ -161,7 +174,7 @@ class AppraisalView(JixiaoModelView):
     def transition(self, pk):
         person = _person()
         action = request.form.get("action", "")[:64]
-        comment = request.form.get("comment", "")[:4000]
+        comment = request.form.get("comment", "")  # the service refuses one too long, storing nothing
         expected = request.form.get("state", "")[:64] or None
         try:
             state = tr.transition(db.session, pk, person, action, comment, expected_state=expected)
@@ -187,7 +200,7 @@ class AppraisalView(JixiaoModelView):
         try:
             appraisal = tr.review(
                 db.session, pk, person, manual=manual, adjustment=request.form.get("adjustment", "").strip(),
-                reason=request.form.get("reason", "")[:4000], expected_hash=request.form.get("hash") or None,
+                reason=request.form.get("reason", ""), expected_hash=request.form.get("hash") or None,
             )
         except tr.NotFound:
             abort(404)
@@ -208,7 +221,7 @@ class AppraisalView(JixiaoModelView):
     def amend(self, pk):
         person = _person()
         try:
-            new = amend_appraisal(db.session, pk, person, request.form.get("reason", "")[:4000])
+            new = amend_appraisal(db.session, pk, person, request.form.get("reason", ""))
         except tr.NotFound:
             abort(404)
         except tr.Conflict:
@@ -230,7 +243,7 @@ class AppraisalView(JixiaoModelView):
         table = tr.default_table()
         offered = [a for a in BULK_ACTIONS if any(t.action == a for i in items for t in i.actions)]
         return self.render_template("appraisal/inbox.html", items=items, table=table, locale=_locale(),
-                                    state_css=STATE_CSS, bulk_actions=offered)
+                                    state_css=STATE_CSS, bulk_actions=offered, max_comment=MAX_COMMENT)
 
     @expose("/bulk/", methods=["POST"])
     @has_access
@@ -243,7 +256,7 @@ class AppraisalView(JixiaoModelView):
         if not ids:
             flash(_("Select at least one appraisal."), "warning")
             return redirect(url_for(f"{self.__class__.__name__}.inbox"))
-        comment = request.form.get("comment", "")[:4000]
+        comment = request.form.get("comment", "")
         flash_outcomes(tr.bulk_transition(db.session, ids, person, action, comment), action, person)
         return redirect(url_for(f"{self.__class__.__name__}.inbox"))
 
@@ -317,7 +330,7 @@ class CycleView(BaseView):
             stages=COMPUTE_STAGES, local_time=local_time, may_write=may_write,
             table=tr.workflow_table(db.session, cycle.rule_set_version_id),
             locale=_locale(), state_css=STATE_CSS, states=[s.value for s in State],
-            result=cycle.last_result if may_write else None,
+            result=cycle.last_result if may_write else None, max_comment=MAX_COMMENT,
         )
 
     def _start(self, cycle: Cycle):
@@ -343,7 +356,7 @@ class CycleView(BaseView):
         if cycle is None:
             abort(404)
         person = _person()
-        outcomes, remaining = submit_drafts(db.session, cycle.id, person, request.form.get("comment", "")[:4000])
+        outcomes, remaining = submit_drafts(db.session, cycle.id, person, request.form.get("comment", ""))
         if not outcomes:
             flash(_("There is no draft to submit in this cycle."), "warning")
         else:
