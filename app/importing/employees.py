@@ -3,7 +3,9 @@
 An employees file is small (thousands of rows), so it is checked whole in memory: supervisors may
 appear later in the file, and a supervisor chain must not loop. A ``username`` creates a FAB user
 with the role the position implies and a random password, returned once in ``Job.accounts`` and
-never stored in clear; an existing user that belongs to nobody is linked instead.
+never stored in clear. An import never attaches a person to an account that exists already (user
+names compare without regard to case): the only existing account a row may name is the one its
+employee is bound to.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from flask import current_app
 from flask_appbuilder.security.sqla.models import Role, User
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from .. import permissions as p
@@ -99,7 +101,7 @@ class Employees(Kind):
             if sup and sup not in in_file and sup not in boss:
                 errors.add(row, "supervisor_no", _("Unknown employee “%(code)s”.", code=sup))
             boss[v["employee_no"]] = sup or None
-            name = v["username"]
+            name = (v["username"] or "").lower()
             if name:
                 if name in usernames:
                     errors.add(row, "username", _("Duplicate: the same key is in row %(row)d of this file.",
@@ -119,11 +121,13 @@ class Employees(Kind):
         self._apply(job, rows, existing, users)
 
     def _users(self, job: Job, rows, existing) -> dict[str, User | None]:
-        """username -> existing FAB user (None: to be created); reports users owned by others."""
-        names = sorted({v["username"] for _row, v in rows if v["username"]})
+        """username -> the employee's own account (None: to be created). A name taken by any other
+        account, whatever its case, is an error of that row."""
+        names = sorted({v["username"].lower() for _row, v in rows if v["username"]})
         if not names:
             return {}
-        found = {u.username: u for u in job.session.scalars(select(User).where(User.username.in_(names)))}
+        found = {u.username.lower(): u for u in job.session.scalars(
+            select(User).where(func.lower(User.username).in_(names)))}
         owners = dict(job.session.execute(
             select(Employee.user_id, Employee.employee_no).where(Employee.user_id.is_not(None))).all())
         result: dict[str, User | None] = {}
@@ -131,13 +135,19 @@ class Employees(Kind):
             name = v["username"]
             if not name:
                 continue
-            user = found.get(name)
+            user = found.get(name.lower())
             employee = existing.get(v["employee_no"])
-            owner = owners.get(user.id) if user else None
-            if owner and owner != v["employee_no"]:
-                job.errors.add(row, "username", _("The user “%(name)s” belongs to employee %(no)s.",
-                                                  name=name, no=owner))
-            elif employee is not None and employee.user_id and (user is None or employee.user_id != user.id):
+            own_id = employee.user_id if employee is not None else None
+            if user is not None and user.id != own_id:
+                owner = owners.get(user.id)
+                if owner:
+                    job.errors.add(row, "username", _("The user “%(name)s” belongs to employee %(no)s.",
+                                                      name=user.username, no=owner))
+                else:
+                    job.errors.add(row, "username", _(
+                        "The user name “%(name)s” is taken by an existing account; an import creates new "
+                        "accounts only.", name=user.username))
+            elif user is None and own_id is not None:
                 job.errors.add(row, "username", _("This employee already has another user account."))
             result[name] = user
         return result

@@ -2,9 +2,9 @@
 
 from .base import Model, metadata
 from .org import POSITIONS, Employee, Segment, Station
-from .security import LoginFailure
+from .security import AccountStamp, LoginFailure
 
-__all__ = ["Model", "metadata", "Station", "Employee", "Segment", "POSITIONS", "LoginFailure"]
+__all__ = ["Model", "metadata", "Station", "Employee", "Segment", "POSITIONS", "LoginFailure", "AccountStamp"]
 
 # --- rules (issue 6) ---
 from .rules import (  # noqa: E402
