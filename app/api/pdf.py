@@ -4,14 +4,16 @@
 and permission as the appraisal API (``Appraisal``, read): scoping answers 404 outside the caller's
 scope. Neither uses FAB's ``@safe`` (it turns a 404 into a 500): errors go through app.hardening.
 ``POST /api/v1/verify`` needs no login; it is limited in size (413) and in calls per
-address (429). A browser signed in by cookie must still send ``X-CSRFToken`` (app.hardening).
+address (429). Whose appraisal it is (id, full name, employee number, a link) it tells only a
+caller whose scope includes that appraisal; anyone else learns that it matches, the cycle, when
+it was signed and a masked name. A browser signed in by cookie must still send ``X-CSRFToken`` (app.hardening).
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, url_for
 from flask_appbuilder.api import BaseApi, expose
 from flask_appbuilder.security.decorators import permission_name, protect
 from flask_babel import get_locale
@@ -21,7 +23,7 @@ from .. import permissions as p
 from ..extensions import db
 from ..hardening import error_response
 from ..models import Appraisal
-from ..scoping import get_or_404
+from ..scoping import current_scope, get_or_404
 from ..security import client_address
 from ..services import signoff
 
@@ -82,6 +84,13 @@ class AppraisalPdfApi(BaseApi):
 
 def verify_request(req) -> tuple[int, dict]:
     """Answer one verify call (the API and the page's no-script form share it): (status, body)."""
+    status, body = _verify(req)
+    if body.get("appraisal_id") is not None:  # only within the caller's scope
+        body["url"] = url_for("AppraisalView.show", pk=body["appraisal_id"])
+    return status, body
+
+
+def _verify(req) -> tuple[int, dict]:
     cfg = current_app.config
     limit = cfg.get("JIXIAO_VERIFY_MAX_BYTES", VERIFY_MAX_BYTES)
     if not signoff.verify_attempt_allowed(
@@ -100,7 +109,7 @@ def verify_request(req) -> tuple[int, dict]:
             data = upload.stream.read(limit + 1)
             if len(data) > limit:
                 return 413, too_large
-            return 200, signoff.verify_pdf_bytes(db.session, data)
+            return 200, signoff.verify_pdf_bytes(db.session, data, current_scope())
         digest = req.form.get("sha256")
     else:
         body = req.get_json(silent=True)
@@ -108,7 +117,7 @@ def verify_request(req) -> tuple[int, dict]:
     if digest is None or digest == "":
         return 422, {"message": _("Send a PDF file (field “file”) or a SHA-256 (“sha256”).")}
     try:
-        return 200, signoff.verify_sha256(db.session, digest)
+        return 200, signoff.verify_sha256(db.session, digest, current_scope())
     except signoff.InvalidDigest:
         return 422, {"message": _("A SHA-256 is 64 hexadecimal characters.")}
 
@@ -120,6 +129,12 @@ class VerifyApi(BaseApi):
     @expose("", methods=["POST"])
     def verify(self):
         """Whether a PDF (multipart ``file``) or a SHA-256 (``{"sha256"}``) is a signed appraisal; no login.
+
+        A match answers ``{"match": true, "signed_at", "cycle", "employee", "sha256"}``. Signed in as
+        someone whose scope includes the appraisal (its employee, their reviewers, HR), the answer
+        also names it: ``appraisal_id``, ``employee`` in full, ``employee_no`` and ``url`` (its page).
+        To anyone else ``employee`` is masked (张伟 → 张*) and ``appraisal_id`` and ``employee_no``
+        are null: holding the document or its hash does not tell who else was appraised.
         ---
         post:
           requestBody:
@@ -139,7 +154,37 @@ class VerifyApi(BaseApi):
                       type: string
           responses:
             200:
-              description: '{"match": true, "appraisal_id", "signed_at", "employee"} or {"match": false}'
+              description: 'a match: {"match": true, "signed_at", "cycle", "employee", "appraisal_id", "employee_no",
+                "url", "sha256"}, where outside the scope of the caller employee is masked and appraisal_id and
+                employee_no are null (no url); no match: {"match": false, "sha256"}'
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      match:
+                        type: boolean
+                      signed_at:
+                        type: string
+                        format: date-time
+                      cycle:
+                        type: string
+                      employee:
+                        type: string
+                        description: the full name within the scope of the caller, else masked (张*)
+                      appraisal_id:
+                        type: integer
+                        nullable: true
+                        description: null outside the scope of the caller
+                      employee_no:
+                        type: string
+                        nullable: true
+                        description: null outside the scope of the caller
+                      url:
+                        type: string
+                        description: the page of the appraisal; only within the scope of the caller
+                      sha256:
+                        type: string
             413:
               description: the file is too large
             422:

@@ -5,7 +5,8 @@
   signature), stores the bytes and their SHA-256, and appends a :class:`HashChainRecord`. If
   anything fails the whole transition rolls back: there is no signed appraisal without its PDF.
 * :func:`verify_pdf_bytes` / :func:`verify_sha256` look a document up by its SHA-256 among the
-  signed PDFs that the chain vouches for.
+  signed PDFs that the chain vouches for; who it is and which appraisal only to those whose scope
+  includes it, a masked name to anyone else.
 * :func:`verify_chain` walks the chain and returns the first record that no longer adds up.
 * :func:`appraisal_pdf` gives the stored bytes once signed, else renders the PDF live.
 """
@@ -25,6 +26,7 @@ from sqlalchemy.orm import undefer
 
 from ..models import Appraisal, Cycle, Employee
 from ..models.signoff import GENESIS_HASH, HashChainRecord, SignedPdf, chain_hash
+from ..scoping import NOTHING, Scope, scope_clause
 from ..workflow import State
 from .snapshot import document_snapshot
 
@@ -157,15 +159,30 @@ def local_iso(when: dt.datetime) -> str:
     return when.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")
 
 
-def verify_sha256(session, hex_digest: str) -> dict:
+def mask_name(name: str) -> str:
+    """A name as a stranger holding the document may see it: the first character, then one ``*``
+    per further character (张伟 → 张*, 欧阳娜娜 → 欧***, John Smith → J*** *****). Spaces stay, so
+    a Latin name keeps its shape; a name of one character shows none of it."""
+    name = " ".join((name or "").split())
+    if len(name) <= 1:
+        return "*" if name else ""
+    return name[0] + "".join(" " if ch == " " else "*" for ch in name[1:])
+
+
+def verify_sha256(session, hex_digest: str, scope: Scope = NOTHING) -> dict:
     """Whether a document with this SHA-256 was signed (and the chain vouches for it), and which.
 
-    ``{"match": True, "appraisal_id", "signed_at", "employee", "employee_no", "cycle", "sha256"}`` or
-    ``{"match": False, "sha256"}``. Raises InvalidDigest for text that is no SHA-256.
+    Anyone may ask; what the answer reveals depends on ``scope`` (app.scoping). To a caller whose
+    scope includes the appraisal (its employee, their reviewers, HR): ``{"match": True,
+    "appraisal_id", "signed_at", "employee", "employee_no", "cycle", "sha256"}``. To anyone else,
+    only what confirms the document they hold: ``"appraisal_id"`` and ``"employee_no"`` are None and
+    ``"employee"`` is masked (:func:`mask_name`). No match: ``{"match": False, "sha256"}``. Raises
+    InvalidDigest for text that is no SHA-256.
     """
     digest = normalise_sha256(hex_digest)
     row = session.execute(
-        select(SignedPdf.appraisal_id, SignedPdf.signed_at, Employee.name, Employee.employee_no, Cycle.name)
+        select(SignedPdf.appraisal_id, SignedPdf.signed_at, Employee.name, Employee.employee_no, Cycle.name,
+               scope_clause(Appraisal, scope).label("in_scope"))
         .join(HashChainRecord, (HashChainRecord.appraisal_id == SignedPdf.appraisal_id)
               & (HashChainRecord.pdf_sha256 == SignedPdf.sha256))
         .join(Appraisal, Appraisal.id == SignedPdf.appraisal_id)
@@ -177,14 +194,17 @@ def verify_sha256(session, hex_digest: str) -> dict:
     ).first()
     if row is None:
         return {"match": False, "sha256": digest}
-    appraisal_id, signed_at, name, employee_no, cycle = row
-    return {"match": True, "appraisal_id": appraisal_id, "signed_at": local_iso(signed_at), "employee": name,
-            "employee_no": employee_no, "cycle": cycle, "sha256": digest}
+    appraisal_id, signed_at, name, employee_no, cycle, in_scope = row
+    answer = {"match": True, "appraisal_id": appraisal_id, "signed_at": local_iso(signed_at), "employee": name,
+              "employee_no": employee_no, "cycle": cycle, "sha256": digest}
+    if not in_scope:
+        answer.update(appraisal_id=None, employee=mask_name(name), employee_no=None)
+    return answer
 
 
-def verify_pdf_bytes(session, data: bytes) -> dict:
+def verify_pdf_bytes(session, data: bytes, scope: Scope = NOTHING) -> dict:
     """:func:`verify_sha256` of the document's bytes: one changed byte and it no longer matches."""
-    return verify_sha256(session, sha256_hex(data))
+    return verify_sha256(session, sha256_hex(data), scope)
 
 
 # --- verifying the chain ----------------------------------------------------------------------

@@ -51,7 +51,8 @@ def test_anonymous_verify_matches_the_signed_pdf_and_rejects_a_changed_one(serve
     assert "/login" not in page.url
     matched, text = verify(page, "签字绩效.pdf", signed)
     assert matched and "核验通过" in text, text
-    assert "张伟 (EMP1)" in text and "演示考核" in text
+    assert "张*" in text and "演示考核" in text, text  # a stranger learns that it matches, not who
+    assert "张伟" not in text and "EMP1" not in text, text
     screenshot(page, "7-verify-match")
 
     changed = bytearray(signed)
@@ -60,6 +61,17 @@ def test_anonymous_verify_matches_the_signed_pdf_and_rejects_a_changed_one(serve
     matched, text = verify(page, "改过的.pdf", bytes(changed))
     assert not matched and "核验通过" not in text and "张伟" not in text, text
     screenshot(page, "7-verify-changed-no-match")
+
+
+def test_the_employee_signed_in_sees_which_appraisal_it_is(served, as_user):
+    appraisal_id = signing(served.app, "EMP1")[0]
+    page = as_user("emp1")
+    page.goto("/verify/")
+    matched, text = verify(page, "签字绩效.pdf", stored_pdf(served.app, appraisal_id))
+    assert matched and "张伟 (EMP1)" in text, text
+    page.locator("#jx-verify-result a").click()
+    page.wait_for_load_state()
+    assert page.url.endswith(f"/appraisal/show/{appraisal_id}")
 
 
 def test_employee_reads_the_result_downloads_the_pdf_and_signs(served, as_user):

@@ -12,6 +12,7 @@ from sqlalchemy import delete, select, update
 from app.extensions import db
 from app.models import Appraisal, HashChainRecord, SignedPdf
 from app.models.signoff import GENESIS_HASH, AppendOnly, chain_hash
+from app.scoping import Scope
 from app.services import signoff
 from app.services.transitions import person_for, transition
 from tests.signoff.conftest import appraisal_of, sign
@@ -42,10 +43,26 @@ def test_the_second_signature_links_the_first(signed_two, appctx):
 
 
 def test_verify_the_stored_bytes_matches(signed, appctx):
-    answer = signoff.verify_pdf_bytes(db.session, stored(signed).pdf)
+    answer = signoff.verify_pdf_bytes(db.session, stored(signed).pdf, Scope(everything=True))
     assert answer["match"] is True
     assert answer["appraisal_id"] == signed and answer["employee"] == "张伟" and answer["employee_no"] == "EMP1"
     assert answer["signed_at"].endswith("+08:00")  # Asia/Shanghai
+
+
+def test_outside_the_scope_verify_says_only_that_it_matches(signed, appctx):
+    answer = signoff.verify_pdf_bytes(db.session, stored(signed).pdf)  # nobody's scope
+    assert answer["match"] is True and answer["cycle"] and answer["signed_at"]
+    assert (answer["appraisal_id"], answer["employee"], answer["employee_no"]) == (None, "张*", None)
+    other = db.session.get(Appraisal, signed).employee.supervisor_id + 1000  # someone else's own records only
+    assert signoff.verify_pdf_bytes(db.session, stored(signed).pdf, Scope(employee_id=other))["employee"] == "张*"
+
+
+@pytest.mark.parametrize(("name", "masked"), [
+    ("张伟", "张*"), ("欧阳娜娜", "欧***"), ("王", "*"), ("", ""), ("John Smith", "J*** *****"),
+    ("  Ann   Lee ", "A** ***"), ("Zoë", "Z**"),
+])
+def test_mask_name(name, masked):
+    assert signoff.mask_name(name) == masked
 
 
 @pytest.mark.parametrize("where", [0, 1000, -1])

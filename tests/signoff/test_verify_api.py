@@ -28,13 +28,41 @@ def test_the_signed_file_matches_without_login(app, signed, signed_pdf):
     response = post_file(app.test_client(), signed_pdf)
     assert response.status_code == 200
     body = response.json
-    assert body["match"] is True and body["appraisal_id"] == signed
-    assert body["employee"] == "张伟" and body["signed_at"]
+    assert body["match"] is True and body["signed_at"] and body["cycle"]
+
+
+def test_a_stranger_learns_the_match_not_who(app, signed, signed_pdf):
+    body = post_file(app.test_client(), signed_pdf).json
+    assert body["employee"] == "张*"  # 张伟, masked
+    assert body["appraisal_id"] is None and body["employee_no"] is None and "url" not in body
+    assert "张伟" not in response_text(body) and "EMP1" not in response_text(body)
+    assert set(body) == {"match", "signed_at", "cycle", "employee", "appraisal_id", "employee_no", "sha256"}
 
 
 def test_its_hash_matches(app, signed, signed_pdf):
     response = app.test_client().post("/api/v1/verify", json={"sha256": hashlib.sha256(signed_pdf).hexdigest()})
-    assert response.status_code == 200 and response.json["appraisal_id"] == signed
+    assert response.status_code == 200 and response.json["match"] is True
+    assert response.json["employee"] == "张*" and response.json["appraisal_id"] is None
+
+
+def response_text(body: dict) -> str:
+    return repr(body)
+
+
+@pytest.mark.parametrize("username", ["emp1", "sup1", "manager1", "hr"])
+def test_whose_scope_includes_it_sees_which(app, api_as, signed, signed_pdf, username):
+    """The employee, their supervisor, their station's manager and HR."""
+    body = api_as(username).post("/api/v1/verify", json={"sha256": hashlib.sha256(signed_pdf).hexdigest()}).json
+    assert body["match"] is True and body["appraisal_id"] == signed
+    assert body["employee"] == "张伟" and body["employee_no"] == "EMP1"
+    assert body["url"] == f"/appraisal/show/{signed}"
+
+
+@pytest.mark.parametrize("username", ["emp3", "sup2", "emp6"])
+def test_a_colleague_outside_the_scope_sees_what_a_stranger_sees(app, api_as, signed, signed_pdf, username):
+    body = post_file(api_as(username), signed_pdf).json
+    assert body["match"] is True and body["employee"] == "张*"
+    assert body["appraisal_id"] is None and body["employee_no"] is None and "url" not in body
 
 
 def test_one_changed_byte_is_no_match(app, signed_pdf):
@@ -97,8 +125,25 @@ def test_the_page_works_without_a_script(app, signed, signed_pdf):
     token = csrf_token(client, "/verify/")
     page = client.post("/verify/", data={"csrf_token": token, "file": (io.BytesIO(signed_pdf), "a.pdf")},
                        content_type="multipart/form-data").get_data(as_text=True)
-    assert "alert-success" in page and "张伟" in page
+    assert "alert-success" in page and "张*" in page
+    assert "张伟" not in page and "EMP1" not in page and "/appraisal/show/" not in page
     page = client.post("/verify/", data={"csrf_token": token, "sha256": "2" * 64,
                                          "file": (io.BytesIO(b""), "")},
                        content_type="multipart/form-data").get_data(as_text=True)
     assert "alert-warning" in page and "2" * 64 in page
+
+
+def test_the_page_names_the_appraisal_to_its_employee(login_as, signed, signed_pdf):
+    browser = login_as("emp1")
+    token = csrf_token(browser, "/verify/")
+    page = browser.post("/verify/", data={"csrf_token": token, "file": (io.BytesIO(signed_pdf), "a.pdf")},
+                        content_type="multipart/form-data").get_data(as_text=True)
+    assert "alert-success" in page and "张伟 (EMP1)" in page
+    assert f'href="/appraisal/show/{signed}"' in page
+
+
+def test_the_document_says_who_sees_what(api_as):
+    spec = api_as("hr").get("/api/v1/_openapi").json
+    answer = spec["paths"]["/api/v1/verify"]["post"]["responses"]["200"]
+    properties = answer["content"]["application/json"]["schema"]["properties"]
+    assert properties["appraisal_id"]["nullable"] is True and "masked" in properties["employee"]["description"]

@@ -26,7 +26,15 @@
       var dl = el("dl", "dl-horizontal");
       rows.forEach(function (row) {
         dl.appendChild(el("dt", "", row[0]));
-        dl.appendChild(el("dd", row[2] || "", row[1]));
+        var dd = el("dd", row[2] || "");
+        if (row[3]) {  // a link, to the appraisal's own page (same site)
+          var link = el("a", "", row[1]);
+          link.href = row[3];
+          dd.appendChild(link);
+        } else {
+          dd.textContent = row[1];
+        }
+        dl.appendChild(dd);
       });
       box.appendChild(dl);
     }
@@ -36,13 +44,17 @@
   function answer(response) {
     return response.json().then(function (body) {
       if (response.status === 200 && body.match) {
-        show("success", text.match, [
-          [text.labelAppraisal, String(body.appraisal_id)],
-          [text.labelEmployee, body.employee + (body.employee_no ? " (" + body.employee_no + ")" : "")],
-          [text.labelCycle, body.cycle || ""],
-          [text.labelSigned, body.signed_at],
-          [text.labelSha, body.sha256 || "", "jx-hash"]
-        ]);
+        // Who and which appraisal only come to someone whose scope includes it; others see a masked name.
+        var rows = [];
+        if (body.appraisal_id !== null && body.appraisal_id !== undefined) {
+          var url = typeof body.url === "string" && /^\/[^\/]/.test(body.url) ? body.url : "";
+          rows.push([text.labelAppraisal, String(body.appraisal_id), "", url]);
+        }
+        rows.push([text.labelEmployee, body.employee + (body.employee_no ? " (" + body.employee_no + ")" : "")]);
+        rows.push([text.labelCycle, body.cycle || ""]);
+        rows.push([text.labelSigned, body.signed_at]);
+        rows.push([text.labelSha, body.sha256 || "", "jx-hash"]);
+        show("success", text.match, rows);
       } else if (response.status === 200) {
         show("warning", text.nomatch, [[text.labelSha, body.sha256 || "", "jx-hash"]]);
       } else {
