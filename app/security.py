@@ -1,20 +1,38 @@
-"""Flask-AppBuilder security, hardened: a login limiter shared by the form and the API login.
+"""Flask-AppBuilder security, hardened: accounts, logins and sessions.
 
-FAB's own limiter (``AUTH_RATE_LIMITED``) counts correct logins too and lives in one process's
-memory; ours counts failures only, per user name and per address, in the database so that every
-server worker sees the same lock. While locked, even the right password is refused (429).
+* Login limiter, shared by the form and the API login. FAB's own (``AUTH_RATE_LIMITED``) counts
+  correct logins too and lives in one process's memory; ours counts failures only, per account (the
+  user the typed name or e-mail resolves to, whatever its case) and per address, in the database so
+  that every server worker sees the same lock. A name that resolves to nobody is counted by its
+  normalised form. While locked, even the right password is refused (429).
+* Credential stamp: every session and every JWT carries a digest of the account's password hash and
+  its stamp token (``AccountStamp``). A password change or reset changes the hash, logout and
+  deactivation replace the token; a session or token whose digest no longer matches is refused.
+* JWT errors answer ``{"message"}`` like every other API error.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import secrets
 
-from flask import current_app, request
+from flask import current_app, g, has_request_context, jsonify, request, session
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from sqlalchemy import delete, func, select
+from flask_appbuilder.security.sqla.models import User
+from flask_babel import gettext as _
+from flask_login import current_user, user_logged_in
+from sqlalchemy import case, delete, event, func, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import object_session
 
 from .extensions import db
-from .models import LoginFailure
+from .models import AccountStamp, LoginFailure
+
+SESSION_STAMP = "_account_stamp"
+JWT_STAMP = "stamp"
 
 
 def _now() -> dt.datetime:
@@ -25,36 +43,165 @@ def client_address() -> str:
     return (request.remote_addr or "unknown")[:64]
 
 
-def login_locked(username: str, address: str) -> bool:
-    """True while this user name or this address has too many recent failed logins."""
+# --- the login limiter ---
+
+
+def login_account(typed: str) -> tuple[int | None, str]:
+    """(id of the account a typed login name or e-mail means, the name normalised).
+
+    Case-insensitive, as FAB's login is; one query whether or not the account exists, so that
+    known and unknown names take the same time."""
+    name = (typed or "").strip()[:320]
+    lowered = func.lower(name)
+    by_name = func.lower(User.username) == lowered
+    user_id = db.session.scalar(
+        select(User.id)
+        .where(or_(by_name, func.lower(User.email) == lowered))
+        .order_by(case((by_name, 0), else_=1), User.id)
+        .limit(1)
+    )
+    return user_id, name.lower()[:100]
+
+
+def _failures(user_id: int | None, key: str):
+    if user_id is not None:
+        return LoginFailure.user_id == user_id
+    return (LoginFailure.user_id.is_(None)) & (LoginFailure.username == key)
+
+
+def login_locked(typed: str, address: str) -> bool:
+    """True while the account (or unknown name) typed or this address has too many recent failures."""
     cfg = current_app.config
     since = _now() - dt.timedelta(seconds=cfg["LOGIN_LOCK_SECONDS"])
     recent = select(func.count()).select_from(LoginFailure).where(LoginFailure.at >= since)
-    by_user = db.session.scalar(recent.where(LoginFailure.username == username[:100]))
-    if by_user >= cfg["LOGIN_MAX_FAILURES"]:
+    by_account = db.session.scalar(recent.where(_failures(*login_account(typed))))
+    if by_account >= cfg["LOGIN_MAX_FAILURES"]:
         return True
     by_address = db.session.scalar(recent.where(LoginFailure.address == address))
     return by_address >= cfg["LOGIN_MAX_FAILURES_PER_IP"]
 
 
-def record_login_failure(username: str, address: str) -> None:
-    db.session.add(LoginFailure(username=username[:100], address=address, at=_now()))
+def record_login_failure(typed: str, address: str) -> None:
+    user_id, key = login_account(typed)
+    db.session.add(LoginFailure(username=key, user_id=user_id, address=address, at=_now()))
     db.session.commit()
 
 
-def clear_login_failures(username: str) -> None:
-    db.session.execute(delete(LoginFailure).where(LoginFailure.username == username[:100]))
+def clear_login_failures(user_id: int) -> None:
+    db.session.execute(delete(LoginFailure).where(LoginFailure.user_id == user_id))
     db.session.commit()
+
+
+# --- the credential stamp ---
+
+
+def credential_stamp(user) -> str:
+    """The digest a session or token of ``user`` must carry: it changes with the password hash and
+    with the account's stamp token. Keyed with the secret key, so that a JWT's readable claims tell
+    nothing about the hash."""
+    token = db.session.scalar(select(AccountStamp.token).where(AccountStamp.user_id == user.id)) or ""
+    message = f"{user.id}\0{user.password or ''}\0{token}".encode()
+    return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def stamp_matches(user, carried) -> bool:
+    return isinstance(carried, str) and hmac.compare_digest(carried, credential_stamp(user))
+
+
+def end_sessions(user_id: int, *, commit: bool = True, session=None) -> None:
+    """Replace the account's stamp token: every session and JWT of the account stops working."""
+    session = session or db.session
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(AccountStamp).values(user_id=user_id, token=secrets.token_hex(16))
+    session.execute(statement.on_conflict_do_update(
+        index_elements=[AccountStamp.user_id], set_={"token": statement.excluded.token}))
+    if commit:
+        session.commit()
+
+
+@event.listens_for(User.active, "set")
+def _deactivation_ends_sessions(user, value, old, _initiator) -> None:
+    """Whatever path deactivates an account, its sessions and tokens end: a later reactivation does
+    not bring them back."""
+    if old is True and not value and user.id is not None:
+        # committed with the change of the account, in its session
+        end_sessions(user.id, commit=False, session=object_session(user))
+
+
+def _stamp_new_session(_app, user, **_extra) -> None:
+    """Flask-Login's signal on every login: the session remembers the account's stamp."""
+    session[SESSION_STAMP] = credential_stamp(user)
+
+
+def _jwt_error(message: str):
+    response = jsonify(message=message)
+    response.status_code = 401
+    return response
 
 
 class JixiaoSecurityManager(SecurityManager):
-    """FAB's SQLAlchemy security manager with failure counting on every password check."""
+    """FAB's SQLAlchemy security manager with failure counting and credential stamps."""
+
+    def __init__(self, appbuilder):
+        super().__init__(appbuilder)
+        from .views.accounts import ResetMyPasswordView, ResetPasswordView, UserDBModelView
+
+        self.userdbmodelview = UserDBModelView
+        self.resetmypasswordview = ResetMyPasswordView
+        self.resetpasswordview = ResetPasswordView
+        user_logged_in.connect(_stamp_new_session)  # a module function: connected once per process
 
     def auth_user_db(self, username, password):
         user = super().auth_user_db(username, password)
-        name = (username or "")[:100]
         if user is None:
-            record_login_failure(name, client_address())
+            record_login_failure(username or "", client_address())
         else:
-            clear_login_failures(name)
+            clear_login_failures(user.id)
         return user
+
+    # Sessions: Flask-Login loads the session's user through this; a stale stamp reads as signed out.
+    def load_user(self, pk):
+        user = super().load_user(pk)
+        if user is None or not stamp_matches(user, session.get(SESSION_STAMP)):
+            return None
+        return user
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        user = self.get_user_by_id(int(jwt_data["sub"]))
+        if user is None or not user.is_active or not stamp_matches(user, jwt_data.get(JWT_STAMP)):
+            return None  # flask_jwt_extended answers through the user lookup error loader: 401
+        g.user = user
+        return user
+
+    def create_jwt_manager(self, app):
+        jwt = super().create_jwt_manager(app)
+
+        @jwt.additional_claims_loader
+        def _claims(identity):
+            user = self.get_user_by_id(int(identity))
+            return {JWT_STAMP: credential_stamp(user)} if user is not None else {}
+
+        jwt.unauthorized_loader(lambda _reason: _jwt_error(_("Please sign in.")))
+        jwt.invalid_token_loader(lambda _reason: _jwt_error(_("The sign-in token is not valid; sign in again.")))
+        jwt.expired_token_loader(lambda _h, _p: _jwt_error(_("Your sign-in has expired; sign in again.")))
+        ended = lambda _h, _p: _jwt_error(_("Your sign-in has ended; sign in again."))  # noqa: E731
+        for loader in (jwt.user_lookup_error_loader, jwt.revoked_token_loader,
+                       jwt.needs_fresh_token_loader, jwt.token_verification_failed_loader):
+            loader(ended)
+        return jwt
+
+    def reset_password(self, userid, password):
+        """FAB's reset; the new hash ends the account's other sessions and tokens. A person changing
+        their own password stays signed in on the screen they used."""
+        super().reset_password(userid, password)
+        if has_request_context() and current_user.is_authenticated and str(current_user.id) == str(userid):
+            session[SESSION_STAMP] = credential_stamp(current_user)
+
+    def on_user_logout(self, user) -> None:
+        # The session is a signed cookie the browser keeps: a copy replayed after logout would still
+        # be valid unless the server changes what it must match. Logout therefore replaces the
+        # account's stamp, which signs the account out everywhere (other browsers, API tokens); a
+        # per-session server record would keep the others signed in, at the price of a table written
+        # at every login and read at every request. Signing out is rare and cheap to repeat.
+        end_sessions(user.id)
+
