@@ -1,7 +1,11 @@
 """The base of every REST API: scoping, our permission vocabulary, and no 5xx for bad requests.
 
 Stock FAB 5.3 answers several malformed requests with 500 "Fatal error" (a duplicate unique value,
-odd paging arguments, database errors on write). They are fixed here once, for every API.
+odd paging arguments, filter values its columns cannot hold, database errors on write). They are
+fixed here once, for every API (the interface also serves the screens).
+
+``_info`` describes the add and edit fields only to a caller who may write, only for FAB's own POST
+and PUT, and offers related rows within the caller's scope (``app.scoping``), like every list.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.const import API_ADD_COLUMNS_RES_KEY, API_EDIT_COLUMNS_RES_KEY, PERMISSION_PREFIX
 from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
@@ -16,13 +21,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import permissions as p
+from ..hardening import MAX_KEY, is_value_filter, usable_filter_value
 from ..scoping import SCOPED
 
 log = logging.getLogger(__name__)
-
-
-# Primary keys are INTEGER columns: PostgreSQL refuses anything beyond 32 bits.
-MAX_PK = 2**31 - 1
 
 
 class RefusedWrite(Exception):
@@ -41,9 +43,19 @@ class JixiaoInterface(SQLAInterface):
             key = int(id)
         except (TypeError, ValueError):
             return None
-        if not 0 < key <= MAX_PK:
+        if not 0 < key <= MAX_KEY:
             return None
         return super().get(key, filters, select_columns, outer_default_load)
+
+    def apply_filters(self, query, filters):
+        # Every list query (API, screen, related choices) passes here: a request's filter value is
+        # made the column's type or refused with 400, instead of failing in the database.
+        if filters:
+            filters.values = [
+                usable_filter_value(self, flt, value) if is_value_filter(flt) else value
+                for flt, value in zip(filters.filters, filters.values, strict=True)
+            ]
+        return super().apply_filters(query, filters)
 
     def _check_unique(self, item) -> None:
         table = self.obj.__table__
@@ -61,10 +73,25 @@ class JixiaoInterface(SQLAInterface):
                 message = _("%(field)s: the value “%(value)s” is already used.", field=label, value=value)
                 raise DatabaseException(message) from RefusedWrite(message)
 
+    def _check_references(self, item) -> None:
+        # SQLite does not enforce foreign keys: a key naming no row would be stored, and break every
+        # later query that joins it (PostgreSQL refuses it, less readably).
+        for column in self.obj.__table__.columns:
+            value = getattr(item, column.key, None)
+            if value is None:
+                continue
+            for key in column.foreign_keys:
+                target = key.column
+                if not self.session.scalar(select(func.count()).select_from(target.table).where(target == value)):
+                    label = str(self.field_labels.get(column.key, column.key))
+                    message = _("%(field)s: “%(value)s” does not exist.", field=label, value=value)
+                    raise DatabaseException(message) from RefusedWrite(message)
+
     def _write(self, action, item, commit: bool) -> None:
         try:
             with self.session.no_autoflush:
                 self._check_unique(item)
+                self._check_references(item)
             action(item)
             if commit:
                 self.session.commit()
@@ -103,6 +130,43 @@ class JixiaoModelRestApi(ModelRestApi):
         page_size = page_size if isinstance(page_size, int) and 0 < page_size <= max_size else self.page_size
         page = page if isinstance(page, int) and 0 <= page < 10**6 else 0
         return page, page_size
+
+    def _describes_writes(self, method: str) -> bool:
+        """Whether ``_info`` describes the fields of ``method`` ("post" or "put"): the caller may write,
+        and the API serves FAB's own handler (an API that replaced it documents its body in the
+        OpenAPI document, and FAB's field list would describe something it does not accept)."""
+        served = (self.include_route_methods is None or method in self.include_route_methods) and (
+            method not in self.exclude_route_methods)
+        permission = PERMISSION_PREFIX + self.method_permission_name.get(method, method)
+        return (served and getattr(type(self), method) is getattr(ModelRestApi, method)
+                and self.appbuilder.sm.has_access(permission, self.class_permission_name))
+
+    def merge_add_field_info(self, response, **kwargs):
+        if self._describes_writes("post"):
+            super().merge_add_field_info(response, **kwargs)
+        else:
+            response[API_ADD_COLUMNS_RES_KEY] = []
+
+    def merge_edit_field_info(self, response, **kwargs):
+        if self._describes_writes("put"):
+            super().merge_edit_field_info(response, **kwargs)
+        else:
+            response[API_EDIT_COLUMNS_RES_KEY] = []
+
+    def _get_list_related_field(self, field, filter_rel_field, page=None, page_size=None):
+        # The choices of a relation are rows of another model: scoped like that model's own list.
+        if hasattr(self.datamodel.get_related_model(field.name), "__scope__"):
+            filter_rel_field = [*filter_rel_field, *SCOPED]
+        return super()._get_list_related_field(field, filter_rel_field, page=page, page_size=page_size)
+
+    def _get_field_info(self, field, filter_rel_field, page=None, page_size=None):
+        info = super()._get_field_info(field, filter_rel_field, page=page, page_size=page_size)
+        # FAB translates a missing label or description as gettext(""), which is the catalog's header.
+        label = self.label_columns.get(field.name)
+        description = self.description_columns.get(field.name)
+        info["label"] = str(_(label)) if label else self._prettify_column(field.name)
+        info["description"] = str(_(description)) if description else ""
+        return info
 
     def response_422(self, message=None):
         # FAB prefixes database refusals with a fixed English phrase; our cause is already readable.

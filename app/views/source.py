@@ -208,6 +208,8 @@ def parse_period(args) -> tuple[dt.date, dt.date]:
         raise ValueError(_("Dates must be written YYYY-MM-DD.")) from None
     if end < start:
         raise ValueError(_("The period ends before it starts."))
+    if end == dt.date.max:  # a period runs to the start of the day after its end
+        raise ValueError(_("The period must end before 9999-12-31."))
     return start, end
 
 
