@@ -22,6 +22,7 @@ from app.charts.svg import category_bars, finite_number
 from .fetcher import ASSET_SCHEME, AssetFetcher, RefuseAll
 from .labels import LABELS, normalise_locale
 from .numbers import format_number, measure
+from .trail import ADJUSTMENT_CHARS, compact_comments, compact_trail, shorten
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "pdf"
 STYLESHEET = f"{ASSET_SCHEME}:appraisal.css"
@@ -84,6 +85,10 @@ def _prepare(snapshot: Mapping) -> dict:
     for line in view["lines"]:
         line["redistributed"] = not _close(line["weight"], line["effective_weight"])
     view["redistributed"] = [line for line in view["lines"] if line["redistributed"]]
+    # However long the history, the document stays a few pages (app/pdf/trail.py).
+    view["trail"] = compact_trail(view["trail"])
+    view["comments"] = compact_comments(view["comments"])
+    view["adjustment_reason"] = shorten(view["adjustment_reason"], ADJUSTMENT_CHARS)
     view["chart"] = category_bars(view["category_scores"] or {})
     return view
 
