@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from flask_appbuilder.api import ModelRestApi
-from flask_appbuilder.const import API_ADD_COLUMNS_RES_KEY, API_EDIT_COLUMNS_RES_KEY, PERMISSION_PREFIX
+from flask_appbuilder.const import PERMISSION_PREFIX
 from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
@@ -141,17 +141,13 @@ class JixiaoModelRestApi(ModelRestApi):
         return (served and getattr(type(self), method) is getattr(ModelRestApi, method)
                 and self.appbuilder.sm.has_access(permission, self.class_permission_name))
 
-    def merge_add_field_info(self, response, **kwargs):
-        if self._describes_writes("post"):
-            super().merge_add_field_info(response, **kwargs)
-        else:
-            response[API_ADD_COLUMNS_RES_KEY] = []
-
-    def merge_edit_field_info(self, response, **kwargs):
-        if self._describes_writes("put"):
-            super().merge_edit_field_info(response, **kwargs)
-        else:
-            response[API_EDIT_COLUMNS_RES_KEY] = []
+    def _get_fields_info(self, cols, model_schema, filter_rel_fields, **kwargs):
+        # FAB's ``_info`` asks for the add fields, then the edit fields (its merge functions are bound
+        # to ModelRestApi's own, so this is the place to decide).
+        method = "post" if model_schema is self.add_model_schema else "put"
+        if not self._describes_writes(method):
+            return []
+        return super()._get_fields_info(cols, model_schema, filter_rel_fields, **kwargs)
 
     def _get_list_related_field(self, field, filter_rel_field, page=None, page_size=None):
         # The choices of a relation are rows of another model: scoped like that model's own list.

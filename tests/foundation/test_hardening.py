@@ -79,6 +79,61 @@ def test_cookie_authenticated_api_write_needs_csrf_header(login_as):
     assert c.post("/api/v1/station/", json=body, headers={"X-CSRFToken": token}).status_code == 201
 
 
+def test_a_bogus_bearer_header_does_not_skip_csrf(login_as, api_as):
+    browser = login_as("hr")
+    body = {"code": "S07", "name": "伪造站", "segment": "mixed"}
+    for header in ["Bearer x", "Bearer " + "e30.e30.e30", "bearer "]:
+        r = browser.post("/api/v1/station/", json=body, headers={"Authorization": header})
+        assert r.status_code == 400 and "CSRF" in r.json["message"], header
+    # a token that authenticates does: it is a token client, whatever cookie comes along
+    token = api_as("hr").headers["Authorization"]
+    assert browser.post("/api/v1/station/", json=body, headers={"Authorization": token}).status_code == 201
+
+
+def test_signed_in_form_post_without_or_with_stale_csrf_token_is_a_translated_400(login_as, app):
+    browser = login_as("hr")
+    stale = csrf_token(app.test_client())  # another session's token
+    for data in [{}, {"csrf_token": stale}, {"csrf_token": "nonsense"}]:
+        r = browser.post("/stationview/add", data={"code": "S66", "name": "x", "segment": "mixed", **data})
+        assert r.status_code == 400, data
+        page = r.get_data(as_text=True)
+        assert "安全令牌（CSRF）缺失或无效" in page and 'class="navbar' in page
+
+
+def test_signed_in_form_post_over_the_limit_is_a_translated_413(database_url):
+    from tests.conftest import make_app
+
+    app = make_app(database_url, MAX_CONTENT_LENGTH=4096)
+    browser = app.test_client()
+    assert form_login(browser, "hr", PASSWORD).status_code == 302
+    token = csrf_token(browser, "/stationview/add")
+    r = browser.post("/stationview/add", data={"csrf_token": token, "code": "S66", "name": "x" * 10000})
+    assert r.status_code == 413 and "上传文件过大" in r.get_data(as_text=True)
+
+
+def test_an_error_that_breaks_the_session_still_gets_the_full_error_page(database_url):
+    from sqlalchemy.exc import IntegrityError
+
+    from app.extensions import db
+    from app.models import Station
+    from tests.conftest import make_app
+
+    app = make_app(database_url)
+
+    def duplicate():
+        db.session.add(Station(code="S01", name="重复", segment="mixed"))
+        db.session.flush()  # fails; the session refuses all work until it is rolled back
+
+    app.add_url_rule("/duplicate", "duplicate", duplicate)
+    browser = app.test_client()
+    form_login(browser, "hr", PASSWORD)
+    page = browser.get("/duplicate")
+    assert page.status_code == 500
+    html = page.get_data(as_text=True)
+    assert "服务器出错" in html and 'class="navbar' in html  # the page with the menu, read after the rollback
+    assert IntegrityError.__name__ not in html
+
+
 def test_token_authenticated_api_write_needs_no_csrf(api_as):
     r = api_as("hr").post("/api/v1/station/", json={"code": "S08", "name": "新站", "segment": "consumer"})
     assert r.status_code == 201
