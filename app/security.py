@@ -101,31 +101,33 @@ def credential_stamp(user) -> str:
     nothing about the hash."""
     token = db.session.scalar(select(AccountStamp.token).where(AccountStamp.user_id == user.id)) or ""
     message = f"{user.id}\0{user.password or ''}\0{token}".encode()
-    return hmac.new(current_app.config["SECRET_KEY"].encode(), message, hashlib.sha256).hexdigest()[:32]
+    key = current_app.config["SECRET_KEY"]
+    key = key if isinstance(key, bytes) else key.encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
 def stamp_matches(user, carried) -> bool:
     return isinstance(carried, str) and hmac.compare_digest(carried, credential_stamp(user))
 
 
-def end_sessions(user_id: int, *, commit: bool = True, session=None) -> None:
+def end_sessions(user_id: int, *, commit: bool = True, db_session=None) -> None:
     """Replace the account's stamp token: every session and JWT of the account stops working."""
-    session = session or db.session
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    db_session = db_session or db.session
+    insert = pg_insert if db_session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(AccountStamp).values(user_id=user_id, token=secrets.token_hex(16))
-    session.execute(statement.on_conflict_do_update(
+    db_session.execute(statement.on_conflict_do_update(
         index_elements=[AccountStamp.user_id], set_={"token": statement.excluded.token}))
     if commit:
-        session.commit()
+        db_session.commit()
 
 
-@event.listens_for(User.active, "set")
+@event.listens_for(User.active, "set", active_history=True)
 def _deactivation_ends_sessions(user, value, old, _initiator) -> None:
     """Whatever path deactivates an account, its sessions and tokens end: a later reactivation does
     not bring them back."""
     if old is True and not value and user.id is not None:
         # committed with the change of the account, in its session
-        end_sessions(user.id, commit=False, session=object_session(user))
+        end_sessions(user.id, commit=False, db_session=object_session(user))
 
 
 def _stamp_new_session(_app, user, **_extra) -> None:

@@ -1,6 +1,6 @@
 """FAB's user and password screens with our rules: user names unique whatever their case, the
 password policy (app/passwords.py) on every password form, the current password for one's own
-change, and deactivation ending the account's sessions.
+change. (Deactivation ending the account's sessions is app/security.py's, whatever the path.)
 
 The classes keep FAB's names: FAB's permissions, endpoints and menu entries are named after them.
 """
