@@ -41,6 +41,7 @@ from ..workflow import (
     allowed_actions,
     check_amend,
     check_review,
+    decide,
 )
 from .base import JixiaoModelView
 
@@ -106,6 +107,19 @@ def flash_outcomes(outcomes: list[tr.BulkOutcome], action: str, person: tr.Perso
         flash(_("… and %(count)s more not done.", count=len(failed) - LISTED_REFUSALS), "danger")
 
 
+def _second_step_reason(table, facts, person: tr.Person, locale: str) -> str | None:
+    """Why the person who took the earlier approval step sees no action now, if that is why."""
+    for t in table.transitions_from(facts.state):
+        try:
+            decide(table, facts, person.actor, t.action, "-")
+        except TransitionRefused as exc:
+            if exc.code == "SEPARATION_OF_DUTIES":
+                return exc.reason(locale)
+        except CommentRequired:
+            pass
+    return None
+
+
 class AppraisalView(JixiaoModelView):
     datamodel = interface(Appraisal)
     class_permission_name = p.APPRAISAL
@@ -137,9 +151,10 @@ class AppraisalView(JixiaoModelView):
             abort(404)
         table = tr.workflow_table(db.session, appraisal.rule_set_version_id)
         locale = _locale()
-        actions, can_review, can_amend, review_closed = [], False, False, None
+        actions, can_review, can_amend, review_closed, not_twice = [], False, False, None, None
         if appraisal.is_current:
             actions = allowed_actions(table, facts, person.actor)
+            not_twice = None if actions else _second_step_reason(table, facts, person, locale)
             try:
                 check_review(table, facts, person.actor)
                 can_review = True
@@ -162,7 +177,7 @@ class AppraisalView(JixiaoModelView):
             "appraisal/show.html", appraisal=appraisal, snapshot=document_snapshot(db.session, appraisal, locale),
             table=table, locale=locale, actions=actions, can_review=can_review, can_amend=can_amend,
             versions=versions, state_css=STATE_CSS, max_adjustment=table.max_adjustment, measure=measure,
-            review_closed=review_closed, waiting=tr.expected_next(db.session, appraisal, facts, person),
+            review_closed=review_closed, not_twice=not_twice, waiting=tr.expected_next(db.session, appraisal, facts, person),
             max_comment=MAX_COMMENT,
         )
 

@@ -63,6 +63,7 @@ def test_one_person_never_decides_both_levels(app, api_as, login_as, fresh):
     assert [w["relation"] for w in waiting] == ["hr"]
     page = login_as("manager1").get(f"/appraisal/show/{pk}").get_data(as_text=True)
     assert "jx-waiting" in page and "人力资源" in page and 'value="approve"' not in page
+    assert "jx-not-twice" in page and "两级" in page
     assert actions(hr, pk) == ["approve", "return"] and "SUP1" in inbox(hr)
     # Returned from the second review, a new round starts: manager1 approves the first level again.
     assert post(hr, pk, "return", "请复核调整分").json == {"state": "pending_review"}
