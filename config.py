@@ -83,5 +83,12 @@ def load() -> dict:
         "WTF_CSRF_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": int(os.environ.get("JIXIAO_MAX_UPLOAD_MB", "200")) * 1024 * 1024,
+        # How large a table one import reads (a compressed .xlsx may describe far more than it
+        # weighs): the last row that may hold data, columns, cells, and the run of blank rows that
+        # ends a workbook's data. The defaults take a million work orders twice over.
+        "JIXIAO_IMPORT_MAX_ROWS": int(os.environ.get("JIXIAO_IMPORT_MAX_ROWS", "2000000")),
+        "JIXIAO_IMPORT_MAX_COLUMNS": int(os.environ.get("JIXIAO_IMPORT_MAX_COLUMNS", "256")),
+        "JIXIAO_IMPORT_MAX_CELLS": int(os.environ.get("JIXIAO_IMPORT_MAX_CELLS", "40000000")),
+        "JIXIAO_IMPORT_BLANK_ROWS": int(os.environ.get("JIXIAO_IMPORT_BLANK_ROWS", "1000")),
         "JWT_ACCESS_TOKEN_EXPIRES": 3600,
     }

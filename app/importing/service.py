@@ -23,7 +23,7 @@ from .base import Column, Errors, Job, Kind
 from .cells import CellError
 from .employees import Employees
 from .kinds import LabourCosts, Surveys, WorkOrders
-from .reader import FileRefused, open_table
+from .reader import FileRefused, Limits, open_table
 
 KINDS: dict[str, type[Kind]] = {k.key: k for k in (WorkOrders, Surveys, LabourCosts, Employees)}
 
@@ -129,9 +129,9 @@ def import_file(
     spec = KINDS[kind]()
     errors = Errors()
     try:
-        table = open_table(source)
+        table = open_table(source, Limits.from_config(current_app.config))
     except FileRefused as exc:
-        raise ImportRejected([{"row": exc.row, "column": None, "message": exc.message}]) from None
+        raise ImportRejected([{"row": exc.row, "column": exc.column, "message": exc.message}]) from None
     matched = _match_header(table.header, spec, errors)
     if errors:
         table.rows.close()
@@ -160,7 +160,7 @@ def import_file(
         if progress:
             progress(table.total, table.total)
     except FileRefused as exc:
-        errors.add(exc.row, None, exc.message)
+        errors.add(exc.row, exc.column, exc.message)
     except IntegrityError:
         # Only a concurrent writer can get past the checks above.
         errors.add(None, None, _("The data changed while the file was imported (another import?); "
