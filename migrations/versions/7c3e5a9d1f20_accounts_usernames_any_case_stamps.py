@@ -20,7 +20,7 @@ depends_on = None
 
 def upgrade():
     clashes = op.get_bind().execute(sa.text(
-        "SELECT lower(username), count(*) FROM ab_user GROUP BY lower(username) HAVING count(*) > 1"
+        "SELECT lower(username), count(*) FROM ab_user GROUP BY lower(username) HAVING count(*) > 1 ORDER BY 1"
     )).all()
     if clashes:
         names = ", ".join(f"{name} ({n} accounts)" for name, n in clashes)

@@ -117,21 +117,22 @@ def test_the_edit_screen_refuses_a_rename_onto_another_case(login_as, app):
     assert user_id(app, "emp8") == pk
 
 
-def test_the_migration_refuses_a_database_whose_names_clash(tmp_path):
+def test_the_migration_refuses_a_database_whose_names_clash(database_url):
     from alembic import command
 
     from tests.conftest import make_app
 
-    app = make_app(f"sqlite:///{tmp_path / 'clash.db'}")
+    app = make_app(database_url)
     with app.app_context():
         config = app.extensions["migrate"].migrate.get_config()
-        command.upgrade(config, "2990ce7fbbf6")
-        for i, name in enumerate(["weakuser", "WEAKUSER", "other"]):
+        command.downgrade(config, "2990ce7fbbf6")
+        for i, name in enumerate(["weakuser", "WEAKUSER", "Emp9"]):
             db.session.execute(text(
                 "INSERT INTO ab_user (first_name, last_name, username, email, active) "
-                "VALUES ('a', 'b', :name, :email, 1)"), {"name": name, "email": f"{i}@example.invalid"})
+                "VALUES ('a', 'b', :name, :email, :active)"),
+                {"name": name, "email": f"{i}@example.invalid", "active": True})
         db.session.commit()
-        with pytest.raises(RuntimeError, match=r"weakuser \(2 accounts\)"):
+        with pytest.raises(RuntimeError, match=r"emp9 \(2 accounts\), weakuser \(2 accounts\)"):
             command.upgrade(config, "head")
         db.session.remove()
         db.engine.dispose()
