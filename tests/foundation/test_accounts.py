@@ -205,6 +205,15 @@ def test_changing_my_password_needs_the_current_one_and_a_good_new_one(login_as,
     assert api_login(app.test_client(), "emp1", PASSWORD).status_code == 200
 
 
+def test_my_profile_leads_to_the_form_asking_for_the_current_password(login_as):
+    me = login_as("emp1")
+    profile = me.get("/users/userinfo/").get_data(as_text=True)
+    (action,) = set(re.findall(r'action="(/users/action/resetmypassword/\d+)" method="POST"', profile))
+    form = me.post(action, data={"csrf_token": csrf_token(me, "/users/userinfo/")}, follow_redirects=True)
+    assert form.status_code == 200 and 'name="current_password"' in form.get_data(as_text=True)
+    assert "修改我的密码" in form.get_data(as_text=True)
+
+
 def test_wrong_current_passwords_count_as_failed_logins(login_as, app):
     me = login_as("emp6")
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
