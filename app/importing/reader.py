@@ -1,6 +1,7 @@
 """Open an uploaded file as a table: header plus rows, whatever the format, without asking.
 
-* ``.xlsx`` (a zip) through openpyxl in read-only mode, first sheet;
+* ``.xlsx`` (a zip), first sheet: openpyxl reads the workbook's parts and converts each cell,
+  the sheet's rows are read here as its XML streams;
 * CSV in UTF-8 with or without a BOM, else GB18030 (a superset of GBK, what Excel in China
   saves), decided on the first few megabytes;
 * anything else (old ``.xls``, UTF-16, binary) is refused with a message saying what to do.
@@ -333,7 +334,7 @@ def _sheet_rows(sheet: _Sheet, limits: Limits, position: list[int]) -> Iterator[
     book = sheet.workbook
     parser = WorkSheetParser(None, sheet.strings, data_only=False, epoch=book.epoch,
                              date_formats=book._date_formats, timedelta_formats=book._timedelta_formats)
-    number = last = cells = in_row = loose = 0
+    number = last = rows = cells = in_row = loose = 0
     row: list[Any] = []
     sheet_data = None
     try:
@@ -351,9 +352,10 @@ def _sheet_rows(sheet: _Sheet, limits: Limits, position: list[int]) -> Iterator[
                     if tag == row_tag:
                         r = element.get("r")
                         number = int(r) if r and r.isdigit() else number + 1
+                        rows += 1  # counted too: row numbers may repeat or go back
                         if number - last - 1 >= limits.blank_rows:
                             return  # a run of blank rows: the data has ended
-                        if number > limits.rows:
+                        if number > limits.rows or rows > limits.rows:
                             raise limits.too_many_rows(row=number)
                         parser.row_counter, parser.col_counter = number, 0
                         position[0], row, in_row = number, [], 0

@@ -78,6 +78,9 @@ def test_more_rows_than_the_limit(org, app, dimension):
     assert "4 rows" in errors[0]["message"] or "4 行" in errors[0]["message"]
     errors = refused(csv_bytes(ORDER_HEADER, [order(f"C{n}") for n in range(5)]))
     assert [e["row"] for e in errors] == [5]
+    # rows are counted as well as numbered: a sheet whose rows all say they are row 2
+    same = [row(1, HEADER), *(row(2, [f"S{n}", *ONE[1:]]) for n in range(4))]
+    assert "4" in refused(workbook(same))[0]["message"]
 
 
 def test_more_cells_than_the_limit(org, app):
