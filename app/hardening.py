@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import secrets
 import urllib.parse
@@ -49,7 +48,7 @@ LOGIN_PATHS = {"/login/", "/api/v1/security/login"}
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_Q_LENGTH = 8192
 MAX_JSON_DEPTH = 32
-INT64 = 2**63  # what every database we run on stores in an integer column, and a bit more than a key
+INT64 = 2**63  # BIGINT's range: the largest number (integer or not) any field of ours may hold
 MAX_KEY = 2**31 - 1  # primary keys are INTEGER columns
 MAX_SCREEN_PAGE = 10**6
 MAX_SCREEN_PAGE_SIZE = 1000
@@ -76,6 +75,11 @@ class UnusableRequest(BadRequest):
         return str(self.description)
 
 
+def number_fits(number: int | float) -> bool:
+    """Within BIGINT's range (not infinite, not NaN): what a column or a computation of ours can take."""
+    return -INT64 <= number < INT64
+
+
 def value_problem(value) -> str | None:
     """Why a decoded request value (a JSON body, ``q``) cannot be used, or None."""
     stack = [(value, 1)]
@@ -88,11 +92,8 @@ def value_problem(value) -> str | None:
                 return _("The request contains text that is not valid Unicode.")
         elif isinstance(item, bool) or item is None:
             continue
-        elif isinstance(item, int):
-            if not -INT64 <= item < INT64:
-                return _("The request contains a number that is too large.")
-        elif isinstance(item, float):
-            if not math.isfinite(item):
+        elif isinstance(item, int | float):
+            if not number_fits(item):
                 return _("The request contains a number that is too large.")
         elif isinstance(item, dict):
             stack.extend((k, depth + 1) for k in item)
@@ -181,7 +182,7 @@ def _usable_one(datamodel, flt, value):
             number = int(value)
         except (TypeError, ValueError, OverflowError):
             raise refused() from None
-        if not -INT64 <= number < INT64:
+        if not number_fits(number):
             raise refused()
         return number
     if datamodel.is_float(column) or datamodel.is_numeric(column):
@@ -189,7 +190,7 @@ def _usable_one(datamodel, flt, value):
             number = float(value)
         except (TypeError, ValueError, OverflowError):
             raise refused() from None
-        if not math.isfinite(number):
+        if not number_fits(number):
             raise refused()
         return number
     if datamodel.is_date(column) or datamodel.is_datetime(column):
@@ -292,26 +293,26 @@ def _screen_view() -> BaseCRUDView | None:
     return view if isinstance(view, BaseCRUDView) else None
 
 
-def _screen_problem(view: BaseCRUDView) -> HTTPException | None:
-    """What FAB's screen would answer with a 500 for this request's arguments, as a 4xx."""
+def _check_screen_arguments(view: BaseCRUDView) -> None:
+    """Raise, as a 4xx, what FAB's screen would answer with a 500 for this request's arguments."""
     method = (request.endpoint or "").rsplit(".", 1)[-1]
     if method == "download" and not current_app.config.get("UPLOAD_FOLDER"):
-        return NotFound()  # FAB's file download serves UPLOAD_FOLDER, which this application has not
+        raise NotFound()  # FAB's file download serves UPLOAD_FOLDER, which this application has not
     if method in ("action", "action_post"):
         name = (request.view_args or {}).get("name") if method == "action" else request.form.get("action")
         if name not in view.actions:
-            return NotFound()
+            raise NotFound()
     views = {type(v).__name__: v for v in current_app.appbuilder.baseviews}
     for arg, values in request.args.lists():
         if "page_" in arg or "psize_" in arg:
             limit = MAX_SCREEN_PAGE if "page_" in arg else MAX_SCREEN_PAGE_SIZE
             if not all(re.fullmatch("[0-9]{1,7}", v) and int(v) <= limit for v in values):
-                return UnusableRequest(_("The page number or page size is not usable."))
+                raise UnusableRequest(_("The page number or page size is not usable."))
         if match := re.search("_oc_(.*)", arg):
             ordered = views.get(match.group(1))
             direction = request.args.get(f"_od_{match.group(1)}")
             if ordered is not None and direction in ("asc", "desc") and values[0] not in ordered.order_columns:
-                return UnusableRequest(_("This list cannot be sorted by that column."))
+                raise UnusableRequest(_("This list cannot be sorted by that column."))
         if match := _FILTER_ARG.search(arg):
             index, column = int(match.group(1)), match.group(2)
             # FAB's own reading of ``_flt_`` indexes the column's filters with the number as given.
@@ -319,12 +320,8 @@ def _screen_problem(view: BaseCRUDView) -> HTTPException | None:
             if column_filters is None:
                 continue
             if index >= len(column_filters):
-                return UnusableRequest(_("The filter is not usable."))
-            try:
-                usable_filter_value(view.datamodel, column_filters[index], values)
-            except UnusableRequest as exc:
-                return exc
-    return None
+                raise UnusableRequest(_("The filter is not usable."))
+            usable_filter_value(view.datamodel, column_filters[index], values)
 
 
 def _authenticated_by_token() -> bool:
@@ -371,9 +368,8 @@ def init_app(app: Flask) -> None:
         if problem:
             return error_response(400, problem)
         view = None if is_api() else _screen_view()
-        refused = _screen_problem(view) if view is not None else None
-        if refused is not None:
-            return error_response(refused.code, str(refused) if isinstance(refused, UnusableRequest) else None)
+        if view is not None:
+            _check_screen_arguments(view)
         return None
 
     @app.before_request
