@@ -53,7 +53,7 @@ def test_unusable_json_bodies_are_400(api_as, client):
         ("/api/v1/formula/check", '{"expression": "a + 1", "variables": {"a": %s}}' % ("9" * 400)),
         ("/api/v1/formula/check", '{"expression": "a", "variables": {"a": NaN}}'),
         ("/api/v1/appraisal/1/review", '{"adjustment": %s}' % ("9" * 300)),
-        ("/api/v1/appraisal/1/review", '{"adjustment": 1e300}'),  # PostgreSQL: numeric field overflow
+        ("/api/v1/appraisal/1/review", '{"adjustment": 1e300}'),  # beyond any field of ours
         ("/api/v1/formula/check", DEEP),
         ("/api/v1/station/", DEEP),
         ("/api/v1/ruleset/", DEEP),
