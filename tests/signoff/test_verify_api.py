@@ -78,10 +78,17 @@ def test_an_unknown_hash_is_no_match(app, signed):
     assert set(response.json) == {"match", "sha256"}
 
 
-@pytest.mark.parametrize("body", [{}, {"sha256": ""}, {"sha256": "12"}, {"sha256": ["a"]}, [], "x"])
+@pytest.mark.parametrize("body", [{}, {"sha256": ""}, {"sha256": "12"}, {"sha256": ["a"]}])
 def test_bad_input_is_422(app, body):
     response = app.test_client().post("/api/v1/verify", json=body)
     assert response.status_code == 422 and response.json["message"]
+
+
+@pytest.mark.parametrize("body", [[], "x"])
+def test_a_body_that_is_no_object_is_400(app, body):
+    """As for every API: the request boundary refuses JSON that is not an object."""
+    response = app.test_client().post("/api/v1/verify", json=body)
+    assert response.status_code == 400 and response.json["message"]
 
 
 def test_too_large_is_413(app):
