@@ -12,6 +12,7 @@ import os
 import re
 
 import flask
+import prison
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -63,7 +64,7 @@ def test_no_request_answers_5xx(app, username):
 #
 # The OpenAPI fuzz above sends what the document describes; these send what it does not: JSON the
 # application cannot store or compute with, on every write route of the url map (documented or not),
-# and FAB's list arguments on every model screen.
+# filters of every column and operator of every model API, and FAB's list arguments on every screen.
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 ANONYMOUS_WRITES = {"/api/v1/verify", "/api/v1/security/login"}
@@ -146,6 +147,43 @@ def _fuzz_write(client, headers, path, method, bodies, failures):
         STATUSES.append(response.status_code)
         if response.status_code != 400 or "message" not in (response.json or {}):
             failures.append(f"{method} {path} {body[:80]!r} -> {response.status_code} {response.text[:150]}")
+
+    fuzz()
+
+
+FILTER_VALUES = st.recursive(
+    st.one_of(st.integers(-(2**200), 2**200), st.floats(allow_nan=False, allow_infinity=False), st.none(),
+              st.booleans(), st.text(max_size=8),
+              st.sampled_from(["", "abc", "1", "1.5", "9999-12-31", "99999-01-01", "draft", "S01", "y"])),
+    lambda inner: st.lists(inner, max_size=3), max_leaves=4)
+
+
+def test_filters_of_every_api_never_answer_5xx(app):
+    from app.api.base import JixiaoModelRestApi
+
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {jwt_token(client, 'hr')}"}
+    apis = [v for v in app.appbuilder.baseviews if isinstance(v, JixiaoModelRestApi)]
+    assert len(apis) >= 10
+    failures: list[str] = []
+    for api in apis:
+        operators = [(col, flt.arg_name) for col, flts in api._filters.get_search_filters().items() for flt in flts]
+        if operators:
+            _fuzz_filters(client, headers, f"/api/v1/{api.resource_name}/", operators, failures)
+    assert not failures, "\n".join(failures[:10])
+
+
+def _fuzz_filters(client, headers, url, operators, failures):
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(filters=st.lists(st.tuples(st.sampled_from(operators), FILTER_VALUES), min_size=1, max_size=3),
+           as_json=st.booleans())
+    def fuzz(filters, as_json):
+        q = {"filters": [{"col": col, "opr": opr, "value": value} for (col, opr), value in filters]}
+        response = client.get(url, headers=headers, query_string={"q": json.dumps(q) if as_json else prison.dumps(q)})
+        STATUSES.append(response.status_code)
+        if response.status_code >= 500:
+            failures.append(f"GET {url} {q!r:.200} -> {response.status_code} {response.text[:150]}")
 
     fuzz()
 
