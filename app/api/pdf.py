@@ -6,7 +6,8 @@ scope. Neither uses FAB's ``@safe`` (it turns a 404 into a 500): errors go throu
 ``POST /api/v1/verify`` needs no login; it is limited in size (413) and in calls per
 address (429). Whose appraisal it is (id, full name, employee number, a link) it tells only a
 caller whose scope includes that appraisal; anyone else learns that it matches, the cycle, when
-it was signed and a masked name. A browser signed in by cookie must still send ``X-CSRFToken`` (app.hardening).
+it was signed and a masked name. A browser signed in by cookie must still send ``X-CSRFToken``
+(app.hardening).
 """
 
 from __future__ import annotations
