@@ -136,6 +136,7 @@ class JixiaoRequest(flask.Request):
 
 
 _LIST_FILTERS = (sqla_filters.FilterIn, sqla_filters.FilterNotIn)
+BOOLEAN_TEXT = {"y": True, "true": True, "1": True, "n": False, "false": False, "0": False}
 _FUNCTION_FILTERS = (sqla_filters.FilterEqualFunction, sqla_filters.FilterInFunction)
 
 
@@ -202,7 +203,12 @@ def _usable_one(datamodel, flt, value):
             raise refused() from None
         return value
     if datamodel.is_boolean(column):
-        return value
+        # FAB's screens send "y"; anything FAB does not read as True it passes on unchanged, and
+        # PostgreSQL refuses to compare a boolean with a number or text.
+        truth = BOOLEAN_TEXT.get(str(value).lower()) if not isinstance(value, float) else None
+        if truth is None:
+            raise refused()
+        return truth
     if isinstance(value, str):
         if _SURROGATE.search(value):
             raise refused()

@@ -32,6 +32,7 @@ def test_unusable_q_values_are_400(api_as):
         ("appraisal", rison_filter("state", "foo")),  # not one of the states
         ("appraisal", rison_filter("total", "abc", "gt")),  # PostgreSQL: not a numeric
         ("appraisal", rison_filter("total", "1e999", "gt")),
+        ("appraisal", rison_filter("is_current", "405")),  # PostgreSQL: a boolean is not a number
         ("appraisal", '{"filters":[{"col":"grade","opr":"eq","value":"x\\ud800y"}]}'),  # FAB's JSON form of q
     ]
     for resource, q in cases:
