@@ -1,10 +1,12 @@
-"""Rule sets as pure data (SPEC §5): parse, check, dump and appraise. No Flask, no SQLAlchemy.
+"""Rule sets as pure data: parse, check, dump, diff and appraise. No Flask, no SQLAlchemy.
 
 ``from app.rules import RuleSet, EmployeeFacts, load_dir, check …``: see README.md in this folder.
 """
 
-from .appraise import AppraisalResult, EmployeeFacts
+from .appraise import AppraisalResult, EmployeeFacts, indicators_needed, line_weight
+from .diff import diff_rulesets
 from .evaluate import IndicatorEval, evaluate_indicator, run_test
+from .items import GradeBand, Indicator, Line, OutcomeRule, SwotItem, Template, TestCase
 from .model import (
     ACTIONS,
     CATEGORIES,
@@ -13,22 +15,17 @@ from .model import (
     RULE_FILES,
     SEGMENTS,
     SWOT_KINDS,
-    GradeBand,
-    Indicator,
-    Line,
-    OutcomeRule,
+    WORKFLOW_FILE,
     Problem,
-    SwotItem,
-    Template,
-    TestCase,
     has_errors,
 )
 from .ruleset import RuleSet
 from .toml_io import content_hash, dump_files, load_dir, parse_files, read_dir, write_dir
 
 __all__ = [
-    "ACTIONS", "CATEGORIES", "DIRECTIONS", "KINDS", "RULE_FILES", "SEGMENTS", "SWOT_KINDS",
+    "ACTIONS", "CATEGORIES", "DIRECTIONS", "KINDS", "RULE_FILES", "SEGMENTS", "SWOT_KINDS", "WORKFLOW_FILE",
     "AppraisalResult", "EmployeeFacts", "GradeBand", "Indicator", "IndicatorEval", "Line", "OutcomeRule",
-    "Problem", "RuleSet", "SwotItem", "Template", "TestCase", "content_hash", "dump_files",
-    "evaluate_indicator", "has_errors", "load_dir", "parse_files", "read_dir", "run_test", "write_dir",
+    "Problem", "RuleSet", "SwotItem", "Template", "TestCase", "content_hash", "diff_rulesets", "dump_files",
+    "evaluate_indicator", "has_errors", "indicators_needed", "line_weight", "load_dir", "parse_files",
+    "read_dir", "run_test", "write_dir",
 ]

@@ -28,9 +28,11 @@ from typing import Any
 
 from app.engine import FormulaError
 
+from .check import indicator_dependencies
 from .evaluate import clamp_score, evaluate_indicator
 from .formulas import OUTCOME, WEIGHT, explain_text
-from .model import CATEGORY_EN, Line, expr_text
+from .items import Line
+from .model import CATEGORY_EN, expr_text
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ def _swot_lines(ruleset, employee: EmployeeFacts, template, year: int | None) ->
     return lines
 
 
-def _needed(ruleset, codes: list[str]) -> list[str]:
+def indicators_needed(ruleset, codes: list[str]) -> list[str]:
     """The indicators to evaluate, dependencies first (worked out once per rule set and list)."""
     key = ("needed", *codes)
     order = ruleset.memo.get(key)
@@ -125,8 +127,6 @@ def _needed(ruleset, codes: list[str]) -> list[str]:
 
 
 def _evaluation_order(ruleset, codes: list[str]) -> list[str]:
-    from .check import indicator_dependencies
-
     deps = indicator_dependencies(ruleset)
     order: list[str] = []
     visiting: set[str] = set()
@@ -164,7 +164,7 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
             values[code] = value
     used: set[str] = set()
     evals = {}
-    for code in _needed(ruleset, [line.indicator for line, _ in lines]):
+    for code in indicators_needed(ruleset, [line.indicator for line, _ in lines]):
         ev = evaluate_indicator(ruleset, ruleset.indicator(code), values, tags, locale)
         evals[code] = ev
         values[code] = ev.value
@@ -175,7 +175,7 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
     for line, source in lines:
         indicator = ruleset.indicator(line.indicator)
         name = indicator.label(locale) if indicator else line.indicator
-        weight, weight_note, weight_names = _weight(ruleset, line, values, tags, name, en, locale)
+        weight, weight_note, weight_names = line_weight(ruleset, line, values, tags, name, en, locale)
         used |= weight_names
         if weight_note:
             result.na_notes.append(weight_note)
@@ -230,7 +230,7 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
     return result
 
 
-def _weight(ruleset, line: Line, values, tags, name: str, en: bool, locale: str):
+def line_weight(ruleset, line: Line, values, tags, name: str, en: bool, locale: str):
     """(weight ≥ 0, note or "", names read)."""
     if not isinstance(line.weight, str):
         weight = float(line.weight)

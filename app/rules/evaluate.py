@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from app.engine import FormulaError
 
 from .formulas import INDICATOR, SCORE, explain_text
-from .model import NA, Indicator, TestCase, expr_text
+from .items import Indicator, TestCase
+from .model import NA, expr_text
 
 SCORE_MIN, SCORE_MAX = 0.0, 100.0
 # Expected values in test cases are compared to two decimal places.

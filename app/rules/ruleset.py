@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .model import GradeBand, Indicator, OutcomeRule, Problem, SwotItem, Template
+from app.engine import FormulaError
 
-if TYPE_CHECKING:
-    from .appraise import AppraisalResult, EmployeeFacts
-    from .formulas import Formulas
+from .appraise import AppraisalResult, EmployeeFacts
+from .appraise import appraise as appraise_employee
+from .check import check as check_ruleset
+from .formulas import INDICATOR, SCORE, WEIGHT, Formulas
+from .items import GradeBand, Indicator, OutcomeRule, SwotItem, Template
+from .model import FILES, Problem
 
 
 @dataclass(frozen=True, eq=True)
@@ -29,8 +32,6 @@ class RuleSet:
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> tuple[RuleSet, list[Problem]]:
         """From the canonical document (what :meth:`to_document` gives, e.g. stored rows)."""
-        from .model import FILES
-
         problems: list[Problem] = []
         parts = {}
         for array, item_cls, attr in (
@@ -63,8 +64,6 @@ class RuleSet:
 
     @cached_property
     def formulas(self) -> Formulas:
-        from .formulas import Formulas
-
         return Formulas(i.code for i in self.indicators)
 
     def template_for(self, position: str, station_code: str, segment: str) -> Template | None:
@@ -113,10 +112,6 @@ class RuleSet:
     @cached_property
     def tag_words(self) -> set[str]:
         """Every word that a formula of this rule set passes to TAGGED or TAGGED_RATE."""
-        from app.engine import FormulaError
-
-        from .formulas import INDICATOR, SCORE, WEIGHT
-
         words: set[str] = set()
         texts = [(INDICATOR, i.value) for i in self.indicators] + [(INDICATOR, i.target) for i in self.indicators]
         texts += [(SCORE, i.score) for i in self.indicators]
@@ -140,9 +135,7 @@ class RuleSet:
 
     def check(self, station_codes=None) -> list[Problem]:
         """Every problem of the rule set: formulas, references, weights, grades, test cases."""
-        from .check import check
-
-        return check(self, station_codes=station_codes)
+        return check_ruleset(self, station_codes=station_codes)
 
     def appraise(
         self,
@@ -156,6 +149,4 @@ class RuleSet:
         locale: str = "zh_CN",
     ) -> AppraisalResult:
         """Score one employee; see :func:`app.rules.appraise.appraise`."""
-        from .appraise import appraise
-
-        return appraise(self, employee, variables, tags, manual or {}, adjustment, year=year, locale=locale)
+        return appraise_employee(self, employee, variables, tags, manual or {}, adjustment, year=year, locale=locale)

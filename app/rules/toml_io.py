@@ -15,15 +15,8 @@ from pathlib import Path
 
 import tomli_w
 
-from .model import (
-    RULE_FILES,
-    GradeBand,
-    Indicator,
-    OutcomeRule,
-    Problem,
-    SwotItem,
-    Template,
-)
+from .items import GradeBand, Indicator, OutcomeRule, SwotItem, Template
+from .model import RULE_FILES, Problem
 from .ruleset import RuleSet
 
 MAX_FILE_BYTES = 2 * 1024 * 1024

@@ -37,7 +37,17 @@ from ..models import (
     Station,
     owning_version,
 )
-from ..rules import RuleSet, content_hash, dump_files, has_errors, write_dir
+from ..rules import (
+    RuleSet,
+    content_hash,
+    diff_rulesets,
+    dump_files,
+    evaluate_indicator,
+    has_errors,
+    indicators_needed,
+    line_weight,
+    write_dir,
+)
 from ..rules import load_dir as read_rules_dir
 from ..rules.model import Problem, expr_text, norm_expr
 from ..workflow import WorkflowTableError
@@ -421,53 +431,6 @@ def publish(session: Session, version_id: int, *, user: str = "", note: str = ""
 
 
 # ---------------------------------------------------------------------------------------------
-# diff
-
-
-def _identity(kind: str, item: dict) -> str:
-    if kind == "swot":
-        return f"{item.get('station')} {item.get('year')} {item.get('kind')} {item.get('title')}"
-    if kind == "grade":
-        return str(item.get("grade"))
-    return str(item.get("code"))
-
-
-def _shown(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, ensure_ascii=False)
-
-
-def diff_rulesets(old: RuleSet | None, new: RuleSet) -> list[dict]:
-    """Item by item: [{"kind", "key", "change": added|removed|changed, "fields": [{"field","old","new"}]}]."""
-    old_doc = old.to_document() if old is not None else {}
-    new_doc = new.to_document()
-    changes: list[dict] = []
-    for kind in ("indicator", "template", "grade", "outcome", "swot"):
-        before = {_identity(kind, i): i for i in old_doc.get(kind, [])}
-        after = {_identity(kind, i): i for i in new_doc.get(kind, [])}
-        for key, item in after.items():
-            if key not in before:
-                changes.append({"kind": kind, "key": key, "change": "added", "fields": []})
-            elif before[key] != item:
-                fields = [
-                    {"field": f, "old": _shown(before[key].get(f, "")), "new": _shown(item.get(f, ""))}
-                    for f in dict.fromkeys([*before[key], *item])
-                    if before[key].get(f) != item.get(f)
-                ]
-                changes.append({"kind": kind, "key": key, "change": "changed", "fields": fields})
-        for key in before:
-            if key not in after:
-                changes.append({"kind": kind, "key": key, "change": "removed", "fields": []})
-    old_extras, new_extras = old_doc.get("extras", {}), new_doc.get("extras", {})
-    for name in sorted(set(old_extras) | set(new_extras)):
-        if old_extras.get(name) != new_extras.get(name):
-            change = "added" if name not in old_extras else "removed" if name not in new_extras else "changed"
-            changes.append({"kind": "file", "key": name, "change": change, "fields": []})
-    return changes
-
-
-# ---------------------------------------------------------------------------------------------
 # what-if
 
 
@@ -753,16 +716,13 @@ def preview_indicator(session: Session, ruleset: RuleSet, indicator, employee, s
                       *, locale: str = "zh_CN") -> dict:
     """Value, target, score and explanation of ``indicator`` (which may be unsaved) for a real
     employee and period. Other indicators it reads are evaluated first from ``ruleset``."""
-    from ..rules import evaluate_indicator
-    from ..rules.appraise import _needed
-
     others = tuple(i for i in ruleset.indicators if i.code != indicator.code)
     trial = RuleSet(indicators=(*others, indicator), templates=ruleset.templates, grades=ruleset.grades,
                     outcomes=ruleset.outcomes, swot=ruleset.swot)
     variables, tags = employee_variables(session, employee, start, end, trial.tag_words)
     values: dict[str, Any] = dict(variables)
     result = None
-    for code in _needed(trial, [indicator.code]):
+    for code in indicators_needed(trial, [indicator.code]):
         result = evaluate_indicator(trial, trial.indicator(code), values, tags, locale)
         values[code] = result.value
     used = {name: values.get(name) for name in sorted(result.names)} if result else {}
@@ -778,8 +738,6 @@ def weight_table(session: Session, ruleset: RuleSet, template, start: dt.date, e
                  *, locale: str = "zh_CN") -> dict:
     """The template's weights at every station (formulas evaluated over each station's metrics of the
     period, or with no data when the metrics are unavailable): nominal, normalised to 100, and sums."""
-    from ..rules.appraise import _weight
-
     stations = list(session.scalars(select(Station).order_by(Station.code)))
     station_values: dict[int, dict] = {s.id: {} for s in stations}
     available = True
@@ -796,7 +754,7 @@ def weight_table(session: Session, ruleset: RuleSet, template, start: dt.date, e
         for line in template.lines:
             indicator = ruleset.indicator(line.indicator)
             name = indicator.label(locale) if indicator else line.indicator
-            weight, note, _ = _weight(ruleset, line, station_values[s.id], {}, name, locale.startswith("en"), locale)
+            weight, note, _ = line_weight(ruleset, line, station_values[s.id], {}, name, locale.startswith("en"), locale)
             weights.append({"weight": round(weight, 2), "note": note})
         total = sum(w["weight"] for w in weights)
         for w in weights:
