@@ -369,11 +369,8 @@ class RulesView(BaseView):
             "kind": fields["kind"] if fields["kind"] in KINDS else "formula",
             "value": fields["value"], "target": fields["target"], "score": fields["score"] or "value",
         }, "", 0, problems)
-        try:
-            result = service.preview_indicator(db.session, service.ruleset_from_version(version), indicator,
-                                               employee, start, end, locale=_locale())
-        except service.MetricsUnavailable:
-            return jsonify(message=_("Metrics are not available yet.")), 503
+        result = service.preview_indicator(db.session, service.ruleset_from_version(version), indicator,
+                                           employee, start, end, locale=_locale())
         result.update(employee=f"{employee.employee_no} {employee.name}", start=start.isoformat(),
                       end=end.isoformat())
         return jsonify(result)

@@ -229,7 +229,6 @@ def test_preview_and_weight_table_use_real_metrics(appctx):
     assert preview["value"] is not None and 0 <= preview["score"] <= 100
     assert preview["explain"].startswith("一次修复率 ")
     table = service.weight_table(db.session, ruleset, ruleset.template_for("维修技师", "S03", "mixed"), start, end)
-    assert table["metrics_available"] is True
     for column in table["columns"]:
         assert column["sum"] == pytest.approx(100)  # the mixed template's weights always add up to 100
     assert [c["applies"] for c in table["columns"]] == [False, False, True]

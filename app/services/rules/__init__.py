@@ -1,0 +1,64 @@
+"""Rule sets in the database: load a rules/ directory, publish, export, edit drafts, what-if.
+
+The only place that combines rule rows, the pure ``app.rules`` package and the metrics. Every
+function that changes something is one transaction: it commits at its end or rolls back and raises.
+
+* ``load_dir`` is idempotent: the canonical export is hashed, and content already published makes no
+  new version (an older version with that content becomes current again);
+* a published version never changes (``PublishedVersionLocked``); editing starts a new draft;
+* ``ruleset_for_version`` caches published versions by id and content hash.
+
+``store`` reads and writes versions, ``files`` checks, loads and exports directories, ``drafts`` edits
+and publishes a draft, ``rows`` validates one row, ``previews`` and ``whatif`` run a rule set on real data.
+"""
+
+from ...rules import diff_rulesets, has_errors
+from .drafts import (
+    NotADraft,
+    PublishResult,
+    delete_draft,
+    draft_or_raise,
+    new_draft,
+    publish,
+    publish_preview,
+    replace_grades,
+)
+from .files import (
+    LoadResult,
+    RuleSetInvalid,
+    check_dir,
+    check_ruleset,
+    export_files,
+    export_version,
+    load_dir,
+    problem_lines,
+    workflow_problems,
+)
+from .previews import employee_variables, preview_indicator, weight_table
+from .rows import RuleRefused, delete_row, ensure_deletable, save_row, validate_row
+from .store import (
+    NoRuleSet,
+    current_version,
+    grade_dict,
+    indicator_dict,
+    outcome_dict,
+    published_ruleset,
+    ruleset_for_version,
+    ruleset_from_version,
+    station_codes,
+    swot_dict,
+    template_dict,
+    version_document,
+    versions,
+)
+from .whatif import WhatIfError, cycle_names, whatif
+
+__all__ = [
+    "LoadResult", "NoRuleSet", "NotADraft", "PublishResult", "RuleRefused", "RuleSetInvalid", "WhatIfError",
+    "check_dir", "check_ruleset", "current_version", "cycle_names", "delete_draft", "delete_row", "diff_rulesets",
+    "draft_or_raise", "employee_variables", "ensure_deletable", "export_files", "export_version", "grade_dict",
+    "has_errors", "indicator_dict", "load_dir", "new_draft", "outcome_dict", "preview_indicator",
+    "problem_lines", "publish", "publish_preview", "published_ruleset", "replace_grades", "ruleset_for_version",
+    "ruleset_from_version", "save_row", "station_codes", "swot_dict", "template_dict", "validate_row",
+    "version_document", "versions", "weight_table", "whatif", "workflow_problems",
+]

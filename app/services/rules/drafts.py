@@ -1,0 +1,146 @@
+"""Drafts: start one, discard it, replace its grades, preview and publish it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from ...models import (
+    PublishedVersionLocked,
+    RuleSetStatus,
+    RuleSetVersion,
+)
+from ...rules import (
+    RuleSet,
+    content_hash,
+    diff_rulesets,
+    has_errors,
+)
+from ...rules.model import Problem, norm_expr
+from .files import RuleSetInvalid, check_ruleset
+from .rows import RuleRefused
+from .store import (
+    NoRuleSet,
+    current_version,
+    fill_version,
+    grade_rows,
+    next_number,
+    outcome_rows,
+    ruleset_for_version,
+    ruleset_from_version,
+    utc_now,
+    version_document,
+)
+
+
+class NotADraft(Exception):
+    """The action needs a draft version (e.g. publishing what is published already)."""
+
+
+def new_draft(session: Session, *, based_on_id: int | None = None, user: str = "") -> RuleSetVersion:
+    """A new draft holding a copy of the published version ``based_on_id`` (default: the current
+    version, else empty). A draft is never based on a draft, so discarding a draft orphans nothing."""
+    try:
+        base = session.get(RuleSetVersion, based_on_id) if based_on_id else current_version(session)
+        if based_on_id and (base is None or not base.is_published):
+            raise NoRuleSet(f"no published rule set version {based_on_id}")
+        version = RuleSetVersion(
+            number=next_number(session), status=RuleSetStatus.draft, based_on=base,
+            created_at=utc_now(), created_by=user, note="",
+        )
+        fill_version(version, ruleset_from_version(base) if base is not None else RuleSet())
+        session.add(version)
+        session.commit()
+        return version
+    except Exception:
+        session.rollback()
+        raise
+
+
+def draft_or_raise(session: Session, version_id: int) -> RuleSetVersion:
+    version = session.get(RuleSetVersion, version_id)
+    if version is None:
+        raise NoRuleSet(f"no rule set version {version_id}")
+    if version.is_published:
+        raise PublishedVersionLocked(version.number)
+    return version
+
+
+def delete_draft(session: Session, version_id: int) -> None:
+    version = draft_or_raise(session, version_id)
+    try:
+        session.delete(version)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+
+
+@dataclass
+class PublishResult:
+    version: RuleSetVersion
+    previous: RuleSetVersion | None
+    diff: list[dict]
+    problems: list[Problem]  # warnings
+
+
+def publish_preview(session: Session, version_id: int) -> tuple[RuleSet, list[Problem], RuleSetVersion | None, list[dict]]:
+    """What publishing would do: (rule set, problems, version it replaces, diff against it)."""
+    version = draft_or_raise(session, version_id)
+    ruleset = ruleset_from_version(version)
+    problems = check_ruleset(ruleset, session)
+    previous = current_version(session)
+    old = ruleset_for_version(session, previous.id) if previous is not None else None
+    return ruleset, problems, previous, diff_rulesets(old, ruleset)
+
+
+def publish(session: Session, version_id: int, *, user: str = "", note: str = "") -> PublishResult:
+    """Publish a draft (it becomes current). Refused with RuleSetInvalid when check() finds an error,
+    a failing test case included; with NotADraft when it is published already."""
+    try:
+        version = session.get(RuleSetVersion, version_id)
+        if version is None:
+            raise NoRuleSet(f"no rule set version {version_id}")
+        if version.is_published:
+            raise NotADraft(f"version {version.number} is published already")
+        ruleset, problems, previous, diff = publish_preview(session, version_id)
+        if has_errors(problems):
+            raise RuleSetInvalid(problems)
+        now = utc_now()
+        version.status = RuleSetStatus.published
+        version.content_hash = content_hash(ruleset)
+        version.published_at, version.published_by, version.current_since = now, user, now
+        if note:
+            version.note = note
+        session.commit()
+        return PublishResult(version, previous, diff, problems)
+    except Exception:
+        session.rollback()
+        raise
+
+
+def replace_grades(session: Session, version_id: int, grades: list[dict], outcomes: list[dict]) -> None:
+    """Replace a draft's grade bands and outcome rules (tables as in grades.toml) in one transaction;
+    RuleRefused with every error about them."""
+    try:
+        version = draft_or_raise(session, version_id)
+        doc = version_document(version)
+        doc["grade"] = [{k: (norm_expr(v) if k == "min" else v) for k, v in g.items()} for g in grades]
+        doc["outcome"] = [{k: (norm_expr(v) if k in ("when", "coefficient") else v) for k, v in o.items()}
+                          for o in outcomes]
+        ruleset, problems = RuleSet.from_document(doc)
+        if not has_errors(problems):
+            problems += ruleset.check()
+        errors = [p for p in problems if p.is_error and p.item.split(" ")[0] in ("grade", "grades", "outcome")
+                  or (p.is_error and p.file == "grades.toml")]
+        if errors:
+            raise RuleRefused(errors)
+        # Delete the old rows first: the new ones may reuse their unique grade and code.
+        version.grade_bands, version.outcome_rules = [], []
+        session.flush()
+        version.grade_bands, version.outcome_rules = grade_rows(ruleset), outcome_rows(ruleset)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
