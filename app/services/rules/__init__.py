@@ -35,7 +35,16 @@ from .files import (
     workflow_problems,
 )
 from .previews import employee_variables, preview_indicator, weight_table
-from .rows import RuleRefused, delete_row, ensure_deletable, save_row, validate_row
+from .rows import (
+    RuleRefused,
+    delete_row,
+    ensure_deletable,
+    save_indicator,
+    save_row,
+    save_swot_item,
+    save_template,
+    validate_row,
+)
 from .store import (
     NoRuleSet,
     current_version,
@@ -59,6 +68,6 @@ __all__ = [
     "draft_or_raise", "employee_variables", "ensure_deletable", "export_files", "export_version", "grade_dict",
     "has_errors", "indicator_dict", "load_dir", "new_draft", "outcome_dict", "preview_indicator",
     "problem_lines", "publish", "publish_preview", "published_ruleset", "replace_grades", "ruleset_for_version",
-    "ruleset_from_version", "save_row", "station_codes", "swot_dict", "template_dict", "validate_row",
+    "ruleset_from_version", "save_indicator", "save_row", "save_swot_item", "save_template", "station_codes", "swot_dict", "template_dict", "validate_row",
     "version_document", "versions", "weight_table", "whatif", "workflow_problems",
 ]

@@ -11,6 +11,7 @@ from ...models import (
     RuleGradeBand,
     RuleIndicator,
     RuleOutcome,
+    RuleSetVersion,
     RuleSwotItem,
     RuleSwotLine,
     RuleTemplate,
@@ -21,9 +22,11 @@ from ...rules import (
     RuleSet,
     has_errors,
 )
-from ...rules.model import Problem, norm_expr
+from ...rules.forms import split_list
+from ...rules.model import Problem, expr_text, norm_expr
 from .store import (
     NoRuleSet,
+    dumps,
     grade_dict,
     indicator_dict,
     outcome_dict,
@@ -166,3 +169,49 @@ def delete_row(session: Session, row) -> None:
     except Exception:
         session.rollback()
         raise
+
+
+def save_indicator(session: Session, version: RuleSetVersion, row: RuleIndicator | None, fields: dict,
+                   tests: list[dict]) -> RuleIndicator:
+    """Fill an indicator of a draft (a new one when ``row`` is None) from the editor's fields and test
+    tables, and store it (``save_row``): RuleRefused with its errors."""
+    if row is None:
+        row = RuleIndicator(version_id=version.id, position=len(version.indicators))
+    row.code, row.name, row.name_en = fields["code"], fields["name"], fields["name_en"]
+    row.category, row.kind, row.direction = fields["category"], fields["kind"], fields["direction"]
+    row.value_formula = fields["value"] if fields["kind"] != "manual" else ""
+    row.unit, row.description = fields["unit"], fields["description"]
+    row.target, row.score_formula = expr_text(norm_expr(fields["target"]) or ""), fields["score"]
+    row.tests = dumps(tests)
+    save_row(session, row)
+    return row
+
+
+def save_template(session: Session, version: RuleSetVersion, row: RuleTemplate | None, fields: dict,
+                  lines: list[dict]) -> RuleTemplate:
+    """Fill a template of a draft (a new one when ``row`` is None) and its weighted lines, and store it."""
+    if row is None:
+        row = RuleTemplate(version_id=version.id, position=len(version.templates))
+    row.code, row.name, row.name_en = fields["code"], fields["name"], fields["name_en"]
+    row.description, row.positions = fields["description"], dumps(split_list(fields["positions"]))
+    row.stations, row.segments = dumps(fields["stations"]), dumps(fields["segments"])
+    with session.no_autoflush:
+        row.lines = [RuleTemplateLine(position=n, indicator_code=ln["indicator"], weight=ln["weight"])
+                     for n, ln in enumerate(lines)]
+    save_row(session, row)
+    return row
+
+
+def save_swot_item(session: Session, version: RuleSetVersion, row: RuleSwotItem | None, station_code: str,
+                   fields: dict, lines: list[tuple[str, str]]) -> RuleSwotItem:
+    """Fill a SWOT item of a draft (a new one at ``station_code`` when ``row`` is None) and its lines,
+    and store it."""
+    if row is None:
+        row = RuleSwotItem(version_id=version.id, position=len(version.swot_items), station_code=station_code)
+    row.year, row.kind = fields["year"], fields["kind"]
+    row.title, row.description = fields["title"], fields["description"]
+    row.positions = dumps(split_list(fields["positions"]))
+    with session.no_autoflush:
+        row.lines = [RuleSwotLine(position=n, indicator_code=i, weight=w) for n, (i, w) in enumerate(lines)]
+    save_row(session, row)
+    return row

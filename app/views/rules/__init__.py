@@ -1,0 +1,48 @@
+"""The no-code rules editor: versions, indicators with live formula checks, test cases and a preview on
+real data, templates with weights per station, SWOT quadrants, grades and outcomes, publishing with a
+diff, and the what-if.
+
+Thin: each handler parses the form (``app.rules.forms``), calls ``app.services.rules`` and renders.
+Pages read with Rules/read (HR, station managers, supervisors); every POST needs Rules/write (HR, Admin);
+the what-if rescores everybody's results and is HR's (Rules/write) too. The JavaScript is in
+``app/static/js/formula-editor.js`` (no inline scripts).
+
+One screen class, ``RulesView``, put together from one mixin per sub-screen: FAB collects the
+``@expose`` methods of the class and its bases, so the endpoints stay ``RulesView.*``.
+"""
+
+from __future__ import annotations
+
+from flask_appbuilder import BaseView
+
+from ... import permissions as p
+from ...locales import current_locale
+from ...rules import SEGMENTS
+from ..org import segment_label
+from .grades import GradeScreens
+from .indicators import IndicatorScreens
+from .screen import SWOT_LABELS
+from .swot import SwotScreens
+from .templates import TemplateScreens
+from .versions import VersionScreens
+from .whatif import WhatIfScreens
+
+READ_METHODS = ("index", "version", "indicator_form", "template_form", "swot", "grades", "publish_page",
+                "preview", "export")
+WRITE_METHODS = ("new_draft", "discard", "indicator_save", "indicator_delete", "template_save",
+                 "template_delete", "swot_save", "swot_delete", "grades_save", "publish", "whatif")
+
+
+class RulesView(VersionScreens, IndicatorScreens, TemplateScreens, SwotScreens, GradeScreens, WhatIfScreens,
+                BaseView):
+    route_base = "/rules"
+    default_view = "index"
+    class_permission_name = p.RULES
+    method_permission_name = {**{m: p.READ for m in READ_METHODS}, **{m: p.WRITE for m in WRITE_METHODS}}
+
+    def render(self, template: str, **kwargs):
+        kwargs.setdefault("locale", current_locale())
+        kwargs.setdefault("segment_labels", {code: segment_label(code) for code in SEGMENTS})
+        kwargs.setdefault("swot_labels", SWOT_LABELS)
+        kwargs.setdefault("can_write", self.appbuilder.sm.has_access(f"can_{p.WRITE}", p.RULES))
+        return self.render_template(template, **kwargs)
