@@ -7,8 +7,8 @@
 
 The Chinese catalog is app/translations/zh (Babel resolves zh_CN to zh_Hans_CN, whose
 fallback is zh). Translations live in TSV files (msgid TAB 中文) so that several people can add them without
-editing the same .po file: ``app/translations/pending/<area>.tsv`` and ``fab_supplement.tsv``
-(Flask-AppBuilder's own strings its zh catalog lacks).
+editing the same .po file: ``core.tsv``, one ``app/translations/areas/<area>.tsv`` per area, and
+``fab_supplement.tsv`` (Flask-AppBuilder's own strings its zh catalog lacks).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def extract() -> dict[str, list[str]]:
 def translations() -> dict[str, str]:
     """All msgid -> Chinese pairs from the TSV files (later files win)."""
     pairs: dict[str, str] = {}
-    files = sorted(TRANSLATIONS.glob("*.tsv")) + sorted((TRANSLATIONS / "pending").glob("*.tsv"))
+    files = sorted(TRANSLATIONS.glob("*.tsv")) + sorted((TRANSLATIONS / "areas").glob("*.tsv"))
     for path in files:
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip() or line.startswith("#"):
