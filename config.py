@@ -1,4 +1,4 @@
-"""Configuration from the environment (SPEC §9). Every setting has a safe default for the demo."""
+"""Configuration from the environment. Every setting has a safe default for the demo."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ def load() -> dict:
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "APP_NAME": "绩效 Jixiao",
         "COMPANY_NAME": os.environ.get("JIXIAO_COMPANY", "Jixiao 售后服务网络"),
+        # The default rule set's folder (its workflow.toml is the workflow of appraisals without a rule set).
+        "JIXIAO_RULES_DIR": BASE_DIR / "rules",
         "JIXIAO_TIMEZONE": os.environ.get("JIXIAO_TIMEZONE", "Asia/Shanghai"),
         "JIXIAO_DEMO_PASSWORD": os.environ.get("JIXIAO_DEMO_PASSWORD", "demo123"),
         # Languages: Chinese first, English second.

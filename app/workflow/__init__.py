@@ -1,4 +1,4 @@
-"""The approval workflow as data (SPEC §6). Pure Python: see README.md."""
+"""The approval workflow as data. Pure Python: see README.md."""
 
 from .decide import (
     MAX_COMMENT,
@@ -44,8 +44,8 @@ from .table import (
 )
 
 __all__ = [
-    "MAX_COMMENT", "Actor", "CommentRequired", "CommentTooLong", "EditLimitReached", "Facts", "Party", "Refusal",
-    "Step", "TransitionRefused", "acting_states", "allowed_actions", "check_amend", "check_comment",
+    "MAX_COMMENT", "Actor", "CommentRequired", "CommentTooLong", "EditLimitReached", "Facts", "Party",
+    "Refusal", "Step", "TransitionRefused", "acting_states", "allowed_actions", "check_amend", "check_comment",
     "check_review", "decide", "relations", "round_approvals", "supervisor_stand_in", "waiting_for",
     "APPROVAL_STATES", "SUPERVISOR_STAND_INS", "GUARD_VARIABLES", "Guard", "HR", "RECOMPUTABLE_STATES",
     "RELATIONS", "REVIEW_STATES", "SELF", "STATION_MANAGER", "SUPERVISOR", "Permission", "State",

@@ -87,7 +87,10 @@ class Party:
 
 
 class Refusal(Exception):
-    """Why not, in Chinese and English; ``code`` is stable for programs."""
+    """Why not, in Chinese and English; ``code`` is stable for programs. ``kind`` is the same word as
+    a service error's kind (``app.services.errors.Kind``), named here without importing the services."""
+
+    kind = "refused"
 
     def __init__(self, code: str, reason_zh: str, reason_en: str) -> None:
         super().__init__(f"{code}: {reason_en}")
@@ -100,9 +103,13 @@ class Refusal(Exception):
 class TransitionRefused(Refusal):
     """The actor may not do this now (HTTP 403)."""
 
+    kind = "refused"
+
 
 class CommentRequired(Refusal):
     """Allowed, but only with a usable comment: one is missing or too long (HTTP 422)."""
+
+    kind = "invalid"
 
 
 class CommentTooLong(CommentRequired):
@@ -111,6 +118,8 @@ class CommentTooLong(CommentRequired):
 
 class EditLimitReached(Refusal):
     """The approval step has had its review edits (``max_edits``): decide it now (HTTP 422)."""
+
+    kind = "refused"
 
 
 def _has_supervisor(facts: Facts) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.engine import Catalogue, FormulaError, Variable, compile_formula
+
 # code, Chinese alias, English name, kind
 GUARD_VARIABLES = (
     ("total", "总分", "Total score", "number"),
@@ -20,9 +22,7 @@ GUARD_VARIABLES = (
 
 
 def guard_catalogue():
-    """The engine catalogue of guard variables (imported late: loading the states needs no engine)."""
-    from app.engine import Catalogue, Variable
-
+    """The engine catalogue of guard variables."""
     return Catalogue([
         Variable(code=code, alias=alias, name_en=name_en, kind=kind)
         for code, alias, name_en, kind in GUARD_VARIABLES
@@ -36,8 +36,6 @@ class Guard:
 
     def holds(self, values: Mapping[str, float | str | None]) -> bool:
         """True when the guard is a true, non-N/A value; a runtime error counts as false."""
-        from app.engine import FormulaError
-
         inputs = {code: values.get(code) for code, *_ in GUARD_VARIABLES}
         try:
             result = self.formula.evaluate(inputs)
@@ -48,8 +46,6 @@ class Guard:
 
 def compile_guard(text: str) -> tuple[Guard | None, tuple[str, str] | None]:
     """The compiled guard, or None and the error message (zh, en)."""
-    from app.engine import FormulaError, compile_formula
-
     try:
         return Guard(text=text, formula=compile_formula(text, guard_catalogue())), None
     except FormulaError as exc:
