@@ -49,7 +49,9 @@ def create_app(overrides: dict | None = None) -> Flask:
             sync_permissions(app)
 
     from .cli import register_cli
+    from .services.signoff import register_effects
 
+    register_effects()
     register_cli(app)
     return app
 

@@ -1,4 +1,4 @@
-"""The figures behind the dashboards (SPEC §8), always within a row scope (app.scoping).
+"""The figures behind the dashboards, always within a row scope (app.scoping).
 
 Only current appraisal versions count. Totals, grades and rankings are GROUP BY queries; the
 category and indicator figures live in each appraisal's snapshot, so those queries read just that
@@ -14,9 +14,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
+from ..metrics import CODES
 from ..models import Appraisal, Cycle, Employee, Station
+from ..rules.formulas import INDICATOR
+from ..rules.model import expr_text
 from ..scoping import Scope, scope_clause
 from ..workflow import State
+from .rules import ruleset_for_version
 
 MAX_CYCLES = 12  # how many cycles a history chart spans
 
@@ -201,13 +205,8 @@ def indicator_rows(session, scope: Scope, cycle: Cycle, code: str,
 
 
 def indicator_metrics(session, rule_set_version_id: int, code: str) -> list[str]:
-    """The built-in metric codes (SPEC §3) an indicator's value and target formulas read, following
+    """The built-in metric codes an indicator's value and target formulas read, following
     references to other indicators; [] for a manual indicator or one not in the rule set."""
-    from ..metrics import CODES
-    from ..rules.formulas import INDICATOR
-    from ..rules.model import expr_text
-    from .rules import ruleset_for_version
-
     try:
         ruleset = ruleset_for_version(session, rule_set_version_id)
     except Exception:  # noqa: BLE001 - a missing version simply offers no drill-down

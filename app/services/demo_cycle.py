@@ -1,4 +1,4 @@
-"""The demo's computed cycle (SPEC §9): one cycle over the demo data, its appraisals moved through the
+"""The demo's computed cycle: one cycle over the demo data, its appraisals moved through the
 real transition service into several states (draft, pending_review, pending_second_review, approved,
 disputed), so that every screen has something to show."""
 
@@ -11,18 +11,21 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..models import Appraisal, Cycle, Employee
+from ..models.source import WorkOrder
 from ..workflow import State
-from .cycles import compute_cycle, create_cycle
-from .transitions import Person, person_for, review, transition
+from .caller import Caller, caller_for
+from .compute import compute_cycle
+from .cycles import create_cycle
+from .review import review
+from .rules import NoRuleSet, published_ruleset
+from .transitions import transition
 
 
 def _period(session) -> tuple[dt.date, dt.date]:
     """The whole months covered by the demo's completed orders; the last quarter without data."""
     try:
-        from ..models.source import WorkOrder
-
         first, last = session.execute(select(func.min(WorkOrder.completed_at), func.max(WorkOrder.completed_at))).one()
-    except Exception:  # noqa: BLE001 - no source data model or rows: fall back to a calendar quarter
+    except Exception:  # noqa: BLE001 - no source data rows readable: fall back to a calendar quarter
         session.rollback()
         first = last = None
     if first is None or last is None:
@@ -36,12 +39,12 @@ def _period(session) -> tuple[dt.date, dt.date]:
     return start, end
 
 
-def _person(session, username: str) -> Person:
+def _caller(session, username: str) -> Caller:
     user = current_app.appbuilder.sm.find_user(username=username)
-    return person_for(session, user)
+    return caller_for(session, user)
 
 
-def _approve_fully(session, appraisal_id: int, supervisor: Person, second: Person) -> None:
+def _approve_fully(session, appraisal_id: int, supervisor: Caller, second: Caller) -> None:
     """Approve as the supervisor; when the guard asks for a second review, approve that too."""
     state = transition(session, appraisal_id, supervisor, "approve", "同意。")
     if state == State.pending_second_review:
@@ -50,8 +53,6 @@ def _approve_fully(session, appraisal_id: int, supervisor: Person, second: Perso
 
 def seed_demo_cycle(session) -> str | None:
     """Compute the demo cycle and move its appraisals; returns a summary, None if there is a cycle."""
-    from .rules import NoRuleSet, published_ruleset
-
     if session.scalar(select(func.count()).select_from(Cycle)):
         return None
     try:
@@ -66,7 +67,7 @@ def seed_demo_cycle(session) -> str | None:
         select(Employee.employee_no, Appraisal.id).join(Appraisal, Appraisal.employee_id == Employee.id)
         .where(Appraisal.cycle_id == cycle.id, Appraisal.is_current.is_(True))
     )}
-    hr, sup1, sup2, manager1 = (_person(session, u) for u in ("hr", "sup1", "sup2", "manager1"))
+    hr, sup1, sup2, manager1 = (_caller(session, u) for u in ("hr", "sup1", "sup2", "manager1"))
     # EMP9 and EMP10 stay drafts; everyone else goes to review.
     for no, ident in sorted(ids.items()):
         if no not in ("EMP9", "EMP10"):
@@ -75,7 +76,7 @@ def seed_demo_cycle(session) -> str | None:
         _approve_fully(session, ids["EMP1"], sup1, manager1)
     if "EMP2" in ids:
         _approve_fully(session, ids["EMP2"], sup1, manager1)
-        transition(session, ids["EMP2"], _person(session, "emp2"), "dispute", "返修单 2 张并非我的责任，请核实。")
+        transition(session, ids["EMP2"], _caller(session, "emp2"), "dispute", "返修单 2 张并非我的责任，请核实。")
     if "EMP3" in ids:
         review(session, ids["EMP3"], sup1, adjustment=6, reason="季度技能比武第一名，加 6 分。")
         transition(session, ids["EMP3"], sup1, "approve", "加分较多，请站长复核。")

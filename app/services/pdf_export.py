@@ -1,4 +1,4 @@
-"""A cycle's PDFs as one zip (SPEC §7): ``flask --app run pdf export`` and HR's download.
+"""A cycle's signed or live PDFs as one zip: ``flask --app run pdf export`` and HR's download.
 
 The current appraisals are read from the database a batch at a time (keyset pages on the id), so
 memory stays bounded whatever the size of the cycle. Unsigned ones are rendered by
@@ -15,10 +15,12 @@ from pathlib import Path
 
 from sqlalchemy import exists, func, select
 
+from ..locales import default_locale
 from ..models import Appraisal, Cycle, Employee
 from ..models.signoff import SignedPdf
-from .signoff import default_locale, safe_file_name
-from .snapshot import document_snapshot
+from ..pdf import export_zip
+from .document import document_snapshot
+from .signoff import safe_file_name
 
 BATCH = 50
 
@@ -76,8 +78,6 @@ def export_cycle(session, cycle: Cycle, zip_path: str | os.PathLike, *, workers:
     """Write the cycle's current appraisals as ``EMPNO_Name.pdf`` entries into ``zip_path``;
     returns how many. ``progress(done, total)`` after each entry. Nothing is left under
     ``zip_path`` if it fails."""
-    from ..pdf import export_zip
-
     locale = locale or default_locale()
     total = count_appraisals(session, cycle)
     target = Path(zip_path)

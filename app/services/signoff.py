@@ -1,7 +1,7 @@
-"""Sign-off (SPEC §7): freeze the signed PDF, chain its hash, and answer "is this the signed PDF?".
+"""Sign-off: freeze the signed PDF, chain its hash, and answer "is this the signed PDF?".
 
-* :func:`on_sign` runs inside the ``sign`` transition's transaction (registered as its effect in
-  ``app.services.transitions``): it renders the final document (the snapshot with its trail and
+* :func:`on_sign` runs inside the ``sign`` transition's transaction (:func:`register_effects`
+  registers it as the effect of entering ``signed``; the app factory calls it): it renders the final document (the snapshot with its trail and
   signature), stores the bytes and their SHA-256, and appends a :class:`HashChainRecord`. If
   anything fails the whole transition rolls back: there is no signed appraisal without its PDF.
 * :func:`verify_pdf_bytes` / :func:`verify_sha256` look a document up by its SHA-256 among the
@@ -21,14 +21,17 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import delete, exists, func, select, text
 from sqlalchemy.orm import undefer
 
+from ..locales import default_locale
 from ..models import Appraisal, Cycle, Employee
-from ..models.signoff import GENESIS_HASH, HashChainRecord, SignedPdf, chain_hash
+from ..models.signoff import GENESIS_HASH, HashChainRecord, SignedPdf, VerifyAttempt, chain_hash
+from ..pdf import render_appraisal_pdf
 from ..scoping import NOTHING, Scope, scope_clause
 from ..workflow import State
-from .snapshot import document_snapshot
+from .document import document_snapshot
+from .transitions import register_effect
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 # Any constant: the key of the PostgreSQL advisory lock that serialises appends to the chain.
@@ -37,10 +40,6 @@ _CHAIN_LOCK_KEY = 0x4A58_5349  # "JXSI"
 
 class InvalidDigest(ValueError):
     """The text is not a SHA-256 in hexadecimal."""
-
-
-def default_locale() -> str:
-    return current_app.config.get("BABEL_DEFAULT_LOCALE", "zh_CN") if has_app_context() else "zh_CN"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -53,8 +52,6 @@ def _utcnow() -> dt.datetime:
 
 def render_live(session, appraisal: Appraisal, locale: str | None = None) -> bytes:
     """The appraisal's PDF as it reads now (its snapshot, trail, comments and signature)."""
-    from ..pdf import render_appraisal_pdf
-
     locale = locale or default_locale()
     return render_appraisal_pdf(document_snapshot(session, appraisal, locale), locale)
 
@@ -94,8 +91,14 @@ def on_sign(session, appraisal: Appraisal, actor, *, signed_at: dt.datetime | No
 
 
 def sign_effect(session, appraisal: Appraisal, event) -> None:
-    """The effect of entering ``signed`` (``transitions.register_effect``): the event is the signature."""
+    """The effect of entering ``signed``: the sign transition's audit event is the signature."""
     on_sign(session, appraisal, event, signed_at=event.at)
+
+
+def register_effects() -> None:
+    """Signing stores the final PDF and appends its chain record inside the sign transition's own
+    transaction: no signed appraisal without its frozen PDF. Idempotent (several apps may call it)."""
+    register_effect(State.signed.value, sign_effect)
 
 
 def _lock_chain(session) -> None:
@@ -300,10 +303,6 @@ def verify_attempt_allowed(session, address: str, *, limit: int, window_seconds:
     """Count one verify call from ``address``; False when it already made ``limit`` calls in the
     window. Kept in the database so that every server worker sees the same count; old attempts
     are pruned on the way. Commits its own small transaction."""
-    from sqlalchemy import delete
-
-    from ..models.signoff import VerifyAttempt
-
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     since = now - dt.timedelta(seconds=window_seconds)
     try:

@@ -38,9 +38,9 @@ def demo_period(app):
 def hold_compute_while_scoring(monkeypatch) -> threading.Event:
     """The compute stops once it reports its scoring stage, until the returned event is set: the
     progress display is seen mid-way however fast the demo's small data computes."""
-    import app.services.cycles as cycles
+    import app.services.compute as compute
 
-    release, real = threading.Event(), cycles.compute_cycle
+    release, real = threading.Event(), compute.compute_cycle
 
     def paced(session, cycle, progress=None, **kwargs):
         def report(stage, done, total):
@@ -50,7 +50,7 @@ def hold_compute_while_scoring(monkeypatch) -> threading.Event:
                 release.wait(15)
         return real(session, cycle, report, **kwargs)
 
-    monkeypatch.setattr(cycles, "compute_cycle", paced)
+    monkeypatch.setattr(compute, "compute_cycle", paced)
     return release
 
 

@@ -234,14 +234,13 @@ def test_background_compute_reports_progress_until_done(app, api_as):
 
 
 def test_a_broken_workflow_in_the_rule_set_stops_the_compute(app, monkeypatch):
-    from app.services import transitions
+    from app.services import workflows
     from app.workflow import WorkflowTableError
 
     def broken(session, version_id):
         raise WorkflowTableError([("workflow.toml", "坏了", "broken")])
 
-    monkeypatch.setattr(transitions, "workflow_table", broken)
-    monkeypatch.setattr("app.services.cycles.workflow_table", broken)
+    monkeypatch.setattr(workflows, "workflow_table", broken)
     with app.app_context():
         start, end = demo_period()
         cycle = create_cycle(db.session, "坏流程", start, end)

@@ -125,13 +125,13 @@ def test_employee_sees_own_results_and_signs(app, login_as, fresh):
 
 
 def test_inbox_labels_come_from_each_appraisals_workflow(app, login_as, monkeypatch):
-    from app.services import transitions
+    from app.services import workflows
 
-    text = transitions.DEFAULT_WORKFLOW.read_text(encoding="utf-8")
+    text = workflows.default_workflow_file().read_text(encoding="utf-8")
     renamed = text.replace('pending_review = { zh = "待审核"', 'pending_review = { zh = "等候主管评审"', 1)
     assert renamed != text
-    monkeypatch.setattr(transitions, "workflow_table",
-                        lambda session, version_id: transitions.table_from_text(renamed))
+    monkeypatch.setattr(workflows, "workflow_table",
+                        lambda session, version_id: workflows.table_from_text(renamed))
     html = login_as("sup1").get("/appraisal/inbox/").get_data(as_text=True)
     assert "等候主管评审" in html and "待审核" not in html
 

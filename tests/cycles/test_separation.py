@@ -163,7 +163,7 @@ def test_over_long_comments_are_refused_with_nothing_stored(app, api_as, login_a
 
 
 def test_review_edits_per_step_are_bounded(app, api_as, login_as, fresh):
-    from app.services.transitions import default_table
+    from app.services.workflows import default_table
 
     limit = default_table().max_edits
     pk = ids(app, fresh)["EMP3"]

@@ -105,13 +105,14 @@ def test_a_failing_render_rolls_the_signature_back(appctx, monkeypatch):
 
 
 def test_entering_signed_stores_the_pdf_whatever_the_action_is_called(appctx, monkeypatch):
-    from app.services import transitions
+    from app.services import workflows
 
-    text = transitions.DEFAULT_WORKFLOW.read_text(encoding="utf-8")
+    text = workflows.default_workflow_file().read_text(encoding="utf-8")
     renamed = text.replace('sign = { zh = "签字确认", en = "Sign" }', 'confirm = { zh = "确认", en = "Confirm" }')
     renamed = renamed.replace('action = "sign"', 'action = "confirm"')
     assert renamed.count("confirm") == 2
-    monkeypatch.setattr(transitions, "workflow_table", lambda session, version_id: transitions.table_from_text(renamed))
+    monkeypatch.setattr(workflows, "workflow_table",
+                        lambda session, version_id: workflows.table_from_text(renamed))
     appraisal = appraisal_of("EMP1")
     user = appctx.appbuilder.sm.find_user(username="emp1")
     assert transition(db.session, appraisal.id, person_for(db.session, user), "confirm", "") == "signed"

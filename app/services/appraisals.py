@@ -1,0 +1,136 @@
+"""One appraisal with its workflow facts: loading it within the caller's scope, the approval steps of
+its current round, what the caller may do now and who is expected to act next."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from ..models import Appraisal, AuditEvent, Employee, Station
+from ..scoping import scope_clause
+from ..workflow import (
+    Facts,
+    Party,
+    Step,
+    Transition,
+    WorkflowTable,
+    allowed_actions,
+    round_approvals,
+    waiting_for,
+)
+from . import workflows
+from .audit import REVIEW
+from .caller import Caller
+from .errors import NotFound
+
+
+def guard_values(row) -> dict:
+    """The figures a guard formula may read."""
+    return {"total": row.total, "subtotal": row.subtotal, "adjustment": row.adjustment,
+            "grade": row.grade, "version": row.version}
+
+
+def _history_query(ids, before_id=None):
+    """The events of these appraisal versions that the workflow reasons about (state changes and review
+    edits), oldest first, with the acting user's employee record."""
+    query = (
+        select(AuditEvent.id, AuditEvent.appraisal_id, AuditEvent.action, AuditEvent.from_state,
+               AuditEvent.to_state, AuditEvent.user_id, Employee.id.label("employee_id"))
+        .outerjoin(Employee, Employee.user_id == AuditEvent.user_id)
+        .where(AuditEvent.appraisal_id.in_(ids), AuditEvent.from_state.is_not(None),
+               (AuditEvent.from_state != AuditEvent.to_state) | (AuditEvent.action == REVIEW))
+        .order_by(AuditEvent.id)
+    )
+    return query if before_id is None else query.where(AuditEvent.id < before_id)
+
+
+def round_facts(session, ids: Iterable[int], before_id: int | None = None) -> dict[int, tuple[tuple, int]]:
+    """Per appraisal version: the approval steps of its current round and the review edits since it
+    entered its current state (as of before the event ``before_id``, when given)."""
+    ids = list(ids)
+    out: dict[int, tuple[list[Step], int]] = {i: ([], 0) for i in ids}
+    for start in range(0, len(ids), 500):
+        for row in session.execute(_history_query(ids[start:start + 500], before_id)):
+            changes, edits = out[row.appraisal_id]
+            if row.from_state == row.to_state:
+                out[row.appraisal_id] = (changes, edits + 1)
+            else:
+                changes.append(Step(row.from_state, row.to_state, row.user_id, row.employee_id))
+                out[row.appraisal_id] = (changes, 0)
+    return {i: (round_approvals(changes), edits) for i, (changes, edits) in out.items()}
+
+
+def facts_of(session, appraisal: Appraisal, supervisor_id, manager_id, before_id=None, state=None) -> Facts:
+    """The workflow facts of an appraisal version (as of before the event ``before_id``, when given)."""
+    approvals, edits = round_facts(session, [appraisal.id], before_id)[appraisal.id]
+    return Facts(state=state or appraisal.state.value, employee_id=appraisal.employee_id,
+                 supervisor_id=supervisor_id, station_manager_id=manager_id, values=guard_values(appraisal),
+                 approvals=approvals, edits=edits)
+
+
+def load(session, appraisal_id, caller: Caller) -> tuple[Appraisal, Facts]:
+    """The appraisal (any version) with its workflow facts, or NotFound outside the caller's scope."""
+    try:
+        ident = int(appraisal_id)
+    except (TypeError, ValueError):
+        raise NotFound() from None
+    if not 0 < ident < 2**31:
+        raise NotFound()
+    row = session.execute(
+        select(Appraisal, Employee.supervisor_id, Station.manager_id)
+        .join(Employee, Employee.id == Appraisal.employee_id)
+        .join(Station, Station.id == Appraisal.station_id)
+        .where(Appraisal.id == ident, scope_clause(Appraisal, caller.scope))
+    ).first()
+    if row is None:
+        raise NotFound()
+    appraisal, supervisor_id, manager_id = row
+    return appraisal, facts_of(session, appraisal, supervisor_id, manager_id)
+
+
+def actions_for(session, appraisal_id, caller: Caller) -> tuple[Appraisal, WorkflowTable, list[Transition],
+                                                                 list[dict]]:
+    """What ``caller`` may do to this appraisal now (nothing on a superseded version), and who may
+    move it on (:func:`expected_next`)."""
+    appraisal, facts = load(session, appraisal_id, caller)
+    table = workflows.workflow_table(session, appraisal.rule_set_version_id)
+    allowed = allowed_actions(table, facts, caller.actor) if appraisal.is_current else []
+    return appraisal, table, allowed, expected_next(session, appraisal, facts, caller)
+
+
+# --- who is expected to act -------------------------------------------------------------------
+
+
+def names_of(session, employee_ids: Iterable[int | None]) -> dict[int, str]:
+    """Employee names by id (the ids that are None are left out)."""
+    wanted = [i for i in employee_ids if i is not None]
+    if not wanted:
+        return {}
+    return dict(session.execute(select(Employee.id, Employee.name).where(Employee.id.in_(wanted))).all())
+
+
+def waiting_labels(table: WorkflowTable, parties: Iterable[Party], locale: str,
+                   names: Mapping[int, str]) -> list[dict]:
+    """Who is expected to act next, for a screen or an API answer: relation, its label, the person's
+    name (when one person holds it) and whether they stand in for a missing supervisor."""
+    out = []
+    for party in parties:
+        label = table.relation_label(party.relation, locale)
+        name = names.get(party.employee_id) if party.employee_id is not None else None
+        text = f"{label} {name}" if name else label
+        if party.stands_in:
+            text = _("%(who)s (standing in: the employee has no supervisor)", who=text)
+        out.append({"relation": party.relation, "label": label, "name": name, "stands_in": party.stands_in,
+                    "text": text})
+    return out
+
+
+def expected_next(session, appraisal: Appraisal, facts: Facts, caller: Caller) -> list[dict]:
+    """Who may move this appraisal on now (nobody on a superseded version or in a final state)."""
+    if not appraisal.is_current:
+        return []
+    table = workflows.workflow_table(session, appraisal.rule_set_version_id)
+    parties = waiting_for(table, facts)
+    return waiting_labels(table, parties, caller.locale, names_of(session, {p.employee_id for p in parties}))

@@ -1,0 +1,287 @@
+"""Computing a cycle: every appraisal scored in one pass and written in one transaction.
+
+``compute_cycle`` reads everything first (:func:`read_inputs`: employees, one call of the metrics
+layer, the existing appraisals), scores every employee in memory with the bound rule set
+(:func:`score_jobs`), then writes in ONE transaction (:func:`write_results`): bulk inserts and
+updates (executemany), no per-employee round trips. A compute killed at any moment leaves the cycle
+as it was before (the transaction never committed), and because a result depends only on the data,
+the rule set and the review inputs, a rerun converges to what an uninterrupted run gives.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from flask_babel import gettext as _
+from sqlalchemy import bindparam, insert, select, update
+
+from ..bulk import insert_many
+from ..locales import current_locale
+from ..metrics import compute_metrics
+from ..models import Appraisal, AuditEvent, Cycle, CycleStatus, Employee, RuleSetVersion
+from ..workflow import RECOMPUTABLE_STATES, Actor, State, WorkflowTableError
+from . import workflows
+from .audit import COMPUTE, RECOMPUTE, event_row, now
+from .caller import SYSTEM_CALLER
+from .errors import Kind, ServiceError
+from .rules import published_ruleset, ruleset_for_version
+from .scoring import Appraisee, Scored, Scorer, appraisees
+from .scoring_pool import Job, Progress, score_all
+from .snapshot import RawJSON
+
+RECOMPUTABLE = sorted(s.value for s in RECOMPUTABLE_STATES)
+
+
+class CycleError(ServiceError):
+    """A cycle cannot be created or computed; ``message`` is in the user's language, ``code`` stable."""
+
+    kind = Kind.INVALID
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, code=code)
+
+
+@dataclass
+class Change:
+    appraisal_id: int
+    employee_no: str
+    employee_name: str
+    state: str
+    old_total: float | None
+    new_total: float | None
+    old_grade: str | None
+    new_grade: str | None
+
+
+@dataclass
+class ComputeResult:
+    cycle_id: int
+    rule_version: str
+    created: int = 0
+    changed: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+    locked: int = 0
+    skipped: list[str] = field(default_factory=list)  # employee numbers without a template
+    seconds: float = 0.0
+
+    def to_dict(self, limit: int | None = None) -> dict:
+        """Plain data for the API and the cycle screen (at most ``limit`` changes listed)."""
+        return {
+            "cycle_id": self.cycle_id, "rule_version": self.rule_version, "created": self.created,
+            "updated": len(self.changed), "unchanged": self.unchanged, "locked": self.locked,
+            "skipped": self.skipped, "seconds": round(self.seconds, 3),
+            "changes": [dict(c.__dict__) for c in self.changed[:limit]],
+        }
+
+
+@dataclass
+class Existing:
+    """A current appraisal as the compute reads it: what decides whether it is rescored."""
+
+    id: int
+    employee_id: int
+    state: str
+    version: int
+    manual: dict
+    adjustment: float
+    adjustment_reason: str | None
+    snapshot_hash: str
+    total: float | None
+    grade: str | None
+
+    @property
+    def inputs(self) -> tuple:
+        return (self.state, self.version, self.manual, self.adjustment, self.adjustment_reason,
+                self.snapshot_hash)
+
+
+def existing(session, cycle_id: int, *, lock: bool = False) -> dict[int, Existing]:
+    """The cycle's current appraisals by employee (locked for update when ``lock``)."""
+    query = select(
+        Appraisal.id, Appraisal.employee_id, Appraisal.state, Appraisal.version, Appraisal.manual,
+        Appraisal.adjustment, Appraisal.adjustment_reason, Appraisal.snapshot_hash, Appraisal.total,
+        Appraisal.grade,
+    ).where(Appraisal.cycle_id == cycle_id, Appraisal.is_current.is_(True))
+    if lock:
+        query = query.with_for_update()
+    out = {}
+    for row in session.execute(query):
+        out[row.employee_id] = Existing(row.id, row.employee_id, row.state.value, row.version, row.manual or {},
+                                        row.adjustment or 0.0, row.adjustment_reason, row.snapshot_hash,
+                                        row.total, row.grade)
+    return out
+
+
+def bind_ruleset(session, cycle: Cycle, rebind: bool):
+    """The cycle's rule-set version and rule set: its own, or (first compute, ``rebind``) the published one."""
+    if cycle.rule_set_version_id is None or rebind:
+        try:
+            version, ruleset = published_ruleset(session)
+        except LookupError as exc:
+            raise CycleError("NO_RULES", _("No rule set is published; load and publish one first.")) from exc
+        if version is None:
+            raise CycleError("NO_RULES", _("No rule set is published; load and publish one first."))
+        return version, ruleset
+    version = session.get(RuleSetVersion, cycle.rule_set_version_id)
+    return version, ruleset_for_version(session, cycle.rule_set_version_id)
+
+
+def appraisal_row(cycle_id, version_id, appraisee: Appraisee, scored: Scored, at, *, version=1,
+                  state=State.draft.value, manual=None, adjustment=0.0, reason=None) -> dict:
+    """The values of a new appraisal row (its snapshot as the JSON text already hashed)."""
+    return {
+        "cycle_id": cycle_id, "employee_id": appraisee.id, "station_id": appraisee.station_id,
+        "version": version, "rule_set_version_id": version_id, "is_current": True, "state": state,
+        "subtotal": scored.subtotal, "total": scored.total, "grade": scored.grade,
+        "adjustment": adjustment or 0.0, "adjustment_reason": reason if adjustment else None,
+        "manual": manual or {}, "snapshot": scored.json, "snapshot_hash": scored.digest,
+        "computed_at": at, "updated_at": at,
+    }
+
+
+def insert_appraisals(session, rows: list[dict]) -> list[tuple[int, str]]:
+    """Bulk insert (the snapshots go in as the JSON text already made), then the (id, hash) of the
+    new rows, read back by employee: they are the current versions now. (A RETURNING that keeps the
+    parameters' order would cost one statement per row on SQLite.)"""
+    table = Appraisal.__table__
+    insert_many(session.connection(), table, rows, raw=("snapshot",))
+    cycle_id, wanted = rows[0]["cycle_id"], {row["employee_id"] for row in rows}
+    query = select(table.c.id, table.c.employee_id, table.c.snapshot_hash).where(
+        table.c.cycle_id == cycle_id, table.c.is_current.is_(True))
+    if len(wanted) <= 500:
+        query = query.where(table.c.employee_id.in_(sorted(wanted)))
+    return [(row.id, row.snapshot_hash) for row in session.execute(query) if row.employee_id in wanted]
+
+
+@dataclass
+class Inputs:
+    """What a compute reads before scoring: the rule set, who is appraised, the existing appraisals."""
+
+    version: RuleSetVersion
+    scorer: Scorer
+    appraised: list[Appraisee]
+    skipped: list[str]
+    existing: dict[int, Existing]
+
+
+def read_inputs(session, cycle: Cycle, report: Progress, rebind: bool) -> Inputs:
+    """The bound rule set (its workflow checked), the employees, their metrics and the appraisals."""
+    report("rules", 0, 1)
+    version, ruleset = bind_ruleset(session, cycle, rebind)
+    try:  # a broken workflow stops the compute before any work
+        workflows.workflow_table(session, version.id)
+    except WorkflowTableError as exc:
+        raise CycleError("BAD_WORKFLOW", _("The workflow of the rule set is broken: %(problems)s",
+                                           problems="; ".join(exc.messages(current_locale())))) from exc
+    station_ids = [s.id for s in cycle.stations]
+    people = appraisees(session, *([Employee.station_id.in_(station_ids)] if station_ids else []))
+    report("metrics", 0, 1)
+    metrics = compute_metrics(session, cycle.start, cycle.end, station_ids=station_ids or None,
+                              tag_words=sorted(ruleset.tag_words))
+    report("metrics", 1, 1)
+    scorer = Scorer.for_cycle(cycle, version, ruleset, metrics)
+    appraised = [person for person in people if scorer.template(person) is not None]
+    skipped = [person.no for person in people if scorer.template(person) is None]
+    return Inputs(version, scorer, appraised, skipped, existing(session, cycle.id))
+
+
+def score_jobs(inputs: Inputs, report: Progress) -> dict[int, Scored]:
+    """New appraisals and the recomputable ones scored, keeping their manual values and adjustment."""
+    jobs: list[Job] = []
+    for person in inputs.appraised:
+        old = inputs.existing.get(person.id)
+        if old is None:
+            jobs.append((person, {}, 0.0, None))
+        elif old.state in RECOMPUTABLE:
+            jobs.append((person, old.manual, old.adjustment, old.adjustment_reason))
+    return score_all(inputs.scorer, jobs, report)
+
+
+def write_results(session, cycle_id: int, inputs: Inputs, scored: dict[int, Scored], actor: Actor,
+                  result: ComputeResult) -> None:
+    """The write phase, in the caller's transaction. Taking the cycle row first serialises computes of
+    one cycle (PostgreSQL row lock, SQLite write lock); then re-read the appraisals, locked, and rescore
+    any whose review inputs changed since the first read."""
+    at, version_id, scorer = now(), inputs.version.id, inputs.scorer
+    session.execute(update(Cycle).where(Cycle.id == cycle_id).values(
+        status=CycleStatus.computed, computed_at=at, rule_set_version_id=version_id,
+        progress_stage=None, progress_done=None, progress_total=None, progress_at=None,
+        progress_error=None,
+    ).execution_options(synchronize_session=False))
+    current = existing(session, cycle_id, lock=True)
+    inserts, updates, events_for = [], [], []
+    for person in inputs.appraised:
+        old = current.get(person.id)
+        if old is not None and old.state not in RECOMPUTABLE:
+            result.locked += 1
+            continue
+        first = inputs.existing.get(person.id)
+        if person.id not in scored or (old is not None and (first is None or first.inputs != old.inputs)):
+            manual, adjustment, reason = ({}, 0.0, None) if old is None else (
+                old.manual, old.adjustment, old.adjustment_reason)
+            scored[person.id] = scorer.score(person, manual, adjustment, reason)
+        scored_one = scored[person.id]
+        if old is None:
+            inserts.append(appraisal_row(cycle_id, version_id, person, scored_one, at))
+        elif scored_one.digest == old.snapshot_hash:
+            result.unchanged += 1
+        else:
+            updates.append({
+                "b_id": old.id, "b_state": old.state, "b_hash": old.snapshot_hash,
+                "rule_set_version_id": version_id, "subtotal": scored_one.subtotal,
+                "total": scored_one.total, "grade": scored_one.grade, "snapshot_json": scored_one.json,
+                "snapshot_hash": scored_one.digest, "computed_at": at, "updated_at": at,
+            })
+            events_for.append((old.id, old.state, scored_one.digest))
+            result.changed.append(Change(old.id, person.no, person.name, old.state, old.total,
+                                         scored_one.total, old.grade, scored_one.grade))
+    if inserts:
+        ids = insert_appraisals(session, inserts)
+        events = [event_row(ident, actor, COMPUTE, None, State.draft.value, None, digest, at)
+                  for ident, digest in ids]
+        insert_many(session.connection(), AuditEvent.__table__, events)
+        result.created = len(inserts)
+    if updates:
+        table = Appraisal.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.state == bindparam("b_state"),
+                   table.c.snapshot_hash == bindparam("b_hash"))
+            .values({**{k: bindparam(k) for k in updates[0] if not k.startswith(("b_", "snapshot_json"))},
+                     "snapshot": bindparam("snapshot_json", type_=RawJSON())}),
+            updates,
+        )
+        session.execute(insert(AuditEvent.__table__), [
+            event_row(ident, actor, RECOMPUTE, state, state, None, digest, at)
+            for ident, state, digest in events_for
+        ])
+
+
+def compute_cycle(session, cycle: Cycle, progress: Progress | None = None, *, actor: Actor | None = None,
+                  rebind: bool = False) -> ComputeResult:
+    """Compute (or recompute) every appraisal of ``cycle``; returns what was created and changed.
+
+    Binds the published rule-set version on the first compute (``rebind=True`` moves a cycle to
+    the version published now). Appraisals in draft or pending_review are recomputed, keeping
+    their manual values and adjustment; later states are locked and left alone. One transaction.
+    """
+    started = time.perf_counter()
+    report = progress or (lambda stage, done, total: None)
+    cycle_id = cycle.id
+    try:
+        inputs = read_inputs(session, cycle, report, rebind)
+        result = ComputeResult(cycle_id, inputs.scorer.rule_version, skipped=inputs.skipped)
+        scored = score_jobs(inputs, report)
+        report("write", 0, 1)
+        write_results(session, cycle_id, inputs, scored, actor or SYSTEM_CALLER.actor, result)
+        result.seconds = time.perf_counter() - started
+        session.execute(update(Cycle).where(Cycle.id == cycle_id).values(last_result=result.to_dict(limit=200))
+                        .execution_options(synchronize_session=False))
+        report("write", 1, 1)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    session.expire_all()
+    return result

@@ -1,0 +1,158 @@
+"""One way to score an employee with a rule set: compute, amendment, review edits and what-if all use it.
+
+:class:`Appraisee` is who is scored (plain data); :class:`Scorer` turns an appraisee, the variables
+and the review inputs into an ``AppraisalResult`` and, for storing, into the snapshot's canonical
+JSON and hash. Both hold plain data only, so scoring also runs in a forked worker (no database, no
+app context).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from sqlalchemy import select
+
+from ..locales import default_locale
+from ..models import Employee, Station
+from ..rules import AppraisalResult, EmployeeFacts
+from .snapshot import CycleFacts, build_snapshot, canonical_json, company_name
+
+
+@dataclass(frozen=True)
+class Appraisee:
+    """An employee as scored: who, and the station the appraisal belongs to."""
+
+    id: int | None
+    no: str
+    name: str
+    position: str
+    station_id: int | None
+    station_code: str
+    station_name: str
+    segment: str
+
+    def facts(self) -> EmployeeFacts:
+        return EmployeeFacts(self.no, self.name, self.position, self.station_code, self.station_name,
+                             self.segment)
+
+    def station(self) -> dict:
+        return {"code": self.station_code, "name": self.station_name, "segment": self.segment}
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Mapping) -> Appraisee:
+        """The appraisee a stored snapshot names (for rescoring it from its own inputs)."""
+        employee, station = snapshot["employee"], snapshot["station"]
+        return cls(None, employee["no"], employee["name"], employee["position"], None, station["code"],
+                   station["name"], station["segment"])
+
+    @classmethod
+    def from_rows(cls, employee: Employee, station: Station) -> Appraisee:
+        """The appraisee of an employee row at a station row."""
+        segment = station.segment.value if hasattr(station.segment, "value") else str(station.segment)
+        return cls(employee.id, employee.employee_no, employee.name, employee.position, station.id,
+                   station.code, station.name, segment)
+
+
+def appraisees(session, *where, station_of_appraisal: int | None = None) -> list[Appraisee]:
+    """Employees matching ``where`` with their station (their current one, or ``station_of_appraisal``)."""
+    station_id = Employee.station_id if station_of_appraisal is None else station_of_appraisal
+    query = (
+        select(Employee.id, Employee.employee_no, Employee.name, Employee.position,
+               Station.id.label("station_id"), Station.code, Station.name.label("station_name"), Station.segment)
+        .join(Station, Station.id == station_id)
+        .where(*where)
+        .order_by(Employee.employee_no)
+    )
+    return [Appraisee(r.id, r.employee_no, r.name, r.position, r.station_id, r.code, r.station_name,
+                      r.segment.value) for r in session.execute(query)]
+
+
+def steady(value):
+    """A metric rounded to 12 significant digits. A database sums floats in its scan order, which
+    changes when rows move (PostgreSQL after an UPDATE); the last bits then differ from run to run.
+    Rounding them away keeps a result a function of the data, so a recompute without changes shows
+    none and a rerun after a crash converges to the same snapshot hashes."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.12g}")
+    return value
+
+
+def steady_metrics(metrics) -> None:
+    """Round every fetched metric once (see :func:`steady`), before anything reads them."""
+    for values in (*metrics.employees.values(), *metrics.stations.values()):
+        for code, value in values.items():
+            values[code] = steady(value)
+
+
+class Scored(NamedTuple):
+    """One scored employee: the snapshot as canonical JSON text (hashed and stored as it is), its
+    SHA-256, and the figures that also live in columns."""
+
+    json: str
+    digest: str
+    subtotal: float | None
+    total: float | None
+    grade: str | None
+
+
+class Scorer:
+    """Scores appraisees of one cycle with one rule set.
+
+    ``metrics`` (the metrics layer's result, rounded here once) serves :meth:`score`; without it,
+    :meth:`appraise` and :meth:`snapshot` take the variables and tags from the caller.
+    """
+
+    def __init__(self, cycle: CycleFacts, rule_version: str, ruleset, metrics=None, *,
+                 locale: str | None = None, company: str | None = None) -> None:
+        self.cycle, self.rule_version, self.ruleset, self.metrics = cycle, rule_version, ruleset, metrics
+        if metrics is not None:
+            steady_metrics(metrics)
+        self.locale = locale or default_locale()
+        self.company = company_name() if company is None else company
+        self.year = cycle.start.year
+
+    @classmethod
+    def for_cycle(cls, cycle, version, ruleset, metrics=None, **options) -> Scorer:
+        """The scorer of a cycle row with a rule-set version row."""
+        rule_version = getattr(version, "label", None) or f"v{version.number}"
+        return cls(CycleFacts(cycle.name, cycle.start, cycle.end), rule_version, ruleset, metrics, **options)
+
+    @classmethod
+    def for_snapshot(cls, snapshot: Mapping, ruleset) -> Scorer:
+        """The scorer that made a stored snapshot (its cycle, rule version and company)."""
+        cycle = CycleFacts(snapshot["cycle"]["name"], dt.date.fromisoformat(snapshot["cycle"]["start"]),
+                           dt.date.fromisoformat(snapshot["cycle"]["end"]))
+        return cls(cycle, snapshot["rule_version"], ruleset, company=snapshot.get("company"))
+
+    def template(self, appraisee: Appraisee):
+        """The appraisee's template in the rule set, or None (not appraised)."""
+        return self.ruleset.template_for(appraisee.position, appraisee.station_code, appraisee.segment)
+
+    def appraise(self, appraisee: Appraisee, variables: Mapping, tags: Mapping, manual: Mapping | None = None,
+                 adjustment: float = 0.0) -> AppraisalResult:
+        """The rule set's result for these inputs."""
+        return self.ruleset.appraise(appraisee.facts(), variables, tags, manual, adjustment, year=self.year,
+                                     locale=self.locale)
+
+    def snapshot(self, appraisee: Appraisee, result: AppraisalResult, variables: Mapping, tags: Mapping,
+                 adjustment_reason: str | None) -> dict:
+        """The stored snapshot of a result (``adjustment_reason`` only where there is an adjustment)."""
+        return build_snapshot(cycle=self.cycle, rule_version=self.rule_version, employee=appraisee.facts(),
+                              station=appraisee.station(), result=result,
+                              inputs={"variables": variables, "tags": tags},
+                              adjustment_reason=adjustment_reason, company=self.company)
+
+    def score(self, appraisee: Appraisee, manual: Mapping, adjustment: float, reason: str | None) -> Scored:
+        """Score from the fetched metrics, ready to store."""
+        variables = self.metrics.variables_for(appraisee.id, appraisee.station_id)
+        tags = dict(self.metrics.tags.get(appraisee.id, {}))
+        result = self.appraise(appraisee, variables, tags, manual, adjustment)
+        snapshot = self.snapshot(appraisee, result, variables, tags, reason if adjustment else None)
+        text = canonical_json(snapshot)
+        return Scored(text, hashlib.sha256(text.encode("utf-8")).hexdigest(), snapshot["subtotal"],
+                      snapshot["total"], snapshot["grade"])

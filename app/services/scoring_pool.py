@@ -1,0 +1,66 @@
+"""Scoring many appraisees, on several cores when there are many (no database here).
+
+Forked workers inherit the scorer and the jobs through the module global ``_FORKED``: nothing is
+pickled but index ranges, and only the scored snapshots come back. ``_score_chunk`` reads that
+global, so both stay in this module.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+
+from flask import current_app, has_app_context
+
+from .scoring import Appraisee, Scored, Scorer
+
+# progress(stage, done, total); stages: "rules", "metrics", "appraise", "write".
+Progress = Callable[[str, int, int], None]
+Job = tuple[Appraisee, dict, float, str | None]  # appraisee, manual values, adjustment, its reason
+_FORKED: tuple[Scorer, list[Job]] | None = None  # what forked workers read (inherited, never pickled)
+
+
+def _score_chunk(bounds: tuple[int, int]) -> list[tuple[int, Scored]]:
+    scorer, jobs = _FORKED
+    return [(job[0].id, scorer.score(*job)) for job in jobs[bounds[0]:bounds[1]]]
+
+
+def workers_for(count: int) -> int:
+    """Worker processes (and metric query threads) for ``count`` employees: JIXIAO_COMPUTE_WORKERS
+    (default: the cores), and only from JIXIAO_COMPUTE_PARALLEL_MIN employees on (default 2,000;
+    forking costs ~0.1 s)."""
+    config = current_app.config if has_app_context() else {}
+    wanted = int(config.get("JIXIAO_COMPUTE_WORKERS") or os.cpu_count() or 1)
+    if count < int(config.get("JIXIAO_COMPUTE_PARALLEL_MIN", 2000)):
+        return 1
+    return max(1, min(wanted, count))
+
+
+def score_all(scorer: Scorer, jobs: list[Job], report: Progress) -> dict[int, Scored]:
+    """Every job scored: in this process, or in forked workers that inherit the rule set and the
+    metrics (nothing is sent to them but index ranges; the snapshots come back)."""
+    global _FORKED
+    total, out = len(jobs), {}
+    workers = workers_for(total)
+    if workers <= 1:
+        step = max(1, total // 100)
+        for i, job in enumerate(jobs):
+            out[job[0].id] = scorer.score(*job)
+            if i % step == 0:
+                report("appraise", i, total)
+        report("appraise", total, total)
+        return out
+    chunk = max(1, min(500, -(-total // (workers * 8))))
+    _FORKED = (scorer, jobs)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            done = 0
+            for rows in pool.imap_unordered(_score_chunk, [(i, min(i + chunk, total))
+                                                           for i in range(0, total, chunk)]):
+                out.update(rows)
+                done += len(rows)
+                report("appraise", done, total)
+    finally:
+        _FORKED = None
+    return out
