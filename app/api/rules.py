@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from flask import request
 from flask_appbuilder.api import expose, protect, safe
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from .. import permissions as p
 from ..extensions import db
+from ..locales import current_locale
 from ..models import (
     PublishedVersionLocked,
     RuleGradeBand,
@@ -30,26 +30,17 @@ from ..models import (
 )
 from ..scoping import current_person
 from ..services import rules as service
+from ..services.errors import Kind, kind_of, message_of
 from .base import JixiaoModelRestApi, interface
 
-
-def locale() -> str:
-    return str(get_locale() or "zh_CN")
+STATUS = {Kind.NOT_FOUND: 404, Kind.CONFLICT: 409, Kind.REFUSED: 403, Kind.INVALID: 422}
 
 
-def refused(api, problems, status: int = 422):
-    """The 422 answer for refused rule content: the first error up front, all of them below."""
-    loc = locale()
-    first = problems[0]
-    error = {"code": first.code, "message": first.message(loc), "position": first.position,
-             "suggestions": list(first.suggestions), "field": first.field}
-    return api.response(status, message=f"{first.field}: {first.message(loc)}" if first.field else first.message(loc),
-                        error=error, problems=[pr.to_dict(loc) for pr in problems])
-
-
-def locked(api):
-    return api.response(409, message=_("This rule set version is published and cannot be changed; "
-                                       "create a new draft to edit it."))
+def service_error(api, exc: Exception):
+    """The answer for an error that has a kind: its status, its sentence and its payload (refused rule
+    content names the first error up front and lists all of them)."""
+    return api.response(STATUS[kind_of(exc)], message=message_of(exc, current_locale()),
+                        **getattr(exc, "payload", {}))
 
 
 class _RuleRowApi(JixiaoModelRestApi):
@@ -72,15 +63,11 @@ class _RuleRowApi(JixiaoModelRestApi):
     def _guarded(self, call, *args):
         try:
             return call(*args)
-        except service.RuleRefused as exc:
+        except Exception as exc:
+            if kind_of(exc) is None:
+                raise
             db.session.rollback()
-            return refused(self, exc.problems)
-        except PublishedVersionLocked:
-            db.session.rollback()
-            return locked(self)
-        except service.NoRuleSet:
-            db.session.rollback()
-            return self.response_422(message=_("No such rule set version."))
+            return service_error(self, exc)
 
     def post_headless(self):
         return self._guarded(super().post_headless)
@@ -205,13 +192,11 @@ class RuleSetApi(JixiaoModelRestApi):
         based_on = data.get("based_on_id")
         if based_on is not None and (isinstance(based_on, bool) or not isinstance(based_on, int)):
             return self.response_422(message=_("No such rule set version."))
+        note = data["note"][:2000] if isinstance(data.get("note"), str) else ""
         try:
-            version = service.new_draft(db.session, based_on_id=based_on, user=self._user())
-        except service.NoRuleSet:
-            return self.response_422(message=_("No such rule set version."))
-        if isinstance(data.get("note"), str):
-            version.note = data["note"][:2000]
-            db.session.commit()
+            version = service.new_draft(db.session, based_on_id=based_on, user=self._user(), note=note)
+        except service.NoRuleSet as exc:
+            return service_error(self, exc)
         return self.response(201, id=version.id, result={"number": version.number, "status": version.status.value})
 
     def delete_headless(self, pk):
@@ -220,8 +205,8 @@ class RuleSetApi(JixiaoModelRestApi):
             return self.response_404()
         try:
             service.delete_draft(db.session, version.id)
-        except PublishedVersionLocked:
-            return locked(self)
+        except PublishedVersionLocked as exc:
+            return service_error(self, exc)
         return self.response(200, message="OK")
 
     @expose("/<pk>/check", methods=["GET"])
@@ -233,7 +218,7 @@ class RuleSetApi(JixiaoModelRestApi):
             return self.response_404()
         problems = service.check_ruleset(service.ruleset_from_version(version), db.session)
         return self.response(200, ok=not service.has_errors(problems),
-                             problems=[pr.to_dict(locale()) for pr in problems])
+                             problems=[pr.to_dict(current_locale()) for pr in problems])
 
     @expose("/<pk>/diff", methods=["GET"])
     @protect()
@@ -242,10 +227,8 @@ class RuleSetApi(JixiaoModelRestApi):
         version = self._version(pk)
         if version is None:
             return self.response_404()
-        base = version.based_on if version.is_published else service.current_version(db.session)
-        old = service.ruleset_for_version(db.session, base.id) if base is not None else None
-        return self.response(200, against=base.number if base else None,
-                             changes=service.diff_rulesets(old, service.ruleset_for_version(db.session, version.id)))
+        base, changes = service.diff_against(db.session, version)
+        return self.response(200, against=base.number if base else None, changes=changes)
 
     @expose("/<pk>/export", methods=["GET"])
     @protect()
@@ -265,13 +248,11 @@ class RuleSetApi(JixiaoModelRestApi):
             return self.response_404()
         try:
             result = service.publish(db.session, version.id, user=self._user())
-        except service.NotADraft:
-            return locked(self)
-        except service.RuleSetInvalid as exc:
-            return refused(self, [pr for pr in exc.problems if pr.is_error])
+        except (service.NotADraft, service.RuleSetInvalid) as exc:
+            return service_error(self, exc)
         return self.response(200, number=result.version.number, content_hash=result.version.content_hash,
                              previous=result.previous.number if result.previous else None, changes=result.diff,
-                             warnings=[pr.to_dict(locale()) for pr in result.problems])
+                             warnings=[pr.to_dict(current_locale()) for pr in result.problems])
 
 
 RULE_APIS = (

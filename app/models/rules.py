@@ -1,4 +1,4 @@
-"""Rule sets (SPEC §5): indicators, templates, grade bands, outcome rules and SWOT items, per version.
+"""Rule sets: indicators, templates, grade bands, outcome rules and SWOT items, per version.
 
 Storage choice: **normalised rows**, each owned by one ``RuleSetVersion``. Rows give the REST API and
 the editor one record per indicator, template line or SWOT item to validate and refuse on its own, and
@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     DateTime,
     Enum,
@@ -37,12 +38,21 @@ class RuleSetStatus(enum.StrEnum):
     published = "published"
 
 
+LOCKED_MESSAGE = _l("This rule set version is published and cannot be changed; create a new draft to edit it.")
+
+
 class PublishedVersionLocked(Exception):
-    """Somebody tried to change a published rule-set version."""
+    """Somebody tried to change a published rule-set version. Its ``kind`` is a service error's
+    "conflict" (the version's state forbids the change), so screens and APIs map it like one."""
+
+    kind = "conflict"
 
     def __init__(self, version_number: int | None = None) -> None:
         super().__init__(f"rule set version {version_number} is published and cannot change")
         self.version_number = version_number
+
+    def message_for(self, locale: str | None = None) -> str:  # noqa: ARG002 - the reader's language
+        return str(LOCKED_MESSAGE)
 
 
 def _status_enum():

@@ -14,18 +14,18 @@ and publishes a draft, ``rows`` validates one row, ``previews`` and ``whatif`` r
 
 from ...rules import diff_rulesets, has_errors
 from .drafts import (
-    NotADraft,
     PublishResult,
     delete_draft,
+    diff_against,
     draft_or_raise,
     new_draft,
     publish,
     publish_preview,
     replace_grades,
 )
+from .errors import NoRuleSet, NotADraft, RuleRefused, RuleSetInvalid, WhatIfError
 from .files import (
     LoadResult,
-    RuleSetInvalid,
     check_dir,
     check_ruleset,
     export_files,
@@ -36,7 +36,6 @@ from .files import (
 )
 from .previews import employee_variables, preview_indicator, weight_table
 from .rows import (
-    RuleRefused,
     delete_row,
     ensure_deletable,
     save_indicator,
@@ -46,7 +45,6 @@ from .rows import (
     validate_row,
 )
 from .store import (
-    NoRuleSet,
     current_version,
     grade_dict,
     indicator_dict,
@@ -60,11 +58,11 @@ from .store import (
     version_document,
     versions,
 )
-from .whatif import WhatIfError, cycle_names, whatif
+from .whatif import cycle_names, whatif
 
 __all__ = [
     "LoadResult", "NoRuleSet", "NotADraft", "PublishResult", "RuleRefused", "RuleSetInvalid", "WhatIfError",
-    "check_dir", "check_ruleset", "current_version", "cycle_names", "delete_draft", "delete_row", "diff_rulesets",
+    "check_dir", "check_ruleset", "current_version", "cycle_names", "delete_draft", "delete_row", "diff_against", "diff_rulesets",
     "draft_or_raise", "employee_variables", "ensure_deletable", "export_files", "export_version", "grade_dict",
     "has_errors", "indicator_dict", "load_dir", "new_draft", "outcome_dict", "preview_indicator",
     "problem_lines", "publish", "publish_preview", "published_ruleset", "replace_grades", "ruleset_for_version",

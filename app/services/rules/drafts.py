@@ -18,10 +18,9 @@ from ...rules import (
     has_errors,
 )
 from ...rules.model import Problem, norm_expr
-from .files import RuleSetInvalid, check_ruleset
-from .rows import RuleRefused
+from .errors import NoRuleSet, NotADraft, RuleRefused, RuleSetInvalid
+from .files import check_ruleset
 from .store import (
-    NoRuleSet,
     current_version,
     fill_version,
     grade_rows,
@@ -34,11 +33,7 @@ from .store import (
 )
 
 
-class NotADraft(Exception):
-    """The action needs a draft version (e.g. publishing what is published already)."""
-
-
-def new_draft(session: Session, *, based_on_id: int | None = None, user: str = "") -> RuleSetVersion:
+def new_draft(session: Session, *, based_on_id: int | None = None, user: str = "", note: str = "") -> RuleSetVersion:
     """A new draft holding a copy of the published version ``based_on_id`` (default: the current
     version, else empty). A draft is never based on a draft, so discarding a draft orphans nothing."""
     try:
@@ -47,7 +42,7 @@ def new_draft(session: Session, *, based_on_id: int | None = None, user: str = "
             raise NoRuleSet(f"no published rule set version {based_on_id}")
         version = RuleSetVersion(
             number=next_number(session), status=RuleSetStatus.draft, based_on=base,
-            created_at=utc_now(), created_by=user, note="",
+            created_at=utc_now(), created_by=user, note=note,
         )
         fill_version(version, ruleset_from_version(base) if base is not None else RuleSet())
         session.add(version)
@@ -85,14 +80,25 @@ class PublishResult:
     problems: list[Problem]  # warnings
 
 
-def publish_preview(session: Session, version_id: int) -> tuple[RuleSet, list[Problem], RuleSetVersion | None, list[dict]]:
+def diff_against(session: Session, version: RuleSetVersion, ruleset: RuleSet | None = None,
+                 ) -> tuple[RuleSetVersion | None, list[dict]]:
+    """(baseline, changes) of a version: a published one against the version it was based on, a draft
+    against the current version (the one publishing it would replace). ``ruleset``: the version's own,
+    when the caller has it already."""
+    base = version.based_on if version.is_published else current_version(session)
+    old = ruleset_for_version(session, base.id) if base is not None else None
+    new = ruleset if ruleset is not None else ruleset_for_version(session, version.id)
+    return base, diff_rulesets(old, new)
+
+
+def publish_preview(session: Session, version_id: int,
+                    ) -> tuple[RuleSet, list[Problem], RuleSetVersion | None, list[dict]]:
     """What publishing would do: (rule set, problems, version it replaces, diff against it)."""
     version = draft_or_raise(session, version_id)
     ruleset = ruleset_from_version(version)
     problems = check_ruleset(ruleset, session)
-    previous = current_version(session)
-    old = ruleset_for_version(session, previous.id) if previous is not None else None
-    return ruleset, problems, previous, diff_rulesets(old, ruleset)
+    previous, diff = diff_against(session, version, ruleset)
+    return ruleset, problems, previous, diff
 
 
 def publish(session: Session, version_id: int, *, user: str = "", note: str = "") -> PublishResult:

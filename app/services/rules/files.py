@@ -25,6 +25,7 @@ from ...rules import (
 from ...rules import load_dir as read_rules_dir
 from ...rules.model import Problem
 from ...workflow import WorkflowTableError, parse_table
+from .errors import RuleSetInvalid
 from .store import (
     current_version,
     fill_version,
@@ -34,15 +35,6 @@ from .store import (
     station_codes,
     utc_now,
 )
-
-
-class RuleSetInvalid(Exception):
-    """The rule set has errors; nothing was changed. ``problems`` lists every one (warnings too)."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        errors = [p for p in problems if p.is_error]
-        super().__init__("; ".join(p.render("en") for p in errors[:5]))
-        self.problems = problems
 
 
 def check_ruleset(ruleset: RuleSet, session: Session | None = None) -> list[Problem]:

@@ -24,8 +24,8 @@ from ...rules import (
 )
 from ...rules.forms import split_list
 from ...rules.model import Problem, expr_text, norm_expr
+from .errors import NoRuleSet, RuleRefused
 from .store import (
-    NoRuleSet,
     dumps,
     grade_dict,
     indicator_dict,
@@ -34,14 +34,6 @@ from .store import (
     template_dict,
     version_document,
 )
-
-
-class RuleRefused(Exception):
-    """A row was refused; ``problems`` are its errors (the engine's for a broken formula)."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(p.render("en") for p in problems[:3]))
-        self.problems = problems
 
 
 def _strict_tests(row: RuleIndicator) -> list[Problem]:

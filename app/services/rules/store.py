@@ -26,10 +26,7 @@ from ...rules import (
     RuleSet,
 )
 from ...rules.model import expr_text, norm_expr
-
-
-class NoRuleSet(LookupError):
-    """No rule set has been published yet."""
+from .errors import NoRuleSet
 
 
 def utc_now() -> dt.datetime:

@@ -17,12 +17,9 @@ from ...rules import (
     RuleSet,
     has_errors,
 )
-from .files import RuleSetInvalid, check_dir
+from .errors import RuleSetInvalid, WhatIfError
+from .files import check_dir
 from .store import ruleset_for_version
-
-
-class WhatIfError(Exception):
-    """The what-if cannot run (no such cycle); the message says why."""
 
 
 def cycle_names(session: Session) -> list[str]:
