@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from app.charts.svg import category_bars, grade_distribution, history_lines, ranking_bars
+from app.charts.svg import PALETTE, category_bars, grade_distribution, history_lines, ranking_bars
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = "<script>x</script>"
@@ -46,20 +46,33 @@ def test_self_contained_with_the_cjk_font_stack(name):
 
 @pytest.mark.parametrize("name", CHARTS)
 def test_characters_xml_forbids_are_dropped(name):
-    ET.fromstring(CHARTS[name]("a\x00b\x1bc\ufffe"))
+    svg = CHARTS[name]("a\x00b\x1bc\ufffe")
+    ET.fromstring(svg)  # well-formed
+    assert any("abc" in text for text in texts(svg))  # the rest of the label stays
+    assert not {"\x00", "\x1b", "\ufffe"} & set(svg)
 
 
 def test_category_bars_show_na_and_clamp_to_the_scale():
     svg = category_bars({"质量": None, "效率": 150.0, "成本": -5.0, "客户": math.nan})
     assert texts(svg).count("N/A") >= 2  # None and NaN
-    widths = [float(r.get("width")) for r in ET.fromstring(svg).iter(SVG + "rect")]
-    track = max(widths)
-    assert all(0 <= w <= track for w in widths)
+    rects = list(ET.fromstring(svg).iter(SVG + "rect"))
+    tracks = [float(r.get("width")) for r in rects if r.get("fill") == "#edf2f7"]  # the 0–100 scale
+    bars = [float(r.get("width")) for r in rects if r.get("fill") == PALETTE[0]]
+    assert len(tracks) == 2 and tracks[0] == tracks[1] > 0
+    assert bars == [tracks[0], 0.0]  # 150 fills the scale, -5 draws nothing
 
 
-def test_empty_inputs_still_draw():
-    for svg in (category_bars({}), grade_distribution({}), history_lines({}), ranking_bars([])):
-        ET.fromstring(svg)
+@pytest.mark.parametrize("svg", [category_bars({}), grade_distribution({}), history_lines({}), ranking_bars([])],
+                         ids=["category_bars", "grade_distribution", "history_lines", "ranking_bars"])
+def test_empty_inputs_still_draw_the_chart_and_its_axis(svg):
+    root = ET.fromstring(svg)
+    assert root.tag == SVG + "svg" and float(root.get("width")) > 0 and float(root.get("height")) > 0
+    assert {"0", "1"} <= set(texts(svg)) or {"0", "100"} <= set(texts(svg))  # the axis is labelled
+
+
+@pytest.mark.parametrize("svg", [category_bars({}), ranking_bars([])], ids=["category_bars", "ranking_bars"])
+def test_empty_bar_charts_say_there_is_nothing(svg):
+    assert "N/A" in texts(svg)
 
 
 def test_history_lines_break_at_missing_scores():
