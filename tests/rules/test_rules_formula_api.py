@@ -1,4 +1,4 @@
-"""POST /api/v1/formula/check and GET /api/v1/formula/catalogue (SPEC §9, issue 4 item 8)."""
+"""POST /api/v1/formula/check and GET /api/v1/formula/catalogue: the formula check API of the REST API."""
 
 from __future__ import annotations
 

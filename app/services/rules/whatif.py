@@ -13,10 +13,11 @@ from ...models import (
     Cycle,
 )
 from ...rules import (
-    EmployeeFacts,
     RuleSet,
     has_errors,
 )
+from ..scoring import Appraisee, Scorer
+from ..snapshot import CycleFacts
 from .errors import RuleSetInvalid, WhatIfError
 from .files import check_dir
 from .store import ruleset_for_version
@@ -55,15 +56,14 @@ def whatif(session: Session, source: str | Path | int, cycle_name: str, *, local
         session, cycle.start, cycle.end, employee_ids=sorted({a.employee_id for a in appraisals}),
         station_ids=sorted({a.station_id for a in appraisals}), tag_words=tuple(sorted(ruleset.tag_words)),
     )
+    # Only the result is wanted, never a snapshot: no rule-version label or company to print.
+    scorer = Scorer(CycleFacts(cycle.name, cycle.start, cycle.end), "", ruleset, locale=locale, company="")
     rows = []
     for appraisal in appraisals:
         employee, station = appraisal.employee, appraisal.station
-        segment = station.segment.value if hasattr(station.segment, "value") else str(station.segment)
-        facts = EmployeeFacts(employee.employee_no, employee.name, employee.position, station.code,
-                              station.name, segment)
-        result = ruleset.appraise(
-            facts, metrics.variables_for(employee.id, station.id), metrics.tags.get(employee.id, {}),
-            dict(appraisal.manual or {}), appraisal.adjustment or 0.0, year=cycle.start.year, locale=locale,
+        result = scorer.appraise(
+            Appraisee.from_rows(employee, station), metrics.variables_for(employee.id, station.id),
+            metrics.tags.get(employee.id, {}), dict(appraisal.manual or {}), appraisal.adjustment or 0.0,
         )
         old, new = appraisal.total, result.total
         rows.append({

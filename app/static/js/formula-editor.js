@@ -1,4 +1,4 @@
-/* The rules editor's formula fields (issue 6): live check, error underline, did-you-mean, autocomplete
+/* The rules editor's formula fields: live check, error underline, did-you-mean, autocomplete
  * and palette, row add/remove, and the preview on real data. No framework; text goes into the page only
  * through textContent, never as HTML. The server's check API: POST /api/v1/formula/check. */
 (function () {
