@@ -162,7 +162,9 @@ class RuleSetApi(JixiaoModelRestApi):
     class_permission_name = p.RULES
     datamodel = interface(RuleSetVersion)
     base_filters = []
-    include_route_methods = {"get", "get_list", "info", "post", "delete", "check", "diff", "publish", "export"}
+    include_route_methods = {
+        "get", "get_list", "info", "post", "delete", "check", "diff", "publish", "export",
+    }
     method_permission_name = {
         **p.METHOD_PERMISSIONS, "check": p.READ, "diff": p.READ, "export": p.READ, "publish": p.WRITE,
     }
@@ -197,7 +199,8 @@ class RuleSetApi(JixiaoModelRestApi):
             version = service.new_draft(db.session, based_on_id=based_on, user=self._user(), note=note)
         except service.NoRuleSet as exc:
             return service_error(self, exc)
-        return self.response(201, id=version.id, result={"number": version.number, "status": version.status.value})
+        return self.response(201, id=version.id,
+                             result={"number": version.number, "status": version.status.value})
 
     def delete_headless(self, pk):
         version = self._version(pk)
@@ -251,7 +254,8 @@ class RuleSetApi(JixiaoModelRestApi):
         except (service.NotADraft, service.RuleSetInvalid) as exc:
             return service_error(self, exc)
         return self.response(200, number=result.version.number, content_hash=result.version.content_hash,
-                             previous=result.previous.number if result.previous else None, changes=result.diff,
+                             previous=result.previous.number if result.previous else None,
+                             changes=result.diff,
                              warnings=[pr.to_dict(current_locale()) for pr in result.problems])
 
 

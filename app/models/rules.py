@@ -38,7 +38,9 @@ class RuleSetStatus(enum.StrEnum):
     published = "published"
 
 
-LOCKED_MESSAGE = _l("This rule set version is published and cannot be changed; create a new draft to edit it.")
+LOCKED_MESSAGE = _l(
+    "This rule set version is published and cannot be changed; create a new draft to edit it."
+)
 
 
 class PublishedVersionLocked(Exception):
@@ -248,12 +250,15 @@ def owning_version(session: Session, row) -> RuleSetVersion | None:
         if isinstance(row, RuleSetVersion):
             return row
         if isinstance(row, RuleTemplateLine):
-            parent = row.template or (session.get(RuleTemplate, _key(row.template_id)) if _key(row.template_id) else None)
+            key = _key(row.template_id)
+            parent = row.template or (session.get(RuleTemplate, key) if key else None)
             return parent.version if parent is not None else None
         if isinstance(row, RuleSwotLine):
-            parent = row.item or (session.get(RuleSwotItem, _key(row.swot_item_id)) if _key(row.swot_item_id) else None)
+            key = _key(row.swot_item_id)
+            parent = row.item or (session.get(RuleSwotItem, key) if key else None)
             return parent.version if parent is not None else None
-        return row.version or (session.get(RuleSetVersion, _key(row.version_id)) if _key(row.version_id) else None)
+        key = _key(row.version_id)
+        return row.version or (session.get(RuleSetVersion, key) if key else None)
 
 
 def _was_published(version: RuleSetVersion) -> bool:

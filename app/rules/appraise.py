@@ -152,8 +152,11 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
     adjustment = float(adjustment or 0.0)
     template = ruleset.template_for(employee.position, employee.station_code, employee.segment)
     if template is None:
-        note = (f"No template applies to position “{employee.position}” at station {employee.station_code}."
-                if en else f"没有适用于岗位“{employee.position}”（服务站 {employee.station_code}）的考核方案。")
+        if en:
+            note = (f"No template applies to position “{employee.position}” "
+                    f"at station {employee.station_code}.")
+        else:
+            note = f"没有适用于岗位“{employee.position}”（服务站 {employee.station_code}）的考核方案。"
         return AppraisalResult(None, None, na_notes=[note], adjustment=adjustment)
 
     lines = _lines_for(ruleset, employee, template, year)
@@ -283,8 +286,8 @@ def _outcomes(ruleset, result: AppraisalResult, values: dict, tags, locale: str)
             used |= set(condition.names)
             if not condition.truth(scope, tags):
                 continue
-            detail = {"code": rule.code, "action": rule.action, "label": rule.text(locale), "coefficient": None}
             text = rule.text(locale)
+            detail = {"code": rule.code, "action": rule.action, "label": text, "coefficient": None}
             if rule.action == "bonus" and rule.coefficient != "":
                 coefficient = ruleset.formulas.compile(OUTCOME, expr_text(rule.coefficient))
                 used |= set(coefficient.names)

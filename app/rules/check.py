@@ -18,7 +18,8 @@ from .evaluate import run_test
 from .formulas import INDICATOR, OUTCOME, RESERVED, SCORE, WEIGHT, order_indicators
 from .model import FILES, NA, Problem, expr_text
 
-IND_FILE, TPL_FILE, GRADE_FILE, SWOT_FILE = FILES["indicator"], FILES["template"], FILES["grade"], FILES["swot"]
+IND_FILE, TPL_FILE = FILES["indicator"], FILES["template"]
+GRADE_FILE, SWOT_FILE = FILES["grade"], FILES["swot"]
 
 
 def _p(file, item, field, code, zh, en, severity="error", position=None, suggestions=()) -> Problem:
@@ -133,7 +134,8 @@ def _run_tests(ruleset, ind, item: str, catalogue, out: list[Problem]) -> None:
             continue
         if result.error is not None:
             out.append(_p(IND_FILE, item, where, "TEST_FAILED",
-                          f"测试 {n}：{result.field} 公式出错（{result.error.code}：{result.error.message('zh_CN')}）",
+                          f"测试 {n}：{result.field} 公式出错"
+                          f"（{result.error.code}：{result.error.message('zh_CN')}）",
                           f"test {n}: the {result.field} formula fails ({result.error.code}: "
                           f"{result.error.message('en')})"))
             continue
@@ -178,7 +180,8 @@ def _check_templates(ruleset, stations: set[str] | None, out: list[Problem]) -> 
     for n, tpl in enumerate(ruleset.templates):
         item = f"template {tpl.code}"
         if not tpl.lines:
-            out.append(_p(TPL_FILE, item, "line", "EMPTY", "方案中没有指标", "the template has no indicators"))
+            out.append(_p(TPL_FILE, item, "line", "EMPTY", "方案中没有指标",
+                          "the template has no indicators"))
         _check_lines(ruleset, tpl.lines, TPL_FILE, item, out)
         for code in tpl.stations:
             if stations is not None and code not in stations:
@@ -189,7 +192,8 @@ def _check_templates(ruleset, stations: set[str] | None, out: list[Problem]) -> 
             if abs(total - 100) > 1e-9:
                 out.append(_p(TPL_FILE, item, "line", "WEIGHT_SUM",
                               f"权重合计为 {total:g}，不是 100；计算时会按比例折算为 100",
-                              f"the weights add up to {total:g}, not 100; they are scaled to 100 when scoring",
+                              f"the weights add up to {total:g}, not 100; "
+                              "they are scaled to 100 when scoring",
                               severity="warning"))
         for other in ruleset.templates[:n]:
             if (other.specificity == tpl.specificity and _overlap(other.positions, tpl.positions)
@@ -202,7 +206,8 @@ def _check_templates(ruleset, stations: set[str] | None, out: list[Problem]) -> 
 
 def _check_grades(ruleset, out: list[Problem]) -> None:
     if not ruleset.grades:
-        out.append(_p(GRADE_FILE, "", "grade", "MISSING", "至少需要一个等级", "at least one grade band is needed"))
+        out.append(_p(GRADE_FILE, "", "grade", "MISSING", "至少需要一个等级",
+                      "at least one grade band is needed"))
         return
     for grade in sorted(_duplicates(g.grade for g in ruleset.grades)):
         out.append(_p(GRADE_FILE, f"grade {grade}", "grade", "DUPLICATE", f"等级“{grade}”重复",
@@ -249,7 +254,8 @@ def _check_swot(ruleset, stations: set[str] | None, out: list[Problem]) -> None:
     for n, swot in enumerate(ruleset.swot, start=1):
         item = f"swot {swot.station} {swot.year} {swot.kind} #{n}"
         if stations is not None and swot.station and swot.station not in stations:
-            out.append(_p(SWOT_FILE, item, "station", "UNKNOWN_STATION", f"没有代码为“{swot.station}”的服务站",
+            out.append(_p(SWOT_FILE, item, "station", "UNKNOWN_STATION",
+                          f"没有代码为“{swot.station}”的服务站",
                           f"there is no station with the code “{swot.station}”", severity="warning"))
         if not 2000 <= swot.year <= 2100:
             out.append(_p(SWOT_FILE, item, "year", "BAD_VALUE", "年份应在 2000–2100 之间",

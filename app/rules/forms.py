@@ -17,6 +17,8 @@ _SPLIT = re.compile(r"[,;，；\n]+")
 INDICATOR_FIELDS = ("code", "name", "name_en", "category", "kind", "value", "unit", "target", "score",
                     "direction", "description")
 TEMPLATE_FIELDS = ("code", "name", "name_en", "positions", "description")
+GRADE_COLUMNS = ("grade", "grade_label", "grade_label_en", "grade_min")
+OUTCOME_COLUMNS = ("code", "action", "when", "coefficient", "label", "label_en")
 
 
 def split_list(text: str) -> list[str]:
@@ -87,7 +89,8 @@ def parse_tests(form) -> tuple[list[dict], list[Problem], list[dict]]:
         expected_score, bad_score = expected(score)
         for what in bad + bad_tags:
             problems.append(Problem("", "", f"test {len(tables) + 1}", "BAD_VALUE",
-                                    f"无法识别“{what}”，请写成 名称=数值", f"cannot read “{what}”; write name=number"))
+                                    f"无法识别“{what}”，请写成 名称=数值",
+                                    f"cannot read “{what}”; write name=number"))
         if bad_value or bad_score:
             problems.append(Problem("", "", f"test {len(tables) + 1}", "BAD_VALUE", "期望值应为数字或 N/A",
                                     "an expected value must be a number or N/A"))
@@ -157,10 +160,9 @@ def swot_fields(form) -> tuple[dict, list[tuple[str, str]]]:
 def grade_tables(form) -> tuple[list[dict], list[dict]]:
     """The grades form: (grade bands, outcome rules) as the tables of grades.toml, values as typed."""
     grades = [{"grade": g.strip(), "label": lab.strip(), "label_en": le.strip(), "min": m.strip()}
-              for g, lab, le, m in zip(form.getlist("grade"), form.getlist("grade_label"),
-                                       form.getlist("grade_label_en"), form.getlist("grade_min"), strict=False)
+              for g, lab, le, m in zip(*[form.getlist(k) for k in GRADE_COLUMNS], strict=False)
               if g.strip() or lab.strip()]
-    columns = [form.getlist(f"outcome_{k}") for k in ("code", "action", "when", "coefficient", "label", "label_en")]
+    columns = [form.getlist(f"outcome_{k}") for k in OUTCOME_COLUMNS]
     outcomes = [{"code": c.strip(), "action": a.strip(), "when": w.strip(), "coefficient": k.strip(),
                  "label": lab.strip(), "label_en": le.strip()}
                 for c, a, w, k, lab, le in zip(*columns, strict=False) if c.strip() or w.strip()]

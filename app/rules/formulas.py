@@ -27,7 +27,8 @@ SCORE_VARIABLES = (
 )
 OUTCOME_VARIABLES = (
     Variable("total", "总分", "Total", "调整后的总分（0–100）", "The total after adjustment (0–100)", "rule"),
-    Variable("subtotal", "小计", "Subtotal", "调整前的加权得分", "The weighted score before adjustment", "rule"),
+    Variable("subtotal", "小计", "Subtotal", "调整前的加权得分", "The weighted score before adjustment",
+             "rule"),
     Variable("adjustment", "调整分", "Adjustment", "主管调整的分数", "The supervisor's adjustment", "rule"),
     Variable("grade", "等级", "Grade", "等级代码，用 == 比较，如 grade == \"A\"",
              "The grade code; compare with ==, e.g. grade == \"A\"", "rule", TEXT),

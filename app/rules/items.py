@@ -84,7 +84,8 @@ class TestCase:
 
     def to_dict(self) -> dict:
         return compact([
-            ("inputs", {k: NA if v is None else v for k, v in self.inputs.items()}), ("tags", dict(self.tags)),
+            ("inputs", {k: NA if v is None else v for k, v in self.inputs.items()}),
+            ("tags", dict(self.tags)),
             ("value", self.value),
             ("score", self.score), ("note", self.note),
         ], {"inputs"})

@@ -14,7 +14,8 @@ KEY_NAMES_ZH = {
     "action": "动作", "category": "类别", "code": "代码", "coefficient": "系数", "description": "说明",
     "direction": "方向", "grade": "等级", "indicator": "指标", "inputs": "输入", "kind": "类型",
     "label": "名称", "label_en": "英文名称", "line": "指标行", "min": "下限", "name": "名称",
-    "name_en": "英文名称", "note": "备注", "positions": "适用岗位", "score": "得分公式", "segments": "客户类型",
+    "name_en": "英文名称", "note": "备注", "positions": "适用岗位", "score": "得分公式",
+    "segments": "客户类型",
     "station": "服务站", "stations": "服务站", "tags": "标签", "target": "目标值", "test": "测试用例",
     "title": "标题", "unit": "单位", "value": "取值公式", "weight": "权重", "when": "条件", "year": "年份",
 }

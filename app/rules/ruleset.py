@@ -113,7 +113,8 @@ class RuleSet:
     def tag_words(self) -> set[str]:
         """Every word that a formula of this rule set passes to TAGGED or TAGGED_RATE."""
         words: set[str] = set()
-        texts = [(INDICATOR, i.value) for i in self.indicators] + [(INDICATOR, i.target) for i in self.indicators]
+        texts = [(INDICATOR, i.value) for i in self.indicators]
+        texts += [(INDICATOR, i.target) for i in self.indicators]
         texts += [(SCORE, i.score) for i in self.indicators]
         texts += [(WEIGHT, line.weight) for t in self.templates for line in t.lines]
         texts += [(WEIGHT, line.weight) for s in self.swot for line in s.lines]
@@ -149,4 +150,5 @@ class RuleSet:
         locale: str = "zh_CN",
     ) -> AppraisalResult:
         """Score one employee; see :func:`app.rules.appraise.appraise`."""
-        return appraise_employee(self, employee, variables, tags, manual or {}, adjustment, year=year, locale=locale)
+        return appraise_employee(self, employee, variables, tags, manual or {}, adjustment, year=year,
+                                 locale=locale)

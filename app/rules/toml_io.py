@@ -24,9 +24,13 @@ REQUIRED_FILES = ("indicators.toml", "templates.toml", "grades.toml")
 
 HEADERS = {
     "indicators.toml": "# 指标 Indicators. 格式说明 / format: README.md\n\n",
-    "templates.toml": "# 考核方案 Templates: indicators and weights per position, station or segment. See README.md\n\n",
+    "templates.toml": (
+        "# 考核方案 Templates: indicators and weights per position, station or segment. See README.md\n\n"
+    ),
     "grades.toml": "# 等级与结果规则 Grade bands and outcome rules. See README.md\n\n",
-    "swot.toml": "# SWOT 分析（按服务站、年度）SWOT per station and year, with custom indicators. See README.md\n\n",
+    "swot.toml": (
+        "# SWOT 分析（按服务站、年度）SWOT per station and year, with custom indicators. See README.md\n\n"
+    ),
 }
 
 # file → [(TOML array name, item class, RuleSet attribute)]
@@ -43,7 +47,8 @@ def read_dir(path: str | Path) -> tuple[dict[str, str], list[Problem]]:
     root = Path(path)
     problems: list[Problem] = []
     if not root.is_dir():
-        problems.append(Problem(str(path), "", "", "MISSING_FILE", "目录不存在", "the directory does not exist"))
+        problems.append(Problem(str(path), "", "", "MISSING_FILE", "目录不存在",
+                                "the directory does not exist"))
         return {}, problems
     files: dict[str, str] = {}
     for file in sorted(root.glob("*.toml")):
@@ -74,7 +79,8 @@ def parse_files(files: Mapping[str, str]) -> tuple[RuleSet, list[Problem]]:
             try:
                 doc = tomllib.loads(files[name])
             except tomllib.TOMLDecodeError as exc:
-                problems.append(Problem(name, "", "", "TOML", f"TOML 格式错误：{exc}", f"TOML syntax error: {exc}"))
+                problems.append(Problem(name, "", "", "TOML", f"TOML 格式错误：{exc}",
+                                        f"TOML syntax error: {exc}"))
         known = {array for array, _, _ in layout}
         for key in doc:
             if key not in known:

@@ -100,7 +100,8 @@ def test_hr_creates_checks_previews_tests_and_publishes_a_swot_indicator_for_s01
     expect(message).to_contain_text("第 7 个字符")
     expect(feedback.locator(".jx-suggest")).to_contain_text("点击替换为")
     expect(page.locator(".jx-formula:has(textarea[name=value])")).to_have_class(re.compile("has-error"))
-    assert page.url.endswith("/indicator/new?category=SWOT%E8%87%AA%E5%AE%9A%E4%B9%89&swot=S01&year=2026"), page.url
+    swot_custom = "SWOT%E8%87%AA%E5%AE%9A%E4%B9%89"  # SWOT自定义, URL-encoded
+    assert page.url.endswith(f"/indicator/new?category={swot_custom}&swot=S01&year=2026"), page.url
     assert _db(served.app, lambda s: _indicator_rows(s, CODE)) == [], "nothing is sent while typing"
     screenshot(page, "journey1-1-live-error")
 
@@ -111,7 +112,8 @@ def test_hr_creates_checks_previews_tests_and_publishes_a_swot_indicator_for_s01
 
     palette = page.locator("[data-palette]")
     expect(palette.get_by_role("button", name="一次修复率", exact=True)).to_be_visible()
-    expect(palette.get_by_role("button", name="总分", exact=True)).to_have_count(0)  # not a value-formula name
+    # 总分 (the total) is no name a value formula may use
+    expect(palette.get_by_role("button", name="总分", exact=True)).to_have_count(0)
 
     page.fill("textarea[name=target]", "90")
     score = page.locator("textarea[name=score]")
@@ -208,8 +210,9 @@ def test_hr_creates_checks_previews_tests_and_publishes_a_swot_indicator_for_s01
         ruleset = service.ruleset_from_version(version)
         indicator = ruleset.indicator(CODE)
         items = [s for s in ruleset.swot if s.station == "S01" and s.title == TITLE]
-        return (version.number, version.is_published, indicator and indicator.category, indicator and indicator.value,
-                [(i.kind, [(ln.indicator, ln.weight) for ln in i.lines]) for i in items], len(indicator.tests))
+        lines = [(i.kind, [(ln.indicator, ln.weight) for ln in i.lines]) for i in items]
+        return (version.number, version.is_published, indicator and indicator.category,
+                indicator and indicator.value, lines, len(indicator.tests))
 
     number, published, category, formula, items, tests = _db(served.app, stored)
     assert (number, published, category, tests) == (2, True, "SWOT自定义", 1)

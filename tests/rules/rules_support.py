@@ -27,7 +27,8 @@ def cycle_with_appraisals(session, name: str = "what-if test"):
     from app.models.source import WorkOrder
     from app.services import rules as service
 
-    first, last = session.execute(select(func.min(WorkOrder.completed_at), func.max(WorkOrder.completed_at))).one()
+    done = WorkOrder.completed_at
+    first, last = session.execute(select(func.min(done), func.max(done))).one()
     version = service.current_version(session)
     cycle = Cycle(name=name, start=first.date(), end=last.date(), rule_set_version_id=version.id)
     session.add(cycle)

@@ -27,7 +27,8 @@ def small_ruleset(**changes) -> RuleSet:
             Indicator("b", "乙", "工作效率", "value", value="100 / period_days"),
             Indicator("m", "主管评分", "其他", "value", kind="manual"),
         ),
-        templates=(Template("t", "方案", positions=("维修技师",), lines=(Line("a", 60), Line("b", 30), Line("m", 10))),),
+        templates=(Template("t", "方案", positions=("维修技师",),
+                            lines=(Line("a", 60), Line("b", 30), Line("m", 10))),),
         grades=(GradeBand("A", "优秀", 90), GradeBand("B", "良好", 60), GradeBand("D", "待改进", 0)),
     )
     base.update(changes)
@@ -158,7 +159,8 @@ def test_manual_values_only_feed_manual_indicators():
 
 def test_grade_bands_and_outcome_rules(default_ruleset):
     outcomes = tuple(o for o in default_ruleset.outcomes if o.action != "training")
-    outcomes += (OutcomeRule("training", "training", 'grade == "D" or COALESCE(a, 100) < 40', "安排技能培训"),)
+    training = 'grade == "D" or COALESCE(a, 100) < 40'
+    outcomes += (OutcomeRule("training", "training", training, "安排技能培训"),)
     ruleset = dataclasses.replace(small_ruleset(), grades=default_ruleset.grades, outcomes=outcomes)
     top = ruleset.appraise(TECH_S01, {"orders": 100, "period_days": 1}, {}, {"m": 100})
     assert (top.total, top.grade, top.grade_label) == (100, "A", "优秀")

@@ -31,7 +31,8 @@ def form(client, path: str, **fields) -> dict:
 
 INDICATOR_FORM = {
     "code": "kpi_output", "name": "工单产出", "name_en": "Output", "category": "工作效率", "kind": "formula",
-    "value": "工单数 / 考核天数 * 30", "unit": "单/月", "target": "40", "score": "MIN(100, value / target * 100)",
+    "value": "工单数 / 考核天数 * 30", "unit": "单/月", "target": "40",
+    "score": "MIN(100, value / target * 100)",
     "direction": "higher", "description": "",
     "test_inputs": ["orders=40, period_days=30", "orders=20；period_days=30", ""],
     "test_tags": ["", "", ""], "test_value": ["40", "20", ""], "test_score": ["100", "50", ""],
@@ -60,7 +61,8 @@ def test_managers_read_but_do_not_write(login_as):
     manager = login_as("manager1")
     assert manager.get("/rules/v/1/").status_code == 200
     assert manager.get("/rules/v/1/indicator/1").status_code == 200
-    assert manager.post("/rules/draft", data={"csrf_token": csrf_token(manager, "/rules/")}).status_code == 403
+    token = csrf_token(manager, "/rules/")
+    assert manager.post("/rules/draft", data={"csrf_token": token}).status_code == 403
     assert manager.get("/rules/whatif").status_code == 403
 
 
@@ -80,7 +82,8 @@ def test_hr_adds_an_indicator_whose_test_cases_run_on_save(appctx, hr):
     assert "UNKNOWN_NAME" in broken.get_data(as_text=True) and "考核天数" in broken.get_data(as_text=True)
     failing = hr.post(path, data=form(hr, path, **{**INDICATOR_FORM, "test_score": ["100", "60", ""]}))
     assert failing.status_code == 422 and "TEST_FAILED" in failing.get_data(as_text=True)
-    unreadable = hr.post(path, data=form(hr, path, **{**INDICATOR_FORM, "test_inputs": ["orders=lots", "", ""]}))
+    fields = {**INDICATOR_FORM, "test_inputs": ["orders=lots", "", ""]}
+    unreadable = hr.post(path, data=form(hr, path, **fields))
     assert unreadable.status_code == 422 and "orders=lots" in unreadable.get_data(as_text=True)
     assert db.session.scalar(select(RuleIndicator).where(RuleIndicator.code == "kpi_output")) is None
     saved = hr.post(path, data=form(hr, path, **INDICATOR_FORM))
@@ -99,7 +102,8 @@ def test_templates_show_weights_per_station_and_save_lines(appctx, hr):
     page = hr.get("/rules/v/1/template/3").get_data(as_text=True)  # tech_mixed
     assert "jx-weights" in page and "S03" in page
     vid = new_draft(hr)
-    tpl = db.session.scalar(select(RuleTemplate).where(RuleTemplate.version_id == vid, RuleTemplate.code == "cs_default"))
+    tpl = db.session.scalar(select(RuleTemplate).where(RuleTemplate.version_id == vid,
+                                                       RuleTemplate.code == "cs_default"))
     path = f"/rules/v/{vid}/template/{tpl.id}"
     fields = {"code": "cs_default", "name": "客服", "positions": "客服", "description": "",
               "line_indicator": ["kpi_station_satisfaction", "kpi_station_survey_rate", ""],
@@ -126,9 +130,12 @@ def test_swot_screen_has_four_quadrants_and_adds_items(appctx, hr):
     fields = {"year": "2027", "kind": "O", "title": "新能源设备维修需求", "positions": "维修技师",
               "description": "", "line_indicator": ["swot_new_tech", ""], "line_weight": ["6", ""]}
     assert hr.post(path, data=form(hr, f"/rules/v/{vid}/swot/S02", **fields)).status_code == 302
-    item = db.session.scalar(select(RuleSwotItem).where(RuleSwotItem.version_id == vid, RuleSwotItem.year == 2027))
-    assert (item.station_code, item.kind, [ln.indicator_code for ln in item.lines]) == ("S02", "O", ["swot_new_tech"])
-    bad = hr.post(path, data=form(hr, f"/rules/v/{vid}/swot/S02", **{**fields, "line_indicator": ["nope", ""]}))
+    item = db.session.scalar(select(RuleSwotItem).where(RuleSwotItem.version_id == vid,
+                                                        RuleSwotItem.year == 2027))
+    lines = [ln.indicator_code for ln in item.lines]
+    assert (item.station_code, item.kind, lines) == ("S02", "O", ["swot_new_tech"])
+    unknown = {**fields, "line_indicator": ["nope", ""]}
+    bad = hr.post(path, data=form(hr, f"/rules/v/{vid}/swot/S02", **unknown))
     assert bad.status_code == 422 and "UNKNOWN_INDICATOR" in bad.get_data(as_text=True)
     assert hr.get("/rules/v/1/swot/S99").status_code == 404
 

@@ -37,7 +37,8 @@ def test_default_rules_cover_the_seed(default_ruleset):
     assert {"kpi_teamwork"} <= codes and default_ruleset.indicator("kpi_teamwork").manual
     assert {t.positions for t in default_ruleset.templates} >= {("维修技师",), ("客服",)}
     assert {g.grade for g in default_ruleset.grades} == {"A", "B", "C", "D"}
-    assert {o.action for o in default_ruleset.outcomes} == {"bonus", "training", "promotion", "improvement_plan"}
+    actions = {o.action for o in default_ruleset.outcomes}
+    assert actions == {"bonus", "training", "promotion", "improvement_plan"}
     # a SWOT for each demo station with an indicator in each of S, W, O and T
     for station in ("S01", "S02", "S03"):
         items = default_ruleset.swot_for(station)
@@ -60,7 +61,8 @@ def test_the_files_are_canonical_and_the_round_trip_is_byte_identical(tmp_path, 
 
 def test_workflow_and_other_toml_files_pass_through_verbatim(default_ruleset):
     assert "workflow.toml" in default_ruleset.extras
-    assert dump_files(default_ruleset)["workflow.toml"] == (RULES_DIR / "workflow.toml").read_text(encoding="utf-8")
+    workflow = (RULES_DIR / "workflow.toml").read_text(encoding="utf-8")
+    assert dump_files(default_ruleset)["workflow.toml"] == workflow
 
 
 def test_canonical_form_normalises_numbers_and_key_order():
@@ -90,15 +92,16 @@ BROKEN = [
     ("indicators.toml", "{ inputs = { first_fix_rate = 0.9 }, value = 0.9, score = 90 }",
      "{ inputs = { first_fix_rate = 0.9 }, value = 0.9, score = 95 }", "indicator kpi_first_fix", "test 1",
      "TEST_FAILED"),
-    ("templates.toml", '{ indicator = "kpi_rework", weight = 10 }', '{ indicator = "kpi_reworks", weight = 10 }',
-     "template tech_consumer", "line 3", "UNKNOWN_INDICATOR"),
+    ("templates.toml", '{ indicator = "kpi_rework", weight = 10 }',
+     '{ indicator = "kpi_reworks", weight = 10 }', "template tech_consumer", "line 3", "UNKNOWN_INDICATOR"),
     ("templates.toml", '{ indicator = "kpi_sla", weight = "5 + 20 * COALESCE(站点企业客户占比, 0.5)" }',
      '{ indicator = "kpi_sla", weight = "5 + 20 * COALESCE(站点企业客户占比, 0.5" }', "template tech_mixed",
      "line 1 weight", "SYNTAX"),
     ("grades.toml", 'min = 0\n', 'min = 10\n', "grades", "min", "GRADE_GAP"),
-    ("grades.toml", 'when = "total < 60"', 'when = "totl < 60"', "outcome improvement", "when", "UNKNOWN_NAME"),
-    ("swot.toml", '{ indicator = "swot_parts_delay", weight = 5 }', '{ indicator = "swot_parts_delays", weight = 5 }',
-     "swot S01 2026 W #2", "line 1", "UNKNOWN_INDICATOR"),
+    ("grades.toml", 'when = "total < 60"', 'when = "totl < 60"', "outcome improvement", "when",
+     "UNKNOWN_NAME"),
+    ("swot.toml", '{ indicator = "swot_parts_delay", weight = 5 }',
+     '{ indicator = "swot_parts_delays", weight = 5 }', "swot S01 2026 W #2", "line 1", "UNKNOWN_INDICATOR"),
     ("indicators.toml", 'direction = "lower"', 'direktion = "lower"', "indicator kpi_rework", "direktion",
      "UNKNOWN_KEY"),
 ]
@@ -154,4 +157,5 @@ def test_warnings_do_not_block(rules_copy):
                '{ indicator = "kpi_satisfaction", weight = 35 }')
     ruleset, _ = load_dir(rules_copy)
     problems = ruleset.check()
-    assert [(p.code, p.severity, p.item) for p in problems] == [("WEIGHT_SUM", "warning", "template tech_consumer")]
+    found = [(p.code, p.severity, p.item) for p in problems]
+    assert found == [("WEIGHT_SUM", "warning", "template tech_consumer")]

@@ -7,8 +7,9 @@ import pytest
 
 INDICATOR = {
     "code": "kpi_output", "name": "工单产出", "category": "工作效率", "kind": "formula",
-    "value_formula": "工单数 / 考核天数 * 30", "target": "40", "score_formula": "MIN(100, value / target * 100)",
-    "direction": "higher", "tests": '[{"inputs": {"orders": 40, "period_days": 30}, "value": 40, "score": 100}]',
+    "value_formula": "工单数 / 考核天数 * 30", "target": "40",
+    "score_formula": "MIN(100, value / target * 100)", "direction": "higher",
+    "tests": '[{"inputs": {"orders": 40, "period_days": 30}, "value": 40, "score": 100}]',
     "position": 50,
 }
 
@@ -26,7 +27,8 @@ def draft_id(hr):
 
 
 def count(api, resource, version_id):
-    r = api.get(f"/api/v1/{resource}/?q=(filters:!((col:version_id,opr:eq,value:{version_id})),page_size:500)")
+    q = f"(filters:!((col:version_id,opr:eq,value:{version_id})),page_size:500)"
+    r = api.get(f"/api/v1/{resource}/?q={q}")
     assert r.status_code == 200, r.json
     return r.json["count"]
 
@@ -56,8 +58,10 @@ def test_valid_content_is_stored_and_can_be_used(hr, draft_id):
     r = hr.put(f"/api/v1/rule_indicator/{ind_id}", json={"score_formula": "MIN(100, value / target * 100"})
     assert r.status_code == 422 and r.json["error"]["code"] == "SYNTAX"
     assert hr.get(f"/api/v1/rule_indicator/{ind_id}").json["result"]["score_formula"].endswith("100)")
-    r = hr.post("/api/v1/rule_template/", json={"version_id": draft_id, "code": "tech_output", "name": "产出",
-                                                "positions": '["维修技师"]', "stations": '["S01"]', "position": 9})
+    r = hr.post("/api/v1/rule_template/", json={
+        "version_id": draft_id, "code": "tech_output", "name": "产出", "positions": '["维修技师"]',
+        "stations": '["S01"]', "position": 9,
+    })
     assert r.status_code == 201, r.json
     tpl_id = r.json["id"]
     r = hr.post("/api/v1/rule_template_line/", json={"template_id": tpl_id, "indicator_code": "kpi_outptu",
@@ -76,7 +80,8 @@ def test_valid_content_is_stored_and_can_be_used(hr, draft_id):
     assert {(c["kind"], c["key"], c["change"]) for c in diff["changes"]} == {
         ("indicator", "kpi_output", "added"), ("template", "tech_output", "added")}
     published = hr.post(f"/api/v1/ruleset/{draft_id}/publish", json={})
-    assert published.status_code == 200 and published.json["previous"] == 1 and len(published.json["changes"]) == 2
+    assert published.status_code == 200
+    assert published.json["previous"] == 1 and len(published.json["changes"]) == 2
     assert hr.post(f"/api/v1/ruleset/{draft_id}/publish", json={}).status_code == 409
     files = hr.get(f"/api/v1/ruleset/{draft_id}/export").json["files"]
     assert 'code = "kpi_output"' in files["indicators.toml"]
@@ -98,7 +103,8 @@ def test_a_publish_with_a_failing_test_is_refused(hr, draft_id):
     ind = hr.get(f"/api/v1/rule_indicator/?q=(filters:!((col:version_id,opr:eq,value:{draft_id}),"
                  "(col:code,opr:eq,value:kpi_rework)))").json["ids"][0]
     # the row-level check refuses this edit …
-    r = hr.put(f"/api/v1/rule_indicator/{ind}", json={"score_formula": "PIECEWISE(value, 0, 100, target, 80, 0.2, 0)"})
+    piecewise = "PIECEWISE(value, 0, 100, target, 80, 0.2, 0)"
+    r = hr.put(f"/api/v1/rule_indicator/{ind}", json={"score_formula": piecewise})
     assert r.status_code == 422 and r.json["error"]["code"] == "TEST_FAILED"
     # … and a draft discarded is gone
     assert hr.delete(f"/api/v1/ruleset/{draft_id}").status_code == 200
@@ -116,10 +122,10 @@ def test_who_may_read_and_write(api_as, username, read, write):
 
 
 def test_bad_input_is_never_a_server_error(hr, draft_id):
-    for body in ({"version_id": [[]], "code": "x"}, {"version_id": 10**12, "code": "x", "name": "n", "category": "其他",
-                                                      "score_formula": "1"},
-                 {**INDICATOR, "version_id": draft_id, "position": 2**40}, {**INDICATOR, "version_id": draft_id,
-                                                                           "tests": "not json"}):
+    for body in ({"version_id": [[]], "code": "x"},
+                 {"version_id": 10**12, "code": "x", "name": "n", "category": "其他", "score_formula": "1"},
+                 {**INDICATOR, "version_id": draft_id, "position": 2**40},
+                 {**INDICATOR, "version_id": draft_id, "tests": "not json"}):
         r = hr.post("/api/v1/rule_indicator/", json=body)
         assert r.status_code in (400, 422), (body, r.status_code, r.json)
     assert hr.post("/api/v1/ruleset/", json={"based_on_id": "x"}).status_code == 422

@@ -43,7 +43,10 @@ def test_load_is_idempotent_and_export_load_export_is_byte_identical(appctx, tmp
         assert (tmp_path / "a" / name).read_bytes() == (RULES_DIR / name).read_bytes(), name
     assert service.load_dir(db.session, tmp_path / "a").created is False
     service.export_version(db.session, tmp_path / "b")
-    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == sorted(p.name for p in (tmp_path / "a").iterdir())
+    def names(folder):
+        return sorted(p.name for p in (tmp_path / folder).iterdir())
+
+    assert names("b") == names("a")
     for file in (tmp_path / "a").iterdir():
         assert file.read_bytes() == (tmp_path / "b" / file.name).read_bytes()
 
@@ -104,7 +107,8 @@ def test_a_published_version_cannot_change_by_any_path(appctx):
     with pytest.raises(PublishedVersionLocked):
         db.session.commit()
     db.session.rollback()
-    db.session.add(RuleIndicator(version_id=version.id, code="sneaky", name="x", category="其他", score_formula="1"))
+    db.session.add(RuleIndicator(version_id=version.id, code="sneaky", name="x", category="其他",
+                                 score_formula="1"))
     with pytest.raises(PublishedVersionLocked):
         db.session.flush()
     db.session.rollback()
@@ -116,7 +120,8 @@ def test_a_published_version_cannot_change_by_any_path(appctx):
 def test_a_draft_copies_the_current_version_and_publishing_shows_the_diff(appctx):
     draft = service.new_draft(db.session, user="hr")
     assert draft.status == RuleSetStatus.draft and draft.number == 2 and draft.based_on.number == 1
-    assert content_hash(service.ruleset_from_version(draft)) == service.current_version(db.session).content_hash
+    current = service.current_version(db.session)
+    assert content_hash(service.ruleset_from_version(draft)) == current.content_hash
     row = next(r for r in draft.indicators if r.code == "kpi_first_fix")
     row.target = "0.85"
     row.tests = json.dumps([{"inputs": {"first_fix_rate": 0.85}, "value": 0.85, "score": 90}])
@@ -140,7 +145,8 @@ def test_a_failing_test_case_blocks_publishing(appctx):
     db.session.commit()  # a draft may hold it; publishing may not
     with pytest.raises(service.RuleSetInvalid) as refused:
         service.publish(db.session, draft.id)
-    assert {(p.item, p.code) for p in refused.value.problems if p.is_error} == {("indicator kpi_rework", "TEST_FAILED")}
+    errors = {(p.item, p.code) for p in refused.value.problems if p.is_error}
+    assert errors == {("indicator kpi_rework", "TEST_FAILED")}
     db.session.refresh(draft)
     assert draft.status == RuleSetStatus.draft and service.current_version(db.session).number == 1
 
@@ -159,9 +165,12 @@ def test_save_row_refuses_a_broken_formula_with_the_engines_error(appctx):
 
 def test_ruleset_for_version_caches_published_versions_only(appctx):
     version = service.current_version(db.session)
-    assert service.ruleset_for_version(db.session, version.id) is service.ruleset_for_version(db.session, version.id)
+    def read(version_id):
+        return service.ruleset_for_version(db.session, version_id)
+
+    assert read(version.id) is read(version.id)
     draft = service.new_draft(db.session)
-    assert service.ruleset_for_version(db.session, draft.id) is not service.ruleset_for_version(db.session, draft.id)
+    assert read(draft.id) is not read(draft.id)
 
 
 # -- the CLI ---------------------------------------------------------------------------------------
@@ -177,7 +186,8 @@ def test_cli_check_load_export(app, rules_copy, tmp_path):
     assert bad.exit_code != 0
     assert "indicators.toml: indicator kpi_first_fix [value]: UNKNOWN_NAME" in bad.output
     refused = runner.invoke(args=["rules", "load", str(rules_copy)])
-    assert refused.exit_code != 0 and "UNKNOWN_NAME" in refused.output and "nothing was loaded" in refused.output
+    assert refused.exit_code != 0
+    assert "UNKNOWN_NAME" in refused.output and "nothing was loaded" in refused.output
     same = runner.invoke(args=["rules", "load"])
     assert same.exit_code == 0 and "no new version" in same.output
     exported = runner.invoke(args=["rules", "export", str(tmp_path / "out")])
@@ -225,10 +235,12 @@ def test_preview_and_weight_table_use_real_metrics(appctx):
     version, ruleset = service.published_ruleset(db.session)
     emp1 = db.session.scalar(select(Employee).where(Employee.employee_no == "EMP1"))
     start, end = dt.date(2000, 1, 1), dt.date(2100, 1, 1)
-    preview = service.preview_indicator(db.session, ruleset, ruleset.indicator("kpi_first_fix"), emp1, start, end)
+    first_fix = ruleset.indicator("kpi_first_fix")
+    preview = service.preview_indicator(db.session, ruleset, first_fix, emp1, start, end)
     assert preview["value"] is not None and 0 <= preview["score"] <= 100
     assert preview["explain"].startswith("一次修复率 ")
-    table = service.weight_table(db.session, ruleset, ruleset.template_for("维修技师", "S03", "mixed"), start, end)
+    mixed = ruleset.template_for("维修技师", "S03", "mixed")
+    table = service.weight_table(db.session, ruleset, mixed, start, end)
     for column in table["columns"]:
         assert column["sum"] == pytest.approx(100)  # the mixed template's weights always add up to 100
     assert [c["applies"] for c in table["columns"]] == [False, False, True]

@@ -61,11 +61,13 @@ from .store import (
 from .whatif import cycle_names, whatif
 
 __all__ = [
-    "LoadResult", "NoRuleSet", "NotADraft", "PublishResult", "RuleRefused", "RuleSetInvalid", "WhatIfError",
-    "check_dir", "check_ruleset", "current_version", "cycle_names", "delete_draft", "delete_row", "diff_against", "diff_rulesets",
-    "draft_or_raise", "employee_variables", "ensure_deletable", "export_files", "export_version", "grade_dict",
-    "has_errors", "indicator_dict", "load_dir", "new_draft", "outcome_dict", "preview_indicator",
-    "problem_lines", "publish", "publish_preview", "published_ruleset", "replace_grades", "ruleset_for_version",
-    "ruleset_from_version", "save_indicator", "save_row", "save_swot_item", "save_template", "station_codes", "swot_dict", "template_dict", "validate_row",
-    "version_document", "versions", "weight_table", "whatif", "workflow_problems",
+    "LoadResult", "NoRuleSet", "NotADraft", "PublishResult", "RuleRefused", "RuleSetInvalid",
+    "WhatIfError", "check_dir", "check_ruleset", "current_version", "cycle_names", "delete_draft",
+    "delete_row", "diff_against", "diff_rulesets", "draft_or_raise", "employee_variables",
+    "ensure_deletable", "export_files", "export_version", "grade_dict", "has_errors", "indicator_dict",
+    "load_dir", "new_draft", "outcome_dict", "preview_indicator", "problem_lines", "publish",
+    "publish_preview", "published_ruleset", "replace_grades", "ruleset_for_version",
+    "ruleset_from_version", "save_indicator", "save_row", "save_swot_item", "save_template",
+    "station_codes", "swot_dict", "template_dict", "validate_row", "version_document", "versions",
+    "weight_table", "whatif", "workflow_problems",
 ]

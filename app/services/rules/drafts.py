@@ -33,7 +33,8 @@ from .store import (
 )
 
 
-def new_draft(session: Session, *, based_on_id: int | None = None, user: str = "", note: str = "") -> RuleSetVersion:
+def new_draft(session: Session, *, based_on_id: int | None = None, user: str = "",
+              note: str = "") -> RuleSetVersion:
     """A new draft holding a copy of the published version ``based_on_id`` (default: the current
     version, else empty). A draft is never based on a draft, so discarding a draft orphans nothing."""
     try:

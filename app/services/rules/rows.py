@@ -91,13 +91,15 @@ def validate_row(session: Session, row) -> list[Problem]:
             doc["template"] = [table if t["code"] == template.code else t for t in doc["template"]]
             items = {f"template {template.code}"}
         elif isinstance(row, RuleSwotItem | RuleSwotLine):
-            item = row if isinstance(row, RuleSwotItem) else (row.item or session.get(RuleSwotItem, row.swot_item_id))
+            item = (row if isinstance(row, RuleSwotItem)
+                    else row.item or session.get(RuleSwotItem, row.swot_item_id))
             if isinstance(row, RuleSwotLine):
                 lines = [ln for ln in item.lines if ln is not row and (row.id is None or ln.id != row.id)]
                 table = swot_dict(item)
                 table["line"] = [{"indicator": ln.indicator_code, "weight": norm_expr(ln.weight)}
                                  for ln in sorted([*lines, row], key=lambda ln: ln.position or 0)]
-                tables, index = _substituted(version.swot_items, item, lambda r: table if r is item else swot_dict(r))
+                tables, index = _substituted(version.swot_items, item,
+                                             lambda r: table if r is item else swot_dict(r))
             else:
                 tables, index = _substituted(version.swot_items, item, swot_dict)
             doc["swot"] = tables

@@ -125,7 +125,8 @@ def _indicator_row(ind, position: int) -> RuleIndicator:
 
 
 def _line_rows(cls, lines) -> list:
-    return [cls(position=i, indicator_code=ln.indicator, weight=expr_text(ln.weight)) for i, ln in enumerate(lines)]
+    return [cls(position=i, indicator_code=ln.indicator, weight=expr_text(ln.weight))
+            for i, ln in enumerate(lines)]
 
 
 def grade_rows(ruleset: RuleSet) -> list[RuleGradeBand]:

@@ -88,5 +88,6 @@ def whatif(session: Session, source: str | Path | int, cycle_name: str, *, local
         "cycle": {"name": cycle.name, "start": cycle.start.isoformat(), "end": cycle.end.isoformat()},
         "employees": rows,
         "distribution": {"before": distribution("old_grade"), "after": distribution("new_grade")},
-        "changed": sum(1 for r in rows if r["old_total"] != r["new_total"] or r["old_grade"] != r["new_grade"]),
+        "changed": sum(1 for r in rows
+                       if r["old_total"] != r["new_total"] or r["old_grade"] != r["new_grade"]),
     }

@@ -43,6 +43,7 @@ class GradeScreens:
         try:
             service.replace_grades(db.session, version.id, grades, outcomes)
         except service.RuleRefused as exc:
-            return self.grades(vid, grades, outcomes, [pr.to_dict(current_locale()) for pr in exc.problems], 422)
+            errors = [pr.to_dict(current_locale()) for pr in exc.problems]
+            return self.grades(vid, grades, outcomes, errors, 422)
         flash(_("Grades and outcome rules saved."), "success")
         return redirect(url_for("RulesView.grades", vid=vid))

@@ -67,17 +67,18 @@ class IndicatorScreens:
         form = forms.indicator_fields(request.form)
         tables, problems, rows = forms.parse_tests(request.form)
         if problems:
-            return self._indicator_page(version, row, form, rows, forms.field_errors(problems, current_locale()),
-                                        422)
+            errors = forms.field_errors(problems, current_locale())
+            return self._indicator_page(version, row, form, rows, errors, 422)
         try:
             row = service.save_indicator(db.session, version, row, form, tables)
         except service.RuleRefused as exc:
-            return self._indicator_page(version, row, form, rows, forms.field_errors(exc.problems, current_locale()),
-                                        422)
+            errors = forms.field_errors(exc.problems, current_locale())
+            return self._indicator_page(version, row, form, rows, errors, 422)
         back = swot_back()
         if back is not None and iid is None:
-            flash(_("Indicator %(code)s saved; its test cases pass. Now pick it in a SWOT item below and give "
-                    "it a weight.", code=row.code), "success")
+            message = _("Indicator %(code)s saved; its test cases pass. Now pick it in a SWOT item below "
+                        "and give it a weight.", code=row.code)
+            flash(message, "success")
             return redirect(url_for("RulesView.swot", vid=vid, code=back["code"], year=back["year"]))
         flash(_("Indicator %(code)s saved; its test cases pass.", code=row.code), "success")
         return redirect(url_for("RulesView.indicator_form", vid=vid, iid=row.id, **back_args(back)))
@@ -100,7 +101,8 @@ class IndicatorScreens:
     @expose("/v/<int:vid>/preview", methods=["POST"])
     @has_access
     def preview(self, vid: int):
-        """JSON: the value, score and explanation of the indicator in the form, for an employee and a period."""
+        """JSON: the value, score and explanation of the indicator in the form, for an employee and a
+        period."""
         version = version_or_404(vid)
         data = request.get_json(silent=True)
         if not isinstance(data, dict):

@@ -31,7 +31,8 @@ from .screen import (
 class SwotScreens:
     @expose("/v/<int:vid>/swot/<code>")
     @has_access
-    def swot(self, vid: int, code: str, errors: dict | None = None, failed: dict | None = None, status: int = 200):
+    def swot(self, vid: int, code: str, errors: dict | None = None, failed: dict | None = None,
+             status: int = 200):
         version = version_or_404(vid)
         station = db.session.scalar(select(Station).where(Station.code == code))
         if station is None:
@@ -40,7 +41,8 @@ class SwotScreens:
         years = sorted({s.year for s in items}, reverse=True)
         year = request.args.get("year", type=int) or (years[0] if years else dt.date.today().year)
         quadrants = {
-            k: [(s, [(ln.indicator_code, ln.weight) for ln in s.lines], ", ".join(json.loads(s.positions or "[]")))
+            k: [(s, [(ln.indicator_code, ln.weight) for ln in s.lines],
+                 ", ".join(json.loads(s.positions or "[]")))
                 for s in items if s.kind == k and s.year == year]
             for k in SWOT_KINDS
         }
@@ -53,7 +55,8 @@ class SwotScreens:
         return self.render(
             "rules/swot.html", version=version, station=station, quadrants=quadrants, year=year, years=years,
             indicators=ruleset.indicators, groups=[g for g in groups if g[1]], custom=custom,
-            category_labels=CATEGORY_EN, errors=errors or {}, failed=failed or {}, names=formula_names(version),
+            category_labels=CATEGORY_EN, errors=errors or {}, failed=failed or {},
+            names=formula_names(version),
         ), status
 
     @expose("/v/<int:vid>/swot/<code>/item/new", methods=["POST"])

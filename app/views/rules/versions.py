@@ -88,12 +88,14 @@ class VersionScreens:
     def publish(self, vid: int):
         version = version_or_404(vid)
         try:
-            result = service.publish(db.session, vid, user=user_name(), note=request.form.get("note", "")[:2000])
+            note = request.form.get("note", "")[:2000]
+            result = service.publish(db.session, vid, user=user_name(), note=note)
         except service.NotADraft:
             flash(_("This version is published already."), "warning")
             return redirect(url_for("RulesView.version", vid=vid))
         except service.RuleSetInvalid:
-            flash(_("The rule set has errors (a failing test case, a broken formula…); fix them first."), "danger")
+            message = _("The rule set has errors (a failing test case, a broken formula…); fix them first.")
+            flash(message, "danger")
             return redirect(url_for("RulesView.publish_page", vid=vid))
         flash(_("Version v%(number)s published: new cycles use it.", number=result.version.number), "success")
         return redirect(url_for("RulesView.version", vid=version.id))
