@@ -36,7 +36,7 @@ class VersionScreens:
             version_or_404(based_on)
         try:
             version = service.new_draft(db.session, based_on_id=based_on, user=user_name())
-        except service.NoRuleSet:
+        except service.NoRuleSet:  # here a base that is no published version is a missing page (the API: 422)
             abort(404)
         flash(_("Draft v%(number)s created: edit it, then publish it.", number=version.number), "success")
         return redirect(url_for("RulesView.version", vid=version.id))
