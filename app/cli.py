@@ -1,19 +1,41 @@
-"""The ``flask --app run …`` commands (SPEC §9). Each command calls a service; no logic lives here."""
+"""The ``flask --app run …`` commands. Each command calls a service; no logic lives here."""
 
 from __future__ import annotations
+
+import json
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from . import sync_permissions
+from .demo import DemoExists, seed_demo
+from .extensions import db
+from .importing import ImportRejected, import_file
+from .models import Cycle, RuleSetVersion
+from .rules import has_errors
+from .services.compute import CycleError, compute_cycle
+from .services.cycles import create_cycle, state_counts
+from .services.pdf_export import count_appraisals, export_cycle
+from .services.progress import ProgressRecorder
+from .services.rules import (
+    NoRuleSet,
+    RuleSetInvalid,
+    WhatIfError,
+    check_dir,
+    export_version,
+    load_dir,
+    whatif,
+)
+from .services.signoff import walk_chain
+from .setup import prepare
 
 
 @click.command("demo")
 @with_appcontext
 def demo_command() -> None:
     """Seed the demo organisation and data into an empty database."""
-    from . import sync_permissions
-    from .demo import DemoExists, seed_demo
-
     sync_permissions(current_app)
     try:
         summary = seed_demo()
@@ -25,30 +47,26 @@ def demo_command() -> None:
 @click.command("setup")
 def setup_command() -> None:
     """Migrate the database, sync roles and permissions, and seed the demo when empty."""
-    from .setup import prepare
-
     prepare(current_app._get_current_object())
 
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(setup_command)
-    app.cli.add_command(rules_group)  # issue 6
-    app.cli.add_command(cycle_group)  # issue 7
-    app.cli.add_command(pdf_group)  # issue 8
-    app.cli.add_command(audit_group)  # issue 8
-    app.cli.add_command(import_command)  # issue 5
+    app.cli.add_command(rules_group)
+    app.cli.add_command(cycle_group)
+    app.cli.add_command(pdf_group)
+    app.cli.add_command(audit_group)
+    app.cli.add_command(import_command)
 
 
-# --- rules (issue 6) -------------------------------------------------------------------------------
+# --- rules -----------------------------------------------------------------------------------------
 
 rules_group = click.Group("rules", help="Check, load, export and try out rule sets (rules/ TOML).")
 
 
 def _default_rules_dir() -> str:
-    from . import ROOT
-
-    return str(ROOT / "rules")
+    return str(current_app.config["JIXIAO_RULES_DIR"])
 
 
 def _print_problems(problems, *, err: bool = True) -> None:
@@ -62,10 +80,6 @@ def _print_problems(problems, *, err: bool = True) -> None:
 @with_appcontext
 def rules_check_command(directory: str | None) -> None:
     """Validate every formula, reference, weight, grade and test case of DIR (default rules/)."""
-    from .extensions import db
-    from .rules import has_errors
-    from .services.rules import check_dir
-
     directory = directory or _default_rules_dir()
     ruleset, problems = check_dir(directory, db.session)
     _print_problems(problems)
@@ -81,9 +95,6 @@ def rules_check_command(directory: str | None) -> None:
 @with_appcontext
 def rules_load_command(directory: str | None) -> None:
     """Load DIR (default rules/) and publish it; the same content again makes no new version."""
-    from .extensions import db
-    from .services.rules import RuleSetInvalid, load_dir
-
     directory = directory or _default_rules_dir()
     try:
         result = load_dir(db.session, directory, user="cli")
@@ -102,16 +113,11 @@ def rules_load_command(directory: str | None) -> None:
 
 @rules_group.command("export")
 @click.argument("directory", type=click.Path(file_okay=False))
-@click.option("--version", "number", type=int, default=None, help="Version number (default: the current one).")
+@click.option("--version", "number", type=int, default=None,
+              help="Version number (default: the current one).")
 @with_appcontext
 def rules_export_command(directory: str, number: int | None) -> None:
     """Write the current (or --version N) rule set into DIR as TOML files."""
-    from sqlalchemy import select
-
-    from .extensions import db
-    from .models import RuleSetVersion
-    from .services.rules import NoRuleSet, export_version
-
     version_id = None
     if number is not None:
         version_id = db.session.scalar(select(RuleSetVersion.id).where(RuleSetVersion.number == number))
@@ -130,11 +136,6 @@ def rules_export_command(directory: str, number: int | None) -> None:
 @with_appcontext
 def rules_whatif_command(directory: str, cycle_name: str) -> None:
     """Rescore a past cycle with the rule set in DIR; print one JSON object; change nothing."""
-    import json
-
-    from .extensions import db
-    from .services.rules import RuleSetInvalid, WhatIfError, whatif
-
     try:
         result = whatif(db.session, directory, cycle_name)
     except RuleSetInvalid as exc:
@@ -147,14 +148,13 @@ def rules_whatif_command(directory: str, cycle_name: str) -> None:
     click.echo(json.dumps(result, ensure_ascii=False, sort_keys=True))
 
 
-# --- cycles (issue 7) ------------------------------------------------------------------------------
+# --- cycles ----------------------------------------------------------------------------------------
 
 cycle_group = click.Group("cycle", help="Create and compute appraisal cycles.")
 
 
 class _ComputeBar:
     """click progress bar over the employees scored; the stages before and after as lines on stderr."""
-
     def __init__(self) -> None:
         self.bar = None
         self.done = 0
@@ -163,7 +163,8 @@ class _ComputeBar:
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage == "appraise":
             if self.bar is None:
-                self.bar = click.progressbar(length=max(total, 1), label="appraise", file=click.get_text_stream("stderr"))
+                self.bar = click.progressbar(length=max(total, 1), label="appraise",
+                                             file=click.get_text_stream("stderr"))
                 self.bar.__enter__()
             self.bar.update(done - self.done)
             self.done = done
@@ -181,9 +182,6 @@ class _ComputeBar:
 
 
 def _compute(cycle, rebind: bool = False) -> None:
-    from .extensions import db
-    from .services.cycles import CycleError, ProgressRecorder, compute_cycle
-
     bar = _ComputeBar()
     recorder = ProgressRecorder(db.engine, cycle.id, echo=bar)
     try:
@@ -201,8 +199,8 @@ def _compute(cycle, rebind: bool = False) -> None:
                f"{summary['unchanged']} unchanged, {summary['locked']} locked, "
                f"{len(summary['skipped'])} without a template ({summary['seconds']} s)")
     for change in result.changed[:50]:
-        click.echo(f"  {change.employee_no} {change.employee_name}: {change.old_total} → {change.new_total} "
-                   f"({change.old_grade} → {change.new_grade})")
+        click.echo(f"  {change.employee_no} {change.employee_name}: "
+                   f"{change.old_total} → {change.new_total} ({change.old_grade} → {change.new_grade})")
 
 
 @cycle_group.command("create")
@@ -214,9 +212,6 @@ def _compute(cycle, rebind: bool = False) -> None:
 @with_appcontext
 def cycle_create_command(name, start, end, stations, compute_now) -> None:
     """Create an appraisal cycle over a period (dates inclusive)."""
-    from .extensions import db
-    from .services.cycles import CycleError, create_cycle
-
     codes = [code.strip() for code in stations.split(",") if code.strip()]
     try:
         cycle = create_cycle(db.session, name, start.date(), end.date(), codes)
@@ -233,11 +228,6 @@ def cycle_create_command(name, start, end, stations, compute_now) -> None:
 @with_appcontext
 def cycle_compute_command(name, rebind) -> None:
     """Compute (or recompute) the cycle NAME; approved and later appraisals stay locked."""
-    from sqlalchemy import select
-
-    from .extensions import db
-    from .models import Cycle
-
     cycle = db.session.scalar(select(Cycle).where(Cycle.name == name))
     if cycle is None:
         raise click.ClickException(f"No cycle named {name!r}.")
@@ -248,18 +238,12 @@ def cycle_compute_command(name, rebind) -> None:
 @with_appcontext
 def cycle_list_command() -> None:
     """The cycles and their appraisals per state."""
-    from sqlalchemy import select
-
-    from .extensions import db
-    from .models import Cycle
-    from .services.cycles import state_counts
-
     for cycle in db.session.scalars(select(Cycle).order_by(Cycle.start)):
         counts = ", ".join(f"{k} {v}" for k, v in sorted(state_counts(db.session, cycle.id).items()))
         click.echo(f"{cycle.name}\t{cycle.start} – {cycle.end}\t{cycle.status.value}\t{counts}")
 
 
-# --- import (issue 5) ------------------------------------------------------------------------------
+# --- import ----------------------------------------------------------------------------------------
 
 @click.command("import")
 @click.argument("kind", type=click.Choice(["work-orders", "surveys", "costs", "employees"]))
@@ -268,9 +252,6 @@ def cycle_list_command() -> None:
 @with_appcontext
 def import_command(kind: str, file: str, update: bool) -> None:
     """Import FILE (CSV in UTF-8 or GBK, or .xlsx) as KIND, whole or not at all."""
-    from .extensions import db
-    from .importing import ImportRejected, import_file
-
     stderr = click.get_text_stream("stderr")
     with click.progressbar(length=1, label=kind, file=stderr) as bar:
         seen = [0]
@@ -291,7 +272,8 @@ def import_command(kind: str, file: str, update: bool) -> None:
         for e in errors:
             row = "" if e["row"] is None else e["row"]
             click.echo(f"{row}\t{e['column'] or ''}\t{e['message']}", err=True)
-        raise click.ClickException(f"{file}: refused, nothing was imported ({len(errors)} problem(s) listed).")
+        raise click.ClickException(
+            f"{file}: refused, nothing was imported ({len(errors)} problem(s) listed).")
     click.echo(f"{file}: {result.inserted} inserted, {result.updated} updated.")
     if result.accounts:
         click.echo("New accounts (the passwords are shown only this once):")
@@ -299,7 +281,7 @@ def import_command(kind: str, file: str, update: bool) -> None:
             click.echo(f"  {account['employee_no']}\t{account['username']}\t{account['password']}")
 
 
-# --- PDF export and the sign-off chain (issue 8) -------------------------------------------------
+# --- PDF export and the sign-off chain -----------------------------------------------------------
 
 pdf_group = click.Group("pdf", help="Appraisal PDFs.")
 
@@ -312,12 +294,6 @@ pdf_group = click.Group("pdf", help="Appraisal PDFs.")
 @with_appcontext
 def pdf_export_command(name: str, zipfile: str, workers: int | None, locale: str | None) -> None:
     """Write the PDFs of cycle NAME into ZIPFILE, rendered on all cores; signed ones as stored."""
-    from sqlalchemy import select
-
-    from .extensions import db
-    from .models import Cycle
-    from .services.pdf_export import count_appraisals, export_cycle
-
     cycle = db.session.scalar(select(Cycle).where(Cycle.name == name))
     if cycle is None:
         raise click.ClickException(f"No cycle named {name!r}.")
@@ -340,9 +316,6 @@ audit_group = click.Group("audit", help="Check the sign-off records.")
 @with_appcontext
 def audit_verify_chain_command() -> None:
     """Walk the sign-off hash chain; exit non-zero naming the first broken record."""
-    from .extensions import db
-    from .services.signoff import walk_chain
-
     report = walk_chain(db.session)
     if report.broken is not None:
         raise click.ClickException(f"the sign-off chain is broken at {report.broken}")

@@ -2,8 +2,9 @@
 
 The same seed gives the same rows. Everything streams: orders and their surveys come out of one
 generator, in the order they were reported, so a million orders need no more memory than a few
-hundred. Rows are dicts keyed by the column names of SPEC §2, with values already formatted as a
-station's export would write them, so they can go straight into a CSV file and through the import.
+hundred. Rows are dicts keyed by the column names of the source-data files (work orders, call-back
+surveys, labour costs), with values already formatted as a station's export would write them, so
+they can go straight into a CSV file and through the import.
 
 What makes the data realistic enough for appraisals: each technician has a skill that moves their
 first-time-fix rate, repair times (log-normal, long-tailed) and survey scores; enterprise customers
@@ -16,6 +17,7 @@ from __future__ import annotations
 import bisect
 import csv
 import datetime as dt
+import io
 import itertools
 import math
 import random
@@ -23,6 +25,14 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+
+from .extensions import db
+from .importing import import_file
+from .models import Employee, Station
 
 WORK_ORDER_COLUMNS = [
     "order_no", "station_code", "technician_no", "customer_type", "reported_at", "responded_at",
@@ -31,20 +41,25 @@ WORK_ORDER_COLUMNS = [
 ]
 SURVEY_COLUMNS = ["order_no", "surveyed_at", "attitude", "quality", "speed", "comment"]
 COST_COLUMNS = ["employee_no", "month", "salary", "training_cost", "other_labor_cost"]
-EMPLOYEE_COLUMNS = ["employee_no", "name", "station_code", "position", "supervisor_no", "username", "hired_on"]
+EMPLOYEE_COLUMNS = [
+    "employee_no", "name", "station_code", "position", "supervisor_no", "username", "hired_on",
+]
 
 TAGS = [("新技术", 0.07), ("增值服务", 0.10), ("新工艺", 0.05), ("上门服务", 0.20), ("夜间抢修", 0.03)]
 ORDER_WEIGHT = {"维修技师": 1.0, "客服": 0.35, "主管": 0.15, "站长": 0.0}
 SALARY = {"维修技师": 8000, "客服": 6000, "主管": 11000, "站长": 15000}
 SEGMENT_ENTERPRISE_SHARE = {"enterprise": 0.75, "consumer": 0.12, "mixed": 0.45}
-COMMENTS = ["", "", "", "师傅很专业", "响应及时", "等待时间较长", "态度很好", "问题已解决", "希望加快配件供应"]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+COMMENTS = [
+    "", "", "", "师傅很专业", "响应及时", "等待时间较长", "态度很好", "问题已解决", "希望加快配件供应",
+]
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯"
+            "邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国文辉鹏飞宇浩然欣怡晨阳子涵俊杰"
 CITIES = "北京上海广州深圳杭州南京成都武汉西安重庆天津苏州长沙郑州济南青岛沈阳大连厦门福州合肥昆明"
 
 
 @dataclass(frozen=True)
-class Person:
+class GeneratedEmployee:
     employee_no: str
     name: str
     station_code: str
@@ -64,7 +79,7 @@ class Site:
 @dataclass
 class Organisation:
     stations: list[Site] = field(default_factory=list)
-    people: list[Person] = field(default_factory=list)
+    people: list[GeneratedEmployee] = field(default_factory=list)
 
     def employee_rows(self) -> Iterator[dict]:
         for p in self.people:
@@ -98,7 +113,7 @@ def organisation(stations: int, employees: int, seed: int = 1) -> Organisation:
                 boss = supervisor or manager
             hired = dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(3000))
             name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
-            org.people.append(Person(no, name, site.code, position, boss, "", hired.isoformat()))
+            org.people.append(GeneratedEmployee(no, name, site.code, position, boss, "", hired.isoformat()))
     return org
 
 
@@ -244,7 +259,8 @@ def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
     return months
 
 
-def labour_costs(people: Iterable[Person], start: dt.date, end: dt.date, *, seed: int = 1) -> Iterator[dict]:
+def labour_costs(people: Iterable[GeneratedEmployee], start: dt.date, end: dt.date, *,
+                 seed: int = 1) -> Iterator[dict]:
     """One cost row per person and month from ``start`` to ``end``."""
     rng = random.Random(seed)
     for month in months_between(start, end):
@@ -283,18 +299,8 @@ def seed_demo_data(months: int = 3, *, seed: int = DEMO_SEED, orders_per_month: 
 
     The same seed gives the same rows for the same day. Needs an application context and the
     demo people; returns the number of rows per kind. ``orders_per_month`` is per technician
-    (about 430 orders for the SPEC §9 people: every list fits one 500-row page).
+    (about 430 orders for the demo's people: every list fits one 500-row page).
     """
-    import io
-    from zoneinfo import ZoneInfo
-
-    from flask import current_app
-    from sqlalchemy import select
-
-    from .extensions import db
-    from .importing import import_file
-    from .models import Employee, Station
-
     now = dt.datetime.now(ZoneInfo(current_app.config.get("JIXIAO_TIMEZONE", "Asia/Shanghai"))).replace(
         tzinfo=None, second=0, microsecond=0)
     first = now.date().replace(day=1)
@@ -303,8 +309,9 @@ def seed_demo_data(months: int = 3, *, seed: int = DEMO_SEED, orders_per_month: 
     rows = db.session.execute(
         select(Employee.employee_no, Employee.position, Station.code, Station.segment)
         .join(Station, Employee.station_id == Station.id).order_by(Employee.employee_no)).all()
-    workers = [Worker(no, code, getattr(segment, "value", segment), position) for no, position, code, segment in rows]
-    people = [Person(no, "", code, position) for no, position, code, _segment in rows]
+    workers = [Worker(no, code, getattr(segment, "value", segment), position)
+               for no, position, code, segment in rows]
+    people = [GeneratedEmployee(no, "", code, position) for no, position, code, _segment in rows]
     weight = sum(ORDER_WEIGHT.get(w.position, 1.0) for w in workers)
     count = int(weight * orders_per_month * months)
 

@@ -1,4 +1,4 @@
-"""The demo organisation of SPEC §9: stations S01–S03 and fifteen people who can sign in.
+"""The demo organisation: stations S01–S03 and fifteen people who can sign in.
 
 Each demo person's employee number is their user name upper-cased; everyone's password is
 ``JIXIAO_DEMO_PASSWORD`` (default ``demo123``). Seeding refuses a database that has stations.
@@ -12,6 +12,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from . import permissions as p
+from .datagen import seed_demo_data
 from .extensions import db
 from .models import Employee, Segment, Station
 
@@ -84,9 +85,7 @@ def seed_demo() -> str:
     stations["S01"].manager = people["manager1"]
     db.session.commit()
     summary = f"Demo seeded: {len(stations)} stations, {len(PEOPLE) + len(STAFF_ACCOUNTS)} users."
-    # --- source data (issue 5): three months of generated orders, surveys and costs ---
-    from .datagen import seed_demo_data
-
+    # --- source data: three months of generated orders, surveys and costs ---
     counts = seed_demo_data(months=3)
     summary += " Data: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + "."
     return summary

@@ -3,38 +3,36 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
+from flask_migrate import upgrade
 from sqlalchemy import func, select
+
+from . import sync_permissions
+from .demo import seed_demo
+from .extensions import db
+from .models import RuleSetVersion, Station
+from .services.compute import CycleError
+from .services.demo_cycle import seed_demo_cycle
+from .services.rules import load_dir
 
 
 def migrate_database(app: Flask) -> None:
-    from flask_migrate import upgrade
-
     with app.app_context():
         upgrade()
 
 
 def prepare(app: Flask, *, demo: bool = True) -> None:
     """What ``python run.py`` does before serving; a second run changes nothing."""
-    from . import sync_permissions
-    from .extensions import db
-    from .models import Station
-
     migrate_database(app)
     with app.app_context():
         sync_permissions(app)
         if demo and not db.session.scalar(select(func.count()).select_from(Station)):
-            from .demo import seed_demo
-
             click.echo("Seeding the demo organisation …")
             seed_demo()
-        # --- the default rule set (issue 6): rules/ on a database that has none ---
+        # --- the default rule set: rules/ on a database that has none ---
         load_default_rules()
-        # --- the demo cycle (issue 7): keep this last, it needs the organisation, data and rules ---
+        # --- the demo cycle: keep this last, it needs the organisation, data and rules ---
         if demo:
-            from .services.cycles import CycleError
-            from .services.demo_cycle import seed_demo_cycle
-
             try:
                 summary = seed_demo_cycle(db.session)
             except CycleError as exc:
@@ -45,13 +43,10 @@ def prepare(app: Flask, *, demo: bool = True) -> None:
 
 
 def load_default_rules() -> None:
-    """Load and publish rules/ when no rule set exists yet (issue 6); later runs leave rules alone."""
-    from . import ROOT
-    from .extensions import db
-    from .models import RuleSetVersion
-    from .services.rules import load_dir
-
+    """Load and publish the default rule set (``JIXIAO_RULES_DIR``, rules/) when no rule set exists yet;
+    later runs leave rules alone."""
     if db.session.scalar(select(func.count()).select_from(RuleSetVersion)):
         return
-    result = load_dir(db.session, ROOT / "rules", user="setup", note="default rule set (rules/)")
+    result = load_dir(db.session, current_app.config["JIXIAO_RULES_DIR"], user="setup",
+                      note="default rule set (rules/)")
     click.echo(f"Loaded the default rule set as v{result.version.number}.")

@@ -8,24 +8,14 @@ from collections.abc import Mapping
 from . import ops
 from .catalogue import Catalogue
 from .compile import Compiler, guarded_call, translate
-from .errors import FormulaError, fail
+from .errors import FormulaError
 from .explain import TraceContext, TraceStep, line_pieces, operator_symbols, render_pieces
+from .ops import finish
 from .validate import Checked, check
 
 _EMPTY: dict = {}
 Values = Mapping[str, "float | str | None"]
 Tags = Mapping[str, int]
-
-
-def finish(result):
-    """A closure's raw result as the engine's answer: a finite float or None."""
-    if result is None:
-        return None
-    if result.__class__ is float:
-        return result + 0.0  # -0.0 prints as 0
-    if isinstance(result, bool | int):
-        return float(result)
-    raise fail("result_text")
 
 
 class Formula:
@@ -73,7 +63,8 @@ class Formula:
         result = self.evaluate(values, tags)
         return result is not None and result != 0
 
-    def explain(self, values: Values | None, tags: Tags | None = None) -> tuple[float | None, list[TraceStep]]:
+    def explain(self, values: Values | None,
+                tags: Tags | None = None) -> tuple[float | None, list[TraceStep]]:
         """(value, trace): the trace lists each evaluated sub-expression with its value, in evaluation
         order (a branch IF did not take is absent). Raises FormulaError as ``evaluate``."""
         if self._traced is None:  # built on first use; two threads building it at once is harmless
@@ -99,6 +90,7 @@ class Formula:
 
     def reference(self, values: Values | None, tags: Tags | None = None) -> float | None:
         """The value computed by the simpleeval reference evaluator (slow; for tests and cross-checks)."""
+        # late: simpleeval loads only for cross-checks, not on the fast path that is benchmarked alone
         from .reference import reference_evaluate
 
         return reference_evaluate(self._checked.tree, _EMPTY if values is None else values, tags)

@@ -28,6 +28,17 @@ def bounded(r):
     raise too_big()
 
 
+def finish(result):
+    """A closure's raw result as the engine's answer: a finite float or None."""
+    if result is None:
+        return None
+    if result.__class__ is float:
+        return result + 0.0  # -0.0 prints as 0
+    if isinstance(result, bool | int):
+        return float(result)
+    raise fail("result_text")
+
+
 def add(a, b):
     return None if a is None or b is None else bounded(a + b)
 

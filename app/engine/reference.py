@@ -1,9 +1,10 @@
 """The reference evaluator: simpleeval walking the validated tree, node by node.
 
-simpleeval is the sandbox the SPEC names; here it runs *after* our own validation, with its operator table
-cut down to ours (N/A-aware, bounded, from ops.py), its function table replaced by our library (no ``rand``,
-no defaults), and no names of its own. It is slow and plain on purpose: the property tests compare the fast
-closures of compile.py with it on generated formulas, value for value and error code for error code.
+simpleeval is the sandbox we cross-check against; here it runs *after* our own validation, with its
+operator table cut down to ours (N/A-aware, bounded, from ops.py), its function table replaced by our
+library (no ``rand``, no defaults), and no names of its own. It is slow and plain on purpose: the property
+tests compare the fast closures of compile.py with it on generated formulas, value for value and error
+code for error code.
 
 The handlers overridden below are the language's own rules, which Python's do not match: N/A (None) in
 conditions and logic (three-valued, like SQL), IF computing one branch, TAGGED reading a literal word, and
@@ -20,6 +21,7 @@ from . import ops
 from .compile import translate
 from .errors import FormulaError
 from .functions import EAGER
+from .ops import finish
 
 OPERATORS = {
     ast.Add: ops.add, ast.Sub: ops.sub, ast.Mult: ops.mul, ast.Div: ops.truediv, ast.FloorDiv: ops.floordiv,
@@ -100,8 +102,6 @@ class ReferenceEvaluator(SimpleEval):
 
 def reference_evaluate(tree: ast.expr, values, tags=None):
     """The value of a normalised tree (validate.check) by the reference evaluator: float or None."""
-    from .formula import finish
-
     try:
         return finish(ReferenceEvaluator(values, tags)._eval(tree))
     except FormulaError:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from .service import KINDS
+
 LABELS = {
     "order_no": _l("Order number"),
     "station_code": _l("Station code"),
@@ -48,7 +50,5 @@ def column_label(code: str | None) -> str:
 
 def kind_columns() -> dict[str, list[tuple[str, str, bool]]]:
     """kind → [(header, meaning, required)] in file order, for the import screen."""
-    from .service import KINDS
-
     return {key: [(col.name, column_label(col.name), col.required) for col in kind.columns]
             for key, kind in KINDS.items()}

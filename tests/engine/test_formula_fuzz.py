@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 
 from app.engine import CODES, RUNTIME_CODES, FormulaError, compile_formula
 from app.engine.compile import Compiler, guarded_call
-from app.engine.formula import Formula, finish
+from app.engine.formula import Formula
 from app.engine.functions import lookup
+from app.engine.ops import finish
 from app.engine.reference import reference_evaluate
 from app.engine.validate import check
 from tests.engine.support import CATALOGUE
@@ -44,7 +45,8 @@ def fuzz_settings(kind: str):
 seeds = st.integers(min_value=0, max_value=2 ** 64 - 1)
 
 # -- the grammar -------------------------------------------------------------------------------------------
-GOOD_NAMES = ["x", "y", "w", "z", "n", "big", "一次修复率", "工单数", "orders", "TRUE", "false", "站点一次修复率"]
+GOOD_NAMES = ["x", "y", "w", "z", "n", "big", "一次修复率", "工单数", "orders", "TRUE", "false",
+              "站点一次修复率"]
 BAD_NAMES = ["nope", "_x", "s", "grade", "__import__"]
 FUNCTIONS = ["IF", "if", "If", "AND", "and", "OR", "or", "NOT", "not", "MIN", "max", "SUM", "avg", "ROUND",
              "ABS", "CLAMP", "COALESCE", "ISNA", "PIECEWISE", "BAND", "isna", "coalesce", "piecewise"]
@@ -98,7 +100,8 @@ def formula(rng: random.Random, depth: int = 0) -> str:
             parts += [op, sub()]
         return "(" + " ".join(parts) + ")"
     if roll < 0.7:  # text comparison, as grades and segments are compared
-        return f"({rng.choice(['grade', 'x', 'z', 's'])} {rng.choice(['==', '!='])} {rng.choice(['“A”', repr('B')])})"
+        name, op = rng.choice(["grade", "x", "z", "s"]), rng.choice(["==", "!="])
+        return f"({name} {op} {rng.choice(['“A”', repr('B')])})"
     name = rng.choice(BAD_FUNCTIONS) if rng.random() < 0.03 else rng.choice(FUNCTIONS)
     if name.upper() in ("PIECEWISE", "BAND") and rng.random() < 0.6:  # mostly sensible tables
         points = sorted(rng.sample(range(-20, 100), rng.randint(1, 4)))
@@ -185,7 +188,8 @@ def test_generated_formulas_agree_with_the_simpleeval_reference(seed):
     agree(formula(rng), variables(rng), tags(rng))
 
 
-native_leaves = st.one_of(st.integers(-12, 12).map(str), st.sampled_from(SPECIAL_NUMBERS + GOOD_NAMES + TAG_CALLS))
+native_leaves = st.one_of(st.integers(-12, 12).map(str),
+                          st.sampled_from(SPECIAL_NUMBERS + GOOD_NAMES + TAG_CALLS))
 native_formulas = st.recursive(native_leaves, lambda children: st.one_of(
     st.tuples(children, st.sampled_from(BINARY), children).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
     st.tuples(st.sampled_from(["-", "not "]), children).map(lambda t: f"{t[0]}({t[1]})"),
@@ -204,9 +208,12 @@ def test_shrinkable_formulas_agree_with_the_simpleeval_reference(text, seed):
 
 # -- 2. random text ------------------------------------------------------------------------------------------
 PIECES = list("0123456789.+-*/%()<>=!,'\" _abcxyzeEj\n\t") + [
-    "（", "）", "，", "×", "÷", "＋", "一次修复率", "工单数", "≥", "\u3000", "\x00", "\\", "#", "$", "[", "]", "{", "}",
-    ":", "@", "~", "^", "&", "|", " if ", " else ", " and ", " or ", "not ", "lambda", "__", "TAGGED(", "'新技术'",
-    "IF(", "if(", "and(", "MAX(", "PIECEWISE(", "**", "//", "“", "”", "ｘ", "\u200b", "\ud800", "f'", "b'", "...",
+    "（", "）", "，", "×", "÷", "＋", "一次修复率", "工单数", "≥", "\u3000", "\x00", "\\", "#", "$", "[",
+    "]", "{", "}",
+    ":", "@", "~", "^", "&", "|", " if ", " else ", " and ", " or ", "not ", "lambda", "__",
+    "TAGGED(", "'新技术'",
+    "IF(", "if(", "and(", "MAX(", "PIECEWISE(", "**", "//", "“", "”", "ｘ", "\u200b", "\ud800", "f'",
+    "b'", "...",
     "x", "y", "z", "w", "1e15", "9" * 20, "grade", "==",
 ]
 
