@@ -23,7 +23,8 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]], *,
     keys = list(rows[0])
     dialect = conn.dialect
     compiled = insert(table).compile(dialect=dialect, column_keys=keys)
-    processors = {k: table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys if k not in raw}
+    processors = {k: table.c[k].type.dialect_impl(dialect).bind_processor(dialect)
+                  for k in keys if k not in raw}
     processors = {k: f for k, f in processors.items() if f is not None}
     names = list(compiled.positiontup) if compiled.positional else keys
     # column by column, so that the loops run in C: rows -> columns -> processed -> rows

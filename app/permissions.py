@@ -1,4 +1,4 @@
-"""Role and permission names: the one vocabulary of who may do what (SPEC §1).
+"""Role and permission names: the one vocabulary of who may do what (roles; row scope lives in app/scoping).
 
 Views and their REST APIs share one *resource* name (``class_permission_name``) and map their
 methods onto two permissions, ``can_read`` and ``can_write`` (``method_permission_name``), so a role
@@ -88,12 +88,12 @@ MENUS: dict[str, tuple[str, ...]] = {
     "Cycles": _EVERYONE,
     "Appraisals": _EVERYONE,
     "Inbox": _EVERYONE,
-    "My results": _EVERYONE,  # issue 7: the employee's own appraisals
+    "My results": _EVERYONE,  # the employee's own appraisals
     "Dashboards": _EVERYONE,
-    # issue 6: the rules editor (the "Rules" category above) and its what-if
+    # the rules editor (the "Rules" category above) and its what-if
     "Rule sets": _MANAGERS,
     "Rules what-if": (HR,),
-    # issue 5: an employee's metrics and the drill-down to their orders (under "Source data")
+    # an employee's metrics and the drill-down to their orders (under "Source data")
     "Metrics": _EVERYONE,
 }
 
@@ -126,7 +126,7 @@ def role_grants() -> dict[str, set[tuple[str, str]]]:
             roles[role].add(("menu_access", menu))
     return roles
 
-# --- sign-off, verify, PDF export and dashboards (issue 8) ---
+# --- sign-off, verify, PDF export and dashboards ---
 # The appraisal PDF shares the Appraisal resource (read); the verify page and API need no login;
 # the dashboards use DASHBOARD above. HR downloads a cycle's PDFs as one zip.
 PDF_EXPORT = "PdfExport"

@@ -1,6 +1,6 @@
 """Formula engine against plain compiled Python, on realistic KPI formulas.
 
-The engine compiles each formula once (Chinese names, the SPEC §4 library) and evaluates it over 10,000
+The engine compiles each formula once (Chinese names, the function library) and evaluates it over 10,000
 variable sets. The baseline is the same formula written as plain Python, compiled once with ``compile()``
 and run with ``eval`` on the same dicts, with equivalent helper functions (PIECEWISE, BAND, CLAMP…). The
 baseline has no N/A propagation, no bounds and no sandbox: that is the price the ratio measures.
@@ -28,7 +28,8 @@ from app.engine import builtin_catalogue, compile_formula  # noqa: E402
 # (engine formula, the same as plain Python over canonical codes)
 FORMULAS = [
     ("一次修复率 * 100", "first_fix_rate * 100"),
-    ("PIECEWISE(客户满意度, 3, 0, 4, 60, 4.5, 90, 5, 100)", "PIECEWISE(satisfaction, 3, 0, 4, 60, 4.5, 90, 5, 100)"),
+    ("PIECEWISE(客户满意度, 3, 0, 4, 60, 4.5, 90, 5, 100)",
+     "PIECEWISE(satisfaction, 3, 0, 4, 60, 4.5, 90, 5, 100)"),
     ("IF(返修率 <= 0.02, 100, MAX(0, 100 - (返修率 - 0.02) * 2000))",
      "(100 if rework_rate <= 0.02 else MAX(0, 100 - (rework_rate - 0.02) * 2000))"),
     ("CLAMP(100 - (平均维修时长 - 4) * 10, 0, 100)", "CLAMP(100 - (avg_repair_hours - 4) * 10, 0, 100)"),
@@ -49,13 +50,15 @@ FORMULAS = [
     ("工单数 / 考核天数", "orders / period_days"),
     ("IF(工单数 >= 30 and 一次修复率 >= 0.9, 1.2, IF(工单数 >= 20, 1.0, 0.8))",
      "(1.2 if orders >= 30 and first_fix_rate >= 0.9 else (1.0 if orders >= 20 else 0.8))"),
-    ("PIECEWISE(平均响应时长, 1, 100, 4, 80, 8, 40, 24, 0)", "PIECEWISE(avg_response_hours, 1, 100, 4, 80, 8, 40, 24, 0)"),
+    ("PIECEWISE(平均响应时长, 1, 100, 4, 80, 8, 40, 24, 0)",
+     "PIECEWISE(avg_response_hours, 1, 100, 4, 80, 8, 40, 24, 0)"),
     ("AVG(服务态度, 维修质量, 响应速度评分) * 20", "AVG(attitude, repair_quality, speed_rating) * 20"),
     ("ROUND(COALESCE(回访率, 站点回访率) * 100)", "ROUND(COALESCE(survey_rate, station_survey_rate) * 100)"),
     ("IF(ISNA(回访率), 60, 回访率 * 100)", "(60 if survey_rate is None else survey_rate * 100)"),
     ("ABS(一次修复率 - 站点一次修复率) < 0.05", "abs(first_fix_rate - station_first_fix_rate) < 0.05"),
     ("MIN(100, 工单数 / (考核天数 / 30) / 40 * 100)", "MIN(100, orders / (period_days / 30) / 40 * 100)"),
-    ("一次修复率 * 40 + 客户满意度 * 8 + SLA达成率 * 20", "first_fix_rate * 40 + satisfaction * 8 + sla_rate * 20"),
+    ("一次修复率 * 40 + 客户满意度 * 8 + SLA达成率 * 20",
+     "first_fix_rate * 40 + satisfaction * 8 + sla_rate * 20"),
 ]
 
 

@@ -46,7 +46,8 @@ def _cli_import(env: dict, kind: str, path: Path) -> tuple[float, float]:
     """Run ``flask --app run import KIND PATH`` in a child; returns (seconds, peak RSS in MB)."""
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, sys.executable, "-m", "flask", "--app", "run", "import", kind, str(path)],
+        [sys.executable, "-c", LAUNCHER, sys.executable, "-m", "flask", "--app", "run", "import",
+         kind, str(path)],
         cwd=ROOT, env=env, capture_output=True, text=True, check=True,
     )
     seconds = time.perf_counter() - started
@@ -86,7 +87,8 @@ def load(app, args, work: Path, env: dict, files: dict) -> dict:
         survey_writer = csv.writer(surveys, lineterminator="\n")
         order_writer.writerow(datagen.WORK_ORDER_COLUMNS)
         survey_writer.writerow(datagen.SURVEY_COLUMNS)
-        for order, survey in datagen.orders_and_surveys(datagen.workers_of(org), START, END, args.orders, seed=11):
+        for order, survey in datagen.orders_and_surveys(datagen.workers_of(org), START, END,
+                                                        args.orders, seed=11):
             order_writer.writerow(order.values())
             if survey:
                 survey_writer.writerow(survey.values())

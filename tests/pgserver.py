@@ -64,6 +64,7 @@ class PostgresCluster:
 
     def stop(self) -> None:
         try:
-            self._run(f"{self.bindir}/pg_ctl", "-D", os.path.join(self.dir, "data"), "-m", "immediate", "stop")
+            self._run(f"{self.bindir}/pg_ctl", "-D", os.path.join(self.dir, "data"), "-m",
+                      "immediate", "stop")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Charts as self-contained SVG strings (SPEC §8).
+"""Charts as self-contained SVG strings, for dashboards and PDFs.
 
 Every function takes plain Python values and returns the SVG as ``markupsafe.Markup`` (a ``str``),
 so a Jinja template can place it inline with ``{{ chart }}`` and the PDF can embed the same markup.

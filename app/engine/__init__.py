@@ -1,4 +1,4 @@
-"""The formula language of SPEC §4: parse, validate, compile, evaluate, explain, order by dependency.
+"""The formula language: parse, validate, compile, evaluate, explain, order by dependency.
 
 Pure Python (see README.md): no Flask, no SQLAlchemy. Everything a caller needs is imported from here::
 

@@ -1,7 +1,7 @@
 """The names a formula may use: variables (code and Chinese alias) and indicator codes.
 
 A formula sees exactly the names of the catalogue its caller passes: no record is merged into the namespace.
-``builtin_catalogue()`` holds the metrics of SPEC §3 and their station-wide twins.
+``builtin_catalogue()`` holds the built-in metrics and their station-wide twins.
 """
 
 from __future__ import annotations
@@ -187,22 +187,27 @@ def suggest(name: str, candidates: Iterable[str], limit: int = 3) -> list[str]:
     return [candidate for *_, candidate in scored[:limit]]
 
 
-# -- the built-in metrics of SPEC §3 ----------------------------------------------------------------------
+# -- the built-in metrics ------------------------------------------------------------------------------
 QUALITY, EFFICIENCY, COST, OTHER = "服务质量", "工作效率", "成本控制", "其他"
 
 _BUILTINS = (
     # code, 中文别名, English name, 中文说明, English description, category
     ("orders", "工单数", "Orders", "本期完工的工单数", "Orders completed in the period", EFFICIENCY),
     ("satisfaction", "客户满意度", "Customer satisfaction",
-     "回访中（服务态度+维修质量+响应速度）/3 的平均值，1–5", "Mean of (attitude+quality+speed)/3 over the surveys, 1–5",
+     "回访中（服务态度+维修质量+响应速度）/3 的平均值，1–5",
+     "Mean of (attitude+quality+speed)/3 over the surveys, 1–5",
      QUALITY),
-    ("attitude", "服务态度", "Service attitude", "回访“服务态度”评分的平均值，1–5", "Mean survey attitude score, 1–5",
+    ("attitude", "服务态度", "Service attitude", "回访“服务态度”评分的平均值，1–5",
+     "Mean survey attitude score, 1–5",
      QUALITY),
-    ("repair_quality", "维修质量", "Repair quality", "回访“维修质量”评分的平均值，1–5", "Mean survey quality score, 1–5",
+    ("repair_quality", "维修质量", "Repair quality", "回访“维修质量”评分的平均值，1–5",
+     "Mean survey quality score, 1–5",
      QUALITY),
-    ("speed_rating", "响应速度评分", "Speed rating", "回访“响应速度”评分的平均值，1–5", "Mean survey speed score, 1–5",
+    ("speed_rating", "响应速度评分", "Speed rating", "回访“响应速度”评分的平均值，1–5",
+     "Mean survey speed score, 1–5",
      QUALITY),
-    ("survey_rate", "回访率", "Survey rate", "已回访工单 / 完工工单", "Surveyed orders / completed orders", QUALITY),
+    ("survey_rate", "回访率", "Survey rate", "已回访工单 / 完工工单", "Surveyed orders / completed orders",
+     QUALITY),
     ("first_fix_rate", "一次修复率", "First-time fix rate", "首次上门修复且之后未返修的工单 / 完工工单",
      "Orders fixed at the first visit and not reworked later / completed orders", QUALITY),
     ("rework_rate", "返修率", "Rework rate", "被其他工单返修的完工工单 / 完工工单",
@@ -217,9 +222,11 @@ _BUILTINS = (
      "Parts cost / completed orders (yuan)", COST),
     ("labor_cost_ratio", "人力成本占比", "Labour cost ratio", "本期人力成本 / 服务收入",
      "Labour cost of the period / service-fee revenue", COST),
-    ("parts_delay_count", "配件延误次数", "Parts delays", "因缺配件而延误的工单数", "Orders delayed by a parts shortage",
+    ("parts_delay_count", "配件延误次数", "Parts delays", "因缺配件而延误的工单数",
+     "Orders delayed by a parts shortage",
      EFFICIENCY),
-    ("enterprise_share", "企业客户占比", "Enterprise share", "企业客户工单 / 工单数", "Enterprise orders / orders", OTHER),
+    ("enterprise_share", "企业客户占比", "Enterprise share", "企业客户工单 / 工单数",
+     "Enterprise orders / orders", OTHER),
     ("period_days", "考核天数", "Days in period", "考核期的天数", "Days in the period", OTHER),
 )
 
@@ -237,7 +244,8 @@ def station_variable(variable: Variable) -> Variable:
 
 @functools.cache
 def builtin_catalogue(station_variables: bool = True) -> Catalogue:
-    """The SPEC §3 metrics, and with ``station_variables`` their ``station_<code>`` / ``站点<别名>`` twins."""
+    """The built-in metrics, and with ``station_variables`` their ``station_<code>`` / ``站点<别名>``
+    twins."""
     variables = list(BUILTIN_VARIABLES)
     if station_variables:
         variables += [station_variable(v) for v in BUILTIN_VARIABLES]

@@ -104,7 +104,7 @@ def name_compare(op, code, name_at, c):
     return compare
 
 
-# -- arithmetic: + - * / by hand (the hot path), the rest through ops -----------------------------------------
+# -- arithmetic: + - * / by hand (the hot path), the rest through ops ------------------------------------
 def add(fa, fb, position):
     def add(v, t):
         a = fa(v, t)

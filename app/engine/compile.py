@@ -41,7 +41,8 @@ class Compiler:
         return fn, const
 
     def _traced(self, fn, node):
-        source, start, end, step = self.source[node.jx_start:node.jx_end], node.jx_start, node.jx_end, self.step_type
+        start, end, step = node.jx_start, node.jx_end, self.step_type
+        source = self.source[start:end]
 
         def traced(v, t):
             r = fn(v, t)

@@ -39,7 +39,8 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "too_complex": ("TOO_COMPLEX", "公式过于复杂，无法处理", "The formula is too complex to process"),
     # -- what is allowed -----------------------------------------------------------------------------
     "forbidden": ("FORBIDDEN", "公式中不能使用{what_zh}", "{what_en} cannot be used in a formula"),
-    "underscore": ("FORBIDDEN", "名称不能以下划线开头：“{name}”", "A name cannot start with an underscore: “{name}”"),
+    "underscore": ("FORBIDDEN", "名称不能以下划线开头：“{name}”",
+                   "A name cannot start with an underscore: “{name}”"),
     "string_place": ("FORBIDDEN", "文本只能用在 == 或 != 的两边",
                      "A text can only be an operand of == or !="),
     "keyword_arg": ("FORBIDDEN", "函数参数不能写成“名称=值”；比较是否相等请用 ==",
@@ -48,7 +49,8 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     # -- names ---------------------------------------------------------------------------------------
     "unknown_name": ("UNKNOWN_NAME", "未知的名称“{name}”", "Unknown name “{name}”"),
     "unknown_function": ("UNKNOWN_FUNCTION", "未知的函数“{name}”", "Unknown function “{name}”"),
-    "not_a_function": ("UNKNOWN_FUNCTION", "“{name}”是变量，不是函数", "“{name}” is a variable, not a function"),
+    "not_a_function": ("UNKNOWN_FUNCTION", "“{name}”是变量，不是函数",
+                       "“{name}” is a variable, not a function"),
     # -- types and arguments -------------------------------------------------------------------------
     "arity": ("TYPE", "{function} 需要 {expected} 个参数，实际是 {got} 个",
               "{function} takes {expected} arguments, not {got}"),
@@ -56,12 +58,16 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
                  "The argument of {function} must be a quoted word, e.g. {function}(\"新技术\")"),
     "text_variable": ("TYPE", "文本“{name}”只能用 == 或 != 比较",
                       "The text “{name}” can only be compared with == or !="),
-    "number_vs_text": ("TYPE", "数值“{name}”不能与文本比较", "The number “{name}” cannot be compared with a text"),
-    "increasing": ("TYPE", "{function} 的分段点必须严格递增", "The breakpoints of {function} must strictly increase"),
+    "number_vs_text": ("TYPE", "数值“{name}”不能与文本比较",
+                       "The number “{name}” cannot be compared with a text"),
+    "increasing": ("TYPE", "{function} 的分段点必须严格递增",
+                   "The breakpoints of {function} must strictly increase"),
     "text_value": ("TYPE", "“{name}”的值是文本，不能参与计算",
                    "The value of “{name}” is a text and cannot be used in arithmetic"),
-    "bad_value": ("TYPE", "“{name}”的值类型（{type}）不受支持", "The value of “{name}” has an unsupported type ({type})"),
-    "bad_tag_count": ("TYPE", "标签“{name}”的数量必须是数字", "The count of the tag “{name}” must be a number"),
+    "bad_value": ("TYPE", "“{name}”的值类型（{type}）不受支持",
+                  "The value of “{name}” has an unsupported type ({type})"),
+    "bad_tag_count": ("TYPE", "标签“{name}”的数量必须是数字",
+                      "The count of the tag “{name}” must be a number"),
     "result_text": ("TYPE", "公式的结果必须是数值，不能是文本", "A formula must give a number, not a text"),
     "bad_type": ("TYPE", "运算的数据类型不正确", "An operation got a value of the wrong type"),
     # -- numbers -------------------------------------------------------------------------------------
@@ -72,11 +78,14 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "result_too_big": ("NUMBER_TOO_BIG", "计算结果超出允许范围（±{limit}）",
                        "A result is outside the allowed range (±{limit})"),
     "divide_by_zero": ("DIVIDE_BY_ZERO", "除数为 0", "Division by zero"),
-    "not_real": ("NOT_FINITE", "负数的非整数次方不是实数", "A negative number to a fractional power is not a real number"),
-    "input_not_finite": ("NOT_FINITE", "“{name}”的值不是有限的数", "The value of “{name}” is not a finite number"),
+    "not_real": ("NOT_FINITE", "负数的非整数次方不是实数",
+                 "A negative number to a fractional power is not a real number"),
+    "input_not_finite": ("NOT_FINITE", "“{name}”的值不是有限的数",
+                         "The value of “{name}” is not a finite number"),
     "not_finite": ("NOT_FINITE", "计算结果不是有限的数", "A result is not a finite number"),
     # -- graphs --------------------------------------------------------------------------------------
-    "cycle": ("CYCLE", "公式循环引用：{members_text}", "The formulas refer to each other in a cycle: {members_text}"),
+    "cycle": ("CYCLE", "公式循环引用：{members_text}",
+              "The formulas refer to each other in a cycle: {members_text}"),
 }
 
 # What the user wrote that is not allowed, in both languages (for the "forbidden" message).

@@ -1,4 +1,4 @@
-"""The bounds that keep every formula small and every evaluation short (SPEC §4 "Limits")."""
+"""The formula limits: the bounds that keep every formula small and every evaluation short."""
 
 MAX_LENGTH = 1000  # characters of formula text
 MAX_DEPTH = 64  # nesting of the syntax tree; a sum of 60 terms is still accepted

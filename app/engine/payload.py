@@ -1,4 +1,4 @@
-"""The JSON shapes of the formula API (SPEC §9), built here so that the endpoint stays parse → call → map.
+"""The JSON shapes of the formula API (REST), built here so that the endpoint stays parse → call → map.
 
 ``check_expression`` answers ``POST /api/v1/formula/check``; ``catalogue_payload`` answers
 ``GET /api/v1/formula/catalogue``. Both are pure: no request, no database.

@@ -78,7 +78,8 @@ def prepare(source: str) -> str:
                 raise fail("replace_char", index, char=ch, replacement=_HINTS[ch])
             if not _allowed_outside_quotes(ch):
                 typed = source[index]
-                raise fail("bad_char", index, char=typed if typed.isprintable() else " ", hex=f"{ord(typed):04X}")
+                raise fail("bad_char", index, char=typed if typed.isprintable() else " ",
+                           hex=f"{ord(typed):04X}")
         out.append(ch)
     return "".join(out)
 

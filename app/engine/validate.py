@@ -34,7 +34,8 @@ _SYMBOLS = {
     ast.Invert: "~", ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not",
 }
 _REFUSED = {
-    ast.Attribute: "Attribute", ast.Subscript: "Subscript", ast.Lambda: "Lambda", ast.ListComp: "comprehension",
+    ast.Attribute: "Attribute", ast.Subscript: "Subscript", ast.Lambda: "Lambda",
+    ast.ListComp: "comprehension",
     ast.SetComp: "comprehension", ast.DictComp: "comprehension", ast.GeneratorExp: "comprehension",
     ast.JoinedStr: "JoinedStr", ast.FormattedValue: "JoinedStr", ast.NamedExpr: "NamedExpr",
     ast.Starred: "Starred", ast.List: "container", ast.Tuple: "container", ast.Dict: "container",
@@ -106,7 +107,8 @@ class _Validator:
             return node
         if isinstance(value, int | float):
             if not math.isfinite(value) or abs(value) > MAX_MAGNITUDE:
-                raise fail("literal_too_big", start, text=self.source[start:self.positions.char(node.end_col_offset)],
+                raise fail("literal_too_big", start,
+                           text=self.source[start:self.positions.char(node.end_col_offset)],
                            limit=LIMIT_TEXT)
             return _constant(float(value), node)
         if isinstance(value, str):
@@ -115,7 +117,8 @@ class _Validator:
             if len(value) > MAX_STRING:
                 raise fail("string_too_long", start, limit=MAX_STRING)
             return node
-        what = {bytes: "bytes", complex: "complex", type(None): "None", type(...): "Ellipsis"}.get(type(value))
+        what = {bytes: "bytes", complex: "complex", type(None): "None",
+                type(...): "Ellipsis"}.get(type(value))
         raise forbidden(what or "Ellipsis", start)
 
     def visit_Name(self, node: ast.Name, start, str_ok):
@@ -154,7 +157,8 @@ class _Validator:
                 raise forbidden("operator", start, op=_SYMBOLS.get(type(op), "?"))
         equality = all(isinstance(op, EQUALITY) for op in node.ops)
         operands = [node.left, *node.comparators]
-        checked = [self.visit(o, str_ok=equality and isinstance(o, ast.Name | ast.Constant)) for o in operands]
+        checked = [self.visit(o,
+                              str_ok=equality and isinstance(o, ast.Name | ast.Constant)) for o in operands]
         if equality:
             for left, right in zip(checked, checked[1:], strict=False):
                 for text, other in ((left, right), (right, left)):
@@ -164,7 +168,8 @@ class _Validator:
         return ast.Compare(left=checked[0], ops=node.ops, comparators=checked[1:])
 
     def visit_IfExp(self, node: ast.IfExp, start, str_ok):
-        return ast.IfExp(test=self.visit(node.test), body=self.visit(node.body), orelse=self.visit(node.orelse))
+        return ast.IfExp(test=self.visit(node.test), body=self.visit(node.body),
+                         orelse=self.visit(node.orelse))
 
     # -- calls ---------------------------------------------------------------------------------------
     def visit_Call(self, node: ast.Call, start, str_ok):

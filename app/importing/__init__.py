@@ -1,4 +1,5 @@
-"""Importing source data (SPEC §2): one service for the CLI, the API and the upload screen.
+"""Importing source data (work orders, call-back surveys, labour costs): one service for the CLI, the API
+and the upload screen.
 
     import_file(session, kind, source, update=False, progress=None) -> ImportResult
     ImportRejected.errors -> [{"row", "column", "message"}]

@@ -125,7 +125,8 @@ def in_chunk_duplicates(job: Job, rows, key, column: str) -> list[tuple[int, dic
     for row, values in rows:
         k = key(values)
         if k in seen:
-            job.errors.add(row, column, _("Duplicate: the same key is in row %(row)d of this file.", row=seen[k]))
+            job.errors.add(row, column,
+                           _("Duplicate: the same key is in row %(row)d of this file.", row=seen[k]))
             continue
         seen[k] = row
         kept.append((row, values))

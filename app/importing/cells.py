@@ -165,7 +165,8 @@ def flag(value: Any) -> bool:
     raise CellError(_("Expected 1 or 0: “%(value)s”.", value=_shown(value)))
 
 
-_CUSTOMER_TYPES = {"enterprise": "enterprise", "企业": "enterprise", "consumer": "consumer", "个人": "consumer"}
+_CUSTOMER_TYPES = {"enterprise": "enterprise", "企业": "enterprise", "consumer": "consumer",
+                   "个人": "consumer"}
 
 
 def customer_type(value: Any) -> str:

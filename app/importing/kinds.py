@@ -94,7 +94,8 @@ class WorkOrders(Kind):
         v["technician_id"] = technician[0]
         v["rework_of_id"] = None  # resolved in finish(), once every order of the file is in
         v["response_hours"] = job.hours(reported, responded) if responded is not None else None
-        v["repair_hours"] = job.hours(begun, completed) if completed is not None and begun is not None else None
+        v["repair_hours"] = job.hours(begun,
+                                      completed) if completed is not None and begun is not None else None
         return True
 
     def write(self, job: Job, rows) -> None:

@@ -68,7 +68,8 @@ class Limits:
 
     def too_many_cells(self, row: int | None = None) -> FileRefused:
         return FileRefused(_("The sheet has more than %(n)s cells, the most one import reads; delete what it "
-                             "does not need or split it into several files.", n=_grouped(self.cells)), row=row)
+                             "does not need or split it into several files.",
+                             n=_grouped(self.cells)), row=row)
 
 
 class FileRefused(Exception):
@@ -164,8 +165,8 @@ def _open_csv(raw: IO[bytes], limits: Limits) -> Table:
     def line() -> str:
         text = stream.readline(MAX_LINE_CHARS + 1)
         if len(text) > MAX_LINE_CHARS:
-            raise FileRefused(_("A line of the file is longer than %(n)s characters; is it really a CSV file?",
-                                n=_grouped(MAX_LINE_CHARS)))
+            raise FileRefused(_("A line of the file is longer than %(n)s characters; "
+                                "is it really a CSV file?", n=_grouped(MAX_LINE_CHARS)))
         return text
 
     first = line()
@@ -200,7 +201,8 @@ def _open_csv(raw: IO[bytes], limits: Limits) -> Table:
         except csv.Error as exc:
             if str(exc).startswith("field larger than field limit"):
                 raise _cell_too_long(header, "".join(record), delimiter, number + 1) from None
-            raise FileRefused(_("The CSV text is malformed: %(reason)s", reason=str(exc)), row=number + 1) from None
+            raise FileRefused(_("The CSV text is malformed: %(reason)s", reason=str(exc)),
+                              row=number + 1) from None
         except FileRefused as exc:
             exc.row = exc.row or number + 1
             raise
@@ -225,8 +227,9 @@ def _cell_too_long(header: list[str], text: str, delimiter: str, row: int) -> Fi
                 break
     name = header[index].strip().lower() if index < len(header) else ""
     column = name or str(index + 1)
-    return FileRefused(_("The cell in column “%(column)s” is longer than %(n)s characters, the most a cell may "
-                         "hold.", column=column, n=_grouped(limit)), row=row, column=column)
+    return FileRefused(_("The cell in column “%(column)s” is longer than %(n)s characters, "
+                         "the most a cell may hold.", column=column, n=_grouped(limit)),
+                       row=row, column=column)
 
 
 @dataclass
@@ -256,7 +259,8 @@ def _open_sheet(raw: IO[bytes]) -> _Sheet:
         names = set(reader.archive.namelist())
         path = next(rel.target for _sheet, rel in reader.parser.find_sheets()
                     if "chartsheet" not in rel.Type and rel.target in names)
-        return _Sheet(reader.archive, path, reader.shared_strings, reader.wb, _declared_size(reader.archive, path))
+        return _Sheet(reader.archive, path, reader.shared_strings, reader.wb,
+                      _declared_size(reader.archive, path))
     except BaseException:
         reader.archive.close()
         raise
@@ -388,6 +392,7 @@ def _sheet_rows(sheet: _Sheet, limits: Limits, position: list[int]) -> Iterator[
         exc.row = exc.row or number or None
         raise
     except Exception:  # noqa: BLE001 - a damaged sheet fails in many ways
-        raise FileRefused(_("The .xlsx workbook cannot be read; is the file damaged?"), row=number or None) from None
+        raise FileRefused(_("The .xlsx workbook cannot be read; is the file damaged?"),
+                          row=number or None) from None
     finally:
         sheet.archive.close()

@@ -1,4 +1,4 @@
-"""The built-in variables of SPEC §3: source data → metrics per employee and station for a period.
+"""The built-in variables (metrics): source data → metrics per employee and station for a period.
 
     compute_metrics(session, start, end, *, employee_ids=None, station_ids=None, tag_words=())
         -> PeriodMetrics (.employees, .stations, .tags, .variables_for(employee_id, station_id))

@@ -83,13 +83,14 @@ def _line(row, code: str) -> OrderLine:
         value = (row.attitude + row.quality + row.speed) / 3
     elif code in ("attitude", "repair_quality", "speed_rating"):
         value = {"attitude": row.attitude, "repair_quality": row.quality, "speed_rating": row.speed}[code]
-    fields = {name: getattr(row, name) for name in OrderLine.__dataclass_fields__ if name not in ("counts", "value",
-                                                                                                 "reworked")}
+    fields = {name: getattr(row, name) for name in OrderLine.__dataclass_fields__
+              if name not in ("counts", "value", "reworked")}
     return OrderLine(**fields, reworked=bool(row.reworked), counts=counts, value=value)
 
 
 def metric_orders(
-    session: Session, employee_id: int, start: dt.date, end: dt.date, metric_code: str, *, limit: int | None = None
+    session: Session, employee_id: int, start: dt.date, end: dt.date, metric_code: str, *,
+    limit: int | None = None
 ) -> list[OrderLine]:
     """The employee's orders completed in the period that make up ``metric_code`` (see the module).
 

@@ -1,4 +1,4 @@
-"""Metrics of one period for many employees at once (SPEC §3 and issue 5's period rules).
+"""Metrics of one period for many employees at once (the built-in metrics and their period rules).
 
 Period rules, so that results are unambiguous:
 
@@ -137,7 +137,8 @@ def period_bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetim
     """[start 00:00, day after end 00:00): dates inclusive, local wall time."""
     if end < start:
         raise ValueError("the period ends before it starts")
-    return dt.datetime.combine(start, dt.time(0, 0)), dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0, 0))
+    return dt.datetime.combine(start,
+                               dt.time(0, 0)), dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0, 0))
 
 
 def compute_metrics(
@@ -150,7 +151,7 @@ def compute_metrics(
     tag_words: Collection[str] = (),
     threads: int = 1,
 ) -> PeriodMetrics:
-    """Every SPEC §3 metric for the period ``start``–``end`` (inclusive).
+    """Every built-in metric for the period ``start``–``end`` (inclusive).
 
     Employees: ``employee_ids`` if given, else those whose station is in ``station_ids``, else
     all; every one is present, with None values when they have no data. Stations: ``station_ids``

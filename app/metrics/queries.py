@@ -68,7 +68,8 @@ def order_groups(session: Session, lower, upper, words, employees, stations):
     }
     query = (
         select(o.technician_id, o.station_id, *(c.label(k) for k, c in figures.items()))
-        .where(in_period(o.completed_at, lower, upper), *_scope(o.technician_id, o.station_id, employees, stations))
+        .where(in_period(o.completed_at, lower, upper),
+               *_scope(o.technician_id, o.station_id, employees, stations))
         .group_by(o.technician_id, o.station_id)
     )
     return tuple(figures), session.execute(query)

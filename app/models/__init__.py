@@ -6,7 +6,7 @@ from .security import AccountStamp, LoginFailure
 
 __all__ = ["Model", "metadata", "Station", "Employee", "Segment", "POSITIONS", "LoginFailure", "AccountStamp"]
 
-# --- rules (issue 6) ---
+# --- rules ---
 from .rules import (  # noqa: E402
     PublishedVersionLocked,
     RuleGradeBand,
@@ -26,7 +26,7 @@ __all__ += [
     "RuleSetVersion", "RuleSwotItem", "RuleSwotLine", "RuleTemplate", "RuleTemplateLine", "owning_version",
 ]
 
-# --- cycles, appraisals, audit (issue 7) ---
+# --- cycles, appraisals, audit ---
 from .appraisal import (  # noqa: E402
     Appraisal,
     AuditEvent,
@@ -37,12 +37,12 @@ from .appraisal import (  # noqa: E402
 
 __all__ += ["Appraisal", "AuditEvent", "Cycle", "CycleStatus", "cycle_station"]
 
-# --- source data (issue 5) ---
+# --- source data ---
 from .source import CUSTOMER_TYPES, LaborCost, Survey, WorkOrder  # noqa: E402
 
 __all__ += ["WorkOrder", "Survey", "LaborCost", "CUSTOMER_TYPES"]
 
-# --- sign-off: stored PDFs, the hash chain, verify attempts (issue 8) ---
+# --- sign-off: stored PDFs, the hash chain, verify attempts ---
 from .signoff import AppendOnly, HashChainRecord, SignedPdf, VerifyAttempt  # noqa: E402
 
 __all__ += ["AppendOnly", "HashChainRecord", "SignedPdf", "VerifyAttempt"]

@@ -1,8 +1,8 @@
-"""Cycles, appraisals and their audit trail (SPEC §6).
+"""Cycles, appraisals and their audit trail (the approval workflow).
 
 An appraisal row is one *version* of one employee's result in one cycle; an amendment adds a
-version and marks the old one not current. Its ``snapshot`` is what was computed (contract item 3),
-``snapshot_hash`` the SHA-256 of its canonical JSON; every audit event records the hash it saw.
+version and marks the old one not current. Its ``snapshot`` is what was computed (what is hashed and
+signed), ``snapshot_hash`` the SHA-256 of its canonical JSON; every audit event records the hash it saw.
 """
 
 from __future__ import annotations

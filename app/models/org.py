@@ -13,7 +13,7 @@ from .base import Model
 
 
 class Segment(str, enum.Enum):  # noqa: UP042 - str() and the stored value stay the code
-    """A station's primary customer segment; it selects template weights (SPEC §5)."""
+    """A station's primary customer segment; it selects template weights (rule sets)."""
 
     enterprise = "enterprise"
     consumer = "consumer"

@@ -1,4 +1,4 @@
-"""Sign-off records (SPEC §7): the stored PDF of a signed appraisal and the hash chain over them.
+"""Sign-off records: the stored PDF of a signed appraisal and the hash chain over them.
 
 Both tables are **append-only**. Rows are inserted by ``app.services.signoff.on_sign`` inside the
 ``sign`` transition's transaction and never change afterwards:

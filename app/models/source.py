@@ -1,4 +1,4 @@
-"""Source data (SPEC §2): work orders, customer call-back surveys and labour costs.
+"""Source data: work orders, customer call-back surveys and labour costs.
 
 Rows arrive only through ``app.importing``. Each keeps the codes of the file (``station_code``,
 ``technician_no``, ``rework_of`` …) and the keys they resolved to, so that screens show what the

@@ -1,4 +1,4 @@
-"""Appraisal PDFs (SPEC §7): snapshot dict → PDF bytes, and a cycle's PDFs → one zip.
+"""Appraisal PDFs: snapshot dict → PDF bytes, and a cycle's PDFs → one zip.
 
 Pure of Flask and the database: callers pass plain dicts (format in README.md).
 """

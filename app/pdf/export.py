@@ -1,4 +1,4 @@
-"""A cycle's PDFs → one zip, rendered on all cores with bounded memory (SPEC §7).
+"""A cycle's PDFs → one zip, rendered on all cores with bounded memory.
 
 The snapshots arrive as a lazy iterable (the caller streams them from the database). They are
 read on the caller's thread, a chunk at a time, and at most ``2 × workers`` chunks are in flight,
@@ -43,9 +43,9 @@ def export_zip(snapshots: Iterable[tuple[str, Mapping]], zip_path: str | os.Path
                chunksize: int | None = None) -> int:
     """Render ``(name, snapshot)`` pairs into ``zip_path`` as ``name.pdf`` entries; return how many.
 
-    ``workers`` defaults to the usable cores (no more than ``total``); 1 renders in this process. ``progress(done, total)``
-    is called after each entry (``total`` as given, else ``len(snapshots)`` when it has one,
-    else 0). Names are made safe for a zip (no directories) and unique (``name-2.pdf``).
+    ``workers`` defaults to the usable cores (no more than ``total``); 1 renders in this process.
+    ``progress(done, total)`` is called after each entry (``total`` as given, else ``len(snapshots)`` when
+    it has one, else 0). Names are made safe for a zip (no directories) and unique (``name-2.pdf``).
     """
     if total is None and hasattr(snapshots, "__len__"):
         total = len(snapshots)  # type: ignore[arg-type]

@@ -92,7 +92,8 @@ LABELS: dict[str, dict[str, str]] = {
         "trail": "Approval trail",
         "repeated": "{action} ×{count}",
         "repeated_since": "first at {when}; the latest comment: ",
-        "trail_omitted": "… {count} rows left out here; the appraisal's page in the system has the full trail.",
+        "trail_omitted": "… {count} rows left out here; the appraisal's page in the system has the full "
+                         "trail.",
         "comments_omitted": "{count} earlier comments are left out: see the trail and the appraisal's page.",
         "col_when": "When",
         "col_who": "By",

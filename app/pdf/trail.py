@@ -61,6 +61,7 @@ def compact_comments(comments: Iterable[Mapping]) -> dict:
     """The latest :data:`MAX_COMMENTS` comments, each cut to :data:`COMMENT_CHARS`, and how many
     earlier ones are left out."""
     said = [comment for comment in comments if (comment.get("text") or "").strip()]
-    shown = [{**comment, "who": shorten(comment.get("who"), NAME_CHARS), "text": shorten(comment["text"], COMMENT_CHARS)}
+    shown = [{**comment, "who": shorten(comment.get("who"), NAME_CHARS),
+              "text": shorten(comment["text"], COMMENT_CHARS)}
              for comment in said[-MAX_COMMENTS:]]
     return {"shown": shown, "omitted": len(said) - len(shown)}

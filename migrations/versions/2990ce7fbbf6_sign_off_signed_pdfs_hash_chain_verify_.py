@@ -1,4 +1,4 @@
-"""sign-off: signed PDFs, hash chain, verify attempts (issue 8)
+"""sign-off: signed PDFs, hash chain, verify attempts
 
 signed_pdf and hash_chain_record are append-only (refused at the ORM level, see app/models/signoff.py).
 

@@ -1,4 +1,4 @@
-"""Cycles, appraisals and their audit events (issue 7)
+"""Cycles, appraisals and their audit events
 
 Revision ID: 55df6a9c516b
 Revises: 381c3d5e08cb

@@ -1,4 +1,4 @@
-"""source data: final shape of work orders and surveys (issue 5)
+"""source data: final shape of work orders and surveys
 
 Revision ID: 5a7e1c0d2b93
 Revises: 55df6a9c516b

@@ -5,7 +5,8 @@ from __future__ import annotations
 from app.engine import FormulaError, builtin_catalogue, compile_formula
 
 # x=2, y=3, w=0, z is N/A; grade is a text variable, s a number variable that holds a text by mistake.
-CATALOGUE = builtin_catalogue().with_names(["x", "y", "w", "z", "n", "s", "grade", "big"], kinds={"grade": "text"})
+CATALOGUE = builtin_catalogue().with_names(["x", "y", "w", "z", "n", "s", "grade", "big"],
+                                           kinds={"grade": "text"})
 VALUES = {"x": 2.0, "y": 3.0, "w": 0.0, "z": None, "n": -4.0, "s": "text", "grade": "A", "big": 1e15,
           "first_fix_rate": 0.92, "orders": 10.0, "satisfaction": 4.0}
 TAGS = {"新技术": 3, "增值服务": 0}

@@ -15,15 +15,17 @@ from app.engine import (
     palette,
 )
 
-SPEC_CODES = ["orders", "satisfaction", "attitude", "repair_quality", "speed_rating", "survey_rate",
+EXPECTED_CODES = ["orders", "satisfaction", "attitude", "repair_quality", "speed_rating", "survey_rate",
               "first_fix_rate", "rework_rate", "avg_repair_hours", "avg_response_hours", "sla_rate",
-              "parts_cost_per_order", "labor_cost_ratio", "parts_delay_count", "enterprise_share", "period_days"]
-SPEC_FUNCTIONS = ["IF", "AND", "OR", "NOT", "MIN", "MAX", "SUM", "AVG", "ROUND", "ABS", "CLAMP", "COALESCE",
+              "parts_cost_per_order", "labor_cost_ratio", "parts_delay_count", "enterprise_share",
+              "period_days"]
+EXPECTED_FUNCTIONS = ["IF", "AND", "OR", "NOT", "MIN", "MAX", "SUM", "AVG", "ROUND", "ABS",
+                      "CLAMP", "COALESCE",
                   "ISNA", "PIECEWISE", "BAND", "TAGGED", "TAGGED_RATE"]
 
 
 def test_builtins_are_the_spec_metrics_with_station_twins():
-    assert [v.code for v in BUILTIN_VARIABLES] == SPEC_CODES
+    assert [v.code for v in BUILTIN_VARIABLES] == EXPECTED_CODES
     catalogue = builtin_catalogue()
     assert catalogue.resolve("一次修复率") == "first_fix_rate"
     assert catalogue.resolve("站点一次修复率") == "station_first_fix_rate"
@@ -39,7 +41,8 @@ def test_builtins_are_the_spec_metrics_with_station_twins():
 
 def test_variable_synonyms_and_extension():
     variable = Variable(code="total", alias="总分", name_en="Total", description="调整后的总分", kind="text")
-    assert (variable.zh, variable.en, variable.description_zh, variable.kind) == ("总分", "Total", "调整后的总分", "text")
+    assert (variable.zh, variable.en, variable.description_zh,
+            variable.kind) == ("总分", "Total", "调整后的总分", "text")
     assert variable.alias == "总分" and variable.name_en == "Total"
     assert Variable("v", alias=None).zh == ""
     catalogue = Catalogue([Variable("a", "甲")], indicator_codes=["kpi_1"]).extend([variable])
@@ -60,13 +63,14 @@ def test_first_definition_wins():
 
 def test_indicator_codes_resolve_in_formulas():
     catalogue = builtin_catalogue().with_indicators(["kpi_quality"])
-    assert compile_formula("kpi_quality * 0.5 + 一次修复率", catalogue).names == {"kpi_quality", "first_fix_rate"}
+    assert compile_formula("kpi_quality * 0.5 + 一次修复率",
+                           catalogue).names == {"kpi_quality", "first_fix_rate"}
     with pytest.raises(FormulaError):
         compile_formula("kpi_quality", builtin_catalogue())
 
 
 def test_function_library_for_the_palette():
-    assert sorted(FUNCTIONS) == sorted(SPEC_FUNCTIONS)
+    assert sorted(FUNCTIONS) == sorted(EXPECTED_FUNCTIONS)
     for info in FUNCTIONS.values():
         assert info.zh and info.en and info.signature.startswith(info.name + "(")
     entries = palette("en")

@@ -19,18 +19,23 @@ ERRORS = [
     # SYNTAX: every one with a message saying what is wrong
     e("", "SYNTAX"), e("   ", "SYNTAX"), e("1 +", "SYNTAX"), e("(1", "SYNTAX"), e("1)", "SYNTAX"),
     e("'abc", "SYNTAX"), e("1 2", "SYNTAX"), e("x = 1", "SYNTAX"), e("IF(x = 1, 1, 2)", "SYNTAX"),
-    e("x ≥ 1", "SYNTAX"), e("x ≤ 1", "SYNTAX"), e("x ≠ 1", "SYNTAX"), e("MAX(1、2)", "SYNTAX"), e("0x1g", "SYNTAX"),
+    e("x ≥ 1", "SYNTAX"), e("x ≤ 1", "SYNTAX"), e("x ≠ 1", "SYNTAX"), e("MAX(1、2)", "SYNTAX"),
+    e("0x1g", "SYNTAX"),
     e("1 $ 2", "SYNTAX"), e("1 # comment", "SYNTAX"), e("1 \\\n + 1", "SYNTAX"), e("x ? 1 : 2", "SYNTAX"),
-    e("MAX(1,,2)", "SYNTAX"), e("1 +* 2", "SYNTAX"), e("【1】", "SYNTAX"), e("1。5", "SYNTAX"), e("x\x00", "SYNTAX"),
+    e("MAX(1,,2)", "SYNTAX"), e("1 +* 2", "SYNTAX"), e("【1】", "SYNTAX"), e("1。5", "SYNTAX"),
+    e("x\x00", "SYNTAX"),
     e("x\u200b+1", "SYNTAX"), e("01", "SYNTAX"), e("(]", "SYNTAX"), e("x if", "SYNTAX"),
     # UNKNOWN_NAME, UNKNOWN_FUNCTION
-    e("nope", "UNKNOWN_NAME"), e("一次修复", "UNKNOWN_NAME"), e("x + y2", "UNKNOWN_NAME"), e("MAX", "UNKNOWN_NAME"),
+    e("nope", "UNKNOWN_NAME"), e("一次修复", "UNKNOWN_NAME"), e("x + y2", "UNKNOWN_NAME"),
+    e("MAX", "UNKNOWN_NAME"),
     e("None + 1", "FORBIDDEN"), e("FOO(1)", "UNKNOWN_FUNCTION"), e("eval(1)", "UNKNOWN_FUNCTION"),
-    e("x(1)", "UNKNOWN_FUNCTION"), e("ifs(1, 2, 3)", "UNKNOWN_FUNCTION"), e("一次修复率(1)", "UNKNOWN_FUNCTION"),
+    e("x(1)", "UNKNOWN_FUNCTION"), e("ifs(1, 2, 3)", "UNKNOWN_FUNCTION"),
+    e("一次修复率(1)", "UNKNOWN_FUNCTION"),
     # FORBIDDEN
     e("x.real", "FORBIDDEN"), e("x[0]", "FORBIDDEN"), e("lambda: 1", "FORBIDDEN"), e("[1]", "FORBIDDEN"),
     e("(1, 2)", "FORBIDDEN"), e("{1: 2}", "FORBIDDEN"), e("{1}", "FORBIDDEN"), e("f'{x}'", "FORBIDDEN"),
-    e("(y := 1)", "FORBIDDEN"), e("MAX(*x)", "FORBIDDEN"), e("ROUND(x, n=1)", "FORBIDDEN"), e("_x", "FORBIDDEN"),
+    e("(y := 1)", "FORBIDDEN"), e("MAX(*x)", "FORBIDDEN"), e("ROUND(x, n=1)", "FORBIDDEN"),
+    e("_x", "FORBIDDEN"),
     e("__import__('os')", "FORBIDDEN"), e("'a' + 'b'", "FORBIDDEN"), e("'a' < 'b'", "FORBIDDEN"),
     e("x << 1", "FORBIDDEN"), e("x & 1", "FORBIDDEN"), e("x | 1", "FORBIDDEN"), e("x ^ 1", "FORBIDDEN"),
     e("~x", "FORBIDDEN"), e("x in 1", "FORBIDDEN"), e("x is 1", "FORBIDDEN"), e("x @ y", "FORBIDDEN"),
@@ -44,14 +49,16 @@ ERRORS = [
     e("(" * 250 + "1" + ")" * 250, "TOO_COMPLEX"),
     # NUMBER_TOO_BIG: literals and constants when saved, results when evaluated
     e("1e16", "NUMBER_TOO_BIG"), e("10 ** 16", "NUMBER_TOO_BIG"), e("9 ** 9 ** 9", "NUMBER_TOO_BIG"),
-    e("1e400", "NUMBER_TOO_BIG"), e("99999999999999999999", "NUMBER_TOO_BIG"), e("x * 1e15", "NUMBER_TOO_BIG"),
+    e("1e400", "NUMBER_TOO_BIG"), e("99999999999999999999", "NUMBER_TOO_BIG"),
+    e("x * 1e15", "NUMBER_TOO_BIG"),
     e("big + 1", "NUMBER_TOO_BIG"), e("big * big", "NUMBER_TOO_BIG"), e("x ** 100", "NUMBER_TOO_BIG"),
     e("1 / (x * 1e-16)", "NUMBER_TOO_BIG"), e("SUM(big, big)", "NUMBER_TOO_BIG"),
     e("x + 1", "NUMBER_TOO_BIG", {"x": 1e16}), e("x + 1", "NUMBER_TOO_BIG", {"x": 10 ** 400}),
     # DIVIDE_BY_ZERO
     e("1 / 0", "DIVIDE_BY_ZERO"), e("x / 0", "DIVIDE_BY_ZERO"), e("x / w", "DIVIDE_BY_ZERO"),
     e("x // w", "DIVIDE_BY_ZERO"), e("x % w", "DIVIDE_BY_ZERO"), e("w ** -1", "DIVIDE_BY_ZERO"),
-    e("1 / (x - 2)", "DIVIDE_BY_ZERO"), e("COALESCE(z, 1 / w)", "DIVIDE_BY_ZERO"), e("z + 1 / w", "DIVIDE_BY_ZERO"),
+    e("1 / (x - 2)", "DIVIDE_BY_ZERO"), e("COALESCE(z, 1 / w)", "DIVIDE_BY_ZERO"),
+    e("z + 1 / w", "DIVIDE_BY_ZERO"),
     # TYPE
     e("ROUND()", "TYPE"), e("ROUND(1, 2, 3)", "TYPE"), e("PIECEWISE(x, 1, 2, 3)", "TYPE"), e("IF(1)", "TYPE"),
     e("PIECEWISE(x, 2, 0, 1, 1)", "TYPE"), e("PIECEWISE(x, 1, 0, 1, 1)", "TYPE"), e("TAGGED(x)", "TYPE"),
@@ -60,7 +67,8 @@ ERRORS = [
     e("x + 1", "TYPE", {"x": object()}), e("x + 1", "TYPE", {"x": [1]}), e("x + 1", "TYPE", {"x": b"1"}),
     e("x + 1", "TYPE", {"x": 1j}),
     # NOT_FINITE
-    e("(-8) ** 0.5", "NOT_FINITE"), e("n ** 0.5", "NOT_FINITE"), e("x + 1", "NOT_FINITE", {"x": float("nan")}),
+    e("(-8) ** 0.5", "NOT_FINITE"), e("n ** 0.5", "NOT_FINITE"),
+    e("x + 1", "NOT_FINITE", {"x": float("nan")}),
     e("x + 1", "NOT_FINITE", {"x": float("inf")}),
 ]
 
@@ -87,7 +95,8 @@ def test_error_shape(text, code, values):
                                      "suggestions": exc.suggestions}
         assert "syntax error" not in exc.message_en.lower()
         restored = pickle.loads(pickle.dumps(exc))
-        assert (restored.code, restored.message_zh, restored.position) == (exc.code, exc.message_zh, exc.position)
+        assert (restored.code, restored.message_zh,
+                restored.position) == (exc.code, exc.message_zh, exc.position)
     else:
         pytest.fail("no error")
 
@@ -107,7 +116,8 @@ def p(text, position):
 
 @pytest.mark.parametrize("text, position", [
     p("x + nope", 4), p("1 + 一次修复 * 2", 4), p("一次修复率 + nope", 8), p("  nope", 2), p("x ≥ 1", 2),
-    p("客户满意度 ≥ 1", 6), p("（x ＋ 1）／ 0", 0), p("x + 1 / w", 4), p("一次修复率 + 1 / w", 8), p("x.real", 0),
+    p("客户满意度 ≥ 1", 6), p("（x ＋ 1）／ 0", 0), p("x + 1 / w", 4), p("一次修复率 + 1 / w", 8),
+    p("x.real", 0),
     p("MAX(1, x.real)", 7), p("IF(x = 1, 1, 2)", 5), p("x + (1", 4), p("1)", 1), p("x + 'a", 4),
     p("一次修复率 + foo(1)", 8), p("x\u200b+1", 1), p("TAGGED(x)", 7), p("1 +", 3),
 ])

@@ -47,7 +47,8 @@ def test_trace_in_evaluation_order_without_the_branch_not_taken():
 def test_trace_keeps_what_the_user_typed():
     formula = compile_formula("（工单数＋1）÷２", BUILTIN)
     _, trace = formula.explain({"orders": 3})
-    assert [(s.source, s.value) for s in trace] == [("工单数", 3.0), ("工单数＋1", 4.0), ("（工单数＋1）÷２", 2.0)]
+    assert [(s.source, s.value) for s in trace] == [("工单数", 3.0), ("工单数＋1", 4.0),
+                                                    ("（工单数＋1）÷２", 2.0)]
 
 
 def test_constant_formula_has_one_step():
@@ -79,7 +80,8 @@ def test_truth_for_guards():
 
 
 def test_names_and_tag_words():
-    formula = compile_formula("一次修复率 + first_fix_rate + 站点回访率 + TAGGED_RATE('新技术') + TAGGED('a')", BUILTIN)
+    formula = compile_formula("一次修复率 + first_fix_rate + 站点回访率 + TAGGED_RATE('新技术') + "
+                              "TAGGED('a')", BUILTIN)
     assert formula.names == {"first_fix_rate", "station_survey_rate", "orders"}
     assert formula.tag_words == {"新技术", "a"}
     assert formula.source.startswith("一次修复率")

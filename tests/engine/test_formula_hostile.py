@@ -1,7 +1,7 @@
 """The hostile corpus: inputs that try to exhaust the server or escape the sandbox, grouped by attack.
 
 Every one must end in a FormulaError (compiling or evaluating), never another exception, and quickly. The
-SPEC's figure is 50 ms; the assertion allows 0.5 s of this thread's CPU time so that a loaded CI machine
+budget is 50 ms per formula; the assertion allows 0.5 s of this thread's CPU time so that a loaded CI machine
 does not fail it, and ``test_corpus_is_fast_overall`` checks the median against 50 ms.
 """
 
@@ -62,7 +62,8 @@ CORPUS = {
     ],
     "closures_and_frames": [
         "(lambda: 1)()", "(lambda f: f(f))(lambda f: f(f))", "[x for x in range(10)]", "(x for x in (1,))",
-        "{x: 1 for x in (1,)}", "{x for x in (1,)}", "sys._getframe()", "MAX.__closure__", "f.__code__.co_consts",
+        "{x: 1 for x in (1,)}", "{x for x in (1,)}", "sys._getframe()", "MAX.__closure__",
+        "f.__code__.co_consts",
         "(x for x in (1,)).gi_frame", "(yield)", "await x", "lambda: (yield)", "(y := 5) + y",
         "[y := 1, y]", "MAX(*[1, 2])", "MAX(**{'a': 1})", "IF(x, y=1)",
     ],
@@ -72,7 +73,8 @@ CORPUS = {
         "grade == '\\" + "x41", "\x1b[31m1", "1\x7f",
     ],
     "unicode_lookalikes": [
-        "ｅｖａｌ('1')", "＿＿import＿＿('os')", "ℯval('1')", "е + 1", "x․real", "x．real", "ﬁrst_fix_rate.real",
+        "ｅｖａｌ('1')", "＿＿import＿＿('os')", "ℯval('1')", "е + 1", "x․real", "x．real",
+        "ﬁrst_fix_rate.real",
         "𝐞𝐯𝐚𝐥(1)", "x\u200b+1", "\u202ex+1", "ｘ.__class__", "ᵉval(1)", "x\u00a0.\u00a0real", "ｘ＋＿ｘ",
         "x\u2028.real", "Ｘ[0]", "x\u3002real", "x＜＜1",
     ],
@@ -83,7 +85,8 @@ CORPUS = {
         "x if", "if x else y", "else", "lambda", "def f(): pass", "class A: pass", "# only a comment", "\t",
         "", "a b c", "1 2 3", "x = y = 1", "del x", "assert x", "global x", "x += 1", "IF(1,2,3,4)",
         "PIECEWISE(" + ",".join(["1"] * 451) + ")", "1e999999", "1" * 999 + "e-999", "0b2", "0o9", "1__0",
-        "x" * 1000, "一" * 1000, "𝐱" * 1001, "(" * 199 + ")" * 199, "IF(" * 30 + "1" + ",1,1)" * 30 + "+ nope",
+        "x" * 1000, "一" * 1000, "𝐱" * 1001, "(" * 199 + ")" * 199,
+        "IF(" * 30 + "1" + ",1,1)" * 30 + "+ nope",
         "AND(" + "z," * 300 + "1/0)", "MIN(" + "-" * 90 + "1)",
     ],
 }

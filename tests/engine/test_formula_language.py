@@ -77,18 +77,23 @@ FUNCTIONS = [
     t("AVG(1, z, 3)", 2), t("AVG(z, z)", None), t("MAX(x > 1, 0)", 1), t("max(1, 2)", 2), t("Max(1, 2)", 2),
     t("ROUND(2.5)", 3), t("ROUND(-2.5)", -3), t("ROUND(0.5)", 1), t("ROUND(2.675, 2)", 2.68),
     t("ROUND(1.005, 2)", 1.01), t("ROUND(1234.5, -2)", 1200), t("ROUND(-1250, -2)", -1300),
-    t("ROUND(0.125, 2)", 0.13), t("ROUND(1.26, 1.9)", 1.3), t("ROUND(x / 3, 4)", 0.6667), t("ROUND(x, 99)", 2),
-    t("ABS(-3)", 3), t("ABS(x - y)", 1), t("CLAMP(5, 0, 3)", 3), t("CLAMP(-1, 0, 3)", 0), t("CLAMP(2, 0, 3)", 2),
+    t("ROUND(0.125, 2)", 0.13), t("ROUND(1.26, 1.9)", 1.3), t("ROUND(x / 3, 4)", 0.6667),
+    t("ROUND(x, 99)", 2),
+    t("ABS(-3)", 3), t("ABS(x - y)", 1), t("CLAMP(5, 0, 3)", 3), t("CLAMP(-1, 0, 3)", 0),
+    t("CLAMP(2, 0, 3)", 2),
     t("CLAMP(5, 3, 0)", 0), t("COALESCE(z, 7)", 7), t("COALESCE(x, 7)", 2), t("COALESCE(z, z)", None),
-    t("COALESCE(z, z, 3)", 3), t("COALESCE(z)", None), t("coalesce(z, x)", 2), t("ISNA(z)", 1), t("ISNA(x)", 0),
+    t("COALESCE(z, z, 3)", 3), t("COALESCE(z)", None), t("coalesce(z, x)", 2), t("ISNA(z)", 1),
+    t("ISNA(x)", 0),
     t("isna(w)", 0),
 ]
 
 PIECEWISE_AND_BAND = [
-    t("PIECEWISE(5, 0, 0, 10, 100)", 50), t("PIECEWISE(-1, 0, 0, 10, 100)", 0), t("PIECEWISE(11, 0, 0, 10, 100)", 100),
+    t("PIECEWISE(5, 0, 0, 10, 100)", 50), t("PIECEWISE(-1, 0, 0, 10, 100)", 0),
+    t("PIECEWISE(11, 0, 0, 10, 100)", 100),
     t("PIECEWISE(x, 0, 100, 4, 0)", 50), t("PIECEWISE(x, 1, 10)", 10), t("PIECEWISE(z, 0, 0, 1, 1)", None),
     t("PIECEWISE(x, 0, 0, y, 30)", 20), t("PIECEWISE(x, 0, z, 1, 1)", None),
-    t("PIECEWISE(客户满意度, 3, 0, 4, 60, 4.5, 90, 5, 100)", 60), t("PIECEWISE(4.25, 3, 0, 4, 60, 4.5, 90)", 75),
+    t("PIECEWISE(客户满意度, 3, 0, 4, 60, 4.5, 90, 5, 100)", 60),
+    t("PIECEWISE(4.25, 3, 0, 4, 60, 4.5, 90)", 75),
     t("PIECEWISE(x, 0, 0, 1, 10, 3, 30, 5, 0)", 20), t("PIECEWISE(y, 0, 0, 1, 10, 3, 30, 5, 0)", 30),
     t("BAND(95, 90, 100, 80, 80, 60, 60)", 100), t("BAND(85, 90, 100, 80, 80, 60, 60)", 80),
     t("BAND(80, 90, 100, 80, 80, 60, 60)", 80), t("BAND(50, 90, 100, 80, 80, 60, 60)", 0),
@@ -106,7 +111,8 @@ TAGS_AND_TEXT = [
 
 FULL_WIDTH_AND_NAMES = [
     t("（1＋2）×3", 9), t("６÷２", 3), t("MAX（1，2）", 2), t("1 － 2", -1), t("x ＞ 1", 1), t("x ＜＝ 2", 1),
-    t("ｘ＋1", 3), t("2 − 1", 1), t("x\u3000+\u30001", 3), t("一次修复率 * 100", 92), t("first_fix_rate * 100", 92),
+    t("ｘ＋1", 3), t("2 − 1", 1), t("x\u3000+\u30001", 3), t("一次修复率 * 100", 92),
+    t("first_fix_rate * 100", 92),
     t("FIRST_FIX_RATE*100", 92), t("工单数 / 2", 5), t("客户满意度", 4), t("站点一次修复率", None),
     t("station_first_fix_rate", None), t("1 +\n 2", 3), t("  1", 1), t("\t x \n", 2), t("1 +\r\n 2", 3),
 ]

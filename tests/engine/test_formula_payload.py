@@ -10,7 +10,8 @@ from app.engine import catalogue_payload, check_expression
 def test_check_ok_with_trace_and_line():
     out = check_expression("一次修复率 * 100", {"一次修复率": 0.92})
     assert out["ok"] is True and out["value"] == 92.0
-    assert out["trace"] == [{"source": "一次修复率", "value": 0.92}, {"source": "一次修复率 * 100", "value": 92.0}]
+    assert out["trace"] == [{"source": "一次修复率", "value": 0.92},
+                            {"source": "一次修复率 * 100", "value": 92.0}]
     assert out["explanation"] == "一次修复率 0.92 × 100 = 92"
     assert out["names"] == ["first_fix_rate"]
     json.dumps(out)
@@ -38,7 +39,8 @@ def test_catalogue_payload_lists_variables_and_functions_in_both_languages():
     payload = catalogue_payload(locale="en")
     first = payload["variables"][0]
     assert first == {"code": "orders", "zh": "工单数", "en": "Orders", "name": "Orders",
-                     "description": "Orders completed in the period", "category": "工作效率", "kind": "number"}
+                     "description": "Orders completed in the period", "category": "工作效率",
+                     "kind": "number"}
     assert {f["name"] for f in payload["functions"]} >= {"IF", "PIECEWISE", "TAGGED_RATE"}
     assert catalogue_payload()["variables"][0]["name"] == "工单数"
     json.dumps(payload)

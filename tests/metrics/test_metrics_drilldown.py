@@ -9,7 +9,8 @@ from app.metrics import CODES, compute_metrics, metric_orders
 from tests.metrics.test_metrics_values import MAY, data  # noqa: F401 - the hand-made data set
 
 RATIOS = {"first_fix_rate", "rework_rate", "survey_rate", "enterprise_share", "sla_rate"}
-MEANS = {"satisfaction", "attitude", "repair_quality", "speed_rating", "avg_repair_hours", "avg_response_hours"}
+MEANS = {"satisfaction", "attitude", "repair_quality", "speed_rating", "avg_repair_hours",
+         "avg_response_hours"}
 COUNTS = {"orders", "parts_delay_count"}
 
 

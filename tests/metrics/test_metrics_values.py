@@ -1,4 +1,4 @@
-"""Every SPEC §3 metric on a small hand-made data set, the expected values worked out by hand.
+"""Every built-in metric on a small hand-made data set, the expected values worked out by hand.
 
 Period: May 2024 (2024-05-01 – 2024-05-31, local wall time). Stations T01, T02; technicians TA and
 TB at T01, TC at T02 with no data. The rows, and what they contribute:
@@ -43,11 +43,13 @@ ORDERS = [
           arrived_at="2024-04-30 23:30", completed_at="2024-05-01 00:00", first_time_fixed="1",
           sla_response_hours="2", parts_cost="100", service_fee="500", tags="新技术;增值服务"),
     order("O2", reported_at="2024-05-10 08:00", responded_at="2024-05-10 10:00",
-          completed_at="2024-05-10 14:00", first_time_fixed="0", service_fee="300", parts_delay="1", tags="新技术"),
+          completed_at="2024-05-10 14:00", first_time_fixed="0", service_fee="300", parts_delay="1",
+          tags="新技术"),
     order("O3", customer_type="enterprise", reported_at="2024-05-31 20:00", responded_at="2024-05-31 23:00",
           arrived_at="2024-05-31 23:10", completed_at="2024-05-31 23:59", first_time_fixed="1",
           sla_response_hours="2", parts_cost="50", service_fee="200"),
-    order("O4", reported_at="2024-05-20 08:00", responded_at="2024-05-20 09:00", completed_at="2024-06-01 00:00",
+    order("O4", reported_at="2024-05-20 08:00", responded_at="2024-05-20 09:00",
+          completed_at="2024-06-01 00:00",
           first_time_fixed="1", service_fee="999", parts_cost="999"),
     order("O5", reported_at="2024-05-15 08:00", responded_at="2024-05-15 09:00"),
     order("O7", customer_type="enterprise", reported_at="2024-05-15 08:00", completed_at="2024-05-15 12:00",
@@ -55,11 +57,13 @@ ORDERS = [
     order("O8", reported_at="2024-04-30 08:00", completed_at="2024-04-30 23:59", first_time_fixed="1",
           service_fee="999"),
     order("O9", station_code="T02", reported_at="2024-05-12 08:00", responded_at="2024-05-12 09:00",
-          arrived_at="2024-05-12 09:30", completed_at="2024-05-12 11:30", first_time_fixed="1", service_fee="100"),
+          arrived_at="2024-05-12 09:30", completed_at="2024-05-12 11:30", first_time_fixed="1",
+          service_fee="100"),
     order("B1", technician_no="TB", reported_at="2024-05-05 08:00", responded_at="2024-05-05 08:30",
           completed_at="2024-05-05 10:30", first_time_fixed="1", parts_cost="30", service_fee="400"),
     order("B2", technician_no="TB", reported_at="2024-05-24 08:00", responded_at="2024-05-24 09:00",
-          arrived_at="2024-05-24 10:00", completed_at="2024-05-25 10:00", first_time_fixed="1", rework_of="O2"),
+          arrived_at="2024-05-24 10:00", completed_at="2024-05-25 10:00", first_time_fixed="1",
+          rework_of="O2"),
     order("O6", technician_no="TB", reported_at="2024-06-05 08:00", responded_at="2024-06-05 09:00",
           completed_at="2024-06-06 10:00", first_time_fixed="1", rework_of="O3"),
 ]
@@ -71,7 +75,8 @@ SURVEYS = [
 ]
 COSTS = [
     {"employee_no": "TA", "month": "2024-04", "salary": "9999"},
-    {"employee_no": "TA", "month": "2024-05", "salary": "500", "training_cost": "50", "other_labor_cost": "50"},
+    {"employee_no": "TA", "month": "2024-05", "salary": "500", "training_cost": "50",
+     "other_labor_cost": "50"},
     {"employee_no": "TA", "month": "2024-06", "salary": "9999"},
 ]
 
@@ -184,7 +189,8 @@ def test_period_boundaries(data, start, end, orders):
 
 def test_rework_counts_whenever_it_was_created(data):
     # In May alone O6 (June) does not exist yet in the period, but it still marks O3 as reworked.
-    result = compute_metrics(db.session, dt.date(2024, 5, 31), dt.date(2024, 5, 31), employee_ids=[data["TA"]])
+    result = compute_metrics(db.session, dt.date(2024, 5, 31), dt.date(2024, 5, 31),
+                             employee_ids=[data["TA"]])
     assert result.employees[data["TA"]]["rework_rate"] == 1.0
     assert result.employees[data["TA"]]["first_fix_rate"] == 0.0
 

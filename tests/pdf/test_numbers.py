@@ -34,7 +34,8 @@ def test_measure_of_no_number_is_none(value):
 
 
 def test_format_number():
-    assert format_number(2.5) == "2.5" and format_number(1234.0) == "1,234" and format_number(0.125, 1) == "0.1"
+    assert format_number(2.5) == "2.5" and format_number(1234.0) == "1,234"
+    assert format_number(0.125, 1) == "0.1"
 
 
 def test_pdf_prints_rates_as_percentages_and_keeps_the_explanation():

@@ -62,7 +62,8 @@ def test_category_bars_show_na_and_clamp_to_the_scale():
     assert bars == [tracks[0], 0.0]  # 150 fills the scale, -5 draws nothing
 
 
-@pytest.mark.parametrize("svg", [category_bars({}), grade_distribution({}), history_lines({}), ranking_bars([])],
+@pytest.mark.parametrize("svg", [category_bars({}), grade_distribution({}), history_lines({}),
+                                 ranking_bars([])],
                          ids=["category_bars", "grade_distribution", "history_lines", "ranking_bars"])
 def test_empty_inputs_still_draw_the_chart_and_its_axis(svg):
     root = ET.fromstring(svg)

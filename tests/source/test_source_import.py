@@ -27,7 +27,8 @@ from tests.source.factories import (
 @pytest.fixture
 def org(appctx):
     ids = make_org(db.session)
-    load("work-orders", ORDER_HEADER, [order("EXIST", reported_at="2024-05-01 08:00", completed_at="2024-05-01 12:00")])
+    load("work-orders", ORDER_HEADER,
+         [order("EXIST", reported_at="2024-05-01 08:00", completed_at="2024-05-01 12:00")])
     return ids
 
 
@@ -47,11 +48,14 @@ HEAD = "order_no,station_code,technician_no,customer_type,reported_at,completed_
 CASES = [
     # (name, kind, file text, expected (row, column) among the errors)
     ("missing required column", "work-orders",
-     "order_no,station_code,customer_type,reported_at\nN1,T01,consumer,2024-05-01 10:00\n", (1, "technician_no")),
-    ("unknown column", "work-orders", HEAD + ",colour\nN1,T01,TA,consumer,2024-05-01 10:00,,red\n", (1, "colour")),
+     "order_no,station_code,customer_type,reported_at\nN1,T01,consumer,2024-05-01 10:00\n",
+     (1, "technician_no")),
+    ("unknown column", "work-orders", HEAD + ",colour\nN1,T01,TA,consumer,2024-05-01 10:00,,red\n",
+     (1, "colour")),
     ("unknown station", "work-orders", HEAD + "\nN1,T01,TA,consumer,2024-05-01 10:00,\nN2,T99,TA,consumer,"
      "2024-05-01 10:00,\n", (3, "station_code")),
-    ("unknown employee", "work-orders", HEAD + "\nN1,T01,NOBODY,consumer,2024-05-01 10:00,\n", (2, "technician_no")),
+    ("unknown employee", "work-orders", HEAD + "\nN1,T01,NOBODY,consumer,2024-05-01 10:00,\n",
+     (2, "technician_no")),
     ("bad date", "work-orders", HEAD + "\nN1,T01,TA,consumer,2024-13-01 10:00,\n", (2, "reported_at")),
     ("date without time", "work-orders", HEAD + "\nN1,T01,TA,consumer,2024-05-01,\n", (2, "reported_at")),
     ("bad number", "work-orders", HEAD + ",parts_cost\nN1,T01,TA,consumer,2024-05-01 10:00,,abc\n",
@@ -60,9 +64,11 @@ CASES = [
      (2, "parts_cost")),
     ("negative hours", "work-orders", HEAD + ",labor_hours\nN1,T01,TA,consumer,2024-05-01 10:00,,-1\n",
      (2, "labor_hours")),
-    ("completed before reported", "work-orders", HEAD + "\nN1,T01,TA,consumer,2024-05-02 10:00,2024-05-01 10:00\n",
+    ("completed before reported", "work-orders",
+     HEAD + "\nN1,T01,TA,consumer,2024-05-02 10:00,2024-05-01 10:00\n",
      (2, "completed_at")),
-    ("customer type", "work-orders", HEAD + "\nN1,T01,TA,government,2024-05-01 10:00,\n", (2, "customer_type")),
+    ("customer type", "work-orders", HEAD + "\nN1,T01,TA,government,2024-05-01 10:00,\n",
+     (2, "customer_type")),
     ("bad flag", "work-orders", HEAD + ",first_time_fixed\nN1,T01,TA,consumer,2024-05-01 10:00,,maybe\n",
      (2, "first_time_fixed")),
     ("duplicate in file", "work-orders", HEAD + "\nN1,T01,TA,consumer,2024-05-01 10:00,\nN1,T01,TA,consumer,"
@@ -72,9 +78,11 @@ CASES = [
     ("unknown rework", "work-orders", HEAD + ",rework_of\nN1,T01,TA,consumer,2024-05-01 10:00,,NOPE\n",
      (2, "rework_of")),
     ("required value empty", "work-orders", HEAD + "\nN1,T01,TA,consumer,,\n", (2, "reported_at")),
-    ("score above 5", "surveys", "order_no,surveyed_at,attitude,quality,speed\nEXIST,2024-05-02 10:00,6,4,4\n",
+    ("score above 5", "surveys",
+     "order_no,surveyed_at,attitude,quality,speed\nEXIST,2024-05-02 10:00,6,4,4\n",
      (2, "attitude")),
-    ("score below 1", "surveys", "order_no,surveyed_at,attitude,quality,speed\nEXIST,2024-05-02 10:00,4,0,4\n",
+    ("score below 1", "surveys",
+     "order_no,surveyed_at,attitude,quality,speed\nEXIST,2024-05-02 10:00,4,0,4\n",
      (2, "quality")),
     ("survey for unknown order", "surveys",
      "order_no,surveyed_at,attitude,quality,speed\nNOPE,2024-05-02 10:00,4,4,4\n", (2, "order_no")),
@@ -82,17 +90,23 @@ CASES = [
      "order_no,surveyed_at,attitude,quality,speed\nEXIST,2024-04-02 10:00,4,4,4\n", (2, "surveyed_at")),
     ("negative salary", "costs", "employee_no,month,salary\nTA,2024-05,-100\n", (2, "salary")),
     ("bad month", "costs", "employee_no,month,salary\nTA,2024-13,100\n", (2, "month")),
-    ("cost of unknown employee", "costs", "employee_no,month,salary\nNOBODY,2024-05,100\n", (2, "employee_no")),
-    ("duplicate cost month", "costs", "employee_no,month,salary\nTA,2024-05,100\nTA,2024-05,200\n", (3, "month")),
-    ("employee at unknown station", "employees", "employee_no,name,station_code\nN1,新人,T99\n", (2, "station_code")),
+    ("cost of unknown employee", "costs", "employee_no,month,salary\nNOBODY,2024-05,100\n",
+     (2, "employee_no")),
+    ("duplicate cost month", "costs", "employee_no,month,salary\nTA,2024-05,100\nTA,2024-05,200\n",
+     (3, "month")),
+    ("employee at unknown station", "employees", "employee_no,name,station_code\nN1,新人,T99\n",
+     (2, "station_code")),
     ("unknown supervisor", "employees", "employee_no,name,station_code,supervisor_no\nN1,新人,T01,NOBODY\n",
      (2, "supervisor_no")),
-    ("supervisor loop", "employees", "employee_no,name,station_code,supervisor_no\nN1,甲,T01,N2\nN2,乙,T01,N1\n",
+    ("supervisor loop", "employees",
+     "employee_no,name,station_code,supervisor_no\nN1,甲,T01,N2\nN2,乙,T01,N1\n",
      (2, "supervisor_no")),
-    ("unknown position", "employees", "employee_no,name,station_code,position\nN1,新人,T01,厨师\n", (2, "position")),
+    ("unknown position", "employees", "employee_no,name,station_code,position\nN1,新人,T01,厨师\n",
+     (2, "position")),
     ("existing employee without update", "employees", "employee_no,name,station_code\nTA,甲,T01\n",
      (2, "employee_no")),
-    ("demo user taken", "employees", "employee_no,name,station_code,username\nN1,新人,T01,emp1\n", (2, "username")),
+    ("demo user taken", "employees", "employee_no,name,station_code,username\nN1,新人,T01,emp1\n",
+     (2, "username")),
 ]
 
 
@@ -125,7 +139,8 @@ def test_unreadable_files_are_refused(org, content):
 
 
 def test_every_bad_row_is_reported_at_once(org):
-    text = HEAD + "\nN1,T99,TA,consumer,2024-05-01 10:00,\nN2,T01,TA,consumer,bad,\nN3,T01,TA,consumer,2024-05-01 10:00,\n"
+    text = (HEAD + "\nN1,T99,TA,consumer,2024-05-01 10:00,\nN2,T01,TA,consumer,bad,"
+            "\nN3,T01,TA,consumer,2024-05-01 10:00,\n")
     found, _errors = rejected("work-orders", text_file(text))
     assert (2, "station_code") in found and (3, "reported_at") in found
     assert not any(row == 4 for row, _col in found)
@@ -134,7 +149,8 @@ def test_every_bad_row_is_reported_at_once(org):
 def test_a_row_reports_all_its_problems(org):
     text = HEAD + "\nN1,T99,NOBODY,government,2024-05-02 10:00,2024-05-01 10:00\n"
     found, _errors = rejected("work-orders", text_file(text))
-    assert {(2, "station_code"), (2, "technician_no"), (2, "customer_type"), (2, "completed_at")} <= set(found)
+    assert {(2, "station_code"), (2, "technician_no"), (2, "customer_type"),
+            (2, "completed_at")} <= set(found)
 
 
 def test_duplicates_across_chunks_are_found(org, monkeypatch):
@@ -146,7 +162,8 @@ def test_duplicates_across_chunks_are_found(org, monkeypatch):
 
 def test_forward_rework_reference_within_the_file(org, monkeypatch):
     monkeypatch.setattr(kinds_module.WorkOrders, "chunk_size", 2)
-    rows = [order("R1", rework_of="R5", reported_at="2024-05-12 08:00"), order("R2"), order("R3"), order("R4"),
+    rows = [order("R1", rework_of="R5", reported_at="2024-05-12 08:00"), order("R2"), order("R3"),
+            order("R4"),
             order("R5", reported_at="2024-05-01 08:00", completed_at="2024-05-02 08:00")]
     assert load("work-orders", ORDER_HEADER, rows).inserted == 5
     r1, r5 = (db.session.scalar(select(WorkOrder).where(WorkOrder.order_no == no)) for no in ("R1", "R5"))
@@ -158,7 +175,8 @@ def test_gbk_file_with_chinese_names_imports(org):
     result = import_file(db.session, "employees", text_file(text, "gbk"))
     assert result.inserted == 2
     assert db.session.scalar(select(Employee.name).where(Employee.employee_no == "G2")) == "欧阳娜娜"
-    tags = csv_bytes(ORDER_HEADER, [order("GBK1", tags="新技术；增值服务", technician_no="G1")], encoding="gb18030")
+    tags = csv_bytes(ORDER_HEADER, [order("GBK1", tags="新技术；增值服务", technician_no="G1")],
+                     encoding="gb18030")
     import_file(db.session, "work-orders", tags)
     assert db.session.scalar(select(WorkOrder.tags).where(WorkOrder.order_no == "GBK1")) == "新技术;增值服务"
 
@@ -202,7 +220,8 @@ def test_formula_looking_text_is_stored_as_text_and_neutralised_for_export(org):
 def test_update_replaces_rows_and_keeps_surveys_in_step(org):
     load("surveys", SURVEY_HEADER, [{"order_no": "EXIST", "surveyed_at": "2024-05-02 10:00", "attitude": "4",
                                      "quality": "4", "speed": "4"}])
-    changed = order("EXIST", technician_no="TB", reported_at="2024-05-01 08:00", completed_at="2024-05-03 12:00",
+    changed = order("EXIST", technician_no="TB", reported_at="2024-05-01 08:00",
+                    completed_at="2024-05-03 12:00",
                     first_time_fixed="1")
     result = load("work-orders", ORDER_HEADER, [changed, order("NEW1")], update=True)
     assert (result.inserted, result.updated) == (1, 1)
@@ -230,11 +249,13 @@ def test_employees_import_creates_accounts_once(org, app):
     tech = db.session.scalar(select(Employee).where(Employee.employee_no == "N2"))
     assert tech.supervisor.employee_no == "N1" and tech.hired_on == dt.date(2024, 3, 1)
     assert [r.name for r in tech.user.roles] == ["Employee"]
-    assert [r.name for r in db.session.scalar(select(Employee).where(Employee.employee_no == "N1")).user.roles] \
-        == ["Supervisor"]
-    assert "newtech" not in (tech.user.password or "") and accounts["newtech"]["password"] not in tech.user.password
+    boss = db.session.scalar(select(Employee).where(Employee.employee_no == "N1"))
+    assert [r.name for r in boss.user.roles] == ["Supervisor"]
+    assert "newtech" not in (tech.user.password or "")
+    assert accounts["newtech"]["password"] not in tech.user.password
     client = app.test_client()
-    r = client.post("/api/v1/security/login", json={"username": "newtech", "password": accounts["newtech"]["password"],
+    r = client.post("/api/v1/security/login",
+                    json={"username": "newtech", "password": accounts["newtech"]["password"],
                                                     "provider": "db"})
     assert r.status_code == 200
     update = import_file(db.session, "employees", text_file(
