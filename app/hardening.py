@@ -249,7 +249,8 @@ def error_response(status: int, message: str | None = None):
         response.status_code = status
         return response
     if "user" not in g:
-        g.user = current_user  # an error before FAB's own before_request (CSRF, body size): its menu reads g.user
+        # an error before FAB's own before_request (CSRF, body size): its menu reads g.user
+        g.user = current_user
     appbuilder = current_app.extensions.get("appbuilder")
     try:
         return render_template("error.html", status=status, message=message, appbuilder=appbuilder), status
@@ -317,7 +318,8 @@ def _check_screen_arguments(view: BaseCRUDView) -> None:
         if match := re.search("_oc_(.*)", arg):
             ordered = views.get(match.group(1))
             direction = request.args.get(f"_od_{match.group(1)}")
-            if ordered is not None and direction in ("asc", "desc") and values[0] not in ordered.order_columns:
+            if (ordered is not None and direction in ("asc", "desc")
+                    and values[0] not in ordered.order_columns):
                 raise UnusableRequest(_("This list cannot be sorted by that column."))
         if match := _FILTER_ARG.search(arg):
             index, column = int(match.group(1)), match.group(2)

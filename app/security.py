@@ -146,6 +146,7 @@ class JixiaoSecurityManager(SecurityManager):
 
     def __init__(self, appbuilder):
         super().__init__(appbuilder)
+        # late: app.views.accounts imports this module at its top (the login lock and failure counting)
         from .views.accounts import ResetMyPasswordView, ResetPasswordView, UserDBModelView
 
         self.userdbmodelview = UserDBModelView
@@ -184,7 +185,8 @@ class JixiaoSecurityManager(SecurityManager):
             return {JWT_STAMP: credential_stamp(user)} if user is not None else {}
 
         jwt.unauthorized_loader(lambda _reason: _jwt_error(_("Please sign in.")))
-        jwt.invalid_token_loader(lambda _reason: _jwt_error(_("The sign-in token is not valid; sign in again.")))
+        jwt.invalid_token_loader(
+            lambda _reason: _jwt_error(_("The sign-in token is not valid; sign in again.")))
         jwt.expired_token_loader(lambda _h, _p: _jwt_error(_("Your sign-in has expired; sign in again.")))
         ended = lambda _h, _p: _jwt_error(_("Your sign-in has ended; sign in again."))  # noqa: E731
         for loader in (jwt.user_lookup_error_loader, jwt.revoked_token_loader,

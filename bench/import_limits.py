@@ -2,7 +2,7 @@
 
 Writes the files the import limits exist for (small on disk): one row of 2,000,000 cells (with and
 without a declared size), 1,500,000 blank rows under one data row, and a work-order workbook of
-``--orders`` rows (the spec's large import) to show the limits admit it. Each is opened and read to
+``--orders`` rows (a large station's import) to show the limits admit it. Each is opened and read to
 the end (or to the refusal) in a child process, as the import does, with this tree's reader or with
 a reader file given by ``--reader`` (e.g. an older version); prints one JSON line:
 
@@ -27,7 +27,9 @@ sys.path.insert(0, str(ROOT))
 CHILD = """
 import importlib.util, json, resource, sys, time
 spec = importlib.util.spec_from_file_location("reader", sys.argv[1])
-reader = importlib.util.module_from_spec(spec); sys.modules["reader"] = reader; spec.loader.exec_module(reader)
+reader = importlib.util.module_from_spec(spec)
+sys.modules["reader"] = reader
+spec.loader.exec_module(reader)
 started, rows, refused = time.perf_counter(), 0, None
 try:
     table = reader.open_table(sys.argv[2])
@@ -50,7 +52,8 @@ def write_files(work: Path, orders: int) -> dict[str, Path]:
     files = {
         "wide_row_undeclared": workbook([row(1, header), *wide_row(2, 2_000_000)]),
         "wide_row_declared": workbook([row(1, header), *wide_row(2, 2_000_000)], dimension="A1:XFD2"),
-        "blank_rows": workbook([row(1, header), row(2, one), *blank_rows(1_500_000)], dimension="A1:P1500002"),
+        "blank_rows": workbook([row(1, header), row(2, one), *blank_rows(1_500_000)],
+                               dimension="A1:P1500002"),
     }
     paths = {}
     for name, data in files.items():
@@ -59,13 +62,13 @@ def write_files(work: Path, orders: int) -> dict[str, Path]:
     if orders:
         book = Workbook(write_only=True)
         sheet = book.create_sheet()
-        sheet.append(["order_no", "station_code", "technician_no", "customer_type", "reported_at", "completed_at",
-                      "first_time_fixed", "parts_cost", "labor_hours", "tags"])
+        sheet.append(["order_no", "station_code", "technician_no", "customer_type", "reported_at",
+                      "completed_at", "first_time_fixed", "parts_cost", "labor_hours", "tags"])
         start = dt.datetime(2024, 1, 1, 8, 0)
         for n in range(orders):
             at = start + dt.timedelta(minutes=n)
-            sheet.append([f"WO{n:08d}", "S01", "EMP1", "consumer", at, at + dt.timedelta(hours=3), 1, 12.5, 1.5,
-                          "保修;上门"])
+            sheet.append([f"WO{n:08d}", "S01", "EMP1", "consumer", at, at + dt.timedelta(hours=3),
+                          1, 12.5, 1.5, "保修;上门"])
         paths["orders"] = work / "orders.xlsx"
         book.save(paths["orders"])
     return paths

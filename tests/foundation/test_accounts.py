@@ -113,7 +113,8 @@ def test_the_edit_screen_refuses_a_rename_onto_another_case(login_as, app):
     r = admin.post(f"/users/edit/{pk}", data={
         "first_name": "雪", "last_name": "冯", "username": "EMP9", "active": "y",
         "email": "emp8@demo.jixiao.local", "roles": str(role), "csrf_token": token})
-    assert r.status_code == 200 and form_errors(r.get_data(as_text=True)) == "用户名“EMP9”已被占用（不区分大小写）。"
+    assert r.status_code == 200
+    assert form_errors(r.get_data(as_text=True)) == "用户名“EMP9”已被占用（不区分大小写）。"
     assert user_id(app, "emp8") == pk
 
 

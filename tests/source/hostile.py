@@ -25,7 +25,8 @@ PARTS = {
     "xl/workbook.xml": (f'<workbook xmlns="{MAIN}" xmlns:r="{DOC}"><sheets>'
                         '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'),
     "xl/_rels/workbook.xml.rels": (f'<Relationships xmlns="{RELS}"><Relationship Id="rId1" '
-                                   f'Type="{DOC}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
+                                   f'Type="{DOC}/worksheet" Target="worksheets/sheet1.xml"/>'
+                                   '</Relationships>'),
 }
 
 

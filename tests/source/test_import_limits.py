@@ -47,7 +47,8 @@ def test_the_api_answers_422_naming_the_limit(app, api_as, org):
                                  data={"file": (source, "orders.xlsx")})
     assert response.status_code == 422
     assert response.json == {"errors": [{"row": 2, "column": None, "message": (
-        "The sheet is wider than 256 columns, the most an import reads; delete the columns it does not need.")}]}
+        "The sheet is wider than 256 columns, the most an import reads; "
+        "delete the columns it does not need.")}]}
 
 
 def test_a_run_of_blank_rows_ends_the_data(org):
