@@ -8,7 +8,6 @@ from __future__ import annotations
 import atexit
 import itertools
 import os
-import re
 import shutil
 import tempfile
 
@@ -21,17 +20,16 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from app import create_app  # noqa: E402
+from tests.factories import (  # noqa: E402, F401 - the names tests have imported from here
+    DEMO_USERS,
+    PASSWORD,
+    ApiClient,
+    csrf_token,
+    jwt_token,
+    make_app,
+)
 
 BACKEND = os.environ.get("JIXIAO_TEST_DATABASE", "sqlite")
-PASSWORD = "demo123"
-DEMO_USERS = ["admin", "hr", "manager1", "sup1", "sup2"] + [f"emp{i}" for i in range(1, 11)]
-
-
-def make_app(url: str, **overrides):
-    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "JIXIAO_DEMO_PASSWORD": PASSWORD}
-    config.update(overrides)
-    return create_app(config)
 
 
 class _SqliteDatabases:
@@ -137,15 +135,6 @@ def client(app):
     return app.test_client()
 
 
-def csrf_token(client, path: str = "/login/") -> str:
-    html = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'<meta name="csrf-token" content="([^"]+)"', html
-    )
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
 @pytest.fixture
 def login_as(app):
     """Returns a browser-like client signed in through the login form as ``username``."""
@@ -158,30 +147,6 @@ def login_as(app):
         return c
 
     return _login
-
-
-class ApiClient:
-    """A JWT client: ``api.get("/api/v1/…")`` with the token of one user."""
-
-    def __init__(self, client, token: str) -> None:
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def __getattr__(self, method):
-        call = getattr(self.client, method)
-
-        def _call(url, **kwargs):
-            kwargs.setdefault("headers", {}).update(self.headers)
-            return call(url, **kwargs)
-
-        return _call
-
-
-def jwt_token(client, username: str, password: str = PASSWORD) -> str:
-    r = client.post("/api/v1/security/login",
-                    json={"username": username, "password": password, "provider": "db"})
-    assert r.status_code == 200, r.get_data(as_text=True)
-    return r.json["access_token"]
 
 
 @pytest.fixture

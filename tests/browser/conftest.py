@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import PASSWORD, make_app
+from tests.factories import (
+    login,
+    make_app,
+    screenshot,  # noqa: F401 - imported from here
+)
 
 CHROMIUM = os.environ.get("JIXIAO_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "browser"
 
 
 class Served:
@@ -79,15 +81,6 @@ def new_page(browser, served):
     assert not refused, "the Content-Security-Policy blocked part of a page:\n" + "\n".join(refused)
 
 
-def login(page, username: str, password: str = PASSWORD) -> None:
-    page.goto("/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.locator("form [type=submit]").first.click()
-    page.wait_for_load_state()
-    assert "/login" not in page.url, f"login failed for {username}"
-
-
 @pytest.fixture
 def as_user(new_page):
     """``as_user("emp1")``: a signed-in page (own browser context) for that demo user."""
@@ -98,8 +91,3 @@ def as_user(new_page):
         return page
 
     return _as
-
-
-def screenshot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

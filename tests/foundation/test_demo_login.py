@@ -1,11 +1,11 @@
-"""The demo organisation of SPEC §9: every demo user signs in through the form and the API."""
+"""The demo organisation: every demo user signs in through the form and the API."""
 
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Employee, Station
-from tests.conftest import DEMO_USERS, jwt_token
+from tests.factories import DEMO_USERS, jwt_token
 
 
 @pytest.mark.parametrize("username", DEMO_USERS)

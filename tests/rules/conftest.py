@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+from tests.factories import RULES_DIR
 
 
 @pytest.fixture(scope="session")
