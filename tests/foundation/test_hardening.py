@@ -1,4 +1,5 @@
-"""Each hardening point of issue 3 has a test that fails without it."""
+"""Each hardening point (login limits, CSRF, cookies, headers, redirects, error pages, ids, bodies, the secret
+key) has a test that fails without it."""
 
 import os
 import stat
