@@ -1,6 +1,6 @@
 """Benchmark: computing a whole cycle against one bare aggregation pass over the same table.
 
-Builds the data with bench/metrics.py (the issue-5 generator and the real import: by default 10,000
+Builds the data with bench/metrics.py (the source-data generator and the real import: by default 10,000
 employees and 1,000,000 work orders with surveys and labour costs, in a fresh SQLite database), loads
 the default rule set, then times ``compute_cycle`` of the whole period for all stations: metrics for
 everyone, every appraisal scored, snapshots written in one transaction (median of ``--runs``, each a
@@ -101,7 +101,8 @@ def main() -> None:
         t0 = time.perf_counter()
         again = compute_cycle(session, cycle)  # nothing changed: a recompute reads and compares only
         recompute_s = time.perf_counter() - t0
-        appraisals = session.scalar(select(func.count()).select_from(Appraisal).where(Appraisal.cycle_id == cycle.id))
+        appraisals = session.scalar(select(func.count()).select_from(Appraisal)
+                                    .where(Appraisal.cycle_id == cycle.id))
         snapshot_bytes = session.execute(text(
             "SELECT AVG(LENGTH(snapshot)) FROM appraisal WHERE cycle_id = :c"), {"c": cycle.id}).scalar()
 

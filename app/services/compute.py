@@ -107,14 +107,15 @@ def existing(session, cycle_id: int, *, lock: bool = False) -> dict[int, Existin
         query = query.with_for_update()
     out = {}
     for row in session.execute(query):
-        out[row.employee_id] = Existing(row.id, row.employee_id, row.state.value, row.version, row.manual or {},
-                                        row.adjustment or 0.0, row.adjustment_reason, row.snapshot_hash,
-                                        row.total, row.grade)
+        out[row.employee_id] = Existing(row.id, row.employee_id, row.state.value, row.version,
+                                        row.manual or {}, row.adjustment or 0.0, row.adjustment_reason,
+                                        row.snapshot_hash, row.total, row.grade)
     return out
 
 
 def bind_ruleset(session, cycle: Cycle, rebind: bool):
-    """The cycle's rule-set version and rule set: its own, or (first compute, ``rebind``) the published one."""
+    """The cycle's rule-set version and rule set: its own, or (first compute, ``rebind``) the published
+    one."""
     if cycle.rule_set_version_id is None or rebind:
         try:
             version, ruleset = published_ruleset(session)
@@ -276,7 +277,8 @@ def compute_cycle(session, cycle: Cycle, progress: Progress | None = None, *, ac
         report("write", 0, 1)
         write_results(session, cycle_id, inputs, scored, actor or SYSTEM_CALLER.actor, result)
         result.seconds = time.perf_counter() - started
-        session.execute(update(Cycle).where(Cycle.id == cycle_id).values(last_result=result.to_dict(limit=200))
+        session.execute(update(Cycle).where(Cycle.id == cycle_id)
+                        .values(last_result=result.to_dict(limit=200))
                         .execution_options(synchronize_session=False))
         report("write", 1, 1)
         session.commit()

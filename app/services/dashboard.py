@@ -54,8 +54,8 @@ def _number(value) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def category_history(session, scope: Scope, cycle_list: list[Cycle],
-                     station_ids: Iterable[int] | None = None) -> dict[int, dict[str, list[tuple[str, float | None]]]]:
+def category_history(session, scope: Scope, cycle_list: list[Cycle], station_ids: Iterable[int] | None = None
+                     ) -> dict[int, dict[str, list[tuple[str, float | None]]]]:
     """station id → category → [(cycle name, mean category score)] over ``cycle_list`` in order
     (every cycle present in every series, None where the station had no score)."""
     chosen = cycle_list[-MAX_CYCLES:]
@@ -65,7 +65,8 @@ def category_history(session, scope: Scope, cycle_list: list[Cycle],
              .where(_current(scope), Appraisal.cycle_id.in_([c.id for c in chosen])))
     if station_ids is not None:
         query = query.where(Appraisal.station_id.in_(list(station_ids)))
-    sums: dict[int, dict[str, dict[int, list[float]]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(list)))
+    sums: dict[int, dict[str, dict[int, list[float]]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(list)))
     for station_id, cycle_id, scores in session.execute(query):
         for category, score in (scores or {}).items():
             if (number := _number(score)) is not None:
@@ -119,7 +120,8 @@ def station_ranking(session, scope: Scope, cycle_id: int) -> list[Ranked]:
 def employee_ranking(session, scope: Scope, cycle_id: int, station_id: int | None = None,
                      limit: int = 20) -> list[Ranked]:
     """Employees by total in the cycle, best first."""
-    query = (select(Employee.id, Employee.employee_no, Employee.name, Appraisal.total, Appraisal.grade, Appraisal.id)
+    query = (select(Employee.id, Employee.employee_no, Employee.name, Appraisal.total, Appraisal.grade,
+                    Appraisal.id)
              .join(Appraisal, Appraisal.employee_id == Employee.id)
              .where(_current(scope), Appraisal.cycle_id == cycle_id, Appraisal.total.is_not(None))
              .order_by(Appraisal.total.desc(), Employee.employee_no).limit(limit))
@@ -139,7 +141,8 @@ class IndicatorSummary:
     na: int
 
 
-def indicator_summary(session, scope: Scope, cycle_id: int, station_id: int | None = None) -> list[IndicatorSummary]:
+def indicator_summary(session, scope: Scope, cycle_id: int,
+                      station_id: int | None = None) -> list[IndicatorSummary]:
     """Each indicator of the cycle's appraisals in scope: mean score, how many, how many N/A."""
     query = select(Appraisal.snapshot["lines"]).where(_current(scope), Appraisal.cycle_id == cycle_id)
     if station_id is not None:
@@ -199,8 +202,9 @@ def indicator_rows(session, scope: Scope, cycle: Cycle, code: str,
         if version_id not in metric_cache:
             metric_cache[version_id] = indicator_metrics(session, version_id, code)
         rows.append(IndicatorRow(aid, eid, no, ename, station_code, _number(line.get("value")),
-                                 str(line.get("unit") or ""), _number(line.get("score")), bool(line.get("na")),
-                                 str(line.get("explain") or ""), metric_cache[version_id]))
+                                 str(line.get("unit") or ""), _number(line.get("score")),
+                                 bool(line.get("na")), str(line.get("explain") or ""),
+                                 metric_cache[version_id]))
     return name, rows
 
 
@@ -254,8 +258,8 @@ class HistoryPoint:
 def employee_history(session, employee_id: int) -> list[HistoryPoint]:
     """One employee's current appraisals over the cycles, oldest first."""
     rows = session.execute(
-        select(Appraisal.id, Cycle.name, Cycle.start, Cycle.end, Appraisal.state, Appraisal.total, Appraisal.grade,
-               Appraisal.snapshot["category_scores"])
+        select(Appraisal.id, Cycle.name, Cycle.start, Cycle.end, Appraisal.state, Appraisal.total,
+               Appraisal.grade, Appraisal.snapshot["category_scores"])
         .join(Cycle, Cycle.id == Appraisal.cycle_id)
         .where(Appraisal.employee_id == employee_id, Appraisal.is_current.is_(True))
         .order_by(Cycle.start, Cycle.id)

@@ -24,7 +24,8 @@ from .transitions import transition
 def _period(session) -> tuple[dt.date, dt.date]:
     """The whole months covered by the demo's completed orders; the last quarter without data."""
     try:
-        first, last = session.execute(select(func.min(WorkOrder.completed_at), func.max(WorkOrder.completed_at))).one()
+        first, last = session.execute(
+            select(func.min(WorkOrder.completed_at), func.max(WorkOrder.completed_at))).one()
     except Exception:  # noqa: BLE001 - no source data rows readable: fall back to a calendar quarter
         session.rollback()
         first = last = None
@@ -76,7 +77,8 @@ def seed_demo_cycle(session) -> str | None:
         _approve_fully(session, ids["EMP1"], sup1, manager1)
     if "EMP2" in ids:
         _approve_fully(session, ids["EMP2"], sup1, manager1)
-        transition(session, ids["EMP2"], _caller(session, "emp2"), "dispute", "返修单 2 张并非我的责任，请核实。")
+        transition(session, ids["EMP2"], _caller(session, "emp2"), "dispute",
+                   "返修单 2 张并非我的责任，请核实。")
     if "EMP3" in ids:
         review(session, ids["EMP3"], sup1, adjustment=6, reason="季度技能比武第一名，加 6 分。")
         transition(session, ids["EMP3"], sup1, "approve", "加分较多，请站长复核。")

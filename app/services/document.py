@@ -67,10 +67,12 @@ def document_snapshot(session, appraisal: Appraisal, locale: str | None = None) 
     snapshot = json.loads(json.dumps(appraisal.snapshot))  # a deep copy
     with force_locale(locale):
         events = trail(session, appraisal, table, locale)
-    snapshot["trail"] = [{k: e[k] for k in ("when", "who", "action", "from", "to", "comment")} for e in events]
+    shown = ("when", "who", "action", "from", "to", "comment")
+    snapshot["trail"] = [{k: e[k] for k in shown} for e in events]
     snapshot["comments"] = [{"who": e["who"], "when": e["when"], "text": e["comment"]}
                             for e in events if e["comment"]]
-    signed = [e for e in events if e["to_code"] == State.signed.value] if appraisal.state == State.signed else []
+    signed = ([e for e in events if e["to_code"] == State.signed.value]
+              if appraisal.state == State.signed else [])
     snapshot["signed"] = {"by": signed[-1]["who"], "at": signed[-1]["when"]} if signed else None
     snapshot["state"] = appraisal.state.value
     snapshot["appraisal_version"] = appraisal.version

@@ -130,7 +130,8 @@ def review(session, appraisal_id, caller: Caller, *, manual: Mapping | None = No
         if changed != 1:
             raise Conflict()
         summary = "; ".join(
-            [f"{code} = {values[code] if values[code] is not None else 'N/A'}" for code in sorted(manual or {})]
+            [f"{code} = {values[code] if values[code] is not None else 'N/A'}"
+             for code in sorted(manual or {})]
             + ([f"{_('Adjustment')} {new_adjustment:+g}"] if adjustment_changed else [])
         )
         comment = f"{summary}: {reason}" if reason and summary else (reason or summary)

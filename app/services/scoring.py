@@ -63,7 +63,8 @@ def appraisees(session, *where, station_of_appraisal: int | None = None) -> list
     station_id = Employee.station_id if station_of_appraisal is None else station_of_appraisal
     query = (
         select(Employee.id, Employee.employee_no, Employee.name, Employee.position,
-               Station.id.label("station_id"), Station.code, Station.name.label("station_name"), Station.segment)
+               Station.id.label("station_id"), Station.code, Station.name.label("station_name"),
+               Station.segment)
         .join(Station, Station.id == station_id)
         .where(*where)
         .order_by(Employee.employee_no)

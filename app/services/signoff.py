@@ -1,9 +1,10 @@
 """Sign-off: freeze the signed PDF, chain its hash, and answer "is this the signed PDF?".
 
 * :func:`on_sign` runs inside the ``sign`` transition's transaction (:func:`register_effects`
-  registers it as the effect of entering ``signed``; the app factory calls it): it renders the final document (the snapshot with its trail and
-  signature), stores the bytes and their SHA-256, and appends a :class:`HashChainRecord`. If
-  anything fails the whole transition rolls back: there is no signed appraisal without its PDF.
+  registers it as the effect of entering ``signed``; the app factory calls it): it renders the final
+  document (the snapshot with its trail and signature), stores the bytes and their SHA-256, and
+  appends a :class:`HashChainRecord`. If anything fails the whole transition rolls back: there is no
+  signed appraisal without its PDF.
 * :func:`verify_pdf_bytes` / :func:`verify_sha256` look a document up by its SHA-256 among the
   signed PDFs that the chain vouches for; who it is and which appraisal only to those whose scope
   includes it, a masked name to anyone else.
@@ -198,8 +199,8 @@ def verify_sha256(session, hex_digest: str, scope: Scope = NOTHING) -> dict:
     if row is None:
         return {"match": False, "sha256": digest}
     appraisal_id, signed_at, name, employee_no, cycle, in_scope = row
-    answer = {"match": True, "appraisal_id": appraisal_id, "signed_at": local_iso(signed_at), "employee": name,
-              "employee_no": employee_no, "cycle": cycle, "sha256": digest}
+    answer = {"match": True, "appraisal_id": appraisal_id, "signed_at": local_iso(signed_at),
+              "employee": name, "employee_no": employee_no, "cycle": cycle, "sha256": digest}
     if not in_scope:
         answer.update(appraisal_id=None, employee=mask_name(name), employee_no=None)
     return answer
@@ -258,9 +259,11 @@ def walk_chain(session, progress: Callable[[int], None] | None = None) -> ChainR
         count += 1
         where = record.seq, record.appraisal_id
         if record.seq != expected_seq:
-            return ChainReport(count, ChainBreak(expected_seq, None, f"the record is missing (the next one is {record.seq})"))
+            missing = f"the record is missing (the next one is {record.seq})"
+            return ChainReport(count, ChainBreak(expected_seq, None, missing))
         if record.prev_hash != prev_hash:
-            return ChainReport(count, ChainBreak(*where, "its previous hash does not match the record before it"))
+            return ChainReport(count, ChainBreak(*where,
+                                                 "its previous hash does not match the record before it"))
         if record.expected_hash() != record.record_hash:
             return ChainReport(count, ChainBreak(*where, "its hash does not match its content"))
         if pdf is None:
@@ -272,7 +275,8 @@ def walk_chain(session, progress: Callable[[int], None] | None = None) -> ChainR
             progress(count)
 
     unchained = session.scalar(
-        select(SignedPdf.appraisal_id).where(~exists().where(HashChainRecord.appraisal_id == SignedPdf.appraisal_id))
+        select(SignedPdf.appraisal_id)
+        .where(~exists().where(HashChainRecord.appraisal_id == SignedPdf.appraisal_id))
         .order_by(SignedPdf.appraisal_id).limit(1)
     )
     if unchained is not None:

@@ -94,8 +94,8 @@ def transition(session, appraisal_id, caller: Caller, action: str, comment: str 
         at = now()
         changed = session.execute(
             update(Appraisal)
-            .where(Appraisal.id == appraisal.id, Appraisal.state == facts.state, Appraisal.is_current.is_(True),
-                   Appraisal.snapshot_hash == appraisal.snapshot_hash)
+            .where(Appraisal.id == appraisal.id, Appraisal.state == facts.state,
+                   Appraisal.is_current.is_(True), Appraisal.snapshot_hash == appraisal.snapshot_hash)
             .values(state=target, updated_at=at)
             .execution_options(synchronize_session=False)
         ).rowcount

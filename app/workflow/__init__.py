@@ -45,8 +45,9 @@ from .table import (
 
 __all__ = [
     "MAX_COMMENT", "Actor", "CommentRequired", "CommentTooLong", "EditLimitReached", "Facts", "Party",
-    "Refusal", "Step", "TransitionRefused", "acting_states", "allowed_actions", "check_amend", "check_comment",
-    "check_review", "decide", "relations", "round_approvals", "supervisor_stand_in", "waiting_for",
+    "Refusal", "Step", "TransitionRefused", "acting_states", "allowed_actions", "check_amend",
+    "check_comment", "check_review", "decide", "relations", "round_approvals", "supervisor_stand_in",
+    "waiting_for",
     "APPROVAL_STATES", "SUPERVISOR_STAND_INS", "GUARD_VARIABLES", "Guard", "HR", "RECOMPUTABLE_STATES",
     "RELATIONS", "REVIEW_STATES", "SELF", "STATION_MANAGER", "SUPERVISOR", "Permission", "State",
     "Transition", "Who", "WorkflowTable", "WorkflowTableError", "load_table", "parse_table",

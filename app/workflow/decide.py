@@ -205,14 +205,16 @@ def _self_refusal(table: WorkflowTable, what_zh: str, what_en: str) -> Transitio
 
 def _find(table: WorkflowTable, facts: Facts, actor: Actor, action: str) -> Transition:
     if action not in table.actions:
-        raise TransitionRefused("UNKNOWN_ACTION", f"没有“{action}”这个操作。", f"There is no action “{action}”.")
+        raise TransitionRefused("UNKNOWN_ACTION", f"没有“{action}”这个操作。",
+                                f"There is no action “{action}”.")
     label_zh, label_en = table.action_label(action, "zh_CN"), table.action_label(action, "en")
     candidates = [t for t in table.transitions_from(facts.state) if t.action == action]
     if not candidates:
         raise TransitionRefused(
             "NOT_IN_STATE",
             f"考核处于“{table.state_label(facts.state, 'zh_CN')}”状态，不能{label_zh}。",
-            f"The appraisal is {table.state_label(facts.state, 'en').lower()}; “{label_en}” is not possible now.",
+            f"The appraisal is {table.state_label(facts.state, 'en').lower()}; "
+            f"“{label_en}” is not possible now.",
         )
     if _is_subject(facts, actor) and facts.state in REVIEW_STATES:
         raise _self_refusal(table, label_zh, label_en.lower())
@@ -220,7 +222,8 @@ def _find(table: WorkflowTable, facts: Facts, actor: Actor, action: str) -> Tran
     permitted = [t for t in candidates if _permitted(t.who, facts, actor)]
     if not permitted:
         zh, en = _who_text(table, whos, facts)
-        raise TransitionRefused("NOT_PERMITTED", f"只有{zh}可以{label_zh}。", f"Only {en} may do “{label_en}” here.")
+        raise TransitionRefused("NOT_PERMITTED", f"只有{zh}可以{label_zh}。",
+                                f"Only {en} may do “{label_en}” here.")
     if facts.state in APPROVAL_STATES and _approved_this_round(facts, actor):
         raise _second_step_refusal(table, facts, whos)
     for t in permitted:

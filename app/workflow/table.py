@@ -154,7 +154,7 @@ def _labels(data: Mapping, key: str, problems: _Problems) -> dict[str, tuple[str
         problems.add(key, "应为一个表", "must be a table")
         return out
     for name, value in section.items():
-        if isinstance(value, Mapping) and isinstance(value.get("zh"), str) and isinstance(value.get("en"), str):
+        if isinstance(value, Mapping) and all(isinstance(value.get(k), str) for k in ("zh", "en")):
             out[str(name)] = (value["zh"], value["en"])
         else:
             problems.add(f"{key}.{name}", "需要 zh 与 en 两个名称", "needs a zh and an en name")
@@ -218,7 +218,8 @@ def parse_table(text: str, *, roles: Collection[str] | None = None) -> WorkflowT
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise WorkflowTableError([("workflow.toml", f"TOML 格式错误：{exc}", f"not valid TOML: {exc}")]) from exc
+        problem = ("workflow.toml", f"TOML 格式错误：{exc}", f"not valid TOML: {exc}")
+        raise WorkflowTableError([problem]) from exc
     return load_table(data, roles=roles)
 
 

@@ -1,5 +1,5 @@
-"""Computing a cycle: one appraisal per employee with the snapshot of contract item 3; recompute shows
-what changed and leaves locked appraisals alone; amendment makes a new version; CLI and API."""
+"""Computing a cycle: one appraisal per employee with its snapshot (what is computed, hashed and signed);
+recompute shows what changed and leaves locked appraisals alone; amendment makes a new version; CLI and API."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Appraisal, AuditEvent, Cycle, Employee, Station
-from app.services.cycles import CycleError, amend_appraisal, compute_cycle, create_cycle
+from app.services.compute import CycleError, compute_cycle
+from app.services.cycles import create_cycle
+from app.services.errors import Conflict
 from app.services.snapshot import snapshot_hash
-from app.services.transitions import Conflict
+from app.services.transitions import amend_appraisal
 from app.workflow import CommentRequired, TransitionRefused
 from tests.cycles.conftest import FRESH, appraisal_ids, current, demo_period, events, person, spoil_first_fix
 

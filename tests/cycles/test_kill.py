@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Appraisal, AuditEvent, Cycle
-from app.services.cycles import compute_cycle, create_cycle
+from app.services.compute import compute_cycle
+from app.services.cycles import create_cycle
 from tests.conftest import make_app
 from tests.cycles.conftest import Moves, appraisal_ids, demo_period, spoil_first_fix
 
@@ -30,7 +31,7 @@ CHILD = textwrap.dedent("""
     from app import create_app
     from app.extensions import db
     from app.models import Cycle
-    from app.services.cycles import compute_cycle
+    from app.services.compute import compute_cycle
 
     url, name, stop_stage, marker = sys.argv[1:5]
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})

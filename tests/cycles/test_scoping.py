@@ -1,5 +1,6 @@
 """Every appraisal endpoint, API and screen, with every role, against appraisals outside the caller's
-scope: 404, and nothing changes. The expected scope is worked out here from SPEC §1, not app.scoping."""
+scope: 404, and nothing changes. The expected scope is worked out here from the scoping rule (HR: all;
+manager: own station; supervisor: own reports; employee: self), not from app.scoping."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ SAMPLE = 6  # out-of-scope appraisals tried per user (ids spread over the statio
 
 
 def visible(username: str) -> tuple[set[int], set[int]]:
-    """(visible ids, all ids) of appraisals by the rule of SPEC §1."""
+    """(visible ids, all ids) of appraisals by the scoping rule."""
     from flask import current_app
 
     user = current_app.appbuilder.sm.find_user(username=username)

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Appraisal, AuditEvent, Employee
 from app.pdf import render_appraisal_pdf
 from app.pdf.trail import MAX_PAGES, MAX_TRAIL_ROWS, compact_comments, compact_trail
-from app.services.snapshot import document_snapshot
+from app.services.document import document_snapshot
 
 REASON = "客户多次投诉上门时间不准，现场复核后调整。" * 100  # 2,000 characters
 

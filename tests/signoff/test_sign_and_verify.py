@@ -14,7 +14,8 @@ from app.models import Appraisal, HashChainRecord, SignedPdf
 from app.models.signoff import GENESIS_HASH, AppendOnly, chain_hash
 from app.scoping import Scope
 from app.services import signoff
-from app.services.transitions import person_for, transition
+from app.services.caller import caller_for
+from app.services.transitions import transition
 from tests.signoff.conftest import appraisal_of, sign
 
 
@@ -115,7 +116,7 @@ def test_entering_signed_stores_the_pdf_whatever_the_action_is_called(appctx, mo
                         lambda session, version_id: workflows.table_from_text(renamed))
     appraisal = appraisal_of("EMP1")
     user = appctx.appbuilder.sm.find_user(username="emp1")
-    assert transition(db.session, appraisal.id, person_for(db.session, user), "confirm", "") == "signed"
+    assert transition(db.session, appraisal.id, caller_for(db.session, user), "confirm", "") == "signed"
     assert stored(appraisal.id).pdf.startswith(b"%PDF")
     assert db.session.scalar(select(HashChainRecord)) is not None
 

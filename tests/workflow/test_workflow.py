@@ -1,6 +1,6 @@
-"""The workflow table of SPEC §6, checked cell by cell: every (state, action, actor) answers right.
+"""The approval workflow's table, checked cell by cell: every (state, action, actor) answers right.
 
-The expected answers are written out here from SPEC §6, independently of rules/workflow.toml.
+The expected answers are written out here from the approval rules, independently of rules/workflow.toml.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ ACTORS = {
     "supervisor_without_role": Actor(8, frozenset({"Employee"}), SUPERVISOR, "无角色"),
 }
 
-# SPEC §6: (state, action) → {relation: target}; and which need a comment.
-SPEC = {
+# The approval rules: (state, action) → {relation: target}; and which need a comment.
+EXPECTED = {
     ("draft", "submit"): {"hr": "pending_review"},
     ("pending_review", "approve"): {"supervisor": "approved"},
     ("pending_review", "return"): {"supervisor": "draft"},
@@ -60,7 +60,7 @@ SPEC = {
 }
 NEEDS_COMMENT = {("pending_review", "return"), ("pending_second_review", "return"), ("approved", "dispute"),
                  ("disputed", "resolve"), ("disputed", "uphold")}
-ACTIONS = sorted({a for _, a in SPEC})
+ACTIONS = sorted({a for _, a in EXPECTED})
 
 
 def facts(state: str, total: float | None = 80.0, adjustment: float = 0.0) -> Facts:
@@ -75,12 +75,12 @@ CELLS = [(s.value, a, r) for s in State for a in ACTIONS for r in ACTORS]
 @pytest.mark.parametrize(("state", "action", "relation"), CELLS)
 def test_every_cell_of_the_table(state, action, relation):
     actor = ACTORS[relation]
-    expected = SPEC.get((state, action), {}).get(relation)
+    expected = EXPECTED.get((state, action), {}).get(relation)
     if expected is None:
         with pytest.raises(TransitionRefused) as refused:
             decide(TABLE, facts(state), actor, action, "意见")
         assert refused.value.code in {"NOT_IN_STATE", "NOT_PERMITTED", "SELF_APPROVAL"}
-        if (state, action) not in SPEC:
+        if (state, action) not in EXPECTED:
             assert refused.value.code == "NOT_IN_STATE"
         elif relation == "self":
             assert refused.value.code == "SELF_APPROVAL"
