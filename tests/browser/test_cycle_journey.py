@@ -111,8 +111,9 @@ def test_hr_creates_computes_and_submits_a_cycle(served, as_user, monkeypatch):
         cycle = db.session.scalar(select(Cycle).where(Cycle.name == name))
         states = db.session.scalars(select(Appraisal.state).where(
             Appraisal.cycle_id == cycle.id, Appraisal.is_current.is_(True))).all()
-        submits = db.session.scalars(select(AuditEvent.who).join(Appraisal, Appraisal.id == AuditEvent.appraisal_id)
-                                     .where(Appraisal.cycle_id == cycle.id, AuditEvent.action == "submit")).all()
+        submits = db.session.scalars(
+            select(AuditEvent.who).join(Appraisal, Appraisal.id == AuditEvent.appraisal_id)
+            .where(Appraisal.cycle_id == cycle.id, AuditEvent.action == "submit")).all()
         db.session.remove()
     assert cycle.status.value == "computed" and cycle.start == start and cycle.end == end
     assert [s.value for s in states] == ["pending_review"] * 13
@@ -153,7 +154,8 @@ def test_employee_disputes_with_a_comment_and_hr_resolves(served, as_user):
     expect(emp6.locator(".alert-danger", has_text="“提出异议”需要填写意见。")).to_be_visible()
     assert state_of(served.app, "EMP6")[1] == "approved"
 
-    action_form(emp6, "dispute").locator("textarea[name=comment]").fill("SLA 统计漏了我 10 月的两张工单，请核实。")
+    action_form(emp6, "dispute").locator("textarea[name=comment]").fill(
+        "SLA 统计漏了我 10 月的两张工单，请核实。")
     action_form(emp6, "dispute").locator("button[type=submit]").click()
     emp6.wait_for_load_state()
     expect(emp6.locator(".alert-success", has_text="有异议")).to_be_visible()

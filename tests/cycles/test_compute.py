@@ -1,5 +1,6 @@
 """Computing a cycle: one appraisal per employee with its snapshot (what is computed, hashed and signed);
-recompute shows what changed and leaves locked appraisals alone; amendment makes a new version; CLI and API."""
+recompute shows what changed and leaves locked appraisals alone; amendment makes a new version; CLI and
+API."""
 
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ def test_compute_writes_one_appraisal_per_employee_with_its_snapshot(app, fresh)
             assert SNAPSHOT_KEYS <= set(s), SNAPSHOT_KEYS - set(s)
             assert s["employee"]["no"] == a.employee.employee_no
             assert s["station"]["code"] == a.station.code
-            assert s["cycle"] == {"name": FRESH, "start": cycle.start.isoformat(), "end": cycle.end.isoformat()}
+            assert s["cycle"] == {"name": FRESH, "start": cycle.start.isoformat(),
+                                  "end": cycle.end.isoformat()}
             assert s["lines"] and all(LINE_KEYS <= set(line) for line in s["lines"])
             assert a.snapshot_hash == snapshot_hash(s)
             assert (a.state.value, a.version, a.is_current) == ("draft", 1, True)
@@ -179,14 +181,16 @@ def test_cli_create_compute_and_recompute(app):
     assert "0 created, 0 changed" in again.output
     missing = runner.invoke(args=["cycle", "compute", "没有这个周期"])
     assert missing.exit_code != 0
-    bad = runner.invoke(args=["cycle", "create", "--name", "坏", "--start", "2024-02-01", "--end", "2024-01-01"])
+    bad = runner.invoke(args=["cycle", "create", "--name", "坏", "--start", "2024-02-01",
+                              "--end", "2024-01-01"])
     assert bad.exit_code != 0
     listed = runner.invoke(args=["cycle", "list"])
     assert "CLI周期" in listed.output
     with app.app_context():
         cycle = db.session.scalar(select(Cycle).where(Cycle.name == "CLI周期"))
-        codes = set(db.session.scalars(select(Station.code).join(Appraisal, Appraisal.station_id == Station.id)
-                                       .where(Appraisal.cycle_id == cycle.id)))
+        codes = set(db.session.scalars(
+            select(Station.code).join(Appraisal, Appraisal.station_id == Station.id)
+            .where(Appraisal.cycle_id == cycle.id)))
         assert codes <= {"S01", "S03"} and "S01" in codes
 
 
@@ -249,4 +253,5 @@ def test_a_broken_workflow_in_the_rule_set_stops_the_compute(app, monkeypatch):
         with pytest.raises(CycleError) as error:
             compute_cycle(db.session, cycle)
         assert error.value.code == "BAD_WORKFLOW" and "坏了" in error.value.message
-        assert db.session.scalar(select(func.count()).select_from(Appraisal).where(Appraisal.cycle_id == cycle.id)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Appraisal)
+                                 .where(Appraisal.cycle_id == cycle.id)) == 0

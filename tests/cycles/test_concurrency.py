@@ -47,7 +47,8 @@ def test_many_approvals_of_one_appraisal_one_wins(app, fresh, send_state):
     body = {"action": "approve", "comment": "同意"}
     if send_state:
         body["state"] = "pending_review"
-    statuses = race(app, [(c, f"/api/v1/appraisal/{pk}/transition", body) for c in clients(app, "sup1", THREADS)])
+    url = f"/api/v1/appraisal/{pk}/transition"
+    statuses = race(app, [(c, url, body) for c in clients(app, "sup1", THREADS)])
     assert sorted(statuses) == [200] + [409] * (THREADS - 1), statuses
     with app.app_context():
         assert len(events(pk, "approve")) == 1
@@ -62,7 +63,8 @@ def test_approve_and_return_at_once_one_wins(app, fresh):
     hr.post(f"/api/v1/appraisal/{pk}/transition", json={"action": "submit"})
     sups = clients(app, "sup1", THREADS)
     url = f"/api/v1/appraisal/{pk}/transition"
-    calls = [(c, url, {"action": "approve" if i % 2 else "return", "comment": "并发", "state": "pending_review"})
+    calls = [(c, url, {"action": "approve" if i % 2 else "return", "comment": "并发",
+                       "state": "pending_review"})
              for i, c in enumerate(sups)]
     statuses = race(app, calls)
     assert sorted(statuses) == [200] + [409] * (THREADS - 1), statuses

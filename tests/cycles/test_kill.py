@@ -108,7 +108,8 @@ def reference(databases, *, recompute: bool) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("stage", ["metrics", "appraise", "write"])
-def test_killed_first_compute_leaves_nothing_and_a_rerun_converges(app, database_url, databases, tmp_path, stage):
+def test_killed_first_compute_leaves_nothing_and_a_rerun_converges(app, database_url, databases, tmp_path,
+                                                                    stage):
     cycle_id = prepare(app, recompute=False)
     with app.app_context():
         db.engine.dispose()  # no pooled connection of ours in the child's way
@@ -116,7 +117,8 @@ def test_killed_first_compute_leaves_nothing_and_a_rerun_converges(app, database
     with app.app_context():
         cycle = db.session.get(Cycle, cycle_id)
         assert cycle.status.value == "new" and cycle.computed_at is None
-        assert db.session.scalar(select(func.count()).select_from(Appraisal).where(Appraisal.cycle_id == cycle_id)) == 0
+        assert db.session.scalar(select(func.count()).select_from(Appraisal)
+                                 .where(Appraisal.cycle_id == cycle_id)) == 0
         result = compute_cycle(db.session, cycle)
         assert result.created == len(appraisal_ids(cycle_id)) > 0
         assert hashes(cycle_id) == reference(databases, recompute=False)
@@ -124,7 +126,8 @@ def test_killed_first_compute_leaves_nothing_and_a_rerun_converges(app, database
 
 
 @pytest.mark.parametrize("stage", ["appraise", "write"])
-def test_killed_recompute_changes_nothing_and_a_rerun_converges(app, database_url, databases, tmp_path, stage):
+def test_killed_recompute_changes_nothing_and_a_rerun_converges(app, database_url, databases, tmp_path,
+                                                                 stage):
     cycle_id = prepare(app, recompute=True)
     with app.app_context():
         before = hashes(cycle_id)

@@ -105,7 +105,8 @@ def test_every_screen_answers_404_outside_the_scope(app, login_as, fresh, userna
     for pk in spread(everything - seen, SAMPLE):
         for method, url, body in SCREEN_CALLS:
             data = dict(body or {}, csrf_token=token)
-            r = browser.get(url.format(pk=pk)) if method == "get" else browser.post(url.format(pk=pk), data=data)
+            target = url.format(pk=pk)
+            r = browser.get(target) if method == "get" else browser.post(target, data=data)
             assert r.status_code == 404, (username, url, pk, r.status_code)
     assert changes(app) == before
     for pk in spread(seen, 2):

@@ -65,7 +65,8 @@ def test_the_appraisal_page_shows_lines_review_actions_and_trail(app, login_as, 
     assert 'name="adjustment"' in html and 'value="approve"' in html and 'value="return"' in html
     token = token_of(html)
     r = browser.post(f"/appraisal/review/{pk}", data={"csrf_token": token, "adjustment": "2",
-                                                      "reason": "<b>认真</b>", "hash": appraisal.snapshot_hash})
+                                                      "reason": "<b>认真</b>",
+                                                      "hash": appraisal.snapshot_hash})
     assert r.status_code == 302
     html = browser.get(f"/appraisal/show/{pk}").get_data(as_text=True)
     assert "&lt;b&gt;认真&lt;/b&gt;" in html and "<b>认真</b>" not in html

@@ -31,7 +31,8 @@ def actions(api, pk) -> list[str]:
 
 
 def inbox(api, cycle="测试周期") -> dict[str, dict]:
-    return {e["employee_no"]: e for e in api.get("/api/v1/appraisal/inbox").json["result"] if e["cycle"] == cycle}
+    items = api.get("/api/v1/appraisal/inbox").json["result"]
+    return {e["employee_no"]: e for e in items if e["cycle"] == cycle}
 
 
 def test_one_person_never_decides_both_levels(app, api_as, login_as, fresh):
@@ -76,7 +77,8 @@ def test_an_ordinary_second_review_is_unchanged(app, api_as, fresh):
     pk = ids(app, fresh)["EMP1"]
     post(api_as("hr"), pk, "submit")
     sup1, manager1 = api_as("sup1"), api_as("manager1")
-    assert sup1.post(f"/api/v1/appraisal/{pk}/review", json={"adjustment": -6, "reason": "投诉"}).status_code == 200
+    review = {"adjustment": -6, "reason": "投诉"}
+    assert sup1.post(f"/api/v1/appraisal/{pk}/review", json=review).status_code == 200
     assert post(sup1, pk, "approve").json == {"state": "pending_second_review"}
     assert actions(manager1, pk) == ["approve", "return"]
     waiting = {w["relation"]: w for w in manager1.get(f"/api/v1/appraisal/{pk}/actions").json["waiting_for"]}
@@ -105,7 +107,8 @@ def test_appraisals_without_a_supervisor_are_never_stuck(app, api_as, login_as, 
 
     # HR reviews as the stand-in; the second level is then another person's (the admin, as HR).
     pk = every["SUP2"]
-    assert hr.post(f"/api/v1/appraisal/{pk}/review", json={"adjustment": 7, "reason": "项目突出"}).status_code == 200
+    review = {"adjustment": 7, "reason": "项目突出"}
+    assert hr.post(f"/api/v1/appraisal/{pk}/review", json=review).status_code == 200
     assert post(hr, pk, "approve").json == {"state": "pending_second_review"}
     r = post(hr, pk, "approve")
     assert r.status_code == 403 and r.json["code"] == "SEPARATION_OF_DUTIES"
@@ -140,7 +143,8 @@ def test_over_long_comments_are_refused_with_nothing_stored(app, api_as, login_a
     long = "很" * (MAX_COMMENT + 1)
     before = event_count(app)
     r = post(hr, pk, "submit", long)
-    assert r.status_code == 422 and r.json["code"] == "COMMENT_TOO_LONG" and str(MAX_COMMENT) in r.json["message"]
+    assert r.status_code == 422 and r.json["code"] == "COMMENT_TOO_LONG"
+    assert str(MAX_COMMENT) in r.json["message"]
     assert event_count(app) == before
     assert post(hr, pk, "submit", "x" * MAX_COMMENT).status_code == 200
     r = sup1.post(f"/api/v1/appraisal/{pk}/review", json={"adjustment": 3, "reason": long})

@@ -67,7 +67,8 @@ def test_screen_submits_the_cycle_and_lists_what_failed(app, fresh, login_as):
     assert "本周期没有可提交的草稿" in browser.get(r.headers["Location"]).get_data(as_text=True)
     # only HR may: a supervisor's post is refused
     sup = login_as("sup1")
-    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', sup.get("/cycles/").get_data(as_text=True)).group(1)
+    page = sup.get("/cycles/").get_data(as_text=True)
+    token = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
     assert sup.post(f"/cycles/{fresh}/submit", data={"csrf_token": token}).status_code in (302, 403)
     with app.app_context():
         assert current(fresh, "EMP1").state.value == "pending_review"

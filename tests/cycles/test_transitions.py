@@ -25,7 +25,8 @@ def event_count(app) -> int:
 
 
 def post(api, pk, action, comment=None, **extra):
-    return api.post(f"/api/v1/appraisal/{pk}/transition", json={"action": action, "comment": comment, **extra})
+    return api.post(f"/api/v1/appraisal/{pk}/transition",
+                    json={"action": action, "comment": comment, **extra})
 
 
 def test_the_whole_journey_writes_one_event_per_step(app, api_as, fresh):
@@ -110,18 +111,21 @@ def test_bad_requests_are_400(api_as, app, fresh):
     hr = api_as("hr")
     assert hr.post(f"/api/v1/appraisal/{pk}/transition", json=["submit"]).status_code == 400
     assert hr.post(f"/api/v1/appraisal/{pk}/transition", json={"action": 3}).status_code == 400
-    assert hr.post(f"/api/v1/appraisal/{pk}/transition", json={"action": "submit", "comment": 5}).status_code == 400
+    body = {"action": "submit", "comment": 5}
+    assert hr.post(f"/api/v1/appraisal/{pk}/transition", json=body).status_code == 400
     assert hr.post(f"/api/v1/appraisal/{pk}/transition", data="x").status_code == 400
 
 
 def test_actions_per_caller(app, api_as, fresh):
     pk = ids(app, fresh)["EMP4"]
-    assert [a["action"] for a in api_as("hr").get(f"/api/v1/appraisal/{pk}/actions").json["actions"]] == ["submit"]
+    actions = api_as("hr").get(f"/api/v1/appraisal/{pk}/actions").json["actions"]
+    assert [a["action"] for a in actions] == ["submit"]
     assert api_as("sup1").get(f"/api/v1/appraisal/{pk}/actions").json["actions"] == []
     post(api_as("hr"), pk, "submit")
     answer = api_as("sup1").get(f"/api/v1/appraisal/{pk}/actions").json
     assert answer["state"] == "pending_review"
-    assert [(a["action"], a["comment_required"]) for a in answer["actions"]] == [("approve", False), ("return", True)]
+    assert [(a["action"], a["comment_required"]) for a in answer["actions"]] == [("approve", False),
+                                                                                ("return", True)]
     assert api_as("emp4").get(f"/api/v1/appraisal/{pk}/actions").json["actions"] == []
 
 
@@ -204,8 +208,8 @@ def test_inbox_per_person(app, api_as, fresh):
         moves.to_approved("EMP2")
 
     def inbox(user):
-        return {(e["employee_no"], tuple(e["actions"])) for e in api_as(user).get("/api/v1/appraisal/inbox").json["result"]
-                if e["cycle"] == "测试周期"}
+        items = api_as(user).get("/api/v1/appraisal/inbox").json["result"]
+        return {(e["employee_no"], tuple(e["actions"])) for e in items if e["cycle"] == "测试周期"}
 
     assert ("EMP1", ("approve", "return")) in inbox("sup1")
     assert not {n for n, _ in inbox("sup1")} - {"EMP1"}

@@ -81,7 +81,8 @@ def test_station_outside_scope_is_404(app, login_as):
 
 def test_grade_distribution_counts_the_cycle(app, login_as):
     html = page(login_as("hr"), "/dashboard/")
-    grades = re.search(r"<figure class=\"jx-chart\"><figcaption>[^<]*</figcaption>(<svg.*?</svg>)", html, re.S)
+    grades = re.search(r"<figure class=\"jx-chart\"><figcaption>[^<]*</figcaption>(<svg.*?</svg>)", html,
+                       re.S)
     titles = re.findall(r"<title>([A-D]|N/A): (\d+)</title>", html)
     assert grades and titles
     assert sum(int(n) for _, n in titles) == 13  # every current appraisal of the demo cycle

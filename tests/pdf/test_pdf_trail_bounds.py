@@ -83,7 +83,8 @@ def test_repeated_review_edits_collapse_into_one_row():
     rows = compact_trail(trail)
     assert [r["action"] for r in rows] == ["计算", "提交", "审核修改", "批准"]
     edits = rows[2]
-    assert edits["count"] == 12 and edits["first_when"] == "2026-11-01 10:00" and edits["when"] == "2026-11-01 10:11"
+    assert edits["count"] == 12
+    assert edits["first_when"] == "2026-11-01 10:00" and edits["when"] == "2026-11-01 10:11"
     assert edits["comment"] == "第 11 次"
 
     many = [step("退回" if i % 2 else "批准", "待审核", "待复核", "x" * 2000) for i in range(200)]

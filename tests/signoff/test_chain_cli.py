@@ -1,4 +1,5 @@
-"""``flask --app run audit verify-chain``: exit 0 on a whole chain, non-zero naming the first broken record."""
+"""``flask --app run audit verify-chain``: exit 0 on a whole chain, non-zero naming the first broken
+record."""
 
 from __future__ import annotations
 
@@ -42,7 +43,8 @@ def test_an_empty_chain_passes(app):
     ("UPDATE hash_chain_record SET seq = 3 WHERE seq = 2", "chain record 2"),
     ("DELETE FROM hash_chain_record WHERE seq = 1", "chain record 1"),
     ("DELETE FROM hash_chain_record WHERE seq = 2", "outside the chain"),
-    ("UPDATE signed_pdf SET sha256 = :fake WHERE appraisal_id = (SELECT appraisal_id FROM hash_chain_record WHERE seq = 2)",
+    ("UPDATE signed_pdf SET sha256 = :fake"
+     " WHERE appraisal_id = (SELECT appraisal_id FROM hash_chain_record WHERE seq = 2)",
      "chain record 2"),
 ])
 def test_a_tampered_record_is_named(app, signed_two, appctx, tamper, named):
@@ -64,7 +66,8 @@ def test_changed_pdf_bytes_are_found(app, signed_two, appctx):
     raw("UPDATE signed_pdf SET pdf = :pdf WHERE appraisal_id = :a", pdf=bytes(data), a=first)
     result = verify_chain(app)
     assert result.exit_code != 0
-    assert f"chain record 1 (appraisal {first}): the stored PDF is not the one that was signed" in result.output
+    expected = f"chain record 1 (appraisal {first}): the stored PDF is not the one that was signed"
+    assert expected in result.output
 
 
 def test_a_signed_appraisal_without_its_pdf_is_found(app, signed, appctx):

@@ -45,7 +45,8 @@ def test_no_such_appraisal_is_404(api_as, pk):
 def test_file_name_is_ascii_with_a_utf8_variant(api_as, emp1_appraisal):
     header = api_as("emp1").get(f"/api/v1/appraisal/{emp1_appraisal}/pdf").headers["Content-Disposition"]
     header.encode("latin-1")  # a header must be encodable as is
-    assert header.startswith(f'attachment; filename="appraisal-EMP1-{emp1_appraisal}.pdf"; filename*=UTF-8\'\'')
+    expected = f'attachment; filename="appraisal-EMP1-{emp1_appraisal}.pdf"; filename*=UTF-8\'\''
+    assert header.startswith(expected)
     full = unquote(header.split("UTF-8''", 1)[1])
     assert full.endswith("-EMP1-张伟.pdf") and "/" not in full
 

@@ -31,8 +31,10 @@ def test_sign_stores_the_final_pdf_and_its_chain_record(signed, appctx):
     assert "张伟" in text and "签字确认" in text  # the employee, and the signature in the trail
     assert "电子签署" in text  # the signature block is filled in
     record = db.session.scalar(select(HashChainRecord))
-    assert (record.seq, record.prev_hash, record.appraisal_id, record.pdf_sha256) == (1, GENESIS_HASH, signed, pdf.sha256)
-    assert record.record_hash == chain_hash(GENESIS_HASH, signed, 1, pdf.sha256, pdf.signer_user_id, record.signed_at)
+    assert (record.seq, record.prev_hash, record.appraisal_id, record.pdf_sha256) == (
+        1, GENESIS_HASH, signed, pdf.sha256)
+    assert record.record_hash == chain_hash(GENESIS_HASH, signed, 1, pdf.sha256, pdf.signer_user_id,
+                                            record.signed_at)
     assert pdf.signer_user_id == db.session.get(Appraisal, signed).employee.user_id
 
 
@@ -46,7 +48,8 @@ def test_the_second_signature_links_the_first(signed_two, appctx):
 def test_verify_the_stored_bytes_matches(signed, appctx):
     answer = signoff.verify_pdf_bytes(db.session, stored(signed).pdf, Scope(everything=True))
     assert answer["match"] is True
-    assert answer["appraisal_id"] == signed and answer["employee"] == "张伟" and answer["employee_no"] == "EMP1"
+    assert answer["appraisal_id"] == signed
+    assert answer["employee"] == "张伟" and answer["employee_no"] == "EMP1"
     assert answer["signed_at"].endswith("+08:00")  # Asia/Shanghai
 
 
@@ -55,7 +58,8 @@ def test_outside_the_scope_verify_says_only_that_it_matches(signed, appctx):
     assert answer["match"] is True and answer["cycle"] and answer["signed_at"]
     assert (answer["appraisal_id"], answer["employee"], answer["employee_no"]) == (None, "张*", None)
     other = db.session.get(Appraisal, signed).employee.supervisor_id + 1000  # someone else's own records only
-    assert signoff.verify_pdf_bytes(db.session, stored(signed).pdf, Scope(employee_id=other))["employee"] == "张*"
+    outside = signoff.verify_pdf_bytes(db.session, stored(signed).pdf, Scope(employee_id=other))
+    assert outside["employee"] == "张*"
 
 
 @pytest.mark.parametrize(("name", "masked"), [
@@ -109,7 +113,8 @@ def test_entering_signed_stores_the_pdf_whatever_the_action_is_called(appctx, mo
     from app.services import workflows
 
     text = workflows.default_workflow_file().read_text(encoding="utf-8")
-    renamed = text.replace('sign = { zh = "签字确认", en = "Sign" }', 'confirm = { zh = "确认", en = "Confirm" }')
+    renamed = text.replace('sign = { zh = "签字确认", en = "Sign" }',
+                           'confirm = { zh = "确认", en = "Confirm" }')
     renamed = renamed.replace('action = "sign"', 'action = "confirm"')
     assert renamed.count("confirm") == 2
     monkeypatch.setattr(workflows, "workflow_table",

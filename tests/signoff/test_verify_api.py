@@ -40,7 +40,8 @@ def test_a_stranger_learns_the_match_not_who(app, signed, signed_pdf):
 
 
 def test_its_hash_matches(app, signed, signed_pdf):
-    response = app.test_client().post("/api/v1/verify", json={"sha256": hashlib.sha256(signed_pdf).hexdigest()})
+    digest = hashlib.sha256(signed_pdf).hexdigest()
+    response = app.test_client().post("/api/v1/verify", json={"sha256": digest})
     assert response.status_code == 200 and response.json["match"] is True
     assert response.json["employee"] == "张*" and response.json["appraisal_id"] is None
 
@@ -52,7 +53,8 @@ def response_text(body: dict) -> str:
 @pytest.mark.parametrize("username", ["emp1", "sup1", "manager1", "hr"])
 def test_whose_scope_includes_it_sees_which(app, api_as, signed, signed_pdf, username):
     """The employee, their supervisor, their station's manager and HR."""
-    body = api_as(username).post("/api/v1/verify", json={"sha256": hashlib.sha256(signed_pdf).hexdigest()}).json
+    digest = hashlib.sha256(signed_pdf).hexdigest()
+    body = api_as(username).post("/api/v1/verify", json={"sha256": digest}).json
     assert body["match"] is True and body["appraisal_id"] == signed
     assert body["employee"] == "张伟" and body["employee_no"] == "EMP1"
     assert body["url"] == f"/appraisal/show/{signed}"
@@ -153,4 +155,5 @@ def test_the_document_says_who_sees_what(api_as):
     spec = api_as("hr").get("/api/v1/_openapi").json
     answer = spec["paths"]["/api/v1/verify"]["post"]["responses"]["200"]
     properties = answer["content"]["application/json"]["schema"]["properties"]
-    assert properties["appraisal_id"]["nullable"] is True and "masked" in properties["employee"]["description"]
+    assert properties["appraisal_id"]["nullable"] is True
+    assert "masked" in properties["employee"]["description"]

@@ -36,7 +36,8 @@ SECOND_HR = Actor(5, frozenset({"HR"}), None, "另一位人力")
 SUBJECT_ACTOR = Actor(1, frozenset({"Supervisor"}), SUBJECT, "被考核的主管")
 MANAGER = Actor(7, frozenset({"StationManager"}), OTHER_MANAGER, "站长")
 SUPERVISOR_ONLY = Actor(8, frozenset({"Supervisor"}), 99, "主管")
-HIGH = {"total": 96.0, "subtotal": 90.0, "adjustment": 6.0, "grade": "A", "version": 1}  # needs a second review
+# needs a second review
+HIGH = {"total": 96.0, "subtotal": 90.0, "adjustment": 6.0, "grade": "A", "version": 1}
 
 
 def steps(*moves: tuple[str | None, str, Actor | None]) -> tuple[Step, ...]:
@@ -106,7 +107,8 @@ def test_rounds_start_each_time_the_appraisal_enters_review(history, approvers):
 
 def test_after_a_return_the_first_approver_approves_the_first_level_again():
     history = FIRST + steps(("pending_second_review", "pending_review", HR_ACTOR))
-    assert decide(TABLE, boss_facts("pending_review", history), BOSS_ACTOR, "approve") == "pending_second_review"
+    target = decide(TABLE, boss_facts("pending_review", history), BOSS_ACTOR, "approve")
+    assert target == "pending_second_review"
 
 
 def test_an_employee_without_a_supervisor_goes_to_the_station_manager():

@@ -112,7 +112,8 @@ def test_every_cell_of_the_table(state, action, relation):
     (70, 10, "pending_second_review"),
 ])
 def test_second_review_guard(total, adjustment, expected):
-    assert decide(TABLE, facts("pending_review", total, adjustment), ACTORS["supervisor"], "approve") == expected
+    assert decide(TABLE, facts("pending_review", total, adjustment), ACTORS["supervisor"],
+                  "approve") == expected
 
 
 def test_approve_without_a_total_is_refused_by_the_guard():
@@ -153,8 +154,11 @@ def test_a_supervisor_never_approves_their_own_appraisal():
 def test_allowed_actions_in_table_order():
     assert [t.action for t in allowed_actions(TABLE, facts("pending_review"), ACTORS["supervisor"])] == [
         "approve", "return"]
-    assert [t.action for t in allowed_actions(TABLE, facts("approved"), ACTORS["self"])] == ["sign", "dispute"]
-    assert [t.action for t in allowed_actions(TABLE, facts("disputed"), ACTORS["hr"])] == ["resolve", "uphold"]
+    def actions(state, who):
+        return [t.action for t in allowed_actions(TABLE, facts(state), ACTORS[who])]
+
+    assert actions("approved", "self") == ["sign", "dispute"]
+    assert actions("disputed", "hr") == ["resolve", "uphold"]
     assert allowed_actions(TABLE, facts("signed"), ACTORS["hr"]) == []
     assert [t.comment_required for t in allowed_actions(TABLE, facts("approved"), ACTORS["self"])] == [
         False, True]
