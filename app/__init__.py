@@ -38,13 +38,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     hardening.init_app(app)
 
     with app.app_context():
+        # The screens and APIs load with the app, not with ``import app``.
         from flask_appbuilder import AppBuilder
 
+        from .api import register_apis
         from .views import register_views
 
         appbuilder = AppBuilder(update_perms=False)
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
+        register_apis(appbuilder)
         if app.config.get("JIXIAO_SYNC_PERMISSIONS_ON_START", False):
             sync_permissions(app)
 

@@ -1,4 +1,4 @@
-"""Row scoping: which records the signed-in person may see (SPEC §1).
+"""Row scoping: which records the signed-in person may see (roles in app.permissions).
 
 One rule for every screen, API, export and download:
 
@@ -63,7 +63,7 @@ def scope_for(user) -> Scope:
     )
 
 
-def current_person():
+def current_user_or_none():
     """The signed-in FAB user of this request: browser session or API token; None if anonymous."""
     if not has_request_context():
         return None
@@ -76,12 +76,15 @@ def current_person():
         return None
 
 
+current_person = current_user_or_none  # the rules editor's name, until it says current_user_or_none
+
+
 def current_scope() -> Scope:
     """The scope of the current request's user, computed once per request."""
     if not has_request_context():
         return NOTHING
     if "jixiao_scope" not in g:
-        g.jixiao_scope = scope_for(current_person())
+        g.jixiao_scope = scope_for(current_user_or_none())
     return g.jixiao_scope
 
 

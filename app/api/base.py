@@ -2,7 +2,8 @@
 
 Stock FAB 5.3 answers several malformed requests with 500 "Fatal error" (a duplicate unique value,
 odd paging arguments, filter values its columns cannot hold, database errors on write). They are
-fixed here once, for every API (the interface also serves the screens).
+fixed once, for every API: here, and in the data interface the screens share (app.web.datamodel).
+A service error is answered by its kind (``service_error``), the same way by every API.
 
 ``_info`` describes the add and edit fields only to a caller who may write, only for FAB's own POST
 and PUT, and offers related rows within the caller's scope (``app.scoping``), like every list.
@@ -10,105 +11,38 @@ and PUT, and offers related rows within the caller's scope (``app.scoping``), li
 
 from __future__ import annotations
 
-import logging
-
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.const import PERMISSION_PREFIX
-from flask_appbuilder.exceptions import DatabaseException
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
-from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from .. import permissions as p
-from ..hardening import MAX_KEY, is_value_filter, usable_filter_value
+from ..locales import current_locale
 from ..scoping import SCOPED
+from ..services.errors import Kind, kind_of, message_of
+from ..web.datamodel import JixiaoInterface, RefusedWrite, interface  # noqa: F401 - their old home
 
-log = logging.getLogger(__name__)
+# The one mapping of an error's kind to the API's status.
+STATUS = {Kind.NOT_FOUND: 404, Kind.CONFLICT: 409, Kind.REFUSED: 403, Kind.INVALID: 422}
 
 
-class RefusedWrite(Exception):
-    """The readable reason a write was refused; FAB reports a DatabaseException's cause."""
+def error_body(exc: Exception, locale: str) -> dict:
+    """The JSON answer of a service error or a workflow refusal: its sentence, a refusal's stable
+    ``code``, and the error's extra keys (a review's ``errors``, a rule set's ``problems``)."""
+    body = {"message": message_of(exc, locale)}
+    if callable(getattr(exc, "reason", None)):
+        body["code"] = exc.code
+    body.update(getattr(exc, "payload", None) or {})
+    return body
 
 
-class JixiaoInterface(SQLAInterface):
-    """FAB's SQLAlchemy interface that turns database refusals into readable validation errors."""
-
-    field_labels: dict = {}  # the owning view's label_columns, to name fields in messages
-
-    def get(self, id, filters=None, select_columns=None, outer_default_load=False):
-        # FAB's PUT/DELETE routes take any string as the key; PostgreSQL would fail on "abc" and
-        # SQLite on 10**30. A key that cannot exist is simply not found.
-        try:
-            key = int(id)
-        except (TypeError, ValueError):
-            return None
-        if not 0 < key <= MAX_KEY:
-            return None
-        return super().get(key, filters, select_columns, outer_default_load)
-
-    def apply_filters(self, query, filters):
-        # Every list query (API, screen, related choices) passes here: a request's filter value is
-        # made the column's type or refused with 400, instead of failing in the database.
-        if filters:
-            filters.values = [
-                usable_filter_value(self, flt, value) if is_value_filter(flt) else value
-                for flt, value in zip(filters.filters, filters.values, strict=True)
-            ]
-        return super().apply_filters(query, filters)
-
-    def _check_unique(self, item) -> None:
-        table = self.obj.__table__
-        for column in table.columns:
-            if not column.unique or column.primary_key:
-                continue
-            value = getattr(item, column.key, None)
-            if value is None:
-                continue
-            query = select(func.count()).select_from(table).where(column == value)
-            if item.id is not None:
-                query = query.where(table.c.id != item.id)
-            if self.session.scalar(query):
-                label = str(self.field_labels.get(column.key, column.key))
-                message = _("%(field)s: the value “%(value)s” is already used.", field=label, value=value)
-                raise DatabaseException(message) from RefusedWrite(message)
-
-    def _check_references(self, item) -> None:
-        # SQLite does not enforce foreign keys: a key naming no row would be stored, and break every
-        # later query that joins it (PostgreSQL refuses it, less readably).
-        for column in self.obj.__table__.columns:
-            value = getattr(item, column.key, None)
-            if value is None:
-                continue
-            for key in column.foreign_keys:
-                target = key.column
-                if not self.session.scalar(select(func.count()).select_from(target.table).where(target == value)):
-                    label = str(self.field_labels.get(column.key, column.key))
-                    message = _("%(field)s: “%(value)s” does not exist.", field=label, value=value)
-                    raise DatabaseException(message) from RefusedWrite(message)
-
-    def _write(self, action, item, commit: bool) -> None:
-        try:
-            with self.session.no_autoflush:
-                self._check_unique(item)
-                self._check_references(item)
-            action(item)
-            if commit:
-                self.session.commit()
-        except DatabaseException:
-            self.session.rollback()
-            raise
-        except SQLAlchemyError as exc:
-            self.session.rollback()
-            log.warning("Refused write of %s: %s", self.obj.__name__, exc)
-            message = _("The record conflicts with existing data and was not saved.")
-            raise DatabaseException(message) from RefusedWrite(message)
-
-    def add(self, item, commit: bool = True) -> None:
-        self._write(self.session.add, item, commit)
-
-    def edit(self, item, commit: bool = True) -> None:
-        self._write(self.session.merge, item, commit)
+def service_error(api, exc: Exception):
+    """The answer for an error that has a kind; not found answers as the API's own 404 does."""
+    kind = kind_of(exc)
+    if kind is None:
+        raise exc
+    if kind is Kind.NOT_FOUND:
+        return api.response_404()
+    return api.response(STATUS[kind], **error_body(exc, current_locale()))
 
 
 class JixiaoModelRestApi(ModelRestApi):
@@ -172,8 +106,6 @@ class JixiaoModelRestApi(ModelRestApi):
         return super().response_422(message=message)
 
     def response_500(self, message: str | None = None):
-        return super().response_500(message=_("Something went wrong on the server; the error has been logged."))
+        message = _("Something went wrong on the server; the error has been logged.")
+        return super().response_500(message=message)
 
-
-def interface(model) -> JixiaoInterface:
-    return JixiaoInterface(model)

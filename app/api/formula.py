@@ -1,4 +1,4 @@
-"""The formula check and the catalogue (SPEC §9; issue 4 item 8): what the editor calls as HR types.
+"""The formula check and the catalogue of the REST API: what the editor calls as HR types.
 
 ``POST /api/v1/formula/check`` ``{"expression", "variables": {name: number|null}, "tags": {word: n}}``
 → ``{"ok": true, "value", "trace", "explanation", "names"}`` or ``{"ok": false, "error": {"code", "message",
@@ -14,19 +14,17 @@ import math
 
 from flask import request
 from flask_appbuilder.api import BaseApi, expose, protect, safe
-from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from .. import permissions as p
+from ..engine.payload import catalogue_payload, check_expression
+from ..locales import current_locale
+from ..rules.formulas import OUTCOME_VARIABLES, SCORE_VARIABLES
 
 MAX_VARIABLES = 300
 MAX_NAME = 64
 MAX_TEXT_VALUE = 100
 MAX_EXPRESSION = 20_000  # the engine refuses more than 1,000 with TOO_LONG; beyond this the request is junk
-
-
-def _locale() -> str:
-    return str(get_locale() or "zh_CN")
 
 
 def _json_number(value):
@@ -65,8 +63,6 @@ class FormulaApi(BaseApi):
             400:
               $ref: '#/components/responses/400'
         """
-        from ..engine.payload import check_expression
-
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
             return self.response_400(message=_("Send a JSON object with an expression."))
@@ -87,12 +83,13 @@ class FormulaApi(BaseApi):
                 return self.response_400(message=_("A text value is too long."))
             if isinstance(value, bool) or not (value is None or isinstance(value, str) or (
                     isinstance(value, int | float) and math.isfinite(value))):
-                return self.response_400(message=_("The value of %(name)s must be a number or null.", name=name))
+                message = _("The value of %(name)s must be a number or null.", name=name)
+                return self.response_400(message=message)
         if tags is not None:
             for count in tags.values():
                 if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count < 10**9:
                     return self.response_400(message=_("A tag count must be a whole number."))
-        result = check_expression(expression, variables, tags=tags, locale=_locale())
+        result = check_expression(expression, variables, tags=tags, locale=current_locale())
         if result["ok"]:
             result["value"] = _json_number(result["value"])
         return self.response(200, **result)
@@ -108,10 +105,7 @@ class FormulaApi(BaseApi):
             200:
               description: '{"variables": [...], "functions": [...], "rule_names": [...]}'
         """
-        from ..engine.payload import catalogue_payload
-        from ..rules.formulas import OUTCOME_VARIABLES, SCORE_VARIABLES
-
-        locale = _locale()
+        locale = current_locale()
         payload = catalogue_payload(locale=locale)
         payload["rule_names"] = [v.to_dict(locale) for v in (*SCORE_VARIABLES, *OUTCOME_VARIABLES)]
         return self.response(200, **payload)

@@ -4,7 +4,7 @@ from flask_appbuilder.api.convert import Model2SchemaConverter
 
 from .. import permissions as p
 from ..models import Employee, Station
-from ..views.org import EMPLOYEE_LABELS, STATION_LABELS
+from ..web.labels import EMPLOYEE_LABELS, STATION_LABELS
 from .base import JixiaoModelRestApi, interface
 
 

@@ -1,4 +1,4 @@
-"""REST endpoints of SPEC §7: an appraisal's PDF (scoped) and the public verify.
+"""REST endpoints of PDFs, sign-off and verification: an appraisal's PDF (scoped) and the public verify.
 
 ``GET /api/v1/appraisal/<id>/pdf`` lives in its own small API class with the same resource name
 and permission as the appraisal API (``Appraisal``, read): scoping answers 404 outside the caller's
@@ -12,42 +12,24 @@ it was signed and a masked name. A browser signed in by cookie must still send `
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
-from flask import Response, current_app, request, url_for
+from flask import Response, request
 from flask_appbuilder.api import BaseApi, expose
 from flask_appbuilder.security.decorators import permission_name, protect
-from flask_babel import get_locale
-from flask_babel import gettext as _
 
 from .. import permissions as p
 from ..extensions import db
 from ..hardening import error_response
+from ..locales import current_locale
 from ..models import Appraisal
-from ..scoping import current_scope, get_or_404
-from ..security import client_address
+from ..scoping import get_or_404
 from ..services import signoff
-
-VERIFY_MAX_BYTES = 10 * 1024 * 1024
-VERIFY_PER_WINDOW = 30
-VERIFY_WINDOW_SECONDS = 60
-
-
-def content_disposition(ascii_name: str, full_name: str, disposition: str = "attachment") -> str:
-    """RFC 6266: an ASCII ``filename`` every client reads, and ``filename*`` in UTF-8 for the rest."""
-    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(full_name, safe='')}"
-
-
-def pdf_response(data: bytes, ascii_name: str, full_name: str) -> Response:
-    response = Response(data, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = content_disposition(ascii_name, full_name)
-    return response
+from ..web.verify import pdf_response, verify_request
 
 
 def appraisal_pdf_response(pk) -> Response:
     """The scoped PDF download shared by the API and the screens (404 outside the scope)."""
     appraisal = get_or_404(Appraisal, pk)
-    data = signoff.appraisal_pdf(db.session, appraisal, str(get_locale() or signoff.default_locale()))
+    data = signoff.appraisal_pdf(db.session, appraisal, current_locale())
     return pdf_response(data, *signoff.pdf_filename(appraisal))
 
 
@@ -83,46 +65,6 @@ class AppraisalPdfApi(BaseApi):
         return appraisal_pdf_response(pk)
 
 
-def verify_request(req) -> tuple[int, dict]:
-    """Answer one verify call (the API and the page's no-script form share it): (status, body)."""
-    status, body = _verify(req)
-    if body.get("appraisal_id") is not None:  # only within the caller's scope
-        body["url"] = url_for("AppraisalView.show", pk=body["appraisal_id"])
-    return status, body
-
-
-def _verify(req) -> tuple[int, dict]:
-    cfg = current_app.config
-    limit = cfg.get("JIXIAO_VERIFY_MAX_BYTES", VERIFY_MAX_BYTES)
-    if not signoff.verify_attempt_allowed(
-            db.session, client_address(), limit=cfg.get("JIXIAO_VERIFY_PER_WINDOW", VERIFY_PER_WINDOW),
-            window_seconds=cfg.get("JIXIAO_VERIFY_WINDOW_SECONDS", VERIFY_WINDOW_SECONDS)):
-        return 429, {"message": _("Too many verification requests; wait a minute and try again.")}
-    too_large = {"message": _("The file is too large (at most %(mb)s MB).", mb=limit // (1024 * 1024))}
-    # A multipart body holds the file plus a little framing.
-    if (req.content_length or 0) > limit + 64 * 1024:
-        return 413, too_large
-    req.max_content_length = limit + 64 * 1024  # also for a body sent without Content-Length
-    if req.mimetype == "multipart/form-data":
-        upload = req.files.get("file")
-        # A browser form sends an empty file part when only the hash was filled in.
-        if upload is not None and (upload.filename or not req.form.get("sha256")):
-            data = upload.stream.read(limit + 1)
-            if len(data) > limit:
-                return 413, too_large
-            return 200, signoff.verify_pdf_bytes(db.session, data, current_scope())
-        digest = req.form.get("sha256")
-    else:
-        body = req.get_json(silent=True)
-        digest = body.get("sha256") if isinstance(body, dict) else None
-    if digest is None or digest == "":
-        return 422, {"message": _("Send a PDF file (field “file”) or a SHA-256 (“sha256”).")}
-    try:
-        return 200, signoff.verify_sha256(db.session, digest, current_scope())
-    except signoff.InvalidDigest:
-        return 422, {"message": _("A SHA-256 is 64 hexadecimal characters.")}
-
-
 class VerifyApi(BaseApi):
     resource_name = "verify"
     openapi_spec_tag = "Verify"
@@ -155,8 +97,9 @@ class VerifyApi(BaseApi):
                       type: string
           responses:
             200:
-              description: 'a match: {"match": true, "signed_at", "cycle", "employee", "appraisal_id", "employee_no",
-                "url", "sha256"}, where outside the scope of the caller employee is masked and appraisal_id and
+              description: 'a match: {"match": true, "signed_at", "cycle", "employee", "appraisal_id",
+                "employee_no", "url", "sha256"}, where outside the scope of the caller employee is masked and
+                appraisal_id and
                 employee_no are null (no url); no match: {"match": false, "sha256"}'
               content:
                 application/json:

@@ -19,7 +19,8 @@ from ..importing import KINDS, ImportRejected, import_file
 from ..metrics import compute_metrics
 from ..models import Employee, LaborCost, Survey, WorkOrder
 from ..scoping import scope_clause
-from ..views.source import LABOR_COST_LABELS, SURVEY_LABELS, WORK_ORDER_LABELS, parse_period
+from ..web.labels import LABOR_COST_LABELS, SURVEY_LABELS, WORK_ORDER_LABELS
+from ..web.periods import parse_period
 from .base import JixiaoModelRestApi, interface
 
 
@@ -72,7 +73,9 @@ class SurveyApi(_ReadOnlyApi):
         "speed", "comment",
     ]
     add_columns = edit_columns = ["order_no"]
-    search_columns = ["order_no", "technician_id", "station_id", "surveyed_at", "attitude", "quality", "speed"]
+    search_columns = [
+        "order_no", "technician_id", "station_id", "surveyed_at", "attitude", "quality", "speed",
+    ]
     order_columns = ["id", "order_no", "surveyed_at"]
 
 
@@ -82,7 +85,8 @@ class LaborCostApi(_ReadOnlyApi):
     datamodel = interface(LaborCost)
     label_columns = LABOR_COST_LABELS
     list_columns = show_columns = [
-        "id", "employee_no", "employee_id", "station_id", "month", "salary", "training_cost", "other_labor_cost",
+        "id", "employee_no", "employee_id", "station_id", "month", "salary", "training_cost",
+        "other_labor_cost",
     ]
     add_columns = edit_columns = ["employee_no"]
     search_columns = ["employee_no", "employee_id", "station_id", "month"]
@@ -181,7 +185,7 @@ class MetricsApi(BaseApi):
     @protect()
     @safe
     def get_metrics(self, employee_no: str):
-        """The SPEC §3 metrics of one employee for a period.
+        """The built-in metrics of one employee for a period.
         ---
         get:
           summary: Metrics of an employee for a period (dates inclusive)
@@ -244,6 +248,7 @@ class MetricsApi(BaseApi):
         result = compute_metrics(db.session, start, end, employee_ids=[employee.id], tag_words=words)
         return self.response(
             200, employee_no=employee_no, start=start.isoformat(), end=end.isoformat(),
-            metrics=result.employees[employee.id], station_metrics=result.stations.get(employee.station_id, {}),
+            metrics=result.employees[employee.id],
+            station_metrics=result.stations.get(employee.station_id, {}),
             tags=result.tags[employee.id],
         )

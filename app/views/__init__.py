@@ -1,20 +1,19 @@
-"""Screens and APIs registered on the AppBuilder, with the menu (names match app.permissions.MENUS)."""
+"""The screens registered on the AppBuilder, with the menu (names match app.permissions.MENUS)."""
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+
+from .appraisal import AppraisalView, CycleView
+from .base import register_display
+from .dashboard import DashboardView
+from .org import EmployeeView, StationView
+from .rules import RulesView
+from .signoff import CycleExportView, VerifyView
+from .source import ImportView, LaborCostView, MetricsView, SurveyView, WorkOrderView
 
 
 def register_views(appbuilder) -> None:
-    from flask import current_app
-    from flask_appbuilder.api.manager import OpenApi
-
-    from .base import register_display
-
     register_display(current_app)
-
-    # The OpenAPI document at /api/v1/_openapi (without FAB's Swagger UI, which loads a CDN).
-    appbuilder.add_api(OpenApi)
-    from ..api.org import EmployeeApi, StationApi
-    from .org import EmployeeView, StationView
 
     appbuilder.add_view(
         StationView, "Stations", label=_l("Stations"), icon="fa-building",
@@ -24,22 +23,17 @@ def register_views(appbuilder) -> None:
         EmployeeView, "Employees", label=_l("Employees"), icon="fa-users",
         category="Organisation", category_label=_l("Organisation"),
     )
-    appbuilder.add_api(StationApi)
-    appbuilder.add_api(EmployeeApi)
 
-    # --- cycles and appraisals (issue 7) ---
-    from .appraisal import register as register_appraisal
+    # --- cycles and appraisals ---
+    appraisal = {"category": "Appraisal", "category_label": _l("Appraisal"),
+                 "category_icon": "fa-check-square-o"}
+    appbuilder.add_view(CycleView, "Cycles", label=_l("Cycles"), icon="fa-calendar", **appraisal)
+    appbuilder.add_view(AppraisalView, "Appraisals", label=_l("Appraisals"), icon="fa-list", **appraisal)
+    appbuilder.add_link("Inbox", href="/appraisal/inbox/", label=_l("Inbox"), icon="fa-inbox", **appraisal)
+    appbuilder.add_link("My results", href="/appraisal/mine/", label=_l("My results"), icon="fa-user",
+                        **appraisal)
 
-    register_appraisal(appbuilder)
-
-    # --- rules authoring and the formula API (issue 6) ---
-    from ..api.formula import FormulaApi
-    from ..api.rules import RULE_APIS
-    from .rules import RulesView
-
-    appbuilder.add_api(FormulaApi)
-    for api in RULE_APIS:
-        appbuilder.add_api(api)
+    # --- rule sets ---
     appbuilder.add_view_no_menu(RulesView)
     appbuilder.add_link(
         "Rule sets", href="/rules/", label=_l("Rule sets"), icon="fa-sliders",
@@ -49,20 +43,18 @@ def register_views(appbuilder) -> None:
         "Rules what-if", href="/rules/whatif", label=_l("What-if"), icon="fa-random", category="Rules",
     )
 
-    # --- source data, imports and metrics (issue 5) ---
-    from ..api.source import ImportApi, LaborCostApi, MetricsApi, SurveyApi, WorkOrderApi
-    from .source import ImportView, LaborCostView, MetricsView, SurveyView, WorkOrderView
-
+    # --- source data, imports and metrics ---
     source = {"category": "Source data", "category_label": _l("Source data"), "category_icon": "fa-database"}
     appbuilder.add_view(WorkOrderView, "Work orders", label=_l("Work orders"), icon="fa-wrench", **source)
     appbuilder.add_view(SurveyView, "Surveys", label=_l("Surveys"), icon="fa-phone", **source)
     appbuilder.add_view(LaborCostView, "Labour costs", label=_l("Labour costs"), icon="fa-money", **source)
     appbuilder.add_view(MetricsView, "Metrics", label=_l("Metrics"), icon="fa-line-chart", **source)
     appbuilder.add_view(ImportView, "Import", label=_l("Import"), icon="fa-upload", **source)
-    for api in (WorkOrderApi, SurveyApi, LaborCostApi, ImportApi, MetricsApi):
-        appbuilder.add_api(api)
 
-    # --- PDF, sign-off verify, cycle export and dashboards (issue 8) ---
-    from .signoff import register as register_signoff
-
-    register_signoff(appbuilder)
+    # --- dashboards, verify and the cycle export ---
+    appbuilder.add_view(DashboardView, "Dashboards", label=_l("Dashboards"), icon="fa-bar-chart",
+                        category="Appraisal", category_label=_l("Appraisal"))
+    appbuilder.add_view_no_menu(VerifyView)
+    appbuilder.add_link("Verify a PDF", href="/verify/", label=_l("Verify a PDF"), icon="fa-check-circle",
+                        category="Appraisal", category_label=_l("Appraisal"))
+    appbuilder.add_view_no_menu(CycleExportView)

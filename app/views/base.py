@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import enum
 
+from flask import abort, flash
 from flask_appbuilder import ModelView
 from flask_appbuilder.security.sqla.models import Permission, PermissionView, Role, ViewMenu
 from flask_babel import gettext as _
@@ -13,7 +14,9 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from .. import permissions as p
+from ..locales import current_locale
 from ..scoping import SCOPED
+from ..services.errors import Kind, kind_of, message_of
 
 EMPTY = "—"
 
@@ -37,7 +40,7 @@ def code(text) -> Markup:
 
 
 def role_label(name: str) -> str:
-    """A role's display name; the role's identifier (SPEC §1) stays what is stored."""
+    """A role's display name; the role's identifier (app.permissions) stays what is stored."""
     label = p.ROLE_LABELS.get(name)
     return str(label) if label is not None else name
 
@@ -101,3 +104,17 @@ class JixiaoModelView(ModelView):
                 kwargs = getattr(unbound, "kwargs", None)
                 if isinstance(kwargs, dict) and kwargs.get("allow_blank"):
                     kwargs["blank_text"] = _l("(none)")
+
+
+def flash_error(exc: Exception) -> None:
+    """A service error or workflow refusal on a screen: not found is the 404 page; otherwise its
+    sentence is flashed (a review's field errors one by one), a conflict as a warning."""
+    kind = kind_of(exc)
+    if kind is None:
+        raise exc
+    if kind is Kind.NOT_FOUND:
+        abort(404)
+    errors = (getattr(exc, "payload", None) or {}).get("errors")
+    category = "warning" if kind is Kind.CONFLICT else "danger"
+    for message in errors.values() if isinstance(errors, dict) else [message_of(exc, current_locale())]:
+        flash(message, category)

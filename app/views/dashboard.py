@@ -1,4 +1,4 @@
-"""Dashboards (SPEC §8), drawn on the server as SVG (app.charts.svg): no scripts, fonts or CDN.
+"""Dashboards, drawn on the server as SVG (app.charts.svg): no scripts, fonts or CDN.
 
 HR, station managers and supervisors see their scope: each station's category scores across
 cycles, the grade distribution and rankings of one cycle, and each indicator with a drill-down to
@@ -19,7 +19,7 @@ from ..extensions import db
 from ..pdf.numbers import measure
 from ..scoping import current_scope
 from ..services import dashboard as dash
-from .source import metric_names
+from ..web.labels import metric_names
 
 
 def _chosen(items, arg: str):
@@ -33,8 +33,13 @@ def _chosen(items, arg: str):
     return chosen
 
 
+def _score_first(row) -> float:
+    """Sort key: the highest score first, rows without a score last."""
+    return -(row.score if row.score is not None else -1)
+
+
 def orders_url(employee_id: int, metric: str, cycle) -> str | None:
-    """The metrics drill-down screen (issue 5) for one employee, metric and cycle period."""
+    """The metrics drill-down screen for one employee, metric and cycle period."""
     try:
         return url_for("MetricsView.orders", employee_id=employee_id, code=metric,
                        start=cycle.start.isoformat(), end=cycle.end.isoformat())
@@ -66,7 +71,8 @@ class DashboardView(BaseView):
             sid = station.id if station else None
             grades = grade_distribution(dash.grade_counts(session, scope, cycle.id, sid))
             ranked_stations = dash.station_ranking(session, scope, cycle.id)
-            ranking = ranking_bars([(r.label, r.total) for r in ranked_stations]) if len(ranked_stations) > 1 else None
+            ranking = (ranking_bars([(r.label, r.total) for r in ranked_stations])
+                       if len(ranked_stations) > 1 else None)
             people = dash.employee_ranking(session, scope, cycle.id, sid)
             indicators = dash.indicator_summary(session, scope, cycle.id, sid)
         return self.render_template(
@@ -92,10 +98,11 @@ class DashboardView(BaseView):
         links = {(row.employee_id, metric): orders_url(row.employee_id, metric, cycle)
                  for row in rows for metric in row.metrics}
         return self.render_template(
-            "dashboard/indicator.html", cycle=cycle, station=station, code=code, name=name, rows=rows, measure=measure,
+            "dashboard/indicator.html", cycle=cycle, station=station, code=code, name=name, rows=rows,
+            measure=measure,
             links=links, metric_names=metric_names(),
             chart=ranking_bars([(f"{r.employee_no} {r.employee_name}", r.score)
-                                for r in sorted(rows, key=lambda r: -(r.score if r.score is not None else -1))]),
+                                for r in sorted(rows, key=_score_first)]),
         )
 
     @expose("/mine/", methods=["GET"])

@@ -6,43 +6,13 @@ from wtforms import SelectField
 from wtforms.validators import InputRequired
 
 from .. import permissions as p
-from ..api.base import interface
 from ..models import Employee, Station
-from ..models.org import Segment
+from ..web.datamodel import interface
+from ..web.labels import EMPLOYEE_LABELS, SEGMENT_LABELS, STATION_LABELS, segment_code, segment_label
 from .base import JixiaoModelView
 
-SEGMENT_LABELS = {
-    Segment.enterprise.value: _l("Enterprise"),
-    Segment.consumer.value: _l("Consumer"),
-    Segment.mixed.value: _l("Mixed"),
-}
+__all__ = ["EmployeeView", "StationView", "segment_label"]  # segment_label: the rules editor's import
 
-
-def segment_label(code) -> str:
-    """A customer segment's name in the user's language (the stored code when unknown)."""
-    code = getattr(code, "value", code)
-    return str(SEGMENT_LABELS.get(code, code)) if code else ""
-
-def _segment_code(value) -> str:
-    """The form's value: the code, from the stored enum or the posted text."""
-    return getattr(value, "value", value)
-
-
-STATION_LABELS = {
-    "code": _l("Station code"),
-    "name": _l("Station name"),
-    "segment": _l("Customer segment"),
-    "manager": _l("Station manager"),
-}
-EMPLOYEE_LABELS = {
-    "employee_no": _l("Employee number"),
-    "name": _l("Name"),
-    "station": _l("Station"),
-    "position": _l("Position"),
-    "supervisor": _l("Supervisor"),
-    "user": _l("User account"),
-    "hired_on": _l("Hired on"),
-}
 
 
 class StationView(JixiaoModelView):
@@ -61,7 +31,7 @@ class StationView(JixiaoModelView):
     # the form offers the segments by name (the stored value stays the code)
     add_form_extra_fields = edit_form_extra_fields = {
         "segment": SelectField(_l("Customer segment"), choices=list(SEGMENT_LABELS.items()),
-                               coerce=_segment_code, validators=[InputRequired()], widget=Select2Widget()),
+                               coerce=segment_code, validators=[InputRequired()], widget=Select2Widget()),
     }
 
 

@@ -1,8 +1,5 @@
-"""Screens of SPEC §7: the public verify page and HR's download of a cycle's PDFs as one zip.
-
-``register(appbuilder)`` adds everything of the sign-off and dashboard area (issue 8): these
-screens, the dashboards, and the PDF and verify APIs.
-"""
+"""Screens of sign-off and verification: the public verify page and HR's download of a cycle's PDFs
+as one zip."""
 
 from __future__ import annotations
 
@@ -12,15 +9,15 @@ import tempfile
 from flask import abort, current_app, request, send_file
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 
 from .. import permissions as p
-from ..api.pdf import content_disposition, verify_request
 from ..extensions import db
+from ..locales import current_locale
 from ..models import Cycle
 from ..services.pdf_export import export_cycle
 from ..services.signoff import safe_file_name
+from ..web.context import row_or_none
+from ..web.verify import content_disposition, verify_request
 
 
 class VerifyView(BaseView):
@@ -52,14 +49,14 @@ class CycleExportView(BaseView):
     @expose("/<int:pk>.zip", methods=["GET"])
     @has_access
     def download(self, pk: int):
-        cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
+        cycle = row_or_none(Cycle, pk)
         if cycle is None:
             abort(404)
         handle, path = tempfile.mkstemp(prefix="jixiao-export-", suffix=".zip")
         os.close(handle)
         try:
             export_cycle(db.session, cycle, path, workers=current_app.config.get("JIXIAO_PDF_WORKERS"),
-                         locale=str(get_locale() or "zh_CN"))
+                         locale=current_locale())
             stream = open(path, "rb")  # noqa: SIM115 - closed by the response
         finally:
             os.unlink(path)  # the open stream keeps the data until the response is sent (POSIX)
@@ -68,17 +65,3 @@ class CycleExportView(BaseView):
         response.headers["Content-Disposition"] = content_disposition(f"cycle-{cycle.id}.zip", f"{name}.zip")
         return response
 
-
-def register(appbuilder) -> None:
-    """The sign-off, verify, export and dashboard screens and APIs (menu names as in app.permissions)."""
-    from ..api.pdf import AppraisalPdfApi, VerifyApi
-    from .dashboard import DashboardView
-
-    appbuilder.add_view(DashboardView, "Dashboards", label=_l("Dashboards"), icon="fa-bar-chart",
-                        category="Appraisal", category_label=_l("Appraisal"))
-    appbuilder.add_view_no_menu(VerifyView)
-    appbuilder.add_link("Verify a PDF", href="/verify/", label=_l("Verify a PDF"), icon="fa-check-circle",
-                        category="Appraisal", category_label=_l("Appraisal"))
-    appbuilder.add_view_no_menu(CycleExportView)
-    appbuilder.add_api(AppraisalPdfApi)
-    appbuilder.add_api(VerifyApi)

@@ -11,76 +11,30 @@ import datetime as dt
 from flask import abort, request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import permissions as p
-from ..api.base import interface
 from ..extensions import db
 from ..importing import KINDS, ImportRejected, import_file
 from ..importing.labels import column_label, kind_columns
 from ..metrics import CODES, compute_metrics, metric_orders
 from ..models import Employee, LaborCost, Survey, WorkOrder
 from ..scoping import get_or_404, scope_clause
+from ..web.datamodel import interface
+from ..web.labels import (
+    CUSTOMER_TYPE_LABELS,
+    LABOR_COST_LABELS,
+    SURVEY_LABELS,
+    WORK_ORDER_LABELS,
+    hours,
+    kind_labels,
+    metric_names,
+    yes_no,
+)
+from ..web.periods import parse_period
 from .base import JixiaoModelView
-
-CUSTOMER_TYPE_LABELS = {"enterprise": _l("Enterprise"), "consumer": _l("Consumer")}
-
-
-def _yes_no(value) -> str:
-    if value is None:
-        return ""
-    return str(_l("Yes") if value else _l("No"))
-
-
-def _hours(value) -> str:
-    return "" if value is None else f"{value:.2f}"
-
-
-WORK_ORDER_LABELS = {
-    "order_no": _l("Order number"),
-    "station_code": _l("Station code"),
-    "station": _l("Station"),
-    "technician_no": _l("Technician number"),
-    "technician": _l("Technician"),
-    "customer_type": _l("Customer type"),
-    "reported_at": _l("Reported at"),
-    "responded_at": _l("Responded at"),
-    "arrived_at": _l("Arrived at"),
-    "completed_at": _l("Completed at"),
-    "first_time_fixed": _l("Fixed at the first visit"),
-    "rework_of": _l("Rework of"),
-    "parts_cost": _l("Parts cost (yuan)"),
-    "labor_hours": _l("Labour hours"),
-    "service_fee": _l("Service fee (yuan)"),
-    "sla_response_hours": _l("Promised response (hours)"),
-    "parts_delay": _l("Delayed by parts"),
-    "tags": _l("Tags"),
-    "response_hours": _l("Response time (hours)"),
-    "repair_hours": _l("Repair time (hours)"),
-}
-SURVEY_LABELS = {
-    "order_no": _l("Order number"),
-    "order": _l("Work order"),
-    "technician": _l("Technician"),
-    "station": _l("Station"),
-    "surveyed_at": _l("Surveyed at"),
-    "attitude": _l("Service attitude"),
-    "quality": _l("Repair quality"),
-    "speed": _l("Speed"),
-    "comment": _l("Comment"),
-}
-LABOR_COST_LABELS = {
-    "employee_no": _l("Employee number"),
-    "employee": _l("Employee"),
-    "station": _l("Station"),
-    "month": _l("Month"),
-    "salary": _l("Salary"),
-    "training_cost": _l("Training cost"),
-    "other_labor_cost": _l("Other labour cost"),
-}
 
 _READ_ONLY_ROUTES = {"list", "show"}
 
@@ -95,20 +49,20 @@ class WorkOrderView(JixiaoModelView):
     list_columns = ["order_no", "station_code", "technician_no", "technician", "customer_type", "reported_at",
                     "completed_at", "first_time_fixed", "rework_of", "tags"]
     show_columns = ["order_no", "station_code", "station", "technician_no", "technician", "customer_type",
-                    "reported_at", "responded_at", "arrived_at", "completed_at", "first_time_fixed", "rework_of",
-                    "parts_cost", "labor_hours", "service_fee", "sla_response_hours", "parts_delay", "tags",
-                    "response_hours", "repair_hours"]
+                    "reported_at", "responded_at", "arrived_at", "completed_at", "first_time_fixed",
+                    "rework_of", "parts_cost", "labor_hours", "service_fee", "sla_response_hours",
+                    "parts_delay", "tags", "response_hours", "repair_hours"]
     # Codes rather than relationships: a relationship filter would list every employee's name.
-    search_columns = ["order_no", "station_code", "technician_no", "customer_type", "reported_at", "completed_at",
-                      "first_time_fixed", "rework_of", "parts_delay", "tags"]
+    search_columns = ["order_no", "station_code", "technician_no", "customer_type", "reported_at",
+                      "completed_at", "first_time_fixed", "rework_of", "parts_delay", "tags"]
     order_columns = ["order_no", "station_code", "technician_no", "reported_at", "completed_at"]
     base_order = ("id", "desc")  # the latest imported first; cheap on a million rows
     formatters_columns = {
         "customer_type": lambda v: str(CUSTOMER_TYPE_LABELS.get(v, v)),
-        "first_time_fixed": _yes_no,
-        "parts_delay": _yes_no,
-        "response_hours": _hours,
-        "repair_hours": _hours,
+        "first_time_fixed": yes_no,
+        "parts_delay": yes_no,
+        "response_hours": hours,
+        "repair_hours": hours,
     }
 
 
@@ -119,9 +73,10 @@ class SurveyView(JixiaoModelView):
     list_title = _l("Surveys")
     show_title = _l("Survey")
     label_columns = SURVEY_LABELS
-    list_columns = ["order_no", "technician", "station", "surveyed_at", "attitude", "quality", "speed", "comment"]
-    show_columns = ["order_no", "order", "technician", "station", "surveyed_at", "attitude", "quality", "speed",
+    list_columns = ["order_no", "technician", "station", "surveyed_at", "attitude", "quality", "speed",
                     "comment"]
+    show_columns = ["order_no", "order", "technician", "station", "surveyed_at", "attitude", "quality",
+                    "speed", "comment"]
     search_columns = ["order_no", "surveyed_at", "attitude", "quality", "speed", "comment"]
     order_columns = ["order_no", "surveyed_at", "attitude", "quality", "speed"]
     base_order = ("surveyed_at", "desc")
@@ -134,21 +89,13 @@ class LaborCostView(JixiaoModelView):
     list_title = _l("Labour costs")
     show_title = _l("Labour cost")
     label_columns = LABOR_COST_LABELS
-    list_columns = ["employee_no", "employee", "station", "month", "salary", "training_cost", "other_labor_cost"]
+    list_columns = ["employee_no", "employee", "station", "month", "salary", "training_cost",
+                    "other_labor_cost"]
     show_columns = list_columns
     search_columns = ["employee_no", "month", "salary"]
     order_columns = ["employee_no", "month", "salary"]
     base_order = ("month", "desc")
     formatters_columns = {"month": lambda v: v.strftime("%Y-%m") if v else ""}
-
-
-def kind_labels() -> dict[str, str]:
-    return {
-        "work-orders": _("Work orders"),
-        "surveys": _("Surveys"),
-        "costs": _("Labour costs"),
-        "employees": _("Employees"),
-    }
 
 
 class ImportView(BaseView):
@@ -187,30 +134,6 @@ class ImportView(BaseView):
                                     result=result, errors=errors, filename=upload.filename if upload else "",
                                     columns=kind_columns(), column_label=column_label)
         return page, status
-
-
-def metric_names() -> dict[str, str]:
-    """code -> the metric's name in the user's language (from the formula catalogue)."""
-    from ..engine import BUILTIN_VARIABLES
-
-    english = str(get_locale() or "zh").startswith("en")
-    return {v.code: (v.en if english else v.zh) for v in BUILTIN_VARIABLES}
-
-
-def parse_period(args) -> tuple[dt.date, dt.date]:
-    """``start``/``end`` from the query (``YYYY-MM-DD``); this month so far by default.
-    Raises ValueError with a translated message."""
-    today = dt.date.today()
-    try:
-        start = dt.date.fromisoformat(args["start"]) if args.get("start") else today.replace(day=1)
-        end = dt.date.fromisoformat(args["end"]) if args.get("end") else today
-    except ValueError:
-        raise ValueError(_("Dates must be written YYYY-MM-DD.")) from None
-    if end < start:
-        raise ValueError(_("The period ends before it starts."))
-    if end == dt.date.max:  # a period runs to the start of the day after its end
-        raise ValueError(_("The period must end before 9999-12-31."))
-    return start, end
 
 
 class MetricsView(BaseView):
@@ -260,5 +183,6 @@ class MetricsView(BaseView):
         metrics = compute_metrics(db.session, start, end, employee_ids=[employee.id]).employees[employee.id]
         lines = metric_orders(db.session, employee.id, start, end, code, limit=5000)
         return self.render_template(
-            "source/orders.html", employee=employee, code=code, name=metric_names()[code], start=start, end=end,
+            "source/orders.html", employee=employee, code=code, name=metric_names()[code], start=start,
+            end=end,
             value=metrics[code], lines=lines, customer_types=CUSTOMER_TYPE_LABELS)

@@ -1,0 +1,30 @@
+"""The REST APIs under /api/v1, registered on the AppBuilder by ``register_apis``.
+
+The order is the OpenAPI document's order and the order of the permission sync.
+"""
+
+from __future__ import annotations
+
+from flask_appbuilder.api.manager import OpenApi
+
+from .appraisal import AppraisalApi
+from .cycle import CycleApi
+from .formula import FormulaApi
+from .org import EmployeeApi, StationApi
+from .pdf import AppraisalPdfApi, VerifyApi
+from .rules import RULE_APIS
+from .source import ImportApi, LaborCostApi, MetricsApi, SurveyApi, WorkOrderApi
+
+APIS = (
+    OpenApi,  # the OpenAPI document at /api/v1/_openapi (without FAB's Swagger UI, which loads a CDN)
+    StationApi, EmployeeApi,
+    AppraisalApi, CycleApi,
+    FormulaApi, *RULE_APIS,
+    WorkOrderApi, SurveyApi, LaborCostApi, ImportApi, MetricsApi,
+    AppraisalPdfApi, VerifyApi,
+)
+
+
+def register_apis(appbuilder) -> None:
+    for api in APIS:
+        appbuilder.add_api(api)

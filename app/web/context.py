@@ -1,0 +1,30 @@
+"""Who is asking and which row a URL names, as every screen and API reads them."""
+
+from __future__ import annotations
+
+from ..extensions import db
+from ..hardening import MAX_KEY
+from ..locales import current_locale
+from ..scoping import current_user_or_none
+from ..services import transitions as tr
+
+# The longest comment or reason a request may send; the workflow cuts what it stores further.
+MAX_COMMENT = 4000
+
+
+def current_caller() -> tr.Person:
+    """The signed-in user as the workflow sees them (actor, scope), in the reader's language."""
+    return tr.person_for(db.session, current_user_or_none(), current_locale())
+
+
+def current_username() -> str:
+    """The signed-in user's name, or "" for nobody."""
+    user = current_user_or_none()
+    return user.username if user is not None else ""
+
+
+def row_or_none(model, pk):
+    """The row of ``model`` with key ``pk``; None when there is none or the key cannot exist."""
+    if isinstance(pk, bool) or not isinstance(pk, int) or not 0 < pk <= MAX_KEY:
+        return None
+    return db.session.get(model, pk)
