@@ -1,76 +1,47 @@
-"""REST API of appraisals (SPEC §9): list and show (scoped), the actions open to the caller, transitions,
-review edits, bulk approval, amendment and the inbox. Each endpoint parses, calls a service, maps errors:
-NotFound → 404, TransitionRefused → 403 (reason in the caller's language), Conflict → 409,
-CommentRequired / bad input → 422.
+"""REST API of appraisals: list and show (scoped), the actions open to the caller, transitions,
+review edits, bulk approval, amendment and the inbox. Each endpoint parses, calls a service and maps
+errors by their kind (``app.api.base.service_error``): not found 404, refused 403 (the reason in the caller's
+language and its code), conflict 409, invalid input 422.
 """
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import request
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
-from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from .. import permissions as p
 from ..extensions import db
+from ..locales import current_locale
 from ..models import Appraisal
-from ..scoping import current_person
 from ..services import transitions as tr
 from ..services.cycles import amend_appraisal
+from ..services.errors import ServiceError, kind_of
 from ..services.snapshot import trail
-from ..workflow import CommentRequired, TransitionRefused
-from .base import JixiaoModelRestApi, interface
-
-APPRAISAL_LABELS = {
-    "cycle": _l("Cycle"),
-    "employee": _l("Employee"),
-    "station": _l("Station"),
-    "state": _l("State"),
-    "total": _l("Total"),
-    "subtotal": _l("Subtotal"),
-    "grade": _l("Grade"),
-    "adjustment": _l("Adjustment"),
-    "adjustment_reason": _l("Reason for the adjustment"),
-    "version": _l("Version"),
-    "is_current": _l("Current version"),
-    "computed_at": _l("Computed at"),
-}
+from ..web.context import MAX_COMMENT, current_caller
+from ..web.labels import APPRAISAL_LABELS
+from ..workflow import Refusal
+from .base import STATUS, JixiaoModelRestApi, interface, service_error
 
 MAX_BULK = 500
-MAX_COMMENT = 4000
-
-
-def locale() -> str:
-    return str(get_locale() or "zh_CN")
-
-
-def person() -> tr.Person:
-    return tr.person_for(db.session, current_person(), locale())
 
 
 def transition_dict(table, t) -> dict:
-    loc = locale()
+    loc = current_locale()
     return {"action": t.action, "label": table.action_label(t.action, loc), "to": t.target,
             "to_label": table.state_label(t.target, loc), "comment_required": t.comment_required}
-
-
-def refused(status: int, exc) -> object:
-    """A workflow refusal as JSON: the reason in the caller's language and its stable code."""
-    response = jsonify(message=exc.reason(locale()), code=exc.code)
-    response.status_code = status
-    return response
 
 
 def bulk_results(outcomes: list[tr.BulkOutcome]) -> dict:
     """A bulk action's answer: per id its status and new state or the reason, and the two counts."""
     results = []
     for outcome in outcomes:
-        entry = {"id": outcome.id, "status": outcome.status, "ok": outcome.status == 200}
+        entry = {"id": outcome.id, "status": 200 if outcome.ok else STATUS[kind_of(outcome.error)],
+                 "ok": outcome.ok}
         if outcome.state:
             entry["state"] = outcome.state
-        reason = outcome.reason(locale())
+        reason = outcome.reason(current_locale())
         if reason is not None:
             entry["message"] = reason
         if outcome.refusal is not None:
@@ -113,7 +84,7 @@ class AppraisalApi(JixiaoModelRestApi):
 
     @staticmethod
     def _reshape(item: dict) -> dict:
-        """FAB's nested relation columns → the flat fields of SPEC §9, and the snapshot's lines."""
+        """FAB's nested relation columns → the API's flat fields, and the snapshot's lines."""
         if isinstance(item.get("cycle"), dict):
             item["cycle"] = item["cycle"].get("name")
         employee = item.pop("employee", None)
@@ -138,17 +109,17 @@ class AppraisalApi(JixiaoModelRestApi):
         appraisal = db.session.get(Appraisal, data.get("id"))
         if appraisal is not None:
             table = tr.workflow_table(db.session, appraisal.rule_set_version_id)
-            data["result"]["state_label"] = table.state_label(appraisal.state.value, locale())
+            data["result"]["state_label"] = table.state_label(appraisal.state.value, current_locale())
             data["result"]["trail"] = [
                 {k: e[k] for k in ("when", "who", "action", "from", "to", "comment")}
-                for e in trail(db.session, appraisal, table, locale())
+                for e in trail(db.session, appraisal, table, current_locale())
             ]
 
     def _refuse_change(self, pk):
         try:
-            tr.load(db.session, pk, person())
-        except tr.NotFound:
-            return self.response_404()
+            tr.load(db.session, pk, current_caller())
+        except ServiceError as exc:
+            return service_error(self, exc)
         return self.response(403, message=_("Appraisals change only through the workflow."))
 
     @expose("/<pk>", methods=["PUT"])
@@ -213,11 +184,11 @@ class AppraisalApi(JixiaoModelRestApi):
               $ref: '#/components/responses/404'
         """
         try:
-            appraisal, table, allowed, waiting = tr.actions_for(db.session, pk, person())
-        except tr.NotFound:
-            return self.response_404()
+            appraisal, table, allowed, waiting = tr.actions_for(db.session, pk, current_caller())
+        except ServiceError as exc:
+            return service_error(self, exc)
         return self.response(200, state=appraisal.state.value,
-                             state_label=table.state_label(appraisal.state.value, locale()),
+                             state_label=table.state_label(appraisal.state.value, current_locale()),
                              actions=[transition_dict(table, t) for t in allowed], waiting_for=waiting)
 
     @expose("/<int:pk>/transition", methods=["POST"])
@@ -270,16 +241,10 @@ class AppraisalApi(JixiaoModelRestApi):
         except ValueError:
             return self.response_400(message=_("The comment must be text of at most 4,000 characters."))
         try:
-            state = tr.transition(db.session, pk, person(), data["action"][:64], comment,
+            state = tr.transition(db.session, pk, current_caller(), data["action"][:64], comment,
                                   expected_state=expected)
-        except tr.NotFound:
-            return self.response_404()
-        except tr.Conflict:
-            return self.response(409, message=_("Somebody changed this in the meantime; reload and try again."))
-        except CommentRequired as exc:
-            return refused(422, exc)
-        except TransitionRefused as exc:
-            return refused(403, exc)
+        except (ServiceError, Refusal) as exc:
+            return service_error(self, exc)
         return self.response(200, state=state)
 
     @expose("/<int:pk>/review", methods=["POST"])
@@ -339,16 +304,10 @@ class AppraisalApi(JixiaoModelRestApi):
         except ValueError:
             return self.response_400(message=_("The reason must be text of at most 4,000 characters."))
         try:
-            appraisal = tr.review(db.session, pk, person(), manual=manual, adjustment=data.get("adjustment"),
-                                  reason=reason, expected_hash=expected)
-        except tr.NotFound:
-            return self.response_404()
-        except tr.Conflict:
-            return self.response(409, message=_("Somebody changed this in the meantime; reload and try again."))
-        except tr.ReviewInvalid as exc:
-            return self.response(422, message=_("Please correct the review."), errors=exc.errors)
-        except TransitionRefused as exc:
-            return refused(403, exc)
+            appraisal = tr.review(db.session, pk, current_caller(), manual=manual,
+                                  adjustment=data.get("adjustment"), reason=reason, expected_hash=expected)
+        except (ServiceError, Refusal) as exc:
+            return service_error(self, exc)
         return self.response(200, state=appraisal.state.value, subtotal=appraisal.subtotal,
                              adjustment=appraisal.adjustment, total=appraisal.total, grade=appraisal.grade,
                              hash=appraisal.snapshot_hash)
@@ -394,7 +353,8 @@ class AppraisalApi(JixiaoModelRestApi):
                 raise ValueError
         except ValueError:
             return self.response_400(message=_("The comment must be text of at most 4,000 characters."))
-        outcomes = tr.bulk_transition(db.session, list(dict.fromkeys(ids)), person(), action[:64], comment)
+        ids = list(dict.fromkeys(ids))
+        outcomes = tr.bulk_transition(db.session, ids, current_caller(), action[:64], comment)
         return self.response(200, **bulk_results(outcomes))
 
     @expose("/<int:pk>/amend", methods=["POST"])
@@ -441,15 +401,9 @@ class AppraisalApi(JixiaoModelRestApi):
         except ValueError:
             return self.response_400(message=_("The reason must be text of at most 4,000 characters."))
         try:
-            new = amend_appraisal(db.session, pk, person(), reason or "")
-        except tr.NotFound:
-            return self.response_404()
-        except tr.Conflict:
-            return self.response(409, message=_("Somebody changed this in the meantime; reload and try again."))
-        except CommentRequired as exc:
-            return refused(422, exc)
-        except TransitionRefused as exc:
-            return refused(403, exc)
+            new = amend_appraisal(db.session, pk, current_caller(), reason or "")
+        except (ServiceError, Refusal) as exc:
+            return service_error(self, exc)
         return self.response(201, id=new.id, version=new.version, state=new.state.value, total=new.total)
 
     @expose("/inbox", methods=["GET"])
@@ -464,7 +418,7 @@ class AppraisalApi(JixiaoModelRestApi):
             200:
               description: count and result
         """
-        items = tr.inbox(db.session, person())
+        items = tr.inbox(db.session, current_caller())
         result = [{
             "id": i.id, "cycle": i.cycle, "employee_no": i.employee_no, "employee_name": i.employee_name,
             "station": i.station, "state": i.state, "total": i.total, "grade": i.grade,

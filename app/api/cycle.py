@@ -1,9 +1,7 @@
-"""REST API of cycles (SPEC §9): list, show, create, compute (synchronously, or in the background with
+"""REST API of cycles: list, show, create, compute (synchronously, or in the background with
 progress for the screens)."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 from flask import current_app, request
 from flask_appbuilder.api import expose, safe
@@ -14,8 +12,7 @@ from flask_babel import lazy_gettext as _l
 from .. import permissions as p
 from ..extensions import db
 from ..models import Cycle
-from ..scoping import current_person, current_scope
-from ..services import transitions as tr
+from ..scoping import current_scope
 from ..services.cycles import (
     CycleError,
     compute_cycle,
@@ -25,7 +22,9 @@ from ..services.cycles import (
     state_counts,
     submit_drafts,
 )
-from .appraisal import MAX_COMMENT, bulk_results, locale
+from ..web.context import MAX_COMMENT, current_caller, row_or_none
+from ..web.periods import parse_date
+from .appraisal import bulk_results
 from .base import JixiaoModelRestApi, interface
 
 CYCLE_LABELS = {
@@ -40,18 +39,14 @@ CYCLE_LABELS = {
 }
 
 
-def _date(value) -> dt.date:
-    if not isinstance(value, str) or len(value) != 10:
-        raise ValueError
-    return dt.date.fromisoformat(value)
-
-
 class CycleApi(JixiaoModelRestApi):
     resource_name = "cycle"
     class_permission_name = p.CYCLE
     datamodel = interface(Cycle)
     base_filters = []  # cycles are not personal: everyone sees which exist
-    method_permission_name = {**p.METHOD_PERMISSIONS, "compute": p.WRITE, "progress": p.READ, "submit": p.WRITE}
+    method_permission_name = {
+        **p.METHOD_PERMISSIONS, "compute": p.WRITE, "progress": p.READ, "submit": p.WRITE,
+    }
     include_route_methods = {"get", "get_list", "info", "post", "compute", "progress", "submit"}
     label_columns = CYCLE_LABELS
     list_columns = show_columns = [
@@ -117,7 +112,8 @@ class CycleApi(JixiaoModelRestApi):
                       type: boolean
           responses:
             201:
-              description: the new cycle (id, name) and, when asked to compute, the answer of the compute under compute
+              description: the new cycle (id, name) and, when asked to compute, the answer of the compute
+                under compute
             400:
               $ref: '#/components/responses/400'
             422:
@@ -127,7 +123,7 @@ class CycleApi(JixiaoModelRestApi):
         if not isinstance(data, dict):
             return self.response_400(message=_("Send a JSON object."))
         try:
-            start, end = _date(data.get("start")), _date(data.get("end"))
+            start, end = parse_date(data.get("start")), parse_date(data.get("end"))
         except ValueError:
             return self.response_422(message=_("Dates are written YYYY-MM-DD."))
         stations = data.get("stations") or []
@@ -183,7 +179,7 @@ class CycleApi(JixiaoModelRestApi):
             422:
               $ref: '#/components/responses/422'
         """
-        cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
+        cycle = row_or_none(Cycle, pk)
         if cycle is None:
             return self.response_404()
         data = request.get_json(silent=True) if request.data else {}
@@ -195,10 +191,10 @@ class CycleApi(JixiaoModelRestApi):
         """Compute ``cycle`` as the request's ``background`` and ``rebind`` ask, in the signed-in
         person's name: (200, what changed), (202, started), (409, running already) or (422, why not)."""
         rebind = data.get("rebind") is True
-        actor = tr.person_for(db.session, current_person(), locale()).actor
+        actor = current_caller().actor
         if data.get("background") is True:
-            if progress_of(cycle)["running"] or not start_compute_in_background(
-                    current_app._get_current_object(), cycle.id, actor, rebind=rebind):
+            if not start_compute_in_background(current_app._get_current_object(), cycle.id, actor,
+                                               rebind=rebind):
                 return 409, {"message": _("This cycle is being computed already.")}
             return 202, {"started": True}
         try:
@@ -226,11 +222,12 @@ class CycleApi(JixiaoModelRestApi):
             404:
               $ref: '#/components/responses/404'
         """
-        cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
+        cycle = row_or_none(Cycle, pk)
         if cycle is None:
             return self.response_404()
         db.session.refresh(cycle)
-        return self.response(200, **progress_of(cycle), appraisals=state_counts(db.session, cycle.id, current_scope()))
+        counts = state_counts(db.session, cycle.id, current_scope())
+        return self.response(200, **progress_of(cycle), appraisals=counts)
 
     @expose("/<int:pk>/submit", methods=["POST"])
     @protect()
@@ -263,13 +260,13 @@ class CycleApi(JixiaoModelRestApi):
             404:
               $ref: '#/components/responses/404'
         """
-        cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
+        cycle = row_or_none(Cycle, pk)
         if cycle is None:
             return self.response_404()
         data = request.get_json(silent=True) if request.data else {}
         comment = data.get("comment") if isinstance(data, dict) else None
         if comment is not None and (not isinstance(comment, str) or len(comment) > MAX_COMMENT):
             return self.response_400(message=_("The comment must be text of at most 4,000 characters."))
-        person = tr.person_for(db.session, current_person(), locale())
+        person = current_caller()
         outcomes, remaining = submit_drafts(db.session, cycle.id, person, comment)
         return self.response(200, **bulk_results(outcomes), remaining=remaining)

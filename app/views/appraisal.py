@@ -9,18 +9,16 @@ import datetime as dt
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from .. import permissions as p
-from ..api.appraisal import APPRAISAL_LABELS
-from ..api.base import interface
 from ..extensions import db
+from ..locales import current_locale
 from ..models import Appraisal, Cycle, Employee, Station
 from ..pdf.numbers import measure
-from ..scoping import current_person, scope_clause
+from ..scoping import scope_clause
 from ..services import transitions as tr
 from ..services.cycles import (
     CycleError,
@@ -31,11 +29,17 @@ from ..services.cycles import (
     state_counts,
     submit_drafts,
 )
+from ..services.errors import ServiceError
 from ..services.snapshot import _local, document_snapshot
+from ..web.context import current_caller, row_or_none
+from ..web.datamodel import interface
+from ..web.labels import APPRAISAL_LABELS
+from ..web.periods import parse_date
 from ..workflow import (
     MAX_COMMENT,
     CommentRequired,
     EditLimitReached,
+    Refusal,
     State,
     TransitionRefused,
     allowed_actions,
@@ -43,7 +47,7 @@ from ..workflow import (
     check_review,
     decide,
 )
-from .base import JixiaoModelView
+from .base import JixiaoModelView, flash_error
 
 # Actions the inbox offers on many appraisals at once (HR submits drafts, reviewers approve).
 BULK_ACTIONS = ("submit", "approve")
@@ -62,18 +66,10 @@ STATE_CSS = {
 }
 
 
-def _locale() -> str:
-    return str(get_locale() or "zh_CN")
-
-
-def _person() -> tr.Person:
-    return tr.person_for(db.session, current_person(), _locale())
-
-
 def _state_label(appraisal_or_state) -> str:
     state = getattr(appraisal_or_state, "state", appraisal_or_state)
     state = getattr(state, "value", state)
-    return tr.default_table().state_label(state, _locale())
+    return tr.default_table().state_label(state, current_locale())
 
 
 def local_time(value) -> str:
@@ -87,9 +83,9 @@ def local_time(value) -> str:
 def flash_outcomes(outcomes: list[tr.BulkOutcome], action: str, person: tr.Person) -> None:
     """After a bulk action: how many succeeded, then each refusal with the appraisal's id, its
     employee (within the person's scope only) and the reason (the first few; the rest counted)."""
-    done = [o for o in outcomes if o.status == 200]
-    failed = [o for o in outcomes if o.status != 200]
-    label = tr.default_table().action_label(action, _locale())
+    done = [o for o in outcomes if o.ok]
+    failed = [o for o in outcomes if not o.ok]
+    label = tr.default_table().action_label(action, current_locale())
     flash(_("“%(action)s” succeeded for %(done)s of %(count)s appraisals.", action=label, done=len(done),
             count=len(outcomes)), "success" if done and not failed else "warning")
     if not failed:
@@ -101,8 +97,9 @@ def flash_outcomes(outcomes: list[tr.BulkOutcome], action: str, person: tr.Perso
                scope_clause(Appraisal, person.scope))
     )}
     for outcome in failed[:LISTED_REFUSALS]:
-        reason = outcome.reason(_locale())
-        flash(_("Appraisal %(id)s: %(reason)s", id=names.get(outcome.id, f"#{outcome.id}"), reason=reason), "danger")
+        reason = outcome.reason(current_locale())
+        name = names.get(outcome.id, f"#{outcome.id}")
+        flash(_("Appraisal %(id)s: %(reason)s", id=name, reason=reason), "danger")
     if len(failed) > LISTED_REFUSALS:
         flash(_("… and %(count)s more not done.", count=len(failed) - LISTED_REFUSALS), "danger")
 
@@ -144,13 +141,13 @@ class AppraisalView(JixiaoModelView):
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
-        person = _person()
+        person = current_caller()
         try:
             appraisal, facts = tr.load(db.session, pk, person)
         except tr.NotFound:
             abort(404)
         table = tr.workflow_table(db.session, appraisal.rule_set_version_id)
-        locale = _locale()
+        locale = current_locale()
         actions, can_review, can_amend, review_closed, not_twice = [], False, False, None, None
         if appraisal.is_current:
             actions = allowed_actions(table, facts, person.actor)
@@ -174,10 +171,12 @@ class AppraisalView(JixiaoModelView):
             .order_by(Appraisal.version)
         ).all()
         return self.render_template(
-            "appraisal/show.html", appraisal=appraisal, snapshot=document_snapshot(db.session, appraisal, locale),
+            "appraisal/show.html", appraisal=appraisal,
+            snapshot=document_snapshot(db.session, appraisal, locale),
             table=table, locale=locale, actions=actions, can_review=can_review, can_amend=can_amend,
             versions=versions, state_css=STATE_CSS, max_adjustment=table.max_adjustment, measure=measure,
-            review_closed=review_closed, not_twice=not_twice, waiting=tr.expected_next(db.session, appraisal, facts, person),
+            review_closed=review_closed, not_twice=not_twice,
+            waiting=tr.expected_next(db.session, appraisal, facts, person),
             max_comment=MAX_COMMENT,
         )
 
@@ -187,21 +186,18 @@ class AppraisalView(JixiaoModelView):
     @expose("/transition/<pk>", methods=["POST"])
     @has_access
     def transition(self, pk):
-        person = _person()
+        person = current_caller()
         action = request.form.get("action", "")[:64]
         comment = request.form.get("comment", "")  # the service refuses one too long, storing nothing
         expected = request.form.get("state", "")[:64] or None
         try:
             state = tr.transition(db.session, pk, person, action, comment, expected_state=expected)
-        except tr.NotFound:
-            abort(404)
-        except tr.Conflict:
-            flash(_("Somebody changed this in the meantime; reload and try again."), "warning")
-        except (CommentRequired, TransitionRefused) as exc:
-            flash(exc.reason(_locale()), "danger")
+        except (ServiceError, Refusal) as exc:
+            flash_error(exc)
         else:
             table = tr.workflow_table(db.session, db.session.get(Appraisal, pk).rule_set_version_id)
-            flash(_("Done: the appraisal is now “%(state)s”.", state=table.state_label(state, _locale())), "success")
+            label = table.state_label(state, current_locale())
+            flash(_("Done: the appraisal is now “%(state)s”.", state=label), "success")
         if request.form.get("next") == "inbox":
             return redirect(url_for(f"{self.__class__.__name__}.inbox"))
         return self._back(pk)
@@ -209,7 +205,7 @@ class AppraisalView(JixiaoModelView):
     @expose("/review/<pk>", methods=["POST"])
     @has_access
     def review(self, pk):
-        person = _person()
+        person = current_caller()
         manual = {key[len("manual-"):]: value.strip() for key, value in request.form.items()
                   if key.startswith("manual-")}
         try:
@@ -217,15 +213,8 @@ class AppraisalView(JixiaoModelView):
                 db.session, pk, person, manual=manual, adjustment=request.form.get("adjustment", "").strip(),
                 reason=request.form.get("reason", ""), expected_hash=request.form.get("hash") or None,
             )
-        except tr.NotFound:
-            abort(404)
-        except tr.Conflict:
-            flash(_("Somebody changed this in the meantime; reload and try again."), "warning")
-        except tr.ReviewInvalid as exc:
-            for message in exc.errors.values():
-                flash(message, "danger")
-        except TransitionRefused as exc:
-            flash(exc.reason(_locale()), "danger")
+        except (ServiceError, Refusal) as exc:
+            flash_error(exc)
         else:
             total = "N/A" if appraisal.total is None else f"{appraisal.total:g}"
             flash(_("Saved. The total is now %(total)s.", total=total), "success")
@@ -234,17 +223,14 @@ class AppraisalView(JixiaoModelView):
     @expose("/amend/<pk>", methods=["POST"])
     @has_access
     def amend(self, pk):
-        person = _person()
+        person = current_caller()
         try:
             new = amend_appraisal(db.session, pk, person, request.form.get("reason", ""))
-        except tr.NotFound:
-            abort(404)
-        except tr.Conflict:
-            flash(_("Somebody changed this in the meantime; reload and try again."), "warning")
-        except (CommentRequired, TransitionRefused) as exc:
-            flash(exc.reason(_locale()), "danger")
+        except (ServiceError, Refusal) as exc:
+            flash_error(exc)
         else:
-            flash(_("Version %(version)s created; it goes through review again.", version=new.version), "success")
+            flash(_("Version %(version)s created; it goes through review again.", version=new.version),
+                  "success")
             return self._back(new.id)
         return self._back(pk)
 
@@ -253,17 +239,17 @@ class AppraisalView(JixiaoModelView):
     @expose("/inbox/", methods=["GET"])
     @has_access
     def inbox(self):
-        person = _person()
+        person = current_caller()
         items = tr.inbox(db.session, person)
         table = tr.default_table()
         offered = [a for a in BULK_ACTIONS if any(t.action == a for i in items for t in i.actions)]
-        return self.render_template("appraisal/inbox.html", items=items, table=table, locale=_locale(),
+        return self.render_template("appraisal/inbox.html", items=items, table=table, locale=current_locale(),
                                     state_css=STATE_CSS, bulk_actions=offered, max_comment=MAX_COMMENT)
 
     @expose("/bulk/", methods=["POST"])
     @has_access
     def bulk(self):
-        person = _person()
+        person = current_caller()
         action = request.form.get("action", "approve")
         if action not in BULK_ACTIONS:
             abort(400)
@@ -278,7 +264,7 @@ class AppraisalView(JixiaoModelView):
     @expose("/mine/", methods=["GET"])
     @has_access
     def mine(self):
-        person = _person()
+        person = current_caller()
         rows = []
         if person.actor.employee_id is not None:
             rows = db.session.execute(
@@ -313,8 +299,7 @@ class CycleView(BaseView):
     def create(self):
         form = request.form
         try:
-            start = dt.date.fromisoformat(form.get("start", ""))
-            end = dt.date.fromisoformat(form.get("end", ""))
+            start, end = parse_date(form.get("start", "")), parse_date(form.get("end", ""))
         except ValueError:
             flash(_("Dates are written YYYY-MM-DD."), "danger")
             return redirect(url_for("CycleView.list"))
@@ -331,34 +316,36 @@ class CycleView(BaseView):
     @expose("/<int:pk>", methods=["GET"])
     @has_access
     def show(self, pk: int):
-        cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
+        cycle = row_or_none(Cycle, pk)
         if cycle is None:
             abort(404)
-        counts = state_counts(db.session, cycle.id, _person().scope)
+        counts = state_counts(db.session, cycle.id, current_caller().scope)
         may_write = self.appbuilder.sm.has_access(p.permission(p.WRITE), p.CYCLE)
         progress = progress_of(cycle)
         # ``?computed=1``: the page the compute's progress ends on says it is done.
         just_computed = (request.args.get("computed") == "1" and not progress["running"]
-                         and not progress["error"] and not progress["interrupted"] and cycle.computed_at is not None)
+                         and not progress["error"] and not progress["interrupted"]
+                         and cycle.computed_at is not None)
         return self.render_template(
-            "appraisal/cycle.html", cycle=cycle, counts=counts, progress=progress, just_computed=just_computed,
+            "appraisal/cycle.html", cycle=cycle, counts=counts, progress=progress,
+            just_computed=just_computed,
             stages=COMPUTE_STAGES, local_time=local_time, may_write=may_write,
             table=tr.workflow_table(db.session, cycle.rule_set_version_id),
-            locale=_locale(), state_css=STATE_CSS, states=[s.value for s in State],
+            locale=current_locale(), state_css=STATE_CSS, states=[s.value for s in State],
             result=cycle.last_result if may_write else None, max_comment=MAX_COMMENT,
         )
 
     def _start(self, cycle: Cycle):
-        actor = _person().actor
-        if progress_of(cycle)["running"] or not start_compute_in_background(
-                current_app._get_current_object(), cycle.id, actor, rebind=bool(request.form.get("rebind"))):
+        actor = current_caller().actor
+        if not start_compute_in_background(current_app._get_current_object(), cycle.id, actor,
+                                           rebind=bool(request.form.get("rebind"))):
             flash(_("This cycle is being computed already."), "warning")
         return redirect(url_for("CycleView.show", pk=cycle.id, computed=1))
 
     @expose("/<int:pk>/compute", methods=["POST"])
     @has_access
     def compute(self, pk: int):
-        cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
+        cycle = row_or_none(Cycle, pk)
         if cycle is None:
             abort(404)
         return self._start(cycle)
@@ -367,10 +354,10 @@ class CycleView(BaseView):
     @has_access
     def submit(self, pk: int):
         """HR submits the cycle's drafts for review, all at once."""
-        cycle = db.session.get(Cycle, pk) if 0 < pk < 2**31 else None
+        cycle = row_or_none(Cycle, pk)
         if cycle is None:
             abort(404)
-        person = _person()
+        person = current_caller()
         outcomes, remaining = submit_drafts(db.session, cycle.id, person, request.form.get("comment", ""))
         if not outcomes:
             flash(_("There is no draft to submit in this cycle."), "warning")
@@ -380,16 +367,3 @@ class CycleView(BaseView):
             flash(_("%(count)s more drafts wait: submit again.", count=remaining), "warning")
         return redirect(url_for("CycleView.show", pk=cycle.id))
 
-
-def register(appbuilder) -> None:
-    """Screens, menu entries (names as in app.permissions.MENUS) and APIs of cycles and appraisals."""
-    from ..api.appraisal import AppraisalApi
-    from ..api.cycle import CycleApi
-
-    category = {"category": "Appraisal", "category_label": _l("Appraisal"), "category_icon": "fa-check-square-o"}
-    appbuilder.add_view(CycleView, "Cycles", label=_l("Cycles"), icon="fa-calendar", **category)
-    appbuilder.add_view(AppraisalView, "Appraisals", label=_l("Appraisals"), icon="fa-list", **category)
-    appbuilder.add_link("Inbox", href="/appraisal/inbox/", label=_l("Inbox"), icon="fa-inbox", **category)
-    appbuilder.add_link("My results", href="/appraisal/mine/", label=_l("My results"), icon="fa-user", **category)
-    appbuilder.add_api(AppraisalApi)
-    appbuilder.add_api(CycleApi)
