@@ -28,19 +28,10 @@ from ..models import (
     RuleTemplate,
     RuleTemplateLine,
 )
-from ..scoping import current_person
 from ..services import rules as service
-from ..services.errors import Kind, kind_of, message_of
-from .base import JixiaoModelRestApi, interface
-
-STATUS = {Kind.NOT_FOUND: 404, Kind.CONFLICT: 409, Kind.REFUSED: 403, Kind.INVALID: 422}
-
-
-def service_error(api, exc: Exception):
-    """The answer for an error that has a kind: its status, its sentence and its payload (refused rule
-    content names the first error up front and lists all of them)."""
-    return api.response(STATUS[kind_of(exc)], message=message_of(exc, current_locale()),
-                        **getattr(exc, "payload", {}))
+from ..services.errors import kind_of
+from ..web.context import current_username
+from .base import JixiaoModelRestApi, interface, service_error
 
 
 class _RuleRowApi(JixiaoModelRestApi):
@@ -177,8 +168,7 @@ class RuleSetApi(JixiaoModelRestApi):
     order_columns = ["number", "created_at", "published_at"]
 
     def _user(self) -> str:
-        person = current_person()
-        return person.username if person is not None else ""
+        return current_username()
 
     def _version(self, pk):
         try:
