@@ -5,6 +5,7 @@ tested, fuzzed and benchmarked without a database or a request."""
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -89,3 +90,100 @@ def test_relative_imports_are_resolved_to_the_package_they_name(tmp_path, monkey
     monkeypatch.setattr(sys.modules[__name__], "APP", tmp_path / "app")
     assert list(imported_modules(folder / "__init__.py")) == ["app.rules.model", "app.engine"]
     assert list(imported_modules(folder / "deep.py")) == ["app.rules.model", "app.services.rules"]
+
+
+# -- layers ------------------------------------------------------------------------------------------------
+
+def module_imports(folder: str):
+    """(file, imported module) for every import in app/<folder>, relative ones resolved."""
+    for path in sorted((APP / folder).rglob("*.py")):
+        for module in imported_modules(path):
+            yield path, module
+
+
+def reaches(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+@pytest.mark.parametrize(("folder", "forbidden"), [
+    ("views", ("app.api",)),
+    ("api", ("app.views",)),
+    ("web", ("app.views", "app.api")),
+    ("services", ("app.views", "app.api", "app.web")),
+])
+def test_screens_apis_and_services_keep_their_layers(folder, forbidden):
+    """Screens and APIs share through app/web (and register through their own packages), never through each
+    other; services know neither, nor app/web."""
+    wrong = [f"{path.relative_to(APP.parent)} imports {module}"
+             for path, module in module_imports(folder) if any(reaches(module, f) for f in forbidden)]
+    assert not wrong, "\n".join(wrong)
+
+
+# -- imports inside functions -------------------------------------------------------------------------------
+
+MAX_LATE_IMPORTS = 30
+FACTORY = {("__init__.py", "create_app"), ("__init__.py", "sync_permissions")}  # ``import app`` stays cheap
+
+
+def late_imports():
+    """(path, line, function name) of every import of the app's own modules inside a function."""
+    for path in sorted(APP.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for function in ast.walk(tree):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(function):
+                if imports_the_app(node):
+                    yield path, node.lineno, function.name
+
+
+def imports_the_app(node: ast.AST) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return bool(node.level) or (node.module or "").split(".")[0] == "app"
+    if isinstance(node, ast.Import):
+        return any(alias.name.split(".")[0] == "app" for alias in node.names)
+    return False
+
+
+def test_imports_inside_functions_are_few_and_say_why():
+    found = sorted(set(late_imports()))
+    assert len(found) <= MAX_LATE_IMPORTS, f"{len(found)} imports inside functions"
+    unexplained = []
+    for path, line, function in found:
+        if path.parent == APP and (path.name, function) in FACTORY:
+            continue
+        lines = path.read_text(encoding="utf-8").splitlines()
+        near = lines[line - 1] + "\n" + (lines[line - 2] if line > 1 else "")
+        if "# late:" not in near:
+            unexplained.append(f"{path.relative_to(APP.parent)}:{line} in {function}()")
+    assert not unexplained, "an import inside a function needs '# late: <reason>' on its line or the one " \
+        "above:\n" + "\n".join(unexplained)
+
+
+# -- sizes and words ----------------------------------------------------------------------------------------
+
+MAX_LINES = 500
+LONG_ON_PURPOSE = {"engine/closures.py"}  # one closure per operator and shape: the hot path, kept together
+
+
+def test_no_module_needs_a_table_of_contents():
+    long = [f"{path.relative_to(APP.parent)}: {n} lines" for path in sorted(APP.rglob("*.py"))
+            if str(path.relative_to(APP)) not in LONG_ON_PURPOSE
+            and (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES]
+    assert not long, "\n".join(long)
+
+
+WORDS = re.compile(r"SPEC §|\bissue \d|contract item", re.IGNORECASE)
+SHIPPED = ("app", "templates", "migrations", "rules")
+TEXT_FILES = {".py", ".html", ".toml", ".md", ".tsv", ".js", ".css", ".txt"}
+
+
+def test_shipped_files_name_what_they_mean_not_where_the_work_came_from():
+    found = []
+    for folder in SHIPPED:
+        for path in sorted((APP.parent / folder).rglob("*")):
+            if path.is_file() and path.suffix in TEXT_FILES:
+                for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                    if WORDS.search(line):
+                        found.append(f"{path.relative_to(APP.parent)}:{n}: {line.strip()[:80]}")
+    assert not found, "\n".join(found)
