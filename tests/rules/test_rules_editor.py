@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import RuleIndicator, RuleSetVersion, RuleSwotItem, RuleTemplate
-from tests.conftest import csrf_token
+from tests.factories import csrf_token
 from tests.rules.rules_support import cycle_with_appraisals
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.rules import SWOT_KINDS, content_hash, dump_files, load_dir, parse_files, write_dir
-from tests.rules.conftest import RULES_DIR
+from tests.factories import RULES_DIR
 from tests.rules.rules_support import replace_in
 
 

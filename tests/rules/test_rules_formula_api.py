@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import csrf_token
+from tests.factories import csrf_token
 
 CHECK = "/api/v1/formula/check"
 

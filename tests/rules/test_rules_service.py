@@ -19,7 +19,7 @@ from app.models import (
 )
 from app.rules import content_hash
 from app.services import rules as service
-from tests.rules.conftest import RULES_DIR
+from tests.factories import RULES_DIR
 from tests.rules.rules_support import cycle_with_appraisals, replace_in
 
 
