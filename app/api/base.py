@@ -11,6 +11,7 @@ and PUT, and offers related rows within the caller's scope (``app.scoping``), li
 
 from __future__ import annotations
 
+from flask import jsonify
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.const import PERMISSION_PREFIX
 from flask_babel import gettext as _
@@ -42,7 +43,10 @@ def service_error(api, exc: Exception):
         raise exc
     if kind is Kind.NOT_FOUND:
         return api.response_404()
-    return api.response(STATUS[kind], **error_body(exc, current_locale()))
+    # Not ``api.response(status, **body)``: a refusal's body has a ``code`` key, FAB's first parameter.
+    response = jsonify(error_body(exc, current_locale()))
+    response.status_code = STATUS[kind]
+    return response
 
 
 class JixiaoModelRestApi(ModelRestApi):
