@@ -76,9 +76,6 @@ def current_user_or_none():
         return None
 
 
-current_person = current_user_or_none  # the rules editor's name, until it says current_user_or_none
-
-
 def current_scope() -> Scope:
     """The scope of the current request's user, computed once per request."""
     if not has_request_context():

@@ -72,7 +72,8 @@ def main() -> None:
     from app import create_app
     from app.extensions import db
     from app.models import Appraisal, Employee, RuleSetVersion
-    from app.services.cycles import compute_cycle, create_cycle
+    from app.services.compute import compute_cycle
+    from app.services.cycles import create_cycle
     from app.services.rules import load_dir
     from app.setup import migrate_database
 

@@ -15,14 +15,17 @@ from .. import permissions as p
 from ..extensions import db
 from ..locales import current_locale
 from ..models import Appraisal
+from ..services import appraisals, workflows
 from ..services import transitions as tr
-from ..services.cycles import amend_appraisal
+from ..services.document import trail
 from ..services.errors import ServiceError, kind_of
-from ..services.snapshot import trail
+from ..services.inbox import inbox as inbox_items
+from ..services.review import review as review_appraisal
 from ..web.context import MAX_COMMENT, current_caller
+from ..web.datamodel import interface
 from ..web.labels import APPRAISAL_LABELS
 from ..workflow import Refusal
-from .base import STATUS, JixiaoModelRestApi, interface, service_error
+from .base import STATUS, JixiaoModelRestApi, service_error
 
 MAX_BULK = 500
 
@@ -108,7 +111,7 @@ class AppraisalApi(JixiaoModelRestApi):
         data["result"] = self._reshape(data.get("result", {}))
         appraisal = db.session.get(Appraisal, data.get("id"))
         if appraisal is not None:
-            table = tr.workflow_table(db.session, appraisal.rule_set_version_id)
+            table = workflows.workflow_table(db.session, appraisal.rule_set_version_id)
             data["result"]["state_label"] = table.state_label(appraisal.state.value, current_locale())
             data["result"]["trail"] = [
                 {k: e[k] for k in ("when", "who", "action", "from", "to", "comment")}
@@ -117,7 +120,7 @@ class AppraisalApi(JixiaoModelRestApi):
 
     def _refuse_change(self, pk):
         try:
-            tr.load(db.session, pk, current_caller())
+            appraisals.load(db.session, pk, current_caller())
         except ServiceError as exc:
             return service_error(self, exc)
         return self.response(403, message=_("Appraisals change only through the workflow."))
@@ -184,7 +187,7 @@ class AppraisalApi(JixiaoModelRestApi):
               $ref: '#/components/responses/404'
         """
         try:
-            appraisal, table, allowed, waiting = tr.actions_for(db.session, pk, current_caller())
+            appraisal, table, allowed, waiting = appraisals.actions_for(db.session, pk, current_caller())
         except ServiceError as exc:
             return service_error(self, exc)
         return self.response(200, state=appraisal.state.value,
@@ -304,7 +307,7 @@ class AppraisalApi(JixiaoModelRestApi):
         except ValueError:
             return self.response_400(message=_("The reason must be text of at most 4,000 characters."))
         try:
-            appraisal = tr.review(db.session, pk, current_caller(), manual=manual,
+            appraisal = review_appraisal(db.session, pk, current_caller(), manual=manual,
                                   adjustment=data.get("adjustment"), reason=reason, expected_hash=expected)
         except (ServiceError, Refusal) as exc:
             return service_error(self, exc)
@@ -401,7 +404,7 @@ class AppraisalApi(JixiaoModelRestApi):
         except ValueError:
             return self.response_400(message=_("The reason must be text of at most 4,000 characters."))
         try:
-            new = amend_appraisal(db.session, pk, current_caller(), reason or "")
+            new = tr.amend_appraisal(db.session, pk, current_caller(), reason or "")
         except (ServiceError, Refusal) as exc:
             return service_error(self, exc)
         return self.response(201, id=new.id, version=new.version, state=new.state.value, total=new.total)
@@ -418,7 +421,7 @@ class AppraisalApi(JixiaoModelRestApi):
             200:
               description: count and result
         """
-        items = tr.inbox(db.session, current_caller())
+        items = inbox_items(db.session, current_caller())
         result = [{
             "id": i.id, "cycle": i.cycle, "employee_no": i.employee_no, "employee_name": i.employee_name,
             "station": i.station, "state": i.state, "total": i.total, "grade": i.grade,

@@ -20,7 +20,6 @@ from .. import permissions as p
 from ..locales import current_locale
 from ..scoping import SCOPED
 from ..services.errors import Kind, kind_of, message_of
-from ..web.datamodel import JixiaoInterface, RefusedWrite, interface  # noqa: F401 - their old home
 
 # The one mapping of an error's kind to the API's status.
 STATUS = {Kind.NOT_FOUND: 404, Kind.CONFLICT: 409, Kind.REFUSED: 403, Kind.INVALID: 422}

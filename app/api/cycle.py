@@ -13,19 +13,14 @@ from .. import permissions as p
 from ..extensions import db
 from ..models import Cycle
 from ..scoping import current_scope
-from ..services.cycles import (
-    CycleError,
-    compute_cycle,
-    create_cycle,
-    progress_of,
-    start_compute_in_background,
-    state_counts,
-    submit_drafts,
-)
+from ..services.compute import CycleError, compute_cycle
+from ..services.cycles import create_cycle, state_counts, submit_drafts
+from ..services.progress import progress_of, start_compute_in_background
 from ..web.context import MAX_COMMENT, current_caller, row_or_none
+from ..web.datamodel import interface
 from ..web.periods import parse_date
 from .appraisal import bulk_results
-from .base import JixiaoModelRestApi, interface
+from .base import JixiaoModelRestApi
 
 CYCLE_LABELS = {
     "name": _l("Cycle"),

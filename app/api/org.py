@@ -4,8 +4,9 @@ from flask_appbuilder.api.convert import Model2SchemaConverter
 
 from .. import permissions as p
 from ..models import Employee, Station
+from ..web.datamodel import interface
 from ..web.labels import EMPLOYEE_LABELS, STATION_LABELS
-from .base import JixiaoModelRestApi, interface
+from .base import JixiaoModelRestApi
 
 
 class WithForeignKeys(Model2SchemaConverter):

@@ -31,7 +31,8 @@ from ..models import (
 from ..services import rules as service
 from ..services.errors import kind_of
 from ..web.context import current_username
-from .base import JixiaoModelRestApi, interface, service_error
+from ..web.datamodel import interface
+from .base import JixiaoModelRestApi, service_error
 
 
 class _RuleRowApi(JixiaoModelRestApi):

@@ -19,9 +19,10 @@ from ..importing import KINDS, ImportRejected, import_file
 from ..metrics import compute_metrics
 from ..models import Employee, LaborCost, Survey, WorkOrder
 from ..scoping import scope_clause
+from ..web.datamodel import interface
 from ..web.labels import LABOR_COST_LABELS, SURVEY_LABELS, WORK_ORDER_LABELS
 from ..web.periods import parse_period
-from .base import JixiaoModelRestApi, interface
+from .base import JixiaoModelRestApi
 
 
 class _ReadOnlyApi(JixiaoModelRestApi):

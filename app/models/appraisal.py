@@ -75,7 +75,7 @@ class Cycle(Model):
     progress_total: Mapped[int | None] = mapped_column(Integer, nullable=True)
     progress_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     progress_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # What the last compute created and changed (services.cycles.ComputeResult.to_dict()).
+    # What the last compute created and changed (services.compute.ComputeResult.to_dict()).
     last_result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     def __repr__(self) -> str:

@@ -76,9 +76,3 @@ def submit_drafts(session, cycle_id: int, caller: Caller, comment: str | None = 
     ids = drafts_of(session, cycle_id, caller.scope)
     outcomes = bulk_transition(session, ids[:limit], caller, "submit", comment)
     return outcomes, max(0, len(ids) - limit)
-
-
-# Their old home, until every caller imports them from compute, progress and transitions.
-from .compute import Change, ComputeResult, compute_cycle  # noqa: E402, F401
-from .progress import STALE_SECONDS, ProgressRecorder, progress_of, start_compute_in_background  # noqa: E402, F401
-from .transitions import amend_appraisal  # noqa: E402, F401

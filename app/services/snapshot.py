@@ -71,9 +71,3 @@ def build_snapshot(*, cycle, rule_version: str, employee, station: Mapping, resu
     # What the result was computed from, so that a review edit recomputes without the metrics.
     snapshot["inputs"] = {"variables": dict(inputs["variables"]), "tags": dict(inputs["tags"])}
     return snapshot
-
-
-# Their old home, until every caller imports them from audit and document.
-from .audit import AMEND, COMPUTE, RECOMPUTE, REVIEW, SYSTEM  # noqa: E402, F401
-from .document import document_snapshot, event_action_label, trail, who_label  # noqa: E402, F401
-from .document import local_text as _local  # noqa: E402, F401

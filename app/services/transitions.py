@@ -21,16 +21,8 @@ from .appraisals import facts_of, load
 from .audit import AMEND, event_row, now
 from .caller import Caller
 from .compute import appraisal_row, bind_ruleset, insert_appraisals
-from .errors import Conflict, Kind, NotFound, message_of
+from .errors import Conflict, NotFound, message_of
 from .scoring import Scorer, appraisees
-
-DEFAULT_WORKFLOW = workflows.default_workflow_file()  # the default rules folder's, without an app's setting
-
-
-def workflow_table(session, rule_set_version_id):
-    """``workflows.workflow_table``, looked up at each call (so that one name decides everywhere)."""
-    return workflows.workflow_table(session, rule_set_version_id)
-
 
 # target state → functions run inside the transition's transaction, after the state change and the
 # audit event (e.g. entering ``signed`` stores the PDF, whatever the workflow table names the action).
@@ -114,9 +106,6 @@ def transition(session, appraisal_id, caller: Caller, action: str, comment: str 
         raise
 
 
-_STATUS = {Kind.NOT_FOUND: 404, Kind.CONFLICT: 409, Kind.REFUSED: 403, Kind.INVALID: 422}
-
-
 @dataclass
 class BulkOutcome:
     """One appraisal's outcome in a bulk transition: its new state, or the error that stopped it."""
@@ -128,11 +117,6 @@ class BulkOutcome:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-    @property
-    def status(self) -> int:
-        """The HTTP status the single call would have answered (for the screens and APIs that read it)."""
-        return 200 if self.error is None else _STATUS[Kind(self.error.kind)]
 
     @property
     def refusal(self) -> Refusal | None:
@@ -194,13 +178,3 @@ def amend_appraisal(session, appraisal_id, caller: Caller, reason: str) -> Appra
     except BaseException:
         session.rollback()
         raise
-
-
-# Their old home, until every caller imports them from the modules named here.
-from .appraisals import actions_for, expected_next, guard_values, round_facts, waiting_labels  # noqa: E402, F401
-from .caller import SYSTEM_CALLER as SYSTEM_PERSON  # noqa: E402, F401
-from .caller import Caller as Person  # noqa: E402, F401
-from .caller import caller_for as person_for  # noqa: E402, F401
-from .inbox import InboxItem, inbox  # noqa: E402, F401
-from .review import ReviewInvalid, recompute_snapshot, review  # noqa: E402, F401
-from .workflows import WORKFLOW_FILE, default_table, table_from_text  # noqa: E402, F401

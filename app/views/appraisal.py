@@ -19,18 +19,17 @@ from ..locales import current_locale
 from ..models import Appraisal, Cycle, Employee, Station
 from ..pdf.numbers import measure
 from ..scoping import scope_clause
+from ..services import appraisals, workflows
 from ..services import transitions as tr
-from ..services.cycles import (
-    CycleError,
-    amend_appraisal,
-    create_cycle,
-    progress_of,
-    start_compute_in_background,
-    state_counts,
-    submit_drafts,
-)
-from ..services.errors import ServiceError
-from ..services.snapshot import _local, document_snapshot
+from ..services.caller import Caller
+from ..services.compute import CycleError
+from ..services.cycles import create_cycle, state_counts, submit_drafts
+from ..services.document import document_snapshot, local_text
+from ..services.errors import NotFound, ServiceError
+from ..services.inbox import inbox as inbox_items
+from ..services.progress import progress_of, start_compute_in_background
+from ..services.review import review as review_appraisal
+from ..services.transitions import amend_appraisal
 from ..web.context import current_caller, row_or_none
 from ..web.datamodel import interface
 from ..web.labels import APPRAISAL_LABELS
@@ -54,7 +53,7 @@ BULK_ACTIONS = ("submit", "approve")
 # At most this many refusals are listed one by one after a bulk action; the rest are counted.
 LISTED_REFUSALS = 10
 
-# The stages a compute reports (app.services.cycles.Progress), as the progress display names them.
+# The stages a compute reports (app.services.progress.ProgressRecorder), as the progress display names them.
 COMPUTE_STAGES = {
     "rules": _l("Reading the rule set"), "metrics": _l("Adding up work orders and surveys"),
     "appraise": _l("Scoring each employee"), "write": _l("Saving the appraisals"),
@@ -69,7 +68,7 @@ STATE_CSS = {
 def _state_label(appraisal_or_state) -> str:
     state = getattr(appraisal_or_state, "state", appraisal_or_state)
     state = getattr(state, "value", state)
-    return tr.default_table().state_label(state, current_locale())
+    return workflows.default_table().state_label(state, current_locale())
 
 
 def local_time(value) -> str:
@@ -77,15 +76,15 @@ def local_time(value) -> str:
     trail shows times."""
     if not value:
         return ""
-    return _local(dt.datetime.fromisoformat(value) if isinstance(value, str) else value)
+    return local_text(dt.datetime.fromisoformat(value) if isinstance(value, str) else value)
 
 
-def flash_outcomes(outcomes: list[tr.BulkOutcome], action: str, person: tr.Person) -> None:
+def flash_outcomes(outcomes: list[tr.BulkOutcome], action: str, person: Caller) -> None:
     """After a bulk action: how many succeeded, then each refusal with the appraisal's id, its
     employee (within the person's scope only) and the reason (the first few; the rest counted)."""
     done = [o for o in outcomes if o.ok]
     failed = [o for o in outcomes if not o.ok]
-    label = tr.default_table().action_label(action, current_locale())
+    label = workflows.default_table().action_label(action, current_locale())
     flash(_("“%(action)s” succeeded for %(done)s of %(count)s appraisals.", action=label, done=len(done),
             count=len(outcomes)), "success" if done and not failed else "warning")
     if not failed:
@@ -104,7 +103,7 @@ def flash_outcomes(outcomes: list[tr.BulkOutcome], action: str, person: tr.Perso
         flash(_("… and %(count)s more not done.", count=len(failed) - LISTED_REFUSALS), "danger")
 
 
-def _second_step_reason(table, facts, person: tr.Person, locale: str) -> str | None:
+def _second_step_reason(table, facts, person: Caller, locale: str) -> str | None:
     """Why the person who took the earlier approval step sees no action now, if that is why."""
     for t in table.transitions_from(facts.state):
         try:
@@ -143,10 +142,10 @@ class AppraisalView(JixiaoModelView):
     def show(self, pk):
         person = current_caller()
         try:
-            appraisal, facts = tr.load(db.session, pk, person)
-        except tr.NotFound:
+            appraisal, facts = appraisals.load(db.session, pk, person)
+        except NotFound:
             abort(404)
-        table = tr.workflow_table(db.session, appraisal.rule_set_version_id)
+        table = workflows.workflow_table(db.session, appraisal.rule_set_version_id)
         locale = current_locale()
         actions, can_review, can_amend, review_closed, not_twice = [], False, False, None, None
         if appraisal.is_current:
@@ -176,7 +175,7 @@ class AppraisalView(JixiaoModelView):
             table=table, locale=locale, actions=actions, can_review=can_review, can_amend=can_amend,
             versions=versions, state_css=STATE_CSS, max_adjustment=table.max_adjustment, measure=measure,
             review_closed=review_closed, not_twice=not_twice,
-            waiting=tr.expected_next(db.session, appraisal, facts, person),
+            waiting=appraisals.expected_next(db.session, appraisal, facts, person),
             max_comment=MAX_COMMENT,
         )
 
@@ -195,7 +194,7 @@ class AppraisalView(JixiaoModelView):
         except (ServiceError, Refusal) as exc:
             flash_error(exc)
         else:
-            table = tr.workflow_table(db.session, db.session.get(Appraisal, pk).rule_set_version_id)
+            table = workflows.workflow_table(db.session, db.session.get(Appraisal, pk).rule_set_version_id)
             label = table.state_label(state, current_locale())
             flash(_("Done: the appraisal is now “%(state)s”.", state=label), "success")
         if request.form.get("next") == "inbox":
@@ -209,7 +208,7 @@ class AppraisalView(JixiaoModelView):
         manual = {key[len("manual-"):]: value.strip() for key, value in request.form.items()
                   if key.startswith("manual-")}
         try:
-            appraisal = tr.review(
+            appraisal = review_appraisal(
                 db.session, pk, person, manual=manual, adjustment=request.form.get("adjustment", "").strip(),
                 reason=request.form.get("reason", ""), expected_hash=request.form.get("hash") or None,
             )
@@ -240,8 +239,8 @@ class AppraisalView(JixiaoModelView):
     @has_access
     def inbox(self):
         person = current_caller()
-        items = tr.inbox(db.session, person)
-        table = tr.default_table()
+        items = inbox_items(db.session, person)
+        table = workflows.default_table()
         offered = [a for a in BULK_ACTIONS if any(t.action == a for i in items for t in i.actions)]
         return self.render_template("appraisal/inbox.html", items=items, table=table, locale=current_locale(),
                                     state_css=STATE_CSS, bulk_actions=offered, max_comment=MAX_COMMENT)
@@ -330,7 +329,7 @@ class CycleView(BaseView):
             "appraisal/cycle.html", cycle=cycle, counts=counts, progress=progress,
             just_computed=just_computed,
             stages=COMPUTE_STAGES, local_time=local_time, may_write=may_write,
-            table=tr.workflow_table(db.session, cycle.rule_set_version_id),
+            table=workflows.workflow_table(db.session, cycle.rule_set_version_id),
             locale=current_locale(), state_css=STATE_CSS, states=[s.value for s in State],
             result=cycle.last_result if may_write else None, max_comment=MAX_COMMENT,
         )

@@ -11,7 +11,7 @@ from ..web.datamodel import interface
 from ..web.labels import EMPLOYEE_LABELS, SEGMENT_LABELS, STATION_LABELS, segment_code, segment_label
 from .base import JixiaoModelView
 
-__all__ = ["EmployeeView", "StationView", "segment_label"]  # segment_label: the rules editor's import
+__all__ = ["EmployeeView", "StationView"]
 
 
 

@@ -6,15 +6,15 @@ from ..extensions import db
 from ..hardening import MAX_KEY
 from ..locales import current_locale
 from ..scoping import current_user_or_none
-from ..services import transitions as tr
+from ..services.caller import Caller, caller_for
 
 # The longest comment or reason a request may send; the workflow cuts what it stores further.
 MAX_COMMENT = 4000
 
 
-def current_caller() -> tr.Person:
+def current_caller() -> Caller:
     """The signed-in user as the workflow sees them (actor, scope), in the reader's language."""
-    return tr.person_for(db.session, current_user_or_none(), current_locale())
+    return caller_for(db.session, current_user_or_none(), current_locale())
 
 
 def current_username() -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
-from app.services.cycles import compute_cycle, create_cycle
+from app.services.compute import compute_cycle
+from app.services.cycles import create_cycle
 from tests.factories import (  # noqa: F401 - the names tests have imported from here
     FRESH,
     Moves,

@@ -17,12 +17,13 @@ def test_service_submits_the_drafts_in_scope_and_reports_refusals(app, fresh):
         drafts_of_sup2 = drafts_of(db.session, fresh, sup2.scope)
         outcomes, remaining = submit_drafts(db.session, fresh, sup2)
         assert remaining == 0 and [o.id for o in outcomes] == drafts_of_sup2 and drafts_of_sup2
-        assert all(o.status == 403 and o.refusal.code for o in outcomes)  # only HR submits
+        # only HR submits
+        assert all(not o.ok and o.refusal.kind == "refused" and o.refusal.code for o in outcomes)
         assert current(fresh, "EMP6").state.value == "draft"
 
         hr = person(app, "hr")
         outcomes, remaining = submit_drafts(db.session, fresh, hr, "本期数据已核对", limit=5)
-        assert len(outcomes) == 5 and all(o.status == 200 and o.state == "pending_review" for o in outcomes)
+        assert len(outcomes) == 5 and all(o.ok and o.state == "pending_review" for o in outcomes)
         total = len(appraisal_ids(fresh))
         assert remaining == total - 1 - 5
         outcomes, remaining = submit_drafts(db.session, fresh, hr)

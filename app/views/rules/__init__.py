@@ -18,7 +18,7 @@ from flask_appbuilder import BaseView
 from ... import permissions as p
 from ...locales import current_locale
 from ...rules import SEGMENTS
-from ..org import segment_label
+from ...web.labels import segment_label
 from .grades import GradeScreens
 from .indicators import IndicatorScreens
 from .screen import SWOT_LABELS

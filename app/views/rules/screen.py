@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...models import RuleSetVersion, Station, owning_version
-from ...scoping import current_person
+from ...scoping import current_user_or_none
 
 SWOT_LABELS = {"S": ("优势", "Strengths"), "W": ("劣势", "Weaknesses"), "O": ("机会", "Opportunities"),
                "T": ("威胁", "Threats")}
@@ -19,7 +19,7 @@ ACTION_LABELS = {"bonus": ("奖金系数", "Bonus coefficient"), "training": ("�
 
 
 def user_name() -> str:
-    person = current_person()
+    person = current_user_or_none()
     return person.username if person is not None else ""
 
 
