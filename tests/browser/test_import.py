@@ -21,7 +21,8 @@ def orders(app, prefix: str) -> int:
     from app.models import WorkOrder
 
     with app.app_context():
-        n = db.session.scalar(select(func.count()).select_from(WorkOrder).where(WorkOrder.order_no.like(f"{prefix}%")))
+        like = WorkOrder.order_no.like(f"{prefix}%")
+        n = db.session.scalar(select(func.count()).select_from(WorkOrder).where(like))
         db.session.remove()
     return n
 

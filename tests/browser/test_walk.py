@@ -53,12 +53,14 @@ EXTENSION = re.compile(r"(?<![\w.])\.[a-z][a-z0-9]{1,4}\b")  # a file name exten
 PYTHON_VALUES = {"None", "True", "False", "nan"}  # a value shown as Python prints it
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 ROOT = Path(__file__).resolve().parents[2]
-FAB_ZH = Path(__import__("flask_appbuilder").__file__).parent / "translations" / "zh" / "LC_MESSAGES" / "messages.po"
+FAB_ZH = (Path(__import__("flask_appbuilder").__file__).parent
+          / "translations" / "zh" / "LC_MESSAGES" / "messages.po")
 
 # The visible text of the page outside code-like elements, one string per text node.
 VISIBLE_TEXT = """() => {
   const code = 'code, kbd, pre, samp, script, style, noscript, template';
-  const shown = el => (el.closest('select') || el).checkVisibility({checkVisibilityCSS: true, checkOpacity: true});
+  const shown = el => (el.closest('select') || el)
+    .checkVisibility({checkVisibilityCSS: true, checkOpacity: true});
   const out = [document.title];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let n = walker.nextNode(); n; n = walker.nextNode()) {
@@ -231,6 +233,7 @@ def test_employee_appraisal_fits_a_phone(served, as_user):
         db.session.remove()
     page = as_user("emp1", width=390, height=844)
     page.goto(f"/appraisal/show/{pk}")
-    widths = page.evaluate("() => [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]")
+    widths = page.evaluate(
+        "() => [document.documentElement.scrollWidth, document.body.scrollWidth, window.innerWidth]")
     screenshot(page, "phone-390-appraisal")
     assert max(widths[0], widths[1]) <= widths[2], widths

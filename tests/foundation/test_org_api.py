@@ -22,12 +22,13 @@ def test_a_manager_can_be_removed_and_set_again(api_as):
     manager = hr.get(f"/api/v1/station/{pk}").json["result"]["manager_id"]
     assert manager is not None
     assert hr.put(f"/api/v1/station/{pk}", json={"manager_id": None}).json["result"]["manager_id"] is None
-    assert hr.put(f"/api/v1/station/{pk}", json={"manager_id": manager}).json["result"]["manager_id"] == manager
+    answer = hr.put(f"/api/v1/station/{pk}", json={"manager_id": manager})
+    assert answer.json["result"]["manager_id"] == manager
 
 
 def test_a_new_station_may_have_no_manager(api_as):
-    response = api_as("hr").post("/api/v1/station/", json={"code": "S09", "name": "新站", "segment": "consumer",
-                                                          "manager_id": None})
+    station = {"code": "S09", "name": "新站", "segment": "consumer", "manager_id": None}
+    response = api_as("hr").post("/api/v1/station/", json=station)
     assert response.status_code == 201 and response.json["result"]["manager_id"] is None
 
 

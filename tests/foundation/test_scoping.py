@@ -29,7 +29,8 @@ def may_read(user, view) -> bool:
 
 
 def visible_ids(user, model) -> set[int]:
-    """The rows of ``model`` this user should see, by the rule of SPEC §1."""
+    """The rows of ``model`` this user should see, by the scoping rule (HR all, a manager their station,
+    a supervisor their reports, an employee themself), worked out here."""
     rows = db.session.scalars(select(model)).all()
     roles = {r.name for r in user.roles}
     if roles & {p.ADMIN, p.HR}:

@@ -64,7 +64,8 @@ def test_unknown_kind_and_missing_file(api_as):
 
 
 def _visible_orders(app, username) -> set[int]:
-    """Work orders this user should see, by the rule of SPEC §1, worked out without app.scoping."""
+    """Work orders this user should see, by the scoping rule (HR all, a manager their station, a supervisor
+    their reports, an employee themself), worked out without app.scoping."""
     with app.app_context():
         user = app.appbuilder.sm.find_user(username=username)
         roles = {r.name for r in user.roles}
@@ -93,8 +94,8 @@ def test_workorder_list_is_scoped(app, api_as, username):
     if username == "emp1":
         with app.app_context():
             emp1 = db.session.scalar(select(Employee.id).where(Employee.employee_no == "EMP1"))
-        assert {row["technician_id"] for row in api.get("/api/v1/workorder/?q=(page_size:100)").json["result"]} \
-            == {emp1}
+        rows = api.get("/api/v1/workorder/?q=(page_size:100)").json["result"]
+        assert {row["technician_id"] for row in rows} == {emp1}
 
 
 def test_workorder_list_filters(app, api_as):
