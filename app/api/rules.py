@@ -30,7 +30,7 @@ from ..models import (
 )
 from ..services import rules as service
 from ..services.errors import kind_of
-from ..web.context import current_username
+from ..web.context import current_username, row_or_none
 from ..web.datamodel import interface
 from .base import JixiaoModelRestApi, service_error
 
@@ -176,7 +176,7 @@ class RuleSetApi(JixiaoModelRestApi):
             pk = int(pk)
         except (TypeError, ValueError):
             return None
-        return db.session.get(RuleSetVersion, pk) if -(2**31) < pk < 2**31 else None
+        return row_or_none(RuleSetVersion, pk)
 
     def post_headless(self):
         data = request.get_json(silent=True)

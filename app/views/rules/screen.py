@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...models import RuleSetVersion, Station, owning_version
-from ...scoping import current_user_or_none
+from ...web.context import row_or_none
 
 SWOT_LABELS = {"S": ("优势", "Strengths"), "W": ("劣势", "Weaknesses"), "O": ("机会", "Opportunities"),
                "T": ("威胁", "Threats")}
@@ -18,20 +18,15 @@ ACTION_LABELS = {"bonus": ("奖金系数", "Bonus coefficient"), "training": ("�
                  "improvement_plan": ("改进计划", "Improvement plan")}
 
 
-def user_name() -> str:
-    person = current_user_or_none()
-    return person.username if person is not None else ""
-
-
 def version_or_404(vid: int) -> RuleSetVersion:
-    version = db.session.get(RuleSetVersion, vid) if -(2**31) < vid < 2**31 else None
+    version = row_or_none(RuleSetVersion, vid)
     if version is None:
         abort(404)
     return version
 
 
 def row_or_404(model, version: RuleSetVersion, rid: int):
-    row = db.session.get(model, rid) if -(2**31) < rid < 2**31 else None
+    row = row_or_none(model, rid)
     if row is None or owning_version(db.session, row) is not version:
         abort(404)
     return row

@@ -15,8 +15,8 @@ from ...models import (
 )
 from ...rules import CATEGORIES
 from ...services import rules as service
+from ...web.context import current_username
 from .screen import (
-    user_name,
     version_or_404,
 )
 
@@ -35,7 +35,7 @@ class VersionScreens:
         if based_on is not None:
             version_or_404(based_on)
         try:
-            version = service.new_draft(db.session, based_on_id=based_on, user=user_name())
+            version = service.new_draft(db.session, based_on_id=based_on, user=current_username())
         except service.NoRuleSet:  # here a base that is no published version is a missing page (the API: 422)
             abort(404)
         flash(_("Draft v%(number)s created: edit it, then publish it.", number=version.number), "success")
@@ -89,7 +89,7 @@ class VersionScreens:
         version = version_or_404(vid)
         try:
             note = request.form.get("note", "")[:2000]
-            result = service.publish(db.session, vid, user=user_name(), note=note)
+            result = service.publish(db.session, vid, user=current_username(), note=note)
         except service.NotADraft:
             flash(_("This version is published already."), "warning")
             return redirect(url_for("RulesView.version", vid=vid))
