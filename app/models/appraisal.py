@@ -77,6 +77,16 @@ class Cycle(Model):
     progress_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     # What the last compute created and changed (services.compute.ComputeResult.to_dict()).
     last_result: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # Publication (结果公示): from then on employees see their approved results. ``publication`` keeps
+    # what was decided then: the policy breaches published over, and each pooled station's allocation.
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    published_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    publish_override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    publication: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
 
     def __repr__(self) -> str:
         return self.name
@@ -144,6 +154,9 @@ class AuditEvent(Model):
     from_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
     to_state: Mapped[str] = mapped_column(String(32), nullable=False)
     comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Who may read the comment: "shared" (the appraised employee too) or "internal" (reviewers and HR).
+    visibility: Mapped[str] = mapped_column(String(16), nullable=False, default="shared",
+                                            server_default="shared")
     snapshot_hash: Mapped[str] = mapped_column(String(64), nullable=False)
 
     def __repr__(self) -> str:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from decimal import Decimal
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import Date, Enum, ForeignKey, Integer, String
+from sqlalchemy import Date, Enum, ForeignKey, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Model
@@ -63,6 +64,8 @@ class Employee(Model):
     )
     user: Mapped[User | None] = relationship(User)
     hired_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # Monthly performance-bonus base in yuan (绩效奖金基数); the incentive formula may use it.
+    bonus_base: Mapped[Decimal | None] = mapped_column(Numeric(12, 2), nullable=True)
 
     def __repr__(self) -> str:
         return f"{self.employee_no} {self.name}"

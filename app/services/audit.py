@@ -15,8 +15,13 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def event_row(appraisal_id, actor: Actor, action, from_state, to_state, comment, digest, at=None) -> dict:
+SHARED, INTERNAL = "shared", "internal"  # who reads an event's comment: the employee too, or reviewers only
+
+
+def event_row(appraisal_id, actor: Actor, action, from_state, to_state, comment, digest, at=None, *,
+              visibility: str = SHARED) -> dict:
     """The values of one ``audit_event`` row (inserted in the caller's transaction)."""
     return {"appraisal_id": appraisal_id, "user_id": actor.user_id, "who": actor.name or SYSTEM,
             "at": at or now(), "action": action, "from_state": from_state, "to_state": to_state,
-            "comment": (comment or "").strip() or None, "snapshot_hash": digest}
+            "comment": (comment or "").strip() or None, "snapshot_hash": digest,
+            "visibility": visibility}
