@@ -15,8 +15,15 @@ The semantics, in order:
    in proportion, and dynamic or SWOT weights need not add up to 100.
 5. Scores are clamped to 0–100; subtotal = Σ score × effective weight / 100; total = subtotal +
    adjustment, clamped to 0–100. No line with a score: subtotal, total and grade are None (N/A).
-6. Grade: the band with the highest ``min`` ≤ total. Outcome rules are evaluated over the variables,
-   the indicators' values and ``total``, ``subtotal``, ``adjustment``, ``grade``.
+6. Grade: the band with the highest ``min`` ≤ total.
+7. Calibration (HR, after review): ``calibration = {"total": x | None, "grade": g | None}`` overrides
+   the total and/or the grade after scoring; the grade follows a new total unless a grade is given.
+   The result's ``calibration`` records {"from_total", "from_grade", "total", "grade"}: the scored
+   total and grade, and what HR set (None: not set), so that a recompute can apply it again.
+8. Outcome rules are evaluated over the variables, the indicators' values and ``total``,
+   ``subtotal``, ``adjustment``, ``grade`` (the calibrated ones).
+9. The incentive (policy.toml, ``incentive.py``): the amount formula over the same values plus
+   ``bonus_base`` and ``coefficient`` (the applied bonus outcome's, 0 when none, N/A without a total).
 """
 
 from __future__ import annotations
@@ -24,15 +31,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from app.engine import FormulaError
 
 from .check import indicator_dependencies
 from .evaluate import clamp_score, evaluate_indicator
-from .formulas import OUTCOME, WEIGHT, explain_text
+from .formulas import INCENTIVE, OUTCOME, WEIGHT, explain_text
+from .incentive import incentive_part
 from .items import Line
-from .model import CATEGORY_EN, expr_text
+from .model import CATEGORY_EN, expr_text, norm_number
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class EmployeeFacts:
     station_code: str
     station_name: str
     segment: str  # enterprise / consumer / mixed
+    bonus_base: Decimal | None = None  # yuan; what the incentive formula reads as bonus_base
 
 
 @dataclass
@@ -61,6 +71,9 @@ class AppraisalResult:
     outcome_details: list[dict] = field(default_factory=list)
     category_scores: dict[str, float | None] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
+    # The snapshot's "incentive" (incentive.incentive_part) and "calibration"; None when there is none.
+    incentive: dict | None = None
+    calibration: dict | None = None
 
     @property
     def bonus_coefficient(self) -> float | None:
@@ -84,6 +97,9 @@ class AppraisalResult:
             "outcome_details": [dict(d) for d in self.outcome_details],
             "category_scores": dict(self.category_scores),
             "variables": dict(self.variables),
+            "incentive": None if self.incentive is None else {
+                k: dict(v) if isinstance(v, dict) else v for k, v in self.incentive.items()},
+            "calibration": None if self.calibration is None else dict(self.calibration),
         }
 
 
@@ -147,7 +163,10 @@ def _evaluation_order(ruleset, codes: list[str]) -> list[str]:
 
 def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tags: Mapping[str, int],
              manual: Mapping[str, float | None], adjustment: float = 0.0, *, year: int | None = None,
-             locale: str = "zh_CN") -> AppraisalResult:
+             locale: str = "zh_CN", calibration: Mapping[str, Any] | None = None) -> AppraisalResult:
+    """Score one employee (the steps in the module's docstring). ``calibration`` is HR's override
+    {"total": x | None, "grade": g | None}; ValueError when it names no grade of the rule set or a
+    total outside 0–100."""
     en = _en(locale)
     adjustment = float(adjustment or 0.0)
     template = ruleset.template_for(employee.position, employee.station_code, employee.segment)
@@ -157,7 +176,13 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
                     f"at station {employee.station_code}.")
         else:
             note = f"没有适用于岗位“{employee.position}”（服务站 {employee.station_code}）的考核方案。"
-        return AppraisalResult(None, None, na_notes=[note], adjustment=adjustment)
+        result = AppraisalResult(None, None, na_notes=[note], adjustment=adjustment)
+        values = dict(variables)
+        _calibrate(ruleset, result, calibration, locale)
+        if result.total is not None:
+            _outcomes(ruleset, result, values, tags, locale)
+        _incentive(ruleset, result, employee, values, tags, locale)
+        return result
 
     lines = _lines_for(ruleset, employee, template, year)
     values: dict[str, Any] = dict(variables)
@@ -223,8 +248,10 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
     band = ruleset.grade_for(result.total)
     if band is not None:
         result.grade, result.grade_label = band.grade, band.text(locale)
+    _calibrate(ruleset, result, calibration, locale)
     if result.total is not None:
         used |= _outcomes(ruleset, result, values, tags, locale)
+    used |= _incentive(ruleset, result, employee, values, tags, locale)
 
     result.variables = {name: values.get(name) for name in sorted(used)}
     for word in sorted(tags):
@@ -301,3 +328,46 @@ def _outcomes(ruleset, result: AppraisalResult, values: dict, tags, locale: str)
         result.outcomes.append(text)
         result.outcome_details.append(detail)
     return used - {"total", "subtotal", "adjustment", "grade"}
+
+
+def _calibrate(ruleset, result: AppraisalResult, calibration: Mapping[str, Any] | None, locale: str) -> None:
+    """Apply HR's calibration: a new total (its grade follows unless a grade is given) and/or grade."""
+    if not calibration:
+        return
+    total, grade = calibration.get("total"), calibration.get("grade") or None
+    if total is None and grade is None:
+        return
+    record = {"from_total": result.total, "from_grade": result.grade, "total": None, "grade": grade}
+    if total is not None:
+        number = norm_number(total)
+        if number is None or not 0 <= number <= 100:
+            raise ValueError(f"a calibrated total must be a number from 0 to 100, not {total!r}")
+        result.total = record["total"] = _r(float(number))
+        band = ruleset.grade_for(result.total)
+        result.grade, result.grade_label = (band.grade, band.text(locale)) if band else (None, None)
+    if grade is not None:
+        band = ruleset.band(grade)
+        if band is None:
+            raise ValueError(f"the rule set has no grade {grade!r}")
+        result.grade, result.grade_label = band.grade, band.text(locale)
+    result.calibration = record
+
+
+def _incentive(ruleset, result: AppraisalResult, employee: EmployeeFacts, values: Mapping[str, Any], tags,
+               locale: str) -> set[str]:
+    """Fill ``result.incentive``; the variables the amount formula reads (for the snapshot)."""
+    if ruleset.incentive is None:
+        return set()
+    coefficient = None
+    if result.total is not None:
+        bonus = [d for d in result.outcome_details if d["action"] == "bonus"]
+        coefficient = bonus[0]["coefficient"] if bonus else 0.0
+    result.incentive = incentive_part(
+        ruleset.incentive, ruleset.formulas, values=values, tags=tags, bonus_base=employee.bonus_base,
+        coefficient=coefficient, total=result.total, grade=result.grade, station_code=employee.station_code,
+        locale=locale)
+    try:
+        names = set(ruleset.formulas.compile(INCENTIVE, ruleset.incentive.formula_text).names)
+    except FormulaError:
+        return set()
+    return names - {"bonus_base", "coefficient", "total", "grade"}

@@ -2,8 +2,9 @@
 
 Errors block loading and publishing; warnings are shown and let them go on. Problem codes besides
 the engine's own (SYNTAX, UNKNOWN_NAME, …, CYCLE): MISSING, BAD_VALUE, DUPLICATE, NAME_TAKEN,
-UNKNOWN_INDICATOR, EMPTY, GRADE_GAP, TEST_FAILED, and the warnings WEIGHT_SUM, NO_TESTS, AMBIGUOUS
-and UNKNOWN_STATION (a SWOT or template for a station not in the database simply never applies).
+UNKNOWN_INDICATOR, EMPTY, GRADE_GAP, TEST_FAILED, UNKNOWN_GRADE (a distribution limit of policy.toml
+naming no grade), TOML and UNKNOWN_KEY (policy.toml), and the warnings WEIGHT_SUM, NO_TESTS, AMBIGUOUS
+and UNKNOWN_STATION (a SWOT, template or pool for a station not in the database simply never applies).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from app.engine import FormulaError
 
 from .evaluate import run_test
 from .formulas import INDICATOR, OUTCOME, RESERVED, SCORE, WEIGHT, order_indicators
+from .incentive import check_incentive
 from .model import FILES, NA, Problem, expr_text
+from .policy import check_distribution
 
 IND_FILE, TPL_FILE = FILES["indicator"], FILES["template"]
 GRADE_FILE, SWOT_FILE = FILES["grade"], FILES["swot"]
@@ -74,7 +77,16 @@ def check(ruleset, station_codes: Iterable[str] | None = None) -> list[Problem]:
     _check_grades(ruleset, out)
     _check_outcomes(ruleset, out)
     _check_swot(ruleset, stations, out)
+    _check_policy(ruleset, stations, out)
     return out
+
+
+def _check_policy(ruleset, stations: set[str] | None, out: list[Problem]) -> None:
+    """policy.toml: its shape, the grades its limits name, the incentive's formula, tests and pools."""
+    read = ruleset.policy_file
+    out += read.problems
+    out += check_distribution(read.distribution, (g.grade for g in ruleset.grades))
+    out += check_incentive(read.incentive, ruleset.formulas, stations)
 
 
 def _check_indicators(ruleset, out: list[Problem]) -> None:

@@ -8,6 +8,8 @@ score      score formulas: as ``indicator``, plus ``value`` (实际值) and ``ta
 weight     template and SWOT weights: the built-in variables (the station's included)
 outcome    outcome conditions and bonus coefficients: as ``indicator``, plus ``total`` (总分),
            ``subtotal`` (小计), ``adjustment`` (调整分) and ``grade`` (等级, compare with ==)
+incentive  the incentive's amount formula (policy.toml): as ``indicator``, plus ``bonus_base``
+           (奖金基数), ``coefficient`` (奖金系数), ``total`` (总分) and ``grade`` (等级)
 =========  ============================================================================
 """
 
@@ -19,7 +21,8 @@ from app.engine import Catalogue, FormulaError, Variable, builtin_catalogue, com
 from app.engine.catalogue import TEXT
 
 INDICATOR, SCORE, WEIGHT, OUTCOME = "indicator", "score", "weight", "outcome"
-ROLES = (INDICATOR, SCORE, WEIGHT, OUTCOME)
+INCENTIVE = "incentive"
+ROLES = (INDICATOR, SCORE, WEIGHT, OUTCOME, INCENTIVE)
 
 SCORE_VARIABLES = (
     Variable("value", "实际值", "Value", "本指标的实际值", "This indicator's value", "rule"),
@@ -33,8 +36,17 @@ OUTCOME_VARIABLES = (
     Variable("grade", "等级", "Grade", "等级代码，用 == 比较，如 grade == \"A\"",
              "The grade code; compare with ==, e.g. grade == \"A\"", "rule", TEXT),
 )
-RESERVED = frozenset(v.code for v in (*SCORE_VARIABLES, *OUTCOME_VARIABLES)) | frozenset(
-    v.zh for v in (*SCORE_VARIABLES, *OUTCOME_VARIABLES))
+INCENTIVE_VARIABLES = (
+    Variable("bonus_base", "奖金基数", "Bonus base", "员工的奖金基数（元）；没有填写时为 N/A",
+             "The employee's bonus base (yuan); N/A when none is recorded", "rule"),
+    Variable("coefficient", "奖金系数", "Bonus coefficient",
+             "适用的奖金结果规则（bonus）的系数；没有适用的奖金规则时为 0",
+             "The coefficient of the bonus outcome rule that applied; 0 when none applied", "rule"),
+    OUTCOME_VARIABLES[0],  # total
+    OUTCOME_VARIABLES[3],  # grade
+)
+_RULE_VARIABLES = (*SCORE_VARIABLES, *OUTCOME_VARIABLES, *INCENTIVE_VARIABLES)
+RESERVED = frozenset(v.code for v in _RULE_VARIABLES) | frozenset(v.zh for v in _RULE_VARIABLES)
 
 
 def role_catalogue(role: str, indicator_codes: Iterable[str] = ()) -> Catalogue:
@@ -47,6 +59,8 @@ def role_catalogue(role: str, indicator_codes: Iterable[str] = ()) -> Catalogue:
         return with_indicators.extend(SCORE_VARIABLES)
     if role == OUTCOME:
         return with_indicators.extend(OUTCOME_VARIABLES)
+    if role == INCENTIVE:
+        return with_indicators.extend(INCENTIVE_VARIABLES)
     return with_indicators
 
 

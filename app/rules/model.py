@@ -33,6 +33,8 @@ FILES = {
 RULE_FILES = ("indicators.toml", "templates.toml", "grades.toml", "swot.toml")
 # The rule set may carry its own approval workflow (kept verbatim among its extras).
 WORKFLOW_FILE = "workflow.toml"
+# The distribution policy and the incentives (kept verbatim among the extras, read by policy.py).
+POLICY_FILE = "policy.toml"
 
 Expr = int | float | str  # a number, or the text of a formula ("" = none)
 

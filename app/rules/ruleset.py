@@ -13,8 +13,10 @@ from .appraise import AppraisalResult, EmployeeFacts
 from .appraise import appraise as appraise_employee
 from .check import check as check_ruleset
 from .formulas import INDICATOR, SCORE, WEIGHT, Formulas
+from .incentive import Incentive
 from .items import GradeBand, Indicator, OutcomeRule, SwotItem, Template
-from .model import FILES, Problem
+from .model import FILES, POLICY_FILE, Problem
+from .policy import DistributionPolicy, PolicyFile, read_policy_file
 
 
 @dataclass(frozen=True, eq=True)
@@ -98,6 +100,25 @@ class RuleSet:
         return tuple(s for s in self.swot if s.station == station_code and s.year == latest)
 
     @cached_property
+    def policy_file(self) -> PolicyFile:
+        """``policy.toml`` read (once): the distribution policy, the incentive, their shape problems."""
+        return read_policy_file(self.extras.get(POLICY_FILE))
+
+    @property
+    def policy(self) -> DistributionPolicy | None:
+        """The distribution policy (强制分布), or None when the rule set has none."""
+        return self.policy_file.distribution
+
+    @property
+    def incentive(self) -> Incentive | None:
+        """The incentive (绩效奖金) rules, or None when the rule set has none."""
+        return self.policy_file.incentive
+
+    def band(self, grade: str | None) -> GradeBand | None:
+        """The band of a grade code."""
+        return next((b for b in self.grades if b.grade == grade), None)
+
+    @cached_property
     def _bands_high_first(self) -> list[GradeBand]:
         return sorted(self.grades, key=lambda b: b.min, reverse=True)
 
@@ -135,7 +156,8 @@ class RuleSet:
     # -- the work -------------------------------------------------------------------------
 
     def check(self, station_codes=None) -> list[Problem]:
-        """Every problem of the rule set: formulas, references, weights, grades, test cases."""
+        """Every problem of the rule set: formulas, references, weights, grades, test cases, and
+        those of policy.toml (the distribution policy and the incentive)."""
         return check_ruleset(self, station_codes=station_codes)
 
     def appraise(
@@ -148,7 +170,8 @@ class RuleSet:
         *,
         year: int | None = None,
         locale: str = "zh_CN",
+        calibration: Mapping[str, Any] | None = None,
     ) -> AppraisalResult:
         """Score one employee; see :func:`app.rules.appraise.appraise`."""
         return appraise_employee(self, employee, variables, tags, manual or {}, adjustment, year=year,
-                                 locale=locale)
+                                 locale=locale, calibration=calibration)
