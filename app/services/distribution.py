@@ -1,0 +1,288 @@
+"""A cycle's grade distribution for calibration: every station side by side, the network and each customer
+segment (grade counts and shares, the spread of the totals), the people at the grade boundaries, and the
+distribution policy's breaches.
+
+Only current appraisal versions count, in any state. An appraisal without a grade is left out of the
+counts, the shares and the headcount (as the policy counts), and reported as ``ungraded``. Everything is
+read with a few queries over columns (grade counts by GROUP BY, the totals of the spread as one ordered
+column list, the boundary people by a range filter), never by loading appraisal rows one by one.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, or_, select
+
+from ..charts.spread import FiveNumbers, five_numbers
+from ..models import Appraisal, Cycle, Employee, Station
+from ..models.org import Segment
+from ..rules.policy import Breach, DistributionPolicy, breaches
+from .rules import ruleset_for_version
+
+NETWORK, STATION, SEGMENT = "network", "station", "segment"
+SEGMENTS = tuple(s.value for s in Segment)  # enterprise, consumer, mixed
+BOUNDARY_POINTS = 2.0  # a total this close to a band's minimum (either side) is at the boundary
+
+
+@dataclass
+class Group:
+    """One column of the comparison: a station, a segment or the network."""
+
+    kind: str  # "station", "segment" or "network"
+    key: str  # the station code, the segment code, or "network"
+    name: str
+    segment: str | None = None
+    station_id: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)  # grade → count, in the grades' order
+    ungraded: int = 0
+    totals: list[float] = field(default_factory=list)  # ascending, the appraisals that have a total
+
+    @property
+    def headcount(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def appraisals(self) -> int:
+        return self.headcount + self.ungraded
+
+    def share(self, grade: str) -> float | None:
+        return round(self.counts.get(grade, 0) / self.headcount, 4) if self.headcount else None
+
+    @property
+    def spread(self) -> FiveNumbers:
+        return five_numbers(self.totals)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "key": self.key, "name": self.name, "segment": self.segment,
+                "appraisals": self.appraisals,
+                "headcount": self.headcount, "ungraded": self.ungraded, "counts": dict(self.counts),
+                "shares": {g: self.share(g) for g in self.counts}, "spread": self.spread.to_dict()}
+
+
+@dataclass(frozen=True)
+class BoundaryPerson:
+    """A current appraisal whose total lies within :data:`BOUNDARY_POINTS` of a grade band's minimum."""
+
+    appraisal_id: int
+    employee_no: str
+    name: str
+    station_code: str
+    station_name: str
+    total: float
+    grade: str | None
+    state: str
+    band: str  # the grade whose minimum is near
+    band_min: float
+    snapshot_hash: str
+
+    @property
+    def distance(self) -> float:
+        """Points above (positive) or below (negative) the band's minimum."""
+        return round(self.total - self.band_min, 2)
+
+    def to_dict(self) -> dict:
+        return {"appraisal_id": self.appraisal_id, "employee_no": self.employee_no, "name": self.name,
+                "station": self.station_code, "station_name": self.station_name, "total": self.total,
+                "grade": self.grade, "state": self.state, "band": self.band, "band_min": self.band_min,
+                "distance": self.distance, "hash": self.snapshot_hash}
+
+
+@dataclass
+class Distribution:
+    """What the calibration screen and API show of one cycle, within the stations asked for."""
+
+    cycle: Cycle
+    grades: list[str]  # the rule set's grades in its order, then any other grade found
+    grade_labels: dict[str, str]
+    bands: list[tuple[str, float]]  # (grade, minimum), highest first
+    policy: DistributionPolicy | None
+    stations: list[Group]
+    network: Group
+    segments: list[Group]
+    boundary: list[BoundaryPerson]
+    boundary_total: int  # how many are at a boundary (``boundary`` may hold only the first of them)
+    breaches: list[Breach]
+    whole_network: bool  # False when limited to some stations: ``network`` then sums only those
+
+    def breach_at(self, scope: str, grade: str) -> list[Breach]:
+        return [b for b in self.breaches if b.scope == scope and b.grade == grade]
+
+    def limits_for(self, group: Group) -> dict[str, list]:
+        """grade → the policy's limits that apply to this group (network limits to the network row,
+        station limits to a station with at least the policy's minimum headcount)."""
+        if self.policy is None or group.kind == SEGMENT:
+            return {}
+        out: dict[str, list] = defaultdict(list)
+        for limit in self.policy.limits:
+            if group.kind == NETWORK:
+                applies = limit.network and self.whole_network
+            else:
+                applies = limit.station and group.headcount >= max(self.policy.min_headcount, 1)
+            if applies:
+                out[limit.grade].append(limit)
+        return dict(out)
+
+    def to_dict(self, locale: str | None) -> dict:
+        policy = None
+        if self.policy is not None:
+            policy = {"min_headcount": self.policy.min_headcount,
+                      "limits": [{"grade": lim.grade, "min": lim.min_share, "max": lim.max_share,
+                                  "scope": lim.scope} for lim in self.policy.limits]}
+        return {
+            "cycle": {"id": self.cycle.id, "name": self.cycle.name, "published": self.cycle.is_published},
+            "grades": [{"grade": g, "label": self.grade_labels.get(g, g),
+                        "min": next((m for b, m in self.bands if b == g), None)} for g in self.grades],
+            "policy": policy,
+            "whole_network": self.whole_network,
+            "network": self.network.to_dict(),
+            "stations": [s.to_dict() for s in self.stations],
+            "segments": [s.to_dict() for s in self.segments],
+            "boundary": [p.to_dict() for p in self.boundary],
+            "boundary_total": self.boundary_total,
+            "breaches": [b.to_dict(locale) for b in self.breaches],
+        }
+
+
+def _current(cycle: Cycle, station_ids: Iterable[int] | None):
+    where = [Appraisal.cycle_id == cycle.id, Appraisal.is_current.is_(True)]
+    if station_ids is not None:
+        where.append(Appraisal.station_id.in_(sorted(set(station_ids))))
+    return where
+
+
+def _ruleset(session, cycle: Cycle):
+    return ruleset_for_version(session, cycle.rule_set_version_id) if cycle.rule_set_version_id else None
+
+
+def grade_counts_by_station(session, cycle: Cycle, station_ids: Iterable[int] | None = None
+                            ) -> dict[int, dict[str | None, int]]:
+    """station id → grade (None for none) → number of current appraisals: one GROUP BY."""
+    out: dict[int, dict[str | None, int]] = defaultdict(dict)
+    rows = session.execute(select(Appraisal.station_id, Appraisal.grade, func.count())
+                           .where(*_current(cycle, station_ids))
+                           .group_by(Appraisal.station_id, Appraisal.grade))
+    for station_id, grade, count in rows:
+        out[station_id][grade or None] = out[station_id].get(grade or None, 0) + count
+    return out
+
+
+def _policy_breaches(policy: DistributionPolicy | None, codes: Mapping[int, str],
+                     counts: Mapping[int, Mapping[str | None, int]]) -> list[Breach]:
+    if policy is None:
+        return []
+    grades_by_station: dict[str, list[str | None]] = {}
+    for station_id, by_grade in counts.items():
+        grades = grades_by_station.setdefault(codes[station_id], [])
+        for grade, count in by_grade.items():
+            grades.extend([grade] * count)
+    return breaches(policy, grades_by_station)
+
+
+def breaches_for_cycle(session, cycle: Cycle) -> list[Breach]:
+    """The cycle's rule-set policy over the grades of its current appraisals; [] without a policy."""
+    ruleset = _ruleset(session, cycle)
+    policy = ruleset.policy if ruleset is not None else None
+    if policy is None:
+        return []
+    counts = grade_counts_by_station(session, cycle)
+    codes = dict(session.execute(select(Station.id, Station.code).where(Station.id.in_(list(counts)))).all())
+    return _policy_breaches(policy, codes, counts)
+
+
+def _grade_order(ruleset, found: Iterable[str]) -> list[str]:
+    order = [band.grade for band in ruleset.grades] if ruleset is not None else []
+    return order + sorted(set(found) - set(order))
+
+
+def _boundary(session, cycle: Cycle, station_ids, bands: Sequence[tuple[str, float]],
+              limit: int | None) -> tuple[list[BoundaryPerson], int]:
+    """Current appraisals within :data:`BOUNDARY_POINTS` of a band's minimum (the lowest band has no
+    boundary below it), by station, then highest total first (the first ``limit``); and how many there
+    are in all."""
+    if len(bands) < 2:
+        return [], 0
+    lowest = min(m for _, m in bands)
+    edges = [(g, float(m)) for g, m in bands if m > lowest]
+    near = or_(*[Appraisal.total.between(m - BOUNDARY_POINTS, m + BOUNDARY_POINTS) for _, m in edges])
+    where = [*_current(cycle, station_ids), Appraisal.total.is_not(None), near]
+    query = (select(Appraisal.id, Employee.employee_no, Employee.name, Station.code, Station.name,
+                    Appraisal.total, Appraisal.grade, Appraisal.state, Appraisal.snapshot_hash)
+             .join(Employee, Employee.id == Appraisal.employee_id)
+             .join(Station, Station.id == Appraisal.station_id)
+             .where(*where)
+             .order_by(Station.code, Appraisal.total.desc(), Employee.employee_no))
+    if limit is not None:
+        query = query.limit(limit)
+    out = []
+    for ident, no, name, code, station_name, total, grade, state, digest in session.execute(query):
+        band, band_min = min(edges, key=lambda e: (abs(total - e[1]), -e[1]))
+        out.append(BoundaryPerson(ident, no, name, code, station_name, total, grade,
+                                  getattr(state, "value", state), band, band_min, digest))
+    if limit is None or len(out) < limit:
+        return out, len(out)
+    return out, session.scalar(select(func.count()).select_from(Appraisal).where(*where))
+
+
+def cycle_distribution(session, cycle: Cycle, *, station_ids: Iterable[int] | None = None,
+                       locale: str | None = None, boundary_limit: int | None = None,
+                       boundary_station_ids: Iterable[int] | None = None) -> Distribution:
+    """The cycle's distribution over the stations ``station_ids`` (every station when None); the boundary
+    people of ``boundary_station_ids`` among them (all of them when None), the first ``boundary_limit``.
+
+    Limited to some stations, ``network`` sums only those, and only the breaches of those stations'
+    own limits are reported (a network-wide breach is a fact about stations the caller does not see).
+    """
+    station_ids = None if station_ids is None else sorted(set(station_ids))
+    ruleset = _ruleset(session, cycle)
+    policy = ruleset.policy if ruleset is not None else None
+    counts = grade_counts_by_station(session, cycle, station_ids)
+    stations = session.execute(select(Station.id, Station.code, Station.name, Station.segment)
+                               .where(Station.id.in_(list(counts))).order_by(Station.code)).all()
+    found = {g for by_grade in counts.values() for g in by_grade if g is not None}
+    grades = _grade_order(ruleset, found)
+    bands = sorted(((b.grade, b.min) for b in ruleset.grades), key=lambda b: -b[1]) if ruleset else []
+    labels = {b.grade: b.text(locale) for b in ruleset.grades} if ruleset else {}
+
+    def group(kind: str, key: str, name: str, segment: str | None = None,
+              station_id: int | None = None) -> Group:
+        return Group(kind, key, name, segment, station_id, counts={g: 0 for g in grades})
+
+    network = group(NETWORK, NETWORK, NETWORK)
+    by_segment = {s: group(SEGMENT, s, s, s) for s in SEGMENTS}
+    by_station: dict[int, Group] = {}
+    for sid, code, name, segment in stations:
+        segment = getattr(segment, "value", segment)
+        by_station[sid] = group(STATION, code, name, segment, sid)
+        for grade, count in counts[sid].items():
+            for target in (by_station[sid], network, by_segment[segment]):
+                if grade is None:
+                    target.ungraded += count
+                else:
+                    target.counts[grade] += count
+
+    totals = session.execute(select(Appraisal.station_id, Appraisal.total)
+                             .where(*_current(cycle, station_ids), Appraisal.total.is_not(None))
+                             .order_by(Appraisal.total))
+    for sid, total in totals:
+        station = by_station.get(sid)
+        if station is not None:
+            for target in (station, network, by_segment[station.segment]):
+                target.totals.append(total)
+
+    among = station_ids
+    if boundary_station_ids is not None:
+        among = sorted(set(boundary_station_ids) & set(station_ids if station_ids is not None
+                                                      else boundary_station_ids))
+    boundary, boundary_total = _boundary(session, cycle, among, bands, boundary_limit)
+    found_breaches = _policy_breaches(policy, {sid: g.key for sid, g in by_station.items()}, counts)
+    if station_ids is not None:
+        found_breaches = [b for b in found_breaches if b.scope != NETWORK]
+    return Distribution(
+        cycle=cycle, grades=grades, grade_labels=labels, bands=bands, policy=policy,
+        stations=list(by_station.values()), network=network, segments=list(by_segment.values()),
+        boundary=boundary, boundary_total=boundary_total,
+        breaches=found_breaches, whole_network=station_ids is None,
+    )
