@@ -339,7 +339,7 @@ def _calibrate(ruleset, result: AppraisalResult, calibration: Mapping[str, Any] 
         return
     record = {"from_total": result.total, "from_grade": result.grade, "total": None, "grade": grade}
     if total is not None:
-        number = norm_number(total)
+        number = norm_number(float(total) if isinstance(total, Decimal) else total)
         if number is None or not 0 <= number <= 100:
             raise ValueError(f"a calibrated total must be a number from 0 to 100, not {total!r}")
         result.total = record["total"] = _r(float(number))

@@ -317,7 +317,7 @@ def test_an_empty_calibration_changes_nothing_and_a_bad_one_is_refused():
 
 
 def test_a_calibration_gives_a_total_where_scoring_found_none():
-    result = ruleset_with().appraise(person("2000"), {}, {}, {}, calibration={"total": 80})
+    result = ruleset_with().appraise(person("2000"), {}, {}, {}, calibration={"total": Decimal("80")})
     assert (result.total, result.grade, result.incentive["amount"]) == (80, "B", "2000")
     assert result.calibration == {"from_total": None, "from_grade": None, "total": 80.0, "grade": None}
 
