@@ -42,12 +42,14 @@ WORK_ORDER_COLUMNS = [
 SURVEY_COLUMNS = ["order_no", "surveyed_at", "attitude", "quality", "speed", "comment"]
 COST_COLUMNS = ["employee_no", "month", "salary", "training_cost", "other_labor_cost"]
 EMPLOYEE_COLUMNS = [
-    "employee_no", "name", "station_code", "position", "supervisor_no", "username", "hired_on",
+    "employee_no", "name", "station_code", "position", "supervisor_no", "username", "hired_on", "bonus_base",
 ]
 
 TAGS = [("新技术", 0.07), ("增值服务", 0.10), ("新工艺", 0.05), ("上门服务", 0.20), ("夜间抢修", 0.03)]
 ORDER_WEIGHT = {"维修技师": 1.0, "客服": 0.35, "主管": 0.15, "站长": 0.0}
 SALARY = {"维修技师": 8000, "客服": 6000, "主管": 11000, "站长": 15000}
+# Monthly performance-bonus base (奖金基数) by position: the lowest and highest, in steps of 100 yuan.
+BONUS_BASE = {"维修技师": (1500, 3000), "客服": (1200, 2000), "主管": (3000, 4500), "站长": (4500, 6000)}
 SEGMENT_ENTERPRISE_SHARE = {"enterprise": 0.75, "consumer": 0.12, "mixed": 0.45}
 COMMENTS = [
     "", "", "", "师傅很专业", "响应及时", "等待时间较长", "态度很好", "问题已解决", "希望加快配件供应",
@@ -67,6 +69,7 @@ class GeneratedEmployee:
     supervisor_no: str = ""
     username: str = ""
     hired_on: str = ""
+    bonus_base: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ def organisation(stations: int, employees: int, seed: int = 1) -> Organisation:
     """``stations`` stations and ``employees`` people spread over them: per station one manager,
     a supervisor for every eight staff, the rest technicians and customer-service staff."""
     rng = random.Random(seed)
+    bonus_rng = random.Random(f"{seed}:bonus")  # its own stream: the people stay those of the seed
     org = Organisation()
     segments = ["consumer", "enterprise", "mixed"]
     for i in range(stations):
@@ -113,7 +117,10 @@ def organisation(stations: int, employees: int, seed: int = 1) -> Organisation:
                 boss = supervisor or manager
             hired = dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(3000))
             name = rng.choice(SURNAMES) + "".join(rng.choice(GIVEN) for _ in range(rng.choice((1, 2))))
-            org.people.append(GeneratedEmployee(no, name, site.code, position, boss, "", hired.isoformat()))
+            low, high = BONUS_BASE.get(position, (1500, 3000))
+            bonus = bonus_rng.randrange(low, high + 1, 100)
+            org.people.append(GeneratedEmployee(no, name, site.code, position, boss, "", hired.isoformat(),
+                                                str(bonus)))
     return org
 
 

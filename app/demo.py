@@ -7,6 +7,7 @@ Each demo person's employee number is their user name upper-cased; everyone's pa
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -43,6 +44,13 @@ PEOPLE = [
     ("emp9", "何军", "S02", "维修技师", "sup2", [p.EMPLOYEE]),
     ("emp10", "高燕", "S02", "客服", "sup2", [p.EMPLOYEE]),
 ]
+# Monthly performance-bonus base (奖金基数), yuan: technicians 1500–3000, 客服 1200–2000, more for
+# supervisors and the station manager.
+BONUS_BASE = {
+    "manager1": "5000", "sup1": "3800", "sup2": "3500",
+    "emp1": "2500", "emp2": "2200", "emp3": "1800", "emp4": "2000", "emp5": "1500",
+    "emp6": "2800", "emp7": "3000", "emp8": "2400", "emp9": "1600", "emp10": "1800",
+}
 STAFF_ACCOUNTS = [("admin", "系统管理员", p.ADMIN), ("hr", "人力资源", p.HR)]
 
 
@@ -78,7 +86,7 @@ def seed_demo() -> str:
         people[username] = Employee(
             employee_no=username.upper(), name=name, station=stations[station], position=position,
             supervisor=people.get(sup) if sup else None, user_id=user.id,
-            hired_on=hired + dt.timedelta(days=37 * i),
+            hired_on=hired + dt.timedelta(days=37 * i), bonus_base=Decimal(BONUS_BASE[username]),
         )
         db.session.add(people[username])
     db.session.flush()

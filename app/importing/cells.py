@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -138,6 +139,36 @@ def number(value: Any) -> float:
     if x < 0:
         raise CellError(_("Must not be negative: %(value)s.", value=_shown(value)))
     return x
+
+
+_MONEY = re.compile(r"\d+(\.\d{1,2})?")
+MAX_MONEY = Decimal("9999999999.99")  # what a Numeric(12, 2) column holds
+_GROUPED = re.compile(r"\d{1,3}(,\d{3})+(\.\d{1,2})?")
+
+
+def money(value: Any) -> Decimal:
+    """An amount in yuan of at least 0 with at most 2 decimals (``1500``, ``1,500.50``), as ``Decimal``;
+    a spreadsheet's number cell (and a form's Decimal) too."""
+    if isinstance(value, Decimal) and value.is_finite():
+        text = format(value.normalize(), "f")
+    elif isinstance(value, float) and math.isfinite(value):
+        text = repr(value).removesuffix(".0")
+    elif isinstance(value, int) and not isinstance(value, bool):
+        text = str(value)
+    else:
+        text = str(value).strip()
+    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+    if _GROUPED.fullmatch(digits):
+        digits = digits.replace(",", "")
+    if not _MONEY.fullmatch(digits):
+        raise CellError(_("Not an amount in yuan with at most 2 decimals (e.g. 1500 or 1500.50): "
+                          "“%(value)s”.", value=_shown(value)))
+    amount = Decimal(digits)
+    if sign and amount != 0:
+        raise CellError(_("Must not be negative: %(value)s.", value=_shown(value)))
+    if amount > MAX_MONEY:
+        raise CellError(_("Too large: at most %(max)s.", max="9,999,999,999.99"))
+    return amount
 
 
 def score(value: Any) -> float:

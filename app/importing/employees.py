@@ -43,6 +43,7 @@ class Employees(Kind):
         Column("supervisor_no", c.text(32)),
         Column("username", c.text(64)),
         Column("hired_on", c.date),
+        Column("bonus_base", c.money),
     )
 
     def start(self, job: Job) -> None:
@@ -168,6 +169,7 @@ class Employees(Kind):
             employee.station = station
             employee.position = v["position"]
             employee.hired_on = v["hired_on"]
+            employee.bonus_base = v["bonus_base"]
             people[v["employee_no"]] = employee
         session.flush()
         sup_nos = {v["supervisor_no"] for _r, v in rows if v["supervisor_no"]} - set(people)

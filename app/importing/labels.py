@@ -39,6 +39,7 @@ LABELS = {
     "supervisor_no": _l("Supervisor's employee number"),
     "username": _l("User name (creates an account)"),
     "hired_on": _l("Hired on (YYYY-MM-DD)"),
+    "bonus_base": _l("Monthly performance-bonus base, yuan"),
 }
 
 
