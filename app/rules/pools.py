@@ -144,7 +144,16 @@ def settle_amount(raw: Decimal | None, factor: Decimal | None, cap: Decimal | No
 
 
 def money_text(amount: Decimal | None) -> str | None:
-    """How an amount is stored in a snapshot: plain digits, no exponent ("1235", "1234.56")."""
+    """How an amount is stored in a snapshot: whole yuan without decimals ("1235"), otherwise to the
+    cent ("1234.56"); never an exponent."""
     if amount is None:
         return None
-    return format(Decimal(amount), "f")
+    amount = Decimal(amount)
+    if amount == amount.to_integral_value():
+        return format(amount.quantize(YUAN), "f")
+    return format(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "f")
+
+
+def factor_text(factor: Decimal | None) -> str | None:
+    """A pool's factor as a snapshot stores it: 4 places ("0.9731")."""
+    return None if factor is None else format(Decimal(factor).quantize(FACTOR_PLACES), "f")

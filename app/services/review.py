@@ -15,7 +15,7 @@ from sqlalchemy import insert, update
 
 from ..models import Appraisal, AuditEvent
 from ..workflow import CommentTooLong, EditLimitReached, check_comment, check_review
-from . import workflows
+from . import incentives, workflows
 from .appraisals import load
 from .audit import REVIEW, event_row, now
 from .caller import Caller
@@ -51,13 +51,23 @@ def _finite(value) -> float | None:
 def recompute_snapshot(session, appraisal: Appraisal, manual: Mapping, adjustment: float,
                        reason: str | None) -> dict:
     """The appraisal's stored snapshot recomputed from its own inputs with new manual values and
-    adjustment (no metrics query: the inputs are in the snapshot)."""
+    adjustment (no metrics query: the inputs are in the snapshot). The bonus base and HR's
+    calibration, if any, stay what the snapshot says."""
     old = appraisal.snapshot
     scorer = Scorer.for_snapshot(old, ruleset_for_version(session, appraisal.rule_set_version_id))
     appraisee = Appraisee.from_snapshot(old)
     inputs = old["inputs"]
-    result = scorer.appraise(appraisee, inputs["variables"], inputs["tags"], manual, adjustment)
+    result = scorer.appraise(appraisee, inputs["variables"], inputs["tags"], manual, adjustment,
+                             kept_calibration(old))
     return scorer.snapshot(appraisee, result, inputs["variables"], inputs["tags"], reason)
+
+
+def kept_calibration(snapshot: Mapping) -> dict | None:
+    """HR's calibration of a stored snapshot as the override to score with again, or None."""
+    calibration = snapshot.get("calibration")
+    if not calibration:
+        return None
+    return {"total": calibration.get("total"), "grade": calibration.get("grade")}
 
 
 def _checked(table, appraisal: Appraisal, caller: Caller, manual, adjustment, reason):
@@ -116,6 +126,7 @@ def review(session, appraisal_id, caller: Caller, *, manual: Mapping | None = No
         kept_reason = (reason or appraisal.adjustment_reason or "") if new_adjustment else ""
 
         snapshot = recompute_snapshot(session, appraisal, values, new_adjustment, kept_reason)
+        snapshot = incentives.settle(session, appraisal.cycle, appraisal.id, snapshot)
         digest = snapshot_hash(snapshot)
         at = now()
         changed = session.execute(

@@ -13,6 +13,7 @@ import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -35,10 +36,11 @@ class Appraisee:
     station_code: str
     station_name: str
     segment: str
+    bonus_base: Decimal | None = None  # yuan per month, for the incentive formula
 
     def facts(self) -> EmployeeFacts:
         return EmployeeFacts(self.no, self.name, self.position, self.station_code, self.station_name,
-                             self.segment)
+                             self.segment, bonus_base=self.bonus_base)
 
     def station(self) -> dict:
         return {"code": self.station_code, "name": self.station_name, "segment": self.segment}
@@ -48,14 +50,24 @@ class Appraisee:
         """The appraisee a stored snapshot names (for rescoring it from its own inputs)."""
         employee, station = snapshot["employee"], snapshot["station"]
         return cls(None, employee["no"], employee["name"], employee["position"], None, station["code"],
-                   station["name"], station["segment"])
+                   station["name"], station["segment"], stored_money(employee.get("bonus_base")))
 
     @classmethod
     def from_rows(cls, employee: Employee, station: Station) -> Appraisee:
         """The appraisee of an employee row at a station row."""
         segment = station.segment.value if hasattr(station.segment, "value") else str(station.segment)
         return cls(employee.id, employee.employee_no, employee.name, employee.position, station.id,
-                   station.code, station.name, segment)
+                   station.code, station.name, segment, employee.bonus_base)
+
+
+def stored_money(text) -> Decimal | None:
+    """An amount as a snapshot stores it (a string such as "2000.00"), or None."""
+    if text is None or text == "":
+        return None
+    try:
+        return Decimal(str(text))
+    except InvalidOperation:
+        return None
 
 
 def appraisees(session, *where, station_of_appraisal: int | None = None) -> list[Appraisee]:
@@ -64,13 +76,13 @@ def appraisees(session, *where, station_of_appraisal: int | None = None) -> list
     query = (
         select(Employee.id, Employee.employee_no, Employee.name, Employee.position,
                Station.id.label("station_id"), Station.code, Station.name.label("station_name"),
-               Station.segment)
+               Station.segment, Employee.bonus_base)
         .join(Station, Station.id == station_id)
         .where(*where)
         .order_by(Employee.employee_no)
     )
     return [Appraisee(r.id, r.employee_no, r.name, r.position, r.station_id, r.code, r.station_name,
-                      r.segment.value) for r in session.execute(query)]
+                      r.segment.value, r.bonus_base) for r in session.execute(query)]
 
 
 def steady(value):
@@ -135,10 +147,10 @@ class Scorer:
         return self.ruleset.template_for(appraisee.position, appraisee.station_code, appraisee.segment)
 
     def appraise(self, appraisee: Appraisee, variables: Mapping, tags: Mapping, manual: Mapping | None = None,
-                 adjustment: float = 0.0) -> AppraisalResult:
-        """The rule set's result for these inputs."""
+                 adjustment: float = 0.0, calibration: Mapping | None = None) -> AppraisalResult:
+        """The rule set's result for these inputs (``calibration``: HR's ``{"total", "grade"}``)."""
         return self.ruleset.appraise(appraisee.facts(), variables, tags, manual, adjustment, year=self.year,
-                                     locale=self.locale)
+                                     locale=self.locale, calibration=calibration)
 
     def snapshot(self, appraisee: Appraisee, result: AppraisalResult, variables: Mapping, tags: Mapping,
                  adjustment_reason: str | None) -> dict:
@@ -148,11 +160,12 @@ class Scorer:
                               inputs={"variables": variables, "tags": tags},
                               adjustment_reason=adjustment_reason, company=self.company)
 
-    def score(self, appraisee: Appraisee, manual: Mapping, adjustment: float, reason: str | None) -> Scored:
+    def score(self, appraisee: Appraisee, manual: Mapping, adjustment: float, reason: str | None,
+              calibration: Mapping | None = None) -> Scored:
         """Score from the fetched metrics, ready to store."""
         variables = self.metrics.variables_for(appraisee.id, appraisee.station_id)
         tags = dict(self.metrics.tags.get(appraisee.id, {}))
-        result = self.appraise(appraisee, variables, tags, manual, adjustment)
+        result = self.appraise(appraisee, variables, tags, manual, adjustment, calibration)
         snapshot = self.snapshot(appraisee, result, variables, tags, reason if adjustment else None)
         text = canonical_json(snapshot)
         return Scored(text, hashlib.sha256(text.encode("utf-8")).hexdigest(), snapshot["subtotal"],

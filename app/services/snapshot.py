@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from flask import current_app, has_app_context
 from sqlalchemy import JSON
@@ -38,6 +39,13 @@ def snapshot_hash(snapshot: Mapping) -> str:
     return hashlib.sha256(canonical_json(snapshot).encode("utf-8")).hexdigest()
 
 
+def cents_text(amount) -> str | None:
+    """An amount in yuan as a snapshot stores it: a string with two decimals ("2000.00"), or None."""
+    if amount is None:
+        return None
+    return format(Decimal(amount).quantize(Decimal("0.01")), "f")
+
+
 def company_name() -> str:
     if has_app_context():
         return current_app.config.get("COMPANY_NAME", "")
@@ -60,7 +68,8 @@ def build_snapshot(*, cycle, rule_version: str, employee, station: Mapping, resu
         "company": company_name() if company is None else company,
         "cycle": {"name": cycle.name, "start": cycle.start.isoformat(), "end": cycle.end.isoformat()},
         "rule_version": rule_version,
-        "employee": {"no": employee.no, "name": employee.name, "position": employee.position},
+        "employee": {"no": employee.no, "name": employee.name, "position": employee.position,
+                     "bonus_base": cents_text(getattr(employee, "bonus_base", None))},
         "station": dict(station),
         "adjustment_reason": adjustment_reason or "",
         "comments": [],

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, update
 from ..metrics import compute_metrics
 from ..models import Appraisal, AuditEvent, Employee
 from ..workflow import CommentRequired, Refusal, TransitionRefused, check_amend, decide
-from . import workflows
+from . import incentives, workflows
 from .appraisals import facts_of, load
 from .audit import AMEND, event_row, now
 from .caller import Caller
@@ -158,6 +158,7 @@ def amend_appraisal(session, appraisal_id, caller: Caller, reason: str) -> Appra
         scorer = Scorer.for_cycle(cycle, version, ruleset, metrics)
         scored = scorer.score(appraisee, appraisal.manual or {}, appraisal.adjustment,
                               appraisal.adjustment_reason)
+        scored = incentives.settle_scored(session, cycle, appraisal.id, scored)
         at = now()
         retired = session.execute(
             update(Appraisal).where(Appraisal.id == appraisal.id, Appraisal.is_current.is_(True),

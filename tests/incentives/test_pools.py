@@ -83,6 +83,7 @@ def test_factor_settle_and_text():
     assert settle_amount(None, D("0.9732"), None, D("5000")) == D("0")
     assert money_text(D("1E+3")) == "1000"
     assert money_text(D("1234.56")) == "1234.56"
+    assert money_text(D("5000.00")) == "5000"
     assert money_text(None) is None
 
 
