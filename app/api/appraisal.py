@@ -102,6 +102,7 @@ class AppraisalApi(JixiaoModelRestApi):
             item["na_notes"] = snapshot.get("na_notes", [])
             item["outcomes"] = snapshot.get("outcomes", [])
             item["grade_label"] = snapshot.get("grade_label")
+            item["incentive"] = (snapshot.get("incentive") or {}).get("amount")  # yuan as a string, or null
         return item
 
     def pre_get_list(self, data: dict) -> None:
