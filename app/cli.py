@@ -11,10 +11,13 @@ from sqlalchemy import select
 
 from . import sync_permissions
 from .demo import DemoExists, seed_demo
+from .exports import cycle_workbook
 from .extensions import db
 from .importing import ImportRejected, import_file
+from .locales import default_locale
 from .models import Cycle, RuleSetVersion
 from .rules import has_errors
+from .scoping import Scope
 from .services.compute import CycleError, compute_cycle
 from .services.cycles import create_cycle, state_counts
 from .services.pdf_export import count_appraisals, export_cycle
@@ -241,6 +244,20 @@ def cycle_list_command() -> None:
     for cycle in db.session.scalars(select(Cycle).order_by(Cycle.start)):
         counts = ", ".join(f"{k} {v}" for k, v in sorted(state_counts(db.session, cycle.id).items()))
         click.echo(f"{cycle.name}\t{cycle.start} – {cycle.end}\t{cycle.status.value}\t{counts}")
+
+
+@cycle_group.command("export")
+@click.argument("name")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True))
+@click.option("--locale", default=None, help="zh_CN or en (default: the configured one).")
+@with_appcontext
+def cycle_export_command(name: str, file: str, locale: str | None) -> None:
+    """Write cycle NAME as an Excel workbook into FILE (results, payroll, distribution; every station)."""
+    cycle = db.session.scalar(select(Cycle).where(Cycle.name == name))
+    if cycle is None:
+        raise click.ClickException(f"No cycle named {name!r}.")
+    count = cycle_workbook(db.session, cycle, Scope(everything=True), locale or default_locale(), file)
+    click.echo(f"{file}: {count} appraisals of cycle {name}.")
 
 
 # --- import ----------------------------------------------------------------------------------------

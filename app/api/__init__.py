@@ -9,6 +9,7 @@ from flask_appbuilder.api.manager import OpenApi
 
 from .appraisal import AppraisalApi
 from .cycle import CycleApi
+from .export import EXPORT_APIS
 from .formula import FormulaApi
 from .org import EmployeeApi, StationApi
 from .pdf import AppraisalPdfApi, VerifyApi
@@ -22,6 +23,7 @@ APIS = (
     FormulaApi, *RULE_APIS,
     WorkOrderApi, SurveyApi, LaborCostApi, ImportApi, MetricsApi,
     AppraisalPdfApi, VerifyApi,
+    *EXPORT_APIS,
 )
 
 

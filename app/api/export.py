@@ -1,0 +1,271 @@
+"""Excel downloads (app/exports): a cycle's workbook, the results list as filtered on screen, the
+dashboard's ranking and the what-if table. JWT or the browser's session, like the other APIs.
+
+* ``GET /api/v1/cycle/<id>/export.xlsx``: HR and administrators every station, a station manager
+  their stations; anyone else 403 (an unknown cycle 404).
+* ``GET /api/v1/appraisal/export.xlsx?_flt_…``: the appraisal list screen's filters and order
+  (its query string as it is), within the caller's scope.
+* ``GET /api/v1/dashboard/ranking.xlsx?cycle=<id>&station=<id>``: whoever sees the network view.
+* ``GET /api/v1/ruleset/<id>/whatif.xlsx?cycle=<name>``: who may run the what-if (HR).
+
+Each workbook is written to a temporary file and streamed from it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+
+from flask import request, send_file
+from flask_appbuilder.api import BaseApi, expose
+from flask_appbuilder.security.decorators import permission_name, protect
+from flask_appbuilder.urltools import get_filter_args, get_order_args
+from flask_babel import gettext as _
+
+from .. import permissions as p
+from ..exports import XLSX_MIMETYPE, cycle_workbook, ranking_workbook, results_workbook, whatif_workbook
+from ..extensions import db
+from ..locales import current_locale
+from ..models import Appraisal, Cycle, RuleSetVersion
+from ..scoping import current_scope, scope_clause
+from ..services import dashboard as dash
+from ..services.errors import ServiceError
+from ..services.rules import whatif
+from ..services.signoff import safe_file_name
+from ..web.context import row_or_none
+from ..web.datamodel import interface
+from ..web.verify import content_disposition
+from .base import service_error
+
+# The appraisal list screen's filter columns and the columns it sorts by (its query string's
+# ``_flt_<n>_<column>`` and ``_oc_AppraisalView``/``_od_AppraisalView``).
+RESULT_FILTERS = ["cycle", "employee", "station", "state", "grade", "is_current", "total"]
+RESULT_ORDER = {"state": Appraisal.state, "total": Appraisal.total, "grade": Appraisal.grade,
+                "version": Appraisal.version}
+LIST_SCREEN = "AppraisalView"
+
+def xlsx_response(write: Callable[[str], object], ascii_name: str, full_name: str):
+    """Run ``write(path)`` into a temporary file and stream that file as the download."""
+    handle, path = tempfile.mkstemp(prefix="jixiao-export-", suffix=".xlsx")
+    os.close(handle)
+    try:
+        write(path)
+        stream = open(path, "rb")  # noqa: SIM115 - closed by the response
+    finally:
+        os.unlink(path)  # the open stream keeps the data until the response is sent (POSIX)
+    response = send_file(stream, mimetype=XLSX_MIMETYPE, max_age=0)
+    response.headers["Content-Disposition"] = content_disposition(ascii_name, full_name)
+    return response
+
+
+def file_name(*parts: str) -> str:
+    return safe_file_name("-".join(part for part in parts if part)) + ".xlsx"
+
+
+class _XlsxApi(BaseApi):
+    allow_browser_login = True
+
+    def response_404(self):
+        return self.response(404, message=_("Not found."))
+
+    def refused(self, message: str):
+        return self.response(403, message=message)
+
+
+class CycleExportApi(_XlsxApi):
+    resource_name = "cycle"
+    class_permission_name = p.CYCLE
+    method_permission_name = {"export_xlsx": p.READ}
+    openapi_spec_tag = "Cycle"
+
+    @expose("/<int:pk>/export.xlsx", methods=["GET"])
+    @protect()
+    @permission_name("export_xlsx")
+    def export_xlsx(self, pk: int):
+        """The cycle as an Excel workbook: results, payroll, distribution (HR all, a station manager
+        their stations).
+        ---
+        get:
+          parameters:
+          - in: path
+            name: pk
+            schema:
+              type: integer
+          responses:
+            200:
+              description: the workbook
+              content:
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        cycle = row_or_none(Cycle, pk)
+        if cycle is None:
+            return self.response_404()
+        scope, locale = current_scope(), current_locale()
+        try:
+            return xlsx_response(lambda path: cycle_workbook(db.session, cycle, scope, locale, path),
+                                 f"cycle-{cycle.id}.xlsx", file_name(cycle.name))
+        except ServiceError as exc:
+            return service_error(self, exc)
+
+
+class ResultsExportApi(_XlsxApi):
+    resource_name = "appraisal"
+    class_permission_name = p.APPRAISAL
+    method_permission_name = {"export_xlsx": p.READ}
+    openapi_spec_tag = "Appraisal"
+
+    @expose("/export.xlsx", methods=["GET"])
+    @protect()
+    @permission_name("export_xlsx")
+    def export_xlsx(self):
+        """The appraisal list as filtered on screen (its query string), within the caller's scope.
+        ---
+        get:
+          parameters:
+          - in: query
+            name: _flt_0_cycle
+            schema:
+              type: integer
+          responses:
+            200:
+              description: the workbook
+              content:
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        datamodel = interface(Appraisal)
+        filters = datamodel.get_filters(RESULT_FILTERS)
+        get_filter_args(filters)
+        query = datamodel.apply_filters(db.session.query(Appraisal), filters)
+        where = Appraisal.id.in_(query.with_entities(Appraisal.id).statement) & scope_clause(Appraisal)
+        column, direction = get_order_args().get(LIST_SCREEN, ("", ""))
+        order_by = None
+        if column in RESULT_ORDER:
+            order_by = [RESULT_ORDER[column].desc() if direction == "desc" else RESULT_ORDER[column].asc()]
+        elif not column:
+            order_by = [Appraisal.id]  # the list screen's own order
+        locale = current_locale()
+        return xlsx_response(lambda path: results_workbook(db.session, where, order_by, locale, path),
+                             "appraisals.xlsx", file_name(_("Appraisals")))
+
+
+def _chosen(items, arg: str):
+    """(found, item): the item whose id the query argument names, (True, None) without one."""
+    raw = request.args.get(arg, "")
+    if not raw:
+        return True, None
+    item = next((item for item in items if str(item.id) == raw), None)
+    return item is not None, item
+
+
+class RankingExportApi(_XlsxApi):
+    resource_name = "dashboard"
+    class_permission_name = p.DASHBOARD
+    method_permission_name = {"ranking_xlsx": p.READ}
+    openapi_spec_tag = "Dashboard"
+
+    @expose("/ranking.xlsx", methods=["GET"])
+    @protect()
+    @permission_name("ranking_xlsx")
+    def ranking_xlsx(self):
+        """The dashboard's ranking of a cycle (default the latest), of one station or all.
+        ---
+        get:
+          parameters:
+          - in: query
+            name: cycle
+            schema:
+              type: integer
+          - in: query
+            name: station
+            schema:
+              type: integer
+          responses:
+            200:
+              description: the workbook
+              content:
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        scope = current_scope()
+        if not dash.is_manager_view(scope):
+            return self.refused(_("Only HR, station managers and supervisors see rankings."))
+        cycles = dash.cycles(db.session, scope)
+        found, cycle = _chosen(cycles, "cycle")
+        cycle = cycle or (cycles[-1] if cycles and found else None)
+        found, station = _chosen(dash.stations(db.session, scope), "station")
+        if cycle is None or not found:
+            return self.response_404()
+        locale = current_locale()
+        return xlsx_response(
+            lambda path: ranking_workbook(db.session, scope, cycle, station, locale, path),
+            f"ranking-{cycle.id}.xlsx", file_name(cycle.name, station.code if station else "", _("Ranking")))
+
+
+class WhatIfExportApi(_XlsxApi):
+    resource_name = "ruleset"
+    class_permission_name = p.RULES
+    method_permission_name = {"whatif_xlsx": p.WRITE}  # like the what-if screen: HR
+    openapi_spec_tag = "Rule sets"
+
+    @expose("/<int:pk>/whatif.xlsx", methods=["GET"])
+    @protect()
+    @permission_name("whatif_xlsx")
+    def whatif_xlsx(self, pk: int):
+        """A past cycle scored again with this rule-set version: each employee before and after.
+        ---
+        get:
+          parameters:
+          - in: path
+            name: pk
+            schema:
+              type: integer
+          - in: query
+            name: cycle
+            schema:
+              type: string
+          responses:
+            200:
+              description: the workbook
+              content:
+                application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        version = row_or_none(RuleSetVersion, pk)
+        cycle = request.args.get("cycle", "")
+        if version is None or not cycle or len(cycle) > 100:
+            return self.response_404()
+        locale = current_locale()
+        try:
+            result = whatif(db.session, version.id, cycle, locale=locale)
+        except ServiceError as exc:
+            return service_error(self, exc)
+        finally:
+            db.session.rollback()  # the what-if changes nothing
+        return xlsx_response(lambda path: whatif_workbook(result, locale, path),
+                             f"whatif-v{version.number}.xlsx", file_name(cycle, f"v{version.number}"))
+
+
+EXPORT_APIS = (CycleExportApi, ResultsExportApi, RankingExportApi, WhatIfExportApi)
