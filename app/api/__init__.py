@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask_appbuilder.api.manager import OpenApi
 
 from .appraisal import AppraisalApi
+from .calibration import CalibrationApi
 from .cycle import CycleApi
 from .export import EXPORT_APIS
 from .formula import FormulaApi
@@ -19,7 +20,7 @@ from .source import ImportApi, LaborCostApi, MetricsApi, SurveyApi, WorkOrderApi
 APIS = (
     OpenApi,  # the OpenAPI document at /api/v1/_openapi (without FAB's Swagger UI, which loads a CDN)
     StationApi, EmployeeApi,
-    AppraisalApi, CycleApi,
+    AppraisalApi, CycleApi, CalibrationApi,
     FormulaApi, *RULE_APIS,
     WorkOrderApi, SurveyApi, LaborCostApi, ImportApi, MetricsApi,
     AppraisalPdfApi, VerifyApi,

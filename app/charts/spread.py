@@ -83,10 +83,12 @@ class SpreadRow:
 
 def score_spread(rows: Sequence[SpreadRow], bands: Sequence[tuple[str, float]] = (),
                  title: str | None = None, max_points: int = MAX_POINTS) -> Markup:
-    """One row per group on a 0–100 axis: whiskers from the lowest to the highest total, a box from the
-    first to the third quartile with the median, and each total as a dot (up to ``max_points``; spread
-    over the row's height in a fixed pattern, so the same data draws the same chart). ``bands`` are
-    (grade, minimum) pairs: a dashed line with the grade's name marks each minimum above 0."""
+    """One row per group on a 0–100 axis (starting at the ten below the lowest total or grade minimum
+    shown, so that the totals are not squeezed into the right half): whiskers from the lowest to the
+    highest total, a box from the first to the third quartile with the median, and each total as a dot (up
+    to ``max_points``; spread over the row's height in a fixed pattern, so the same data draws the same
+    chart). ``bands`` are (grade, minimum) pairs: a dashed line with the grade's name marks each minimum
+    above 0."""
     row_h, width, count_w = 30, 640, 52
     label_w = min(180.0, max([_text_width(str(r.label), 12) for r in rows], default=0.0)) + 12
     plot_x, plot_w = label_w, width - label_w - count_w
@@ -94,12 +96,18 @@ def score_spread(rows: Sequence[SpreadRow], bands: Sequence[tuple[str, float]] =
     rows_h = row_h * max(1, len(rows))
     height = top + rows_h + 24
 
+    lowest = min([n for r in rows for v in r.values if (n := finite_number(v)) is not None]
+                 + [n for _, m in bands if (n := finite_number(m)) is not None and 0 < n <= 100], default=0.0)
+    start = min(max(0, 10 * math.floor((lowest - 5) / 10)), 50)
+    step = 10 if start >= 40 else 20
+    start -= start % step
+
     def x_of(value: float) -> float:
-        return plot_x + plot_w * min(max(value, 0.0), 100.0) / 100.0
+        return plot_x + plot_w * (min(max(value, start), 100.0) - start) / (100.0 - start)
 
     parts = [f"<title>{_esc(title)}</title>", _text(0, 16, _fit(title, width - 20, 13), size=13,
                                                    weight="bold")] if title else []
-    for tick in range(0, 101, 20):
+    for tick in range(start, 101, step):
         x = x_of(tick)
         parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + rows_h}" stroke="{_GRID}"/>')
         parts.append(_text(x, top + rows_h + 14, str(tick), anchor="middle", size=10, fill=_MUTED))

@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 
 from .appraisal import AppraisalView, CycleView
 from .base import register_display
+from .calibration import CalibrationView
 from .dashboard import DashboardView
 from .org import EmployeeView, StationView
 from .rules import RulesView
@@ -58,3 +59,4 @@ def register_views(appbuilder) -> None:
     appbuilder.add_link("Verify a PDF", href="/verify/", label=_l("Verify a PDF"), icon="fa-check-circle",
                         category="Appraisal", category_label=_l("Appraisal"))
     appbuilder.add_view_no_menu(CycleExportView)
+    appbuilder.add_view_no_menu(CalibrationView)

@@ -50,3 +50,15 @@ def test_values_outside_the_scale_stay_on_the_plot():
 def test_no_rows_still_draws_the_axis():
     root = ET.fromstring(str(score_spread([])))
     assert [t.text for t in root.iter(f"{SVG}text")][:6] == ["0", "20", "40", "60", "80", "100"]
+
+
+def test_the_axis_starts_below_the_lowest_total_or_grade_minimum():
+    def ticks(rows, bands=()):
+        root = ET.fromstring(str(score_spread(rows, bands)))
+        return [t.text for t in root.iter(f"{SVG}text") if t.text and t.text.isdigit()]
+
+    assert ticks([SpreadRow("S01", [82, 95])], [("A", 90), ("B", 75)]) == [
+        "50", "60", "70", "80", "90", "100"]  # never closer than 50
+    assert ticks([SpreadRow("S01", [52, 95])], [("A", 90)]) == ["40", "50", "60", "70", "80", "90", "100"]
+    assert ticks([SpreadRow("S01", [31, 95])]) == ["20", "40", "60", "80", "100"]
+    assert ticks([SpreadRow("S01", [3])]) == ["0", "20", "40", "60", "80", "100"]

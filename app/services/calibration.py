@@ -1,0 +1,205 @@
+"""HR's calibration (校准) of an approved appraisal: a new grade and/or total, with a reason.
+
+It is a step of the appraisal's workflow (the table's ``calibrate`` action decides who may take it and
+from which state), never an edit in place: like HR's amendment it writes a new version in the same state
+and leaves the old one as it was (not current). The new snapshot is rescored from the stored inputs
+with the calibration, so outcomes and the incentive follow the calibrated total and grade, and its
+incentive amount is settled against a published cycle's pool. One transaction, one ``calibrate`` audit
+event whose comment says what changed and why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import insert, update
+from sqlalchemy.exc import IntegrityError
+
+from ..locales import default_locale, is_english
+from ..models import Appraisal, AuditEvent
+from ..workflow import Facts, decide
+from . import incentives, workflows
+from .appraisals import load
+from .audit import INTERNAL, SHARED, event_row, now
+from .caller import Caller
+from .compute import appraisal_row, insert_appraisals
+from .errors import Conflict, Kind, ServiceError
+from .rules import ruleset_for_version
+from .scoring import Appraisee, Scored, Scorer
+from .snapshot import canonical_json, snapshot_hash
+
+CALIBRATE = "calibrate"  # the workflow table's action, and the audit event's
+VISIBILITIES = (SHARED, INTERNAL)
+
+
+class CalibrationInvalid(ServiceError):
+    """Calibration input that cannot be used (HTTP 422); ``errors`` maps a field to its message."""
+
+    kind = Kind.INVALID
+    default_message = _l("Please correct the calibration.")
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(" ".join(errors.values()), errors=errors)
+        self.errors = errors
+
+
+@dataclass
+class Plan:
+    """A calibration worked out and checked, not yet written."""
+
+    appraisal: Appraisal
+    facts: Facts
+    target: str
+    snapshot: dict
+    calibration: dict  # what HR set: {"total": x | None, "grade": g | None}
+    reason: str
+    visibility: str
+
+    @property
+    def new_total(self) -> float | None:
+        return self.snapshot.get("total")
+
+    @property
+    def new_grade(self) -> str | None:
+        return self.snapshot.get("grade")
+
+    def comment(self) -> str:
+        """The audit event's comment, in the language stored texts are written in:
+        ``等级 B → A；总分 88.5 → 91：<reason>``."""
+        with force_locale(default_locale()):
+            changes = []
+            if self.new_grade != self.appraisal.grade:
+                changes.append(_("Grade %(old)s → %(new)s", old=self.appraisal.grade or "N/A",
+                                 new=self.new_grade or "N/A"))
+            if self.new_total != self.appraisal.total:
+                changes.append(_("Total %(old)s → %(new)s", old=number_text(self.appraisal.total),
+                                 new=number_text(self.new_total)))
+            joined = ("; " if is_english(default_locale()) else "；").join(changes)
+            return _("%(changes)s: %(reason)s", changes=joined, reason=self.reason)
+
+
+def number_text(value: float | None) -> str:
+    """A total as people write it: 91, 88.5, 88.25; N/A for none."""
+    if value is None:
+        return "N/A"
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
+
+
+def _total(raw, errors: dict[str, str]) -> float | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    try:
+        if isinstance(raw, bool):
+            raise ValueError(raw)
+        value = float(raw.strip() if isinstance(raw, str) else raw)
+    except (TypeError, ValueError):
+        errors["total"] = _("The total must be a number from 0 to 100.")
+        return None
+    if not math.isfinite(value) or not 0 <= value <= 100:
+        errors["total"] = _("The total must be a number from 0 to 100.")
+        return None
+    return round(value, 2)
+
+
+def _grade(raw, grades: list[str], errors: dict[str, str]) -> str | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if not isinstance(raw, str) or raw.strip() not in grades:
+        errors["grade"] = _("The grade must be one of the rule set's grades: %(grades)s.",
+                            grades=", ".join(grades))
+        return None
+    return raw.strip()
+
+
+def plan(session, appraisal_id, caller: Caller, *, total=None, grade=None, reason: str | None,
+         visibility: str = INTERNAL, expected_hash: str | None = None) -> Plan:
+    """Check a calibration and work out the new snapshot, writing nothing.
+
+    Raises NotFound (outside the caller's scope), Conflict (not the current version, or not the
+    version ``expected_hash`` names), TransitionRefused (the table does not let the caller calibrate
+    it now: 403 with the reason), CommentRequired (no reason) and CalibrationInvalid (a grade not in
+    the rule set, a total outside 0–100, neither given, nothing changed, an unknown visibility).
+    """
+    appraisal, facts = load(session, appraisal_id, caller)
+    if not appraisal.is_current or (expected_hash and expected_hash != appraisal.snapshot_hash):
+        raise Conflict()
+    table = workflows.workflow_table(session, appraisal.rule_set_version_id)
+    reason = (reason or "").strip() if isinstance(reason, str) else ""
+    target = decide(table, facts, caller.actor, CALIBRATE, reason)
+
+    ruleset = ruleset_for_version(session, appraisal.rule_set_version_id)
+    errors: dict[str, str] = {}
+    new_total = _total(total, errors)
+    new_grade = _grade(grade, [band.grade for band in ruleset.grades], errors)
+    if visibility not in VISIBILITIES:
+        errors["visibility"] = _("Say who reads the reason: shared or internal.")
+    if not errors and new_total is None and new_grade is None:
+        errors["total"] = _("Give a new grade, a new total, or both.")
+    if errors:
+        raise CalibrationInvalid(errors)
+
+    old = appraisal.snapshot
+    earlier = old.get("calibration") or {}
+    # A new total overrides an earlier one, and the grade follows it unless a grade is given too; a
+    # new grade alone keeps an earlier calibrated total.
+    calibration = {"total": new_total if new_total is not None else earlier.get("total"),
+                   "grade": new_grade if new_grade is not None
+                   else (None if new_total is not None else earlier.get("grade"))}
+    scorer = Scorer.for_snapshot(old, ruleset)
+    appraisee = Appraisee.from_snapshot(old)
+    inputs = old["inputs"]
+    result = scorer.appraise(appraisee, inputs["variables"], inputs["tags"], appraisal.manual or {},
+                             appraisal.adjustment, calibration=calibration)
+    snapshot = scorer.snapshot(appraisee, result, inputs["variables"], inputs["tags"],
+                               appraisal.adjustment_reason if appraisal.adjustment else None)
+    found = Plan(appraisal, facts, target, snapshot, calibration, reason, visibility)
+    if found.new_total == appraisal.total and found.new_grade == appraisal.grade:
+        raise CalibrationInvalid({"total": _("This is the appraisal's grade and total already: nothing "
+                                             "would change.")})
+    return found
+
+
+def calibrate(session, appraisal_id, caller: Caller, *, total=None, grade=None, reason: str | None,
+              visibility: str = INTERNAL, expected_hash: str | None = None) -> Appraisal:
+    """Calibrate an appraisal (see :func:`plan` for the refusals); returns the new current version."""
+    try:
+        found = plan(session, appraisal_id, caller, total=total, grade=grade, reason=reason,
+                     visibility=visibility, expected_hash=expected_hash)
+        appraisal = found.appraisal
+        snapshot = incentives.settle(session, appraisal.cycle, appraisal.id, found.snapshot)
+        text = canonical_json(snapshot)
+        digest = snapshot_hash(snapshot)
+        at = now()
+        retired = session.execute(
+            update(Appraisal)
+            .where(Appraisal.id == appraisal.id, Appraisal.is_current.is_(True),
+                   Appraisal.state == found.facts.state, Appraisal.snapshot_hash == appraisal.snapshot_hash)
+            .values(is_current=False, updated_at=at).execution_options(synchronize_session=False)
+        ).rowcount
+        if retired != 1:
+            raise Conflict()
+        appraisee = dataclasses.replace(Appraisee.from_snapshot(snapshot), id=appraisal.employee_id,
+                                        station_id=appraisal.station_id)
+        scored = Scored(text, digest, snapshot["subtotal"], snapshot["total"], snapshot["grade"])
+        row = appraisal_row(appraisal.cycle_id, appraisal.rule_set_version_id, appraisee, scored, at,
+                            version=appraisal.version + 1, state=found.target, manual=appraisal.manual,
+                            adjustment=appraisal.adjustment, reason=appraisal.adjustment_reason)
+        try:
+            ((new_id, _digest),) = insert_appraisals(session, [row])
+        except IntegrityError as exc:  # another version of this appraisal was written meanwhile
+            raise Conflict() from exc
+        session.execute(insert(AuditEvent), [
+            event_row(new_id, caller.actor, CALIBRATE, found.facts.state, found.target, found.comment(),
+                      digest, at, visibility=visibility),
+        ])
+        session.commit()
+        return session.get(Appraisal, new_id)
+    except BaseException:
+        session.rollback()
+        raise

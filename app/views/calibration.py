@@ -1,0 +1,219 @@
+"""The calibration screen (校准): a cycle's grade distribution with every station side by side against
+the distribution policy, the spread of the totals, the view by customer segment, and the people at the
+grade boundaries, with a form per person for HR (a new grade and/or total with a reason, confirmed on a
+second page before it is written). Station managers see their own stations, read-only; anyone else is
+refused. Thin: the figures come from app.services.distribution, the change from app.services.calibration.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from .. import permissions as p
+from ..charts.spread import SpreadRow, score_spread
+from ..extensions import db
+from ..hardening import error_response
+from ..locales import current_locale
+from ..models import Appraisal, Cycle, Station
+from ..pdf.numbers import measure
+from ..services import workflows
+from ..services.appraisals import load
+from ..services.calibration import INTERNAL, SHARED, calibrate, plan
+from ..services.caller import Caller
+from ..services.distribution import Distribution, cycle_distribution
+from ..services.errors import NotFound, ServiceError, kind_of, message_of
+from ..services.rules import ruleset_for_version
+from ..web.context import MAX_COMMENT, current_caller, row_or_none
+from ..web.labels import segment_label
+from ..workflow import Refusal
+
+# How many boundary people the screen lists at once (choose a station to see the rest).
+BOUNDARY_ROWS = 200
+# The status a refused form answers with, by the error's kind.
+FORM_STATUS = {"conflict": 409, "refused": 403, "invalid": 422}
+
+
+def stations_of(person: Caller) -> list[int] | None:
+    """The stations whose distribution the person sees: None for all (HR), their own for a station
+    manager; [] for anyone else."""
+    if person.scope.everything:
+        return None
+    return sorted(person.scope.station_ids)
+
+
+def may_calibrate(person: Caller) -> bool:
+    """Whether the screen offers the forms (the workflow table still decides each change)."""
+    return person.scope.everything and p.HR in person.actor.roles
+
+
+def _refused():
+    return error_response(403, _("The calibration screen is for HR and station managers (their own "
+                                 "stations)."))
+
+
+def _number(value) -> str:
+    return "" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _form_values(form) -> dict:
+    return {"grade": form.get("grade", "")[:16], "total": form.get("total", "")[:32],
+            "reason": form.get("reason", "")[:MAX_COMMENT],
+            "visibility": form.get("visibility", INTERNAL) if form.get("visibility") in (SHARED, INTERNAL)
+            else INTERNAL, "hash": form.get("hash", "")[:64]}
+
+
+def breach_messages(dist: Distribution, locale: str) -> dict[tuple[str, str], str]:
+    """(scope, grade) → what the policy says of it there, for the cells it highlights."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for breach in dist.breaches:
+        out.setdefault((breach.scope, breach.grade), []).append(breach.message(locale))
+    return {key: "; ".join(messages) for key, messages in out.items()}
+
+
+class CalibrationView(BaseView):
+    route_base = "/calibration"
+    class_permission_name = p.APPRAISAL
+    method_permission_name = {"index": p.READ, "cycle": p.READ, "person": p.WRITE}
+    default_view = "index"
+
+    @expose("/", methods=["GET"])
+    @has_access
+    def index(self):
+        """The latest cycle that has appraisals."""
+        person = current_caller()
+        if stations_of(person) == []:
+            return _refused()
+        latest = db.session.scalar(
+            select(Cycle.id).where(Cycle.id.in_(select(Appraisal.cycle_id).distinct()))
+            .order_by(Cycle.start.desc(), Cycle.id.desc()).limit(1))
+        if latest is None:
+            flash(_("No cycle has appraisals yet: compute one first."), "info")
+            return redirect(url_for("CycleView.list"))
+        return redirect(url_for("CalibrationView.cycle", cycle_id=latest))
+
+    @expose("/<int:cycle_id>", methods=["GET"])
+    @has_access
+    def cycle(self, cycle_id: int):
+        person = current_caller()
+        visible = stations_of(person)
+        if visible == []:
+            return _refused()
+        cycle = row_or_none(Cycle, cycle_id)
+        if cycle is None:
+            abort(404)
+        chosen = self._chosen_station(visible)
+        locale = current_locale()
+        dist = cycle_distribution(db.session, cycle, station_ids=visible, locale=locale,
+                                  boundary_limit=BOUNDARY_ROWS,
+                                  boundary_station_ids=[chosen.id] if chosen else None)
+        return self.render_template("calibration/index.html", **self._page(dist, person, chosen))
+
+    def _chosen_station(self, visible: list[int] | None) -> Station | None:
+        raw = request.args.get("station", "")
+        if not raw:
+            return None
+        station = row_or_none(Station, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+        if station is None or (visible is not None and station.id not in visible):
+            abort(404)
+        return station
+
+    def _page(self, dist: Distribution, person: Caller, chosen: Station | None) -> dict:
+        locale = current_locale()
+        flagged = {b.scope for b in dist.breaches}
+        network_label = _("Network") if dist.whole_network else _("Stations shown")
+        rows = [SpreadRow(network_label, dist.network.totals, "network" in flagged)]
+        rows += [SpreadRow(f"{s.key} {s.name}", s.totals, s.key in flagged) for s in dist.stations]
+        segments = [s for s in dist.segments if s.appraisals]
+        segment_rows = [SpreadRow(segment_label(s.key), s.totals) for s in segments]
+        table = workflows.workflow_table(db.session, dist.cycle.rule_set_version_id) \
+            if dist.cycle.rule_set_version_id else workflows.default_table()
+        return dict(
+            dist=dist, cycle=dist.cycle, locale=locale, network_label=network_label,
+            spread_chart=score_spread(rows, dist.bands), segments=segments,
+            segment_chart=score_spread(segment_rows, dist.bands) if segments else None,
+            segment_label=segment_label, may_calibrate=may_calibrate(person), chosen=chosen,
+            stations=dist.stations, table=table, max_comment=MAX_COMMENT, shown_rows=BOUNDARY_ROWS,
+            breach_messages=breach_messages(dist, locale),
+            number=_number, values={}, errors={},
+        )
+
+    # -- one person ------------------------------------------------------------------------------
+
+    @expose("/<int:cycle_id>/appraisal/<int:pk>", methods=["GET", "POST"])
+    @has_access
+    def person(self, cycle_id: int, pk: int):
+        """HR's form for one appraisal: GET shows it, POST ``action=preview`` checks it and shows the
+        change for confirmation, ``action=confirm`` writes it, ``action=edit`` goes back to the form."""
+        person = current_caller()
+        if stations_of(person) == []:
+            return _refused()
+        try:
+            appraisal, _facts = load(db.session, pk, person)
+        except NotFound:
+            abort(404)
+        if appraisal.cycle_id != cycle_id:
+            abort(404)
+        if not may_calibrate(person):
+            return error_response(403, _("Only HR calibrates; station managers see the distribution "
+                                         "read-only."))
+        values = _form_values(request.form) if request.method == "POST" else {
+            "grade": "", "total": "", "reason": "", "visibility": INTERNAL, "hash": appraisal.snapshot_hash}
+        action = request.form.get("action", "preview") if request.method == "POST" else "edit"
+        if action == "edit":
+            return self._form(appraisal, values, {})
+        arguments = dict(total=values["total"], grade=values["grade"], reason=values["reason"],
+                         visibility=values["visibility"], expected_hash=values["hash"] or None)
+        try:
+            if action == "confirm":
+                new = calibrate(db.session, pk, person, **arguments)
+            else:
+                found = plan(db.session, pk, person, **arguments)
+                db.session.rollback()
+                return self._preview(appraisal, found, values)
+        except (ServiceError, Refusal) as exc:
+            db.session.rollback()
+            if kind_of(exc) is None or kind_of(exc).value == "not_found":
+                raise
+            return self._form(appraisal, values, self._errors(exc), FORM_STATUS[kind_of(exc).value])
+        flash(_("Calibrated %(name)s: grade %(grade)s, total %(total)s (version %(version)s).",
+                name=new.snapshot["employee"]["name"], grade=new.grade or "N/A", total=_number(new.total),
+                version=new.version), "success")
+        return redirect(url_for("CalibrationView.cycle", cycle_id=cycle_id,
+                                station=request.form.get("station") or None) + "#boundary")
+
+    @staticmethod
+    def _errors(exc) -> dict[str, str]:
+        errors = getattr(exc, "errors", None)
+        if isinstance(errors, dict) and errors:
+            return {k: str(v) for k, v in errors.items()}
+        return {"form": message_of(exc, current_locale())}
+
+    def _context(self, appraisal: Appraisal) -> dict:
+        locale = current_locale()
+        table = workflows.workflow_table(db.session, appraisal.rule_set_version_id)
+        from_rules = [g for g, _m in cycle_grades(appraisal)]
+        return dict(appraisal=appraisal, snapshot=appraisal.snapshot, table=table, locale=locale,
+                    grades=from_rules, number=_number, measure=measure, max_comment=MAX_COMMENT,
+                    station_filter=request.values.get("station", ""))
+
+    def _form(self, appraisal: Appraisal, values: dict, errors: dict, status: int = 200):
+        for message in errors.values():
+            flash(message, "warning" if status == 409 else "danger")
+        return self.render_template("calibration/person.html", values=values, errors=errors, preview=None,
+                                    **self._context(appraisal)), status
+
+    def _preview(self, appraisal: Appraisal, found, values: dict):
+        values = dict(values, hash=appraisal.snapshot_hash)
+        return self.render_template("calibration/person.html", values=values, errors={}, preview=found,
+                                    **self._context(appraisal))
+
+
+def cycle_grades(appraisal: Appraisal) -> list[tuple[str, float]]:
+    """The grades an appraisal may be given: its rule set's bands (grade, minimum), in the rule set's
+    order."""
+    ruleset = ruleset_for_version(db.session, appraisal.rule_set_version_id)
+    return [(b.grade, b.min) for b in ruleset.grades]
