@@ -9,7 +9,8 @@ function that changes something is one transaction: it commits at its end or rol
 * ``ruleset_for_version`` caches published versions by id and content hash.
 
 ``store`` reads and writes versions, ``files`` checks, loads and exports directories, ``drafts`` edits
-and publishes a draft, ``rows`` validates one row, ``previews`` and ``whatif`` run a rule set on real data.
+and publishes a draft, ``rows`` validates one row, ``policy`` edits a draft's policy.toml (``policy_diff``
+shows its changes), ``previews`` and ``whatif`` run a rule set on real data.
 """
 
 from ...rules import diff_rulesets, has_errors
@@ -34,6 +35,15 @@ from .files import (
     problem_lines,
     workflow_problems,
 )
+from .policy import (
+    canonical_policy_text,
+    policy_errors,
+    policy_form,
+    policy_text,
+    read_policy_form,
+    save_policy,
+)
+from .policy_diff import policy_changes
 from .previews import employee_variables, preview_indicator, weight_table
 from .rows import (
     delete_row,
@@ -62,12 +72,13 @@ from .whatif import cycle_names, whatif
 
 __all__ = [
     "LoadResult", "NoRuleSet", "NotADraft", "PublishResult", "RuleRefused", "RuleSetInvalid",
-    "WhatIfError", "check_dir", "check_ruleset", "current_version", "cycle_names", "delete_draft",
-    "delete_row", "diff_against", "diff_rulesets", "draft_or_raise", "employee_variables",
-    "ensure_deletable", "export_files", "export_version", "grade_dict", "has_errors", "indicator_dict",
-    "load_dir", "new_draft", "outcome_dict", "preview_indicator", "problem_lines", "publish",
-    "publish_preview", "published_ruleset", "replace_grades", "ruleset_for_version",
-    "ruleset_from_version", "save_indicator", "save_row", "save_swot_item", "save_template",
+    "WhatIfError", "canonical_policy_text", "check_dir", "check_ruleset", "current_version",
+    "cycle_names", "delete_draft", "delete_row", "diff_against", "diff_rulesets", "draft_or_raise",
+    "employee_variables", "ensure_deletable", "export_files", "export_version", "grade_dict", "has_errors",
+    "indicator_dict", "load_dir", "new_draft", "outcome_dict", "policy_changes", "policy_errors",
+    "policy_form", "policy_text", "preview_indicator", "problem_lines", "publish", "publish_preview",
+    "published_ruleset", "read_policy_form", "replace_grades", "ruleset_for_version",
+    "ruleset_from_version", "save_indicator", "save_policy", "save_row", "save_swot_item", "save_template",
     "station_codes", "swot_dict", "template_dict", "validate_row", "version_document", "versions",
     "weight_table", "whatif", "workflow_problems",
 ]

@@ -20,6 +20,7 @@ from ...rules import (
 from ...rules.model import Problem, norm_expr
 from .errors import NoRuleSet, NotADraft, RuleRefused, RuleSetInvalid
 from .files import check_ruleset
+from .policy_diff import readable_diff
 from .store import (
     current_version,
     fill_version,
@@ -89,7 +90,7 @@ def diff_against(session: Session, version: RuleSetVersion, ruleset: RuleSet | N
     base = version.based_on if version.is_published else current_version(session)
     old = ruleset_for_version(session, base.id) if base is not None else None
     new = ruleset if ruleset is not None else ruleset_for_version(session, version.id)
-    return base, diff_rulesets(old, new)
+    return base, readable_diff(diff_rulesets(old, new), old, new)
 
 
 def publish_preview(session: Session, version_id: int,

@@ -1,6 +1,6 @@
 """The no-code rules editor: versions, indicators with live formula checks, test cases and a preview on
-real data, templates with weights per station, SWOT quadrants, grades and outcomes, publishing with a
-diff, and the what-if.
+real data, templates with weights per station, SWOT quadrants, grades and outcomes, the distribution
+policy and incentives (policy.toml), publishing with a diff, and the what-if.
 
 Thin: each handler parses the form (``app.rules.forms``), calls ``app.services.rules`` and renders.
 Pages read with Rules/read (HR, station managers, supervisors); every POST needs Rules/write (HR, Admin);
@@ -18,23 +18,26 @@ from flask_appbuilder import BaseView
 from ... import permissions as p
 from ...locales import current_locale
 from ...rules import SEGMENTS
+from ...rules.incentive import money_text
 from ...web.labels import segment_label
 from .grades import GradeScreens
 from .indicators import IndicatorScreens
+from .policy import PolicyScreens
 from .screen import SWOT_LABELS
 from .swot import SwotScreens
 from .templates import TemplateScreens
 from .versions import VersionScreens
 from .whatif import WhatIfScreens
 
-READ_METHODS = ("index", "version", "indicator_form", "template_form", "swot", "grades", "publish_page",
-                "preview", "export")
+READ_METHODS = ("index", "version", "indicator_form", "template_form", "swot", "grades", "policy",
+                "publish_page", "preview", "export")
 WRITE_METHODS = ("new_draft", "discard", "indicator_save", "indicator_delete", "template_save",
-                 "template_delete", "swot_save", "swot_delete", "grades_save", "publish", "whatif")
+                 "template_delete", "swot_save", "swot_delete", "grades_save", "policy_save", "publish",
+                 "whatif")
 
 
-class RulesView(VersionScreens, IndicatorScreens, TemplateScreens, SwotScreens, GradeScreens, WhatIfScreens,
-                BaseView):
+class RulesView(VersionScreens, IndicatorScreens, TemplateScreens, SwotScreens, GradeScreens, PolicyScreens,
+                WhatIfScreens, BaseView):
     route_base = "/rules"
     default_view = "index"
     class_permission_name = p.RULES
@@ -44,5 +47,6 @@ class RulesView(VersionScreens, IndicatorScreens, TemplateScreens, SwotScreens, 
         kwargs.setdefault("locale", current_locale())
         kwargs.setdefault("segment_labels", {code: segment_label(code) for code in SEGMENTS})
         kwargs.setdefault("swot_labels", SWOT_LABELS)
+        kwargs.setdefault("money", money_text)
         kwargs.setdefault("can_write", self.appbuilder.sm.has_access(f"can_{p.WRITE}", p.RULES))
         return self.render_template(template, **kwargs)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...models import RuleSetVersion, Station, owning_version
+from ...rules.formulas import INCENTIVE_VARIABLES
 from ...web.context import row_or_none
 
 SWOT_LABELS = {"S": ("优势", "Strengths"), "W": ("劣势", "Weaknesses"), "O": ("机会", "Opportunities"),
@@ -70,5 +71,7 @@ def formula_names(version: RuleSetVersion) -> dict:
         "score": [*codes, "value", "target"],
         "weight": [],
         "outcome": [*codes, "total", "subtotal", "adjustment", "grade"],
+        # the incentive's own names, in English and Chinese (the check knows neither otherwise)
+        "incentive": [*codes, *(v.code for v in INCENTIVE_VARIABLES), *(v.zh for v in INCENTIVE_VARIABLES)],
     }
 
