@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -11,9 +12,11 @@ from .table import (
     HR,
     REVIEW_STATES,
     SELF,
+    SHARED,
     STATION_MANAGER,
     SUPERVISOR,
     SUPERVISOR_STAND_INS,
+    VISIBILITIES,
     Permission,
     State,
     Transition,
@@ -74,6 +77,27 @@ class Facts:
     values: Mapping[str, float | str | None] = field(default_factory=dict)  # the guard variables
     approvals: tuple[Step, ...] = ()  # the approval steps of the current round (round_approvals)
     edits: int = 0  # review edits since the appraisal entered its current state
+    # Publication (结果公示): whether the appraisal's cycle is published, and whether the window after it
+    # (``[publication] dispute_days``) is still open; see :func:`window_open`. The defaults describe a
+    # published result within its window.
+    published: bool = True
+    window_open: bool = True
+
+
+def window_closes(table: WorkflowTable, published_at: dt.datetime | None) -> dt.datetime | None:
+    """When the window after publication closes (None before publication)."""
+    return None if published_at is None else published_at + dt.timedelta(days=table.dispute_days)
+
+
+def window_open(table: WorkflowTable, published_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether the window's actions are open at ``now``: always before publication (nobody can take
+    them then: the appraised employee does not see the result), then for ``dispute_days`` days."""
+    closes = window_closes(table, published_at)
+    if closes is None:
+        return True
+    if closes.tzinfo is None:  # SQLite gives back naive UTC
+        closes = closes.replace(tzinfo=dt.UTC)
+    return now < closes
 
 
 @dataclass(frozen=True)
@@ -114,6 +138,12 @@ class CommentRequired(Refusal):
 
 class CommentTooLong(CommentRequired):
     """The comment or reason is longer than :data:`MAX_COMMENT`; nothing is stored (HTTP 422)."""
+
+
+class BadVisibility(Refusal):
+    """The comment's visibility is neither shared nor internal (HTTP 422)."""
+
+    kind = "invalid"
 
 
 class EditLimitReached(Refusal):
@@ -216,14 +246,28 @@ def _find(table: WorkflowTable, facts: Facts, actor: Actor, action: str) -> Tran
             f"The appraisal is {table.state_label(facts.state, 'en').lower()}; "
             f"“{label_en}” is not possible now.",
         )
-    if _is_subject(facts, actor) and facts.state in REVIEW_STATES:
-        raise _self_refusal(table, label_zh, label_en.lower())
+    subject = _is_subject(facts, actor)
     whos = tuple(w for t in candidates for w in t.who)
-    permitted = [t for t in candidates if _permitted(t.who, facts, actor)]
+    if subject and (facts.state in REVIEW_STATES or not any(w.relation == SELF for w in whos)):
+        raise _self_refusal(table, label_zh, label_en.lower())
+    if subject:  # the appraised employee acts only where a row names them (sign, dispute), whatever roles
+        permitted = [t for t in candidates if any(_matches(w, frozenset({SELF}), actor) for w in t.who)]
+    else:
+        permitted = [t for t in candidates if _permitted(t.who, facts, actor)]
     if not permitted:
         zh, en = _who_text(table, whos, facts)
         raise TransitionRefused("NOT_PERMITTED", f"只有{zh}可以{label_zh}。",
                                 f"Only {en} may do “{label_en}” here.")
+    if subject and not facts.published:
+        raise TransitionRefused("NOT_PUBLISHED", f"结果公示前不能{label_zh}。",
+                                f"“{label_en}” is possible once the results are published.")
+    if action in table.window_actions and facts.published and not facts.window_open:
+        raise TransitionRefused(
+            "WINDOW_CLOSED",
+            f"结果公示后 {table.dispute_days} 天内可以{label_zh}，期限已过。",
+            f"“{label_en}” was possible for {table.dispute_days} days after the results were published; "
+            f"that time is over.",
+        )
     if facts.state in APPROVAL_STATES and _approved_this_round(facts, actor):
         raise _second_step_refusal(table, facts, whos)
     for t in permitted:
@@ -239,6 +283,12 @@ def decide(table: WorkflowTable, facts: Facts, actor: Actor, action: str, commen
     The first row of the table (in table order) whose state, action, actor and guard match wins, so
     the guard picks between rows such as approve → approved and approve → pending_second_review.
     """
+    return decide_row(table, facts, actor, action, comment).target
+
+
+def decide_row(table: WorkflowTable, facts: Facts, actor: Actor, action: str,
+               comment: str | None = None) -> Transition:
+    """:func:`decide`, giving the whole row that applies (its target, its comment's visibility)."""
     t = _find(table, facts, actor, action)
     if t.comment_required and not (comment or "").strip():
         raise CommentRequired(
@@ -247,7 +297,23 @@ def decide(table: WorkflowTable, facts: Facts, actor: Actor, action: str, commen
             f"“{table.action_label(action, 'en')}” needs a comment.",
         )
     check_comment(comment)
-    return t.target
+    return t
+
+
+def comment_visibility(row: Transition | None, chosen: str | None = None) -> str:
+    """The visibility of a step's comment: what the writer chose, else the row's default (shared for a
+    step that is no row of the table). Raises BadVisibility for anything but shared or internal."""
+    if chosen is None or chosen == "":
+        return row.comment_visibility if row is not None else SHARED
+    if chosen not in VISIBILITIES:
+        raise BadVisibility(
+            "BAD_VISIBILITY",
+            f"意见的可见范围应为 shared（员工可见）或 internal（仅审核人与人力资源），"
+            f"而不是“{str(chosen)[:32]}”。",
+            f"A comment is shared (the employee reads it) or internal (reviewers and HR only), "
+            f"not “{str(chosen)[:32]}”.",
+        )
+    return chosen
 
 
 def check_comment(text: str | None) -> None:
@@ -322,6 +388,8 @@ def waiting_for(table: WorkflowTable, facts: Facts) -> tuple[Party, ...]:
     out: dict[Party, None] = {}
     approvers = {step.employee_id for step in facts.approvals}
     for t in table.transitions_from(facts.state):
+        if t.is_loop:  # calibrating a result does not move it on
+            continue
         for who in t.who:
             stand_in = supervisor_stand_in(facts) if who.relation == SUPERVISOR else None
             relation = (stand_in or who).relation
@@ -338,10 +406,13 @@ def waiting_for(table: WorkflowTable, facts: Facts) -> tuple[Party, ...]:
 
 
 def acting_states(table: WorkflowTable, roles: Collection[str]) -> frozenset[str]:
-    """The states in which somebody holding ``roles`` might act, by role alone (a pre-filter for
-    the inbox): a row naming the supervisor counts for the stand-ins' roles too."""
+    """The states in which somebody holding ``roles`` might move an appraisal on, by role alone (a
+    pre-filter for the inbox): a row naming the supervisor counts for the stand-ins' roles too; a row
+    back to its own state (calibrate) moves nothing on."""
     states = set()
     for t in table.transitions:
+        if t.is_loop:
+            continue
         for who in t.who:
             needed = {who.role}
             if who.relation == SUPERVISOR:

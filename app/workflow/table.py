@@ -1,7 +1,9 @@
 """The workflow table: states, actions and transitions read from a dict (a parsed workflow.toml).
 
-A transition is a row ``(from, action, to, who, guard, comment_required)`` as in Frappe's workflow;
-``who`` lists the actors allowed, each a role and a relation to the appraised employee.
+A transition is a row ``(from, action, to, who, guard, comment_required, comment_visibility)`` as in
+Frappe's workflow; ``who`` lists the actors allowed, each a role and a relation to the appraised employee.
+A row may lead back to its own state (``calibrate``: approved → approved): a step that changes the result
+or records something without moving the appraisal on.
 """
 
 from __future__ import annotations
@@ -43,6 +45,23 @@ SELF = "self"                    # the appraised employee
 HR = "hr"                        # no tie needed: HR acts for the whole company
 RELATIONS = (SUPERVISOR, STATION_MANAGER, SELF, HR)
 
+# Who reads a step's comment: the appraised employee too (shared), or only reviewers and HR (internal).
+SHARED, INTERNAL = "shared", "internal"
+VISIBILITIES = (SHARED, INTERNAL)
+# HR's calibration of an approved result: a row of the table (who may, comment required), taken through
+# the calibration service, which writes a new version, never through a plain transition.
+CALIBRATE = "calibrate"
+# After publication the appraised employee has this many days for the window's actions (dispute).
+DEFAULT_DISPUTE_DAYS = 7
+DEFAULT_WINDOW_ACTIONS = ("dispute",)
+
+
+def default_visibility(source: str, action: str) -> str:
+    """Who reads a row's comment when the table does not say: a return and any step out of the second
+    review are internal (reviewers talking to reviewers); approve, dispute, resolve, uphold and the
+    rest are shared."""
+    return INTERNAL if action == "return" or source == State.pending_second_review else SHARED
+
 
 class WorkflowTableError(Exception):
     """The table is unusable; ``problems`` lists every reason as (where, message_zh, message_en)."""
@@ -81,6 +100,12 @@ class Transition:
     who: tuple[Who, ...]
     guard: Guard | None = None
     comment_required: bool = False
+    comment_visibility: str = SHARED  # the default for its comment; the writer may choose
+
+    @property
+    def is_loop(self) -> bool:
+        """Leads back to its own state: it changes or records something, it does not move the appraisal on."""
+        return self.source == self.target
 
 
 @dataclass(frozen=True)
@@ -104,6 +129,8 @@ class WorkflowTable:
     max_edits: int = 20  # review edits per approval step; then the step must be decided
     labels: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # state/action/relation → (zh, en)
     final_states: frozenset[str] = frozenset()
+    dispute_days: int = DEFAULT_DISPUTE_DAYS  # the window after publication for ``window_actions``
+    window_actions: frozenset[str] = frozenset(DEFAULT_WINDOW_ACTIONS)
 
     @property
     def actions(self) -> tuple[str, ...]:
@@ -129,8 +156,8 @@ class WorkflowTable:
         return self._label("relation", relation, locale)
 
 
-_TOP_KEYS = {"initial", "states", "actions", "relations", "transitions", "review", "amend"}
-_TRANSITION_KEYS = {"from", "action", "to", "who", "guard", "comment_required"}
+_TOP_KEYS = {"initial", "states", "actions", "relations", "transitions", "review", "amend", "publication"}
+_TRANSITION_KEYS = {"from", "action", "to", "who", "guard", "comment_required", "comment_visibility"}
 _DEFAULT_RELATION_LABELS = {
     SUPERVISOR: ("该员工的主管", "the employee's supervisor"),
     STATION_MANAGER: ("服务站站长", "the station's manager"),
@@ -283,9 +310,15 @@ def load_table(data: Mapping, *, roles: Collection[str] | None = None) -> Workfl
                 guard, error = compile_guard(text)
                 if error:
                     problems.add(f"{where}.guard", *error)
+        visibility = row.get("comment_visibility", default_visibility(source, action))
+        if visibility not in VISIBILITIES:
+            problems.add(f"{where}.comment_visibility",
+                         "应为 shared（员工可见）或 internal（仅审核人与人力资源）",
+                         "must be shared (the employee reads it) or internal (reviewers and HR only)")
+            visibility = SHARED
         transitions.append(Transition(
             source=source, action=action, target=target, who=who, guard=guard,
-            comment_required=bool(row.get("comment_required", False)),
+            comment_required=bool(row.get("comment_required", False)), comment_visibility=visibility,
         ))
 
     review = _permission(data, "review", states, roles, problems, target=False)
@@ -300,6 +333,7 @@ def load_table(data: Mapping, *, roles: Collection[str] | None = None) -> Workfl
     if isinstance(max_edits, bool) or not isinstance(max_edits, int) or not 1 <= max_edits <= 100:
         problems.add("review.max_edits", "应为 1 到 100 之间的整数", "must be a whole number from 1 to 100")
         max_edits = 20
+    dispute_days, window_actions = _publication(data, {t.action for t in transitions}, problems)
     if problems.items:
         raise WorkflowTableError(problems.items)
     return WorkflowTable(
@@ -307,5 +341,30 @@ def load_table(data: Mapping, *, roles: Collection[str] | None = None) -> Workfl
         max_adjustment=float(max_adjustment), max_edits=max_edits,
         labels={**{f"state:{k}": v for k, v in state_labels.items()},
                 **{f"action:{k}": v for k, v in action_labels.items()}, **relation_labels},
-        final_states=final,
+        final_states=final, dispute_days=dispute_days, window_actions=window_actions,
     )
+
+
+def _publication(data: Mapping, actions: Collection[str], problems: _Problems) -> tuple[int, frozenset[str]]:
+    """``[publication]``: the days after publication during which ``window_actions`` are open."""
+    section = data.get("publication", {})
+    if not isinstance(section, Mapping):
+        problems.add("publication", "应为一个表", "must be a table")
+        return DEFAULT_DISPUTE_DAYS, frozenset(DEFAULT_WINDOW_ACTIONS)
+    for extra in set(section) - {"dispute_days", "window_actions"}:
+        problems.add(f"publication.{extra}", f"未知的键“{extra}”", f"unknown key “{extra}”")
+    days = section.get("dispute_days", DEFAULT_DISPUTE_DAYS)
+    if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 365:
+        problems.add("publication.dispute_days", "应为 0 到 365 之间的整数",
+                     "must be a whole number from 0 to 365")
+        days = DEFAULT_DISPUTE_DAYS
+    names = section.get("window_actions", list(DEFAULT_WINDOW_ACTIONS))
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        problems.add("publication.window_actions", "应为动作名的列表", "must be a list of action names")
+        names = []
+    elif "window_actions" in section:
+        for name in names:
+            if name not in actions:
+                problems.add("publication.window_actions", f"没有“{name}”这个流转动作",
+                             f"no transition has the action “{name}”")
+    return days, frozenset(names)

@@ -57,9 +57,10 @@ EXPECTED = {
     ("approved", "dispute"): {"self": "disputed"},
     ("disputed", "resolve"): {"supervisor": "pending_review", "hr": "pending_review"},
     ("disputed", "uphold"): {"hr": "approved"},
+    ("approved", "calibrate"): {"hr": "approved"},  # HR's calibration: back to the same state
 }
 NEEDS_COMMENT = {("pending_review", "return"), ("pending_second_review", "return"), ("approved", "dispute"),
-                 ("disputed", "resolve"), ("disputed", "uphold")}
+                 ("disputed", "resolve"), ("disputed", "uphold"), ("approved", "calibrate")}
 ACTIONS = sorted({a for _, a in EXPECTED})
 
 
