@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import click
@@ -18,10 +19,13 @@ from .locales import default_locale
 from .models import Cycle, RuleSetVersion
 from .rules import has_errors
 from .scoping import Scope
+from .services.caller import SYSTEM_CALLER
 from .services.compute import CycleError, compute_cycle
 from .services.cycles import create_cycle, state_counts
+from .services.errors import ServiceError, message_of
 from .services.pdf_export import count_appraisals, export_cycle
 from .services.progress import ProgressRecorder
+from .services.publication import local_iso, publish
 from .services.rules import (
     NoRuleSet,
     RuleSetInvalid,
@@ -33,6 +37,7 @@ from .services.rules import (
 )
 from .services.signoff import walk_chain
 from .setup import prepare
+from .workflow import Refusal
 
 
 @click.command("demo")
@@ -235,6 +240,25 @@ def cycle_compute_command(name, rebind) -> None:
     if cycle is None:
         raise click.ClickException(f"No cycle named {name!r}.")
     _compute(cycle, rebind)
+
+
+@cycle_group.command("publish")
+@click.argument("name")
+@click.option("--override-reason", default=None, help="Why the results are published although the "
+              "rule set's distribution policy is breached (kept with the cycle and in every trail).")
+@with_appcontext
+def cycle_publish_command(name: str, override_reason: str | None) -> None:
+    """Publish the results of cycle NAME: employees see their approved results from now on."""
+    cycle = db.session.scalar(select(Cycle).where(Cycle.name == name))
+    if cycle is None:
+        raise click.ClickException(f"No cycle named {name!r}.")
+    locale = current_app.config.get("BABEL_DEFAULT_LOCALE")
+    caller = dataclasses.replace(SYSTEM_CALLER, locale=locale or "zh_CN")
+    try:
+        published = publish(db.session, cycle.id, caller, override_reason)
+    except (ServiceError, Refusal) as exc:
+        raise click.ClickException(message_of(exc, locale)) from exc
+    click.echo(f"Cycle {cycle.name} published at {local_iso(published.published_at)}.")
 
 
 @cycle_group.command("list")

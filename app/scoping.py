@@ -10,6 +10,12 @@ One rule for every screen, API, export and download:
 A person holding several roles sees the union. A scoped model names the columns that tie a row
 to an employee and a station with ``__scope__ = ("employee column", "station column")`` (either may
 be None). Anything outside the scope is simply not found: callers answer 404, never 403.
+
+Results are published (结果公示): an appraisal of one's own is visible only once its cycle is published
+and it is approved, signed or disputed (:func:`subject_rule`). Until then it does not exist for the
+employee, and a supervisor's or station manager's own appraisal follows the same rule: their reports and
+their station do not include themselves. Every list, page, PDF, API answer, dashboard and history goes
+through :func:`scope_clause`, so this one place decides.
 """
 
 from __future__ import annotations
@@ -25,7 +31,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from . import permissions as p
 from .extensions import db
-from .models import Employee, Station
+from .models import Appraisal, Cycle, Employee, Station
+from .workflow import State
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,19 @@ def current_scope() -> Scope:
     return g.jixiao_scope
 
 
+# The states in which the appraised employee sees a published result of their own.
+VISIBLE_TO_SUBJECT = (State.approved, State.signed, State.disputed)
+
+
+def subject_rule(model) -> ColumnElement[bool] | None:
+    """For a model whose rows are results the employee sees only once published (appraisals), the
+    criterion under which the employee sees a row of their own; None for every other model."""
+    if model is not Appraisal:
+        return None
+    published = select(Cycle.id).where(Cycle.published_at.is_not(None)).scalar_subquery()
+    return Appraisal.state.in_(VISIBLE_TO_SUBJECT) & Appraisal.cycle_id.in_(published)
+
+
 def scope_clause(model, scope: Scope | None = None) -> ColumnElement[bool]:
     """SQL criterion limiting ``model`` rows to ``scope`` (the current one by default)."""
     scope = scope or current_scope()
@@ -93,15 +113,23 @@ def scope_clause(model, scope: Scope | None = None) -> ColumnElement[bool]:
     employee_attr, station_attr = model.__scope__
     employee_col = getattr(model, employee_attr) if employee_attr else None
     station_col = getattr(model, station_attr) if station_attr else None
+    own_rule = subject_rule(model)
+    # Where the subject's own rows follow their rule, the reports and stations leave the person out.
+    others = None
+    if own_rule is not None and employee_col is not None and scope.employee_id is not None:
+        others = employee_col != scope.employee_id
     parts: list[ColumnElement[bool]] = []
     if scope.employee_id is not None and employee_col is not None:
-        parts.append(employee_col == scope.employee_id)
+        own = employee_col == scope.employee_id
+        parts.append(own if own_rule is None else own & own_rule)
         if scope.supervises:
             reports = select(Employee.id).where(Employee.supervisor_id == scope.employee_id)
-            parts.append(employee_col.in_(reports.scalar_subquery()))
+            in_reports = employee_col.in_(reports.scalar_subquery())
+            parts.append(in_reports if others is None else in_reports & others)
     if station_col is not None:
         if scope.station_ids:
-            parts.append(station_col.in_(sorted(scope.station_ids)))
+            in_stations = station_col.in_(sorted(scope.station_ids))
+            parts.append(in_stations if others is None else in_stations & others)
         if employee_col is None and scope.own_station_id is not None:
             parts.append(station_col == scope.own_station_id)
     return or_(*parts) if parts else false()

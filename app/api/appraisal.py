@@ -17,14 +17,14 @@ from ..locales import current_locale
 from ..models import Appraisal
 from ..services import appraisals, workflows
 from ..services import transitions as tr
-from ..services.document import trail
+from ..services.document import trail, trail_rows
 from ..services.errors import ServiceError, kind_of
 from ..services.inbox import inbox as inbox_items
 from ..services.review import review as review_appraisal
 from ..web.context import MAX_COMMENT, current_caller
 from ..web.datamodel import interface
 from ..web.labels import APPRAISAL_LABELS
-from ..workflow import Refusal
+from ..workflow import CALIBRATE, Refusal
 from .base import STATUS, JixiaoModelRestApi, service_error
 
 MAX_BULK = 500
@@ -33,7 +33,10 @@ MAX_BULK = 500
 def transition_dict(table, t) -> dict:
     loc = current_locale()
     return {"action": t.action, "label": table.action_label(t.action, loc), "to": t.target,
-            "to_label": table.state_label(t.target, loc), "comment_required": t.comment_required}
+            "to_label": table.state_label(t.target, loc), "comment_required": t.comment_required,
+            "comment_visibility": t.comment_visibility,
+            # calibrate is taken through the calibration API (a new version), not /transition
+            "via": "calibration" if t.action == CALIBRATE else "transition"}
 
 
 def bulk_results(outcomes: list[tr.BulkOutcome]) -> dict:
@@ -114,10 +117,10 @@ class AppraisalApi(JixiaoModelRestApi):
         if appraisal is not None:
             table = workflows.workflow_table(db.session, appraisal.rule_set_version_id)
             data["result"]["state_label"] = table.state_label(appraisal.state.value, current_locale())
-            data["result"]["trail"] = [
-                {k: e[k] for k in ("when", "who", "action", "from", "to", "comment")}
-                for e in trail(db.session, appraisal, table, current_locale())
-            ]
+            # The appraised employee reads the shared comments only; reviewers and HR both, marked.
+            internal = appraisals.sees_internal(current_caller(), appraisal)
+            events = trail(db.session, appraisal, table, current_locale(), internal=internal)
+            data["result"]["trail"] = trail_rows(events, internal)
 
     def _refuse_change(self, pk):
         try:
@@ -200,7 +203,9 @@ class AppraisalApi(JixiaoModelRestApi):
     @safe
     @permission_name("transition")
     def transition(self, pk: int):
-        """Take an action: 200 {"state"}; 403 not allowed (with the reason); 404; 409; 422 comment missing.
+        """Take an action: 200 {"state"}; 403 not allowed (with the reason); 404; 409; 422 comment missing
+        or a visibility other than "shared" (the employee reads the comment) or "internal" (reviewers
+        and HR only); without one the workflow table's default for the step applies.
         ---
         post:
           parameters:
@@ -219,6 +224,10 @@ class AppraisalApi(JixiaoModelRestApi):
                       type: string
                     comment:
                       type: string
+                    visibility:
+                      type: string
+                      enum: [shared, internal]
+                      description: who reads the comment; the workflow table's default when left out
                     state:
                       type: string
                       description: the state the caller saw; another state answers 409
@@ -244,9 +253,12 @@ class AppraisalApi(JixiaoModelRestApi):
             expected = _text(data.get("state"), 64)
         except ValueError:
             return self.response_400(message=_("The comment must be text of at most 4,000 characters."))
+        visibility = data.get("visibility")
+        if visibility is not None and not isinstance(visibility, str):
+            visibility = repr(visibility)  # the workflow refuses it by name (422)
         try:
             state = tr.transition(db.session, pk, current_caller(), data["action"][:64], comment,
-                                  expected_state=expected)
+                                  expected_state=expected, visibility=visibility)
         except (ServiceError, Refusal) as exc:
             return service_error(self, exc)
         return self.response(200, state=state)
@@ -339,6 +351,9 @@ class AppraisalApi(JixiaoModelRestApi):
                       type: string
                     comment:
                       type: string
+                    visibility:
+                      type: string
+                      enum: [shared, internal]
           responses:
             200:
               description: per id, the status and the new state or the reason
@@ -358,7 +373,10 @@ class AppraisalApi(JixiaoModelRestApi):
         except ValueError:
             return self.response_400(message=_("The comment must be text of at most 4,000 characters."))
         ids = list(dict.fromkeys(ids))
-        outcomes = tr.bulk_transition(db.session, ids, current_caller(), action[:64], comment)
+        visibility = data.get("visibility")
+        if visibility is not None and not isinstance(visibility, str):
+            visibility = repr(visibility)
+        outcomes = tr.bulk_transition(db.session, ids, current_caller(), action[:64], comment, visibility)
         return self.response(200, **bulk_results(outcomes))
 
     @expose("/<int:pk>/amend", methods=["POST"])

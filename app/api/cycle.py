@@ -1,7 +1,9 @@
 """REST API of cycles: list, show, create, compute (synchronously, or in the background with
-progress for the screens)."""
+progress for the screens), and publish the results (HR)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from flask import current_app, request
 from flask_appbuilder.api import expose, safe
@@ -13,14 +15,17 @@ from .. import permissions as p
 from ..extensions import db
 from ..models import Cycle
 from ..scoping import current_scope
+from ..services import publication
 from ..services.compute import CycleError, compute_cycle
 from ..services.cycles import create_cycle, state_counts, submit_drafts
+from ..services.errors import ServiceError
 from ..services.progress import progress_of, start_compute_in_background
 from ..web.context import MAX_COMMENT, current_caller, row_or_none
 from ..web.datamodel import interface
 from ..web.periods import parse_date
+from ..workflow import Refusal
 from .appraisal import bulk_results
-from .base import JixiaoModelRestApi
+from .base import JixiaoModelRestApi, service_error
 
 CYCLE_LABELS = {
     "name": _l("Cycle"),
@@ -31,6 +36,7 @@ CYCLE_LABELS = {
     "rule_set_version": _l("Rule-set version"),
     "computed_at": _l("Computed at"),
     "created_at": _l("Created at"),
+    "published_at": _l("Published at"),
 }
 
 
@@ -40,13 +46,13 @@ class CycleApi(JixiaoModelRestApi):
     datamodel = interface(Cycle)
     base_filters = []  # cycles are not personal: everyone sees which exist
     method_permission_name = {
-        **p.METHOD_PERMISSIONS, "compute": p.WRITE, "progress": p.READ, "submit": p.WRITE,
+        **p.METHOD_PERMISSIONS, "compute": p.WRITE, "progress": p.READ, "submit": p.WRITE, "publish": p.WRITE,
     }
-    include_route_methods = {"get", "get_list", "info", "post", "compute", "progress", "submit"}
+    include_route_methods = {"get", "get_list", "info", "post", "compute", "progress", "submit", "publish"}
     label_columns = CYCLE_LABELS
     list_columns = show_columns = [
         "id", "name", "start", "end", "status", "rule_set_version_id", "computed_at", "created_at",
-        "stations.code",
+        "published_at", "stations.code",
     ]
     search_columns = ["name", "start", "end", "status"]
     order_columns = ["id", "name", "start", "end"]
@@ -63,11 +69,19 @@ class CycleApi(JixiaoModelRestApi):
         item = self._flatten(data.get("result", {}))
         if data.get("id") is not None:
             item["appraisals"] = state_counts(db.session, data["id"], current_scope())
+            cycle = db.session.get(Cycle, data["id"])
+            if cycle is not None and current_scope().everything and cycle.published_at is not None:
+                # who published and why over the policy: HR's (and auditors') to read
+                item["published_by"] = cycle.published_by
+                item["publish_override_reason"] = cycle.publish_override_reason
+                item["publication"] = cycle.publication
 
     @staticmethod
     def _flatten(item: dict) -> dict:
         if isinstance(item.get("stations"), list):
             item["stations"] = [s.get("code") for s in item["stations"] if isinstance(s, dict)]
+        if item.get("published_at"):  # ISO 8601 with the configured time zone's offset
+            item["published_at"] = publication.local_iso(dt.datetime.fromisoformat(item["published_at"]))
         return item
 
     @expose("/", methods=["POST"])
@@ -265,3 +279,58 @@ class CycleApi(JixiaoModelRestApi):
         person = current_caller()
         outcomes, remaining = submit_drafts(db.session, cycle.id, person, comment)
         return self.response(200, **bulk_results(outcomes), remaining=remaining)
+
+    @expose("/<int:pk>/publish", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("publish")
+    def publish(self, pk: int):
+        """Publish the cycle's results (HR): employees see their approved results from now on, and may
+        dispute them within the workflow's window. A distribution that breaks the rule set's policy is
+        refused (409, each breach named under ``breaches``) unless ``override_reason`` says why.
+        ---
+        post:
+          parameters:
+          - in: path
+            schema:
+              type: integer
+            name: pk
+          requestBody:
+            required: false
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    override_reason:
+                      type: string
+                      description: why the results are published although the policy is breached
+          responses:
+            200:
+              description: '{"published_at"}: ISO 8601 with the offset of the configured time zone'
+            400:
+              $ref: '#/components/responses/400'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+            409:
+              description: 'published already, or {"code": "POLICY_BREACHED", "message", "breaches":
+                [{"scope", "grade", "kind", "limit", "count", "headcount", "share", "allowed", "message"}]}'
+            422:
+              $ref: '#/components/responses/422'
+        """
+        cycle = row_or_none(Cycle, pk)
+        if cycle is None:
+            return self.response_404()
+        data = request.get_json(silent=True) if request.data else {}
+        reason = data.get("override_reason") if isinstance(data, dict) else None
+        if not isinstance(data, dict) or (reason is not None and (
+                not isinstance(reason, str) or len(reason) > MAX_COMMENT)):
+            return self.response_400(message=_("Send a JSON object; “override_reason” is text of at most "
+                                               "4,000 characters."))
+        try:
+            published = publication.publish(db.session, cycle.id, current_caller(), reason)
+        except (ServiceError, Refusal) as exc:
+            return service_error(self, exc)
+        return self.response(200, published_at=publication.local_iso(published.published_at))

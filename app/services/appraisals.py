@@ -1,5 +1,6 @@
 """One appraisal with its workflow facts: loading it within the caller's scope, the approval steps of
-its current round, what the caller may do now and who is expected to act next."""
+its current round, its publication (published, the window after it open), what the caller may do now,
+who is expected to act next and whether the caller reads internal comments."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from ..workflow import (
     allowed_actions,
     round_approvals,
     waiting_for,
+    window_open,
 )
 from . import workflows
-from .audit import REVIEW
+from .audit import REVIEW, now
 from .caller import Caller
 from .errors import NotFound
 
@@ -62,12 +64,25 @@ def round_facts(session, ids: Iterable[int], before_id: int | None = None) -> di
     return {i: (round_approvals(changes), edits) for i, (changes, edits) in out.items()}
 
 
+def publication_facts(table: WorkflowTable, published_at) -> dict:
+    """The ``published`` and ``window_open`` facts of an appraisal whose cycle was published at
+    ``published_at`` (None: not published)."""
+    return {"published": published_at is not None, "window_open": window_open(table, published_at, now())}
+
+
 def facts_of(session, appraisal: Appraisal, supervisor_id, manager_id, before_id=None, state=None) -> Facts:
     """The workflow facts of an appraisal version (as of before the event ``before_id``, when given)."""
     approvals, edits = round_facts(session, [appraisal.id], before_id)[appraisal.id]
+    table = workflows.workflow_table(session, appraisal.rule_set_version_id)
     return Facts(state=state or appraisal.state.value, employee_id=appraisal.employee_id,
                  supervisor_id=supervisor_id, station_manager_id=manager_id, values=guard_values(appraisal),
-                 approvals=approvals, edits=edits)
+                 approvals=approvals, edits=edits, **publication_facts(table, appraisal.cycle.published_at))
+
+
+def sees_internal(caller: Caller, appraisal: Appraisal) -> bool:
+    """Whether ``caller`` reads the internal comments of this appraisal (loaded within their scope):
+    everyone who may see it but the appraised employee, i.e. its reviewers and HR."""
+    return caller.actor.employee_id is None or caller.actor.employee_id != appraisal.employee_id
 
 
 def load(session, appraisal_id, caller: Caller) -> tuple[Appraisal, Facts]:

@@ -35,9 +35,11 @@ def is_manager_view(scope: Scope) -> bool:
 
 
 def cycles(session, scope: Scope) -> list[Cycle]:
-    """Cycles with at least one appraisal in scope, oldest first."""
+    """Cycles with at least one appraisal in scope, oldest first (by their end: a month before the
+    quarter it starts)."""
     ids = select(Appraisal.cycle_id).where(_current(scope)).distinct()
-    return list(session.scalars(select(Cycle).where(Cycle.id.in_(ids)).order_by(Cycle.start, Cycle.id)))
+    return list(session.scalars(select(Cycle).where(Cycle.id.in_(ids))
+                                .order_by(Cycle.end, Cycle.start, Cycle.id)))
 
 
 def stations(session, scope: Scope) -> list[Station]:
@@ -256,13 +258,15 @@ class HistoryPoint:
 
 
 def employee_history(session, employee_id: int) -> list[HistoryPoint]:
-    """One employee's current appraisals over the cycles, oldest first."""
+    """One employee's current appraisals over the cycles, oldest first: those they see themselves
+    (published and approved, signed or disputed; app.scoping), whoever looks."""
     rows = session.execute(
         select(Appraisal.id, Cycle.name, Cycle.start, Cycle.end, Appraisal.state, Appraisal.total,
                Appraisal.grade, Appraisal.snapshot["category_scores"])
         .join(Cycle, Cycle.id == Appraisal.cycle_id)
-        .where(Appraisal.employee_id == employee_id, Appraisal.is_current.is_(True))
-        .order_by(Cycle.start, Cycle.id)
+        .where(Appraisal.employee_id == employee_id, Appraisal.is_current.is_(True),
+               scope_clause(Appraisal, Scope(employee_id=employee_id)))
+        .order_by(Cycle.end, Cycle.start, Cycle.id)
     ).all()
     return [HistoryPoint(aid, name, start, end, state, total, grade, scores or {})
             for aid, name, start, end, state, total, grade, scores in rows]

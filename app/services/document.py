@@ -1,5 +1,9 @@
 """The appraisal as people read it: the stored snapshot completed with the trail, the comments and
-the signature from the audit events, labelled in the reader's language (screens and the PDF)."""
+the signature from the audit events, labelled in the reader's language (screens and the PDF).
+
+A step's comment is shared (the appraised employee reads it) or internal (reviewers and HR only). The
+trail for the employee keeps every step but leaves out the internal comments; reviewers and HR read
+both, the internal ones marked. The PDF always carries the shared comments only."""
 
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ from ..locales import default_locale
 from ..models import Appraisal, AuditEvent
 from ..workflow import State
 from . import workflows
-from .audit import AMEND, COMPUTE, RECOMPUTE, REVIEW, SYSTEM
+from .audit import AMEND, COMPUTE, INTERNAL, RECOMPUTE, REVIEW, SHARED, SYSTEM
+
+PUBLISH = "publish"  # the event publication writes on each appraisal of the cycle
 
 
 def local_text(when: dt.datetime) -> str:
@@ -30,7 +36,7 @@ def local_text(when: dt.datetime) -> str:
 
 def event_action_label(table, action: str, locale: str | None) -> str:
     labels = {COMPUTE: _("Computed"), RECOMPUTE: _("Recomputed"), REVIEW: _("Review edit"),
-              AMEND: _("Amended")}
+              AMEND: _("Amended"), PUBLISH: _("Results published")}
     return labels.get(action) or table.action_label(action, locale)
 
 
@@ -38,20 +44,24 @@ def who_label(event: AuditEvent) -> str:
     return _("System") if event.user_id is None and event.who == SYSTEM else event.who
 
 
-def trail(session, appraisal: Appraisal, table, locale: str | None) -> list[dict]:
-    """Every event of this appraisal version, oldest first, labelled in ``locale``."""
+def trail(session, appraisal: Appraisal, table, locale: str | None, *, internal: bool = False) -> list[dict]:
+    """Every event of this appraisal version, oldest first, labelled in ``locale``. ``internal``: the
+    reader sees internal comments too (reviewers and HR), each event saying its ``visibility``;
+    otherwise (the appraised employee, the PDF) an internal comment is left out, the step kept."""
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.appraisal_id == appraisal.id).order_by(AuditEvent.id)
     ).all()
     out = []
     for event in events:
+        hidden = event.visibility == INTERNAL and not internal
         out.append({
             "when": local_text(event.at),
             "who": who_label(event),
             "action": event_action_label(table, event.action, locale),
             "from": table.state_label(event.from_state, locale) if event.from_state else "",
             "to": table.state_label(event.to_state, locale),
-            "comment": event.comment or "",
+            "comment": "" if hidden else event.comment or "",
+            "visibility": SHARED if hidden else event.visibility or SHARED,
             "code": event.action,
             "to_code": event.to_state,
             "hash": event.snapshot_hash,
@@ -59,17 +69,29 @@ def trail(session, appraisal: Appraisal, table, locale: str | None) -> list[dict
     return out
 
 
-def document_snapshot(session, appraisal: Appraisal, locale: str | None = None) -> dict:
+TRAIL_KEYS = ("when", "who", "action", "from", "to", "comment")
+
+
+def trail_rows(events: list[dict], internal: bool) -> list[dict]:
+    """The trail as screens and API answers show it: for reviewers and HR each row says its comment's
+    ``visibility``; for the appraised employee the rows carry shared comments only and no such key."""
+    keys = (*TRAIL_KEYS, "visibility") if internal else TRAIL_KEYS
+    return [{k: e[k] for k in keys} for e in events]
+
+
+def document_snapshot(session, appraisal: Appraisal, locale: str | None = None, *,
+                      internal: bool = False) -> dict:
     """The full snapshot for the PDF and the screens: the stored one plus the trail, the comments
-    and the signature, with labels in ``locale`` (the configured language if None)."""
+    and the signature, with labels in ``locale`` (the configured language if None). Only shared
+    comments unless ``internal`` (a reviewer's or HR's screen; never the PDF)."""
     locale = locale or default_locale()
     table = workflows.workflow_table(session, appraisal.rule_set_version_id)
     snapshot = json.loads(json.dumps(appraisal.snapshot))  # a deep copy
     with force_locale(locale):
-        events = trail(session, appraisal, table, locale)
-    shown = ("when", "who", "action", "from", "to", "comment")
-    snapshot["trail"] = [{k: e[k] for k in shown} for e in events]
-    snapshot["comments"] = [{"who": e["who"], "when": e["when"], "text": e["comment"]}
+        events = trail(session, appraisal, table, locale, internal=internal)
+    snapshot["trail"] = trail_rows(events, internal)
+    snapshot["comments"] = [{"who": e["who"], "when": e["when"], "text": e["comment"],
+                             **({"visibility": e["visibility"]} if internal else {})}
                             for e in events if e["comment"]]
     signed = ([e for e in events if e["to_code"] == State.signed.value]
               if appraisal.state == State.signed else [])

@@ -1,4 +1,5 @@
-"""The inbox: the current appraisals on which the caller may act now."""
+"""The inbox: the current appraisals on which the caller may act now, i.e. move them on (a step back to
+the same state, such as HR's calibration, waits for nobody)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from ..workflow import (
     waiting_for,
 )
 from . import workflows
-from .appraisals import guard_values, names_of, round_facts, waiting_labels
+from .appraisals import guard_values, names_of, publication_facts, round_facts, waiting_labels
 from .caller import Caller
 
 
@@ -45,7 +46,7 @@ def inbox(session, caller: Caller, *, cycle_id: int | None = None, limit: int = 
         select(Appraisal.id, Appraisal.rule_set_version_id, Appraisal.state, Appraisal.employee_id,
                Appraisal.total, Appraisal.subtotal, Appraisal.adjustment, Appraisal.grade, Appraisal.version,
                Employee.supervisor_id, Station.manager_id, Cycle.name, Employee.employee_no, Employee.name,
-               Station.code)
+               Station.code, Cycle.published_at)
         .join(Employee, Employee.id == Appraisal.employee_id)
         .join(Station, Station.id == Appraisal.station_id)
         .join(Cycle, Cycle.id == Appraisal.cycle_id)
@@ -68,10 +69,10 @@ def inbox(session, caller: Caller, *, cycle_id: int | None = None, limit: int = 
     items = []
     for row in rows:
         approvals, edits = rounds.get(row.id, ((), 0))
-        facts = Facts(row.state.value, row.employee_id, row.supervisor_id, row.manager_id, guard_values(row),
-                      approvals=approvals, edits=edits)
         table = tables[row.rule_set_version_id]
-        allowed = allowed_actions(table, facts, actor)
+        facts = Facts(row.state.value, row.employee_id, row.supervisor_id, row.manager_id, guard_values(row),
+                      approvals=approvals, edits=edits, **publication_facts(table, row.published_at))
+        allowed = [t for t in allowed_actions(table, facts, actor) if not t.is_loop]
         if allowed:
             items.append(InboxItem(row.id, row[11], row.employee_no, row[13], row.code, row.state.value,
                                    row.total, row.grade, allowed, table, list(waiting_for(table, facts))))

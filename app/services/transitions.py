@@ -15,7 +15,15 @@ from sqlalchemy import insert, select, update
 
 from ..metrics import compute_metrics
 from ..models import Appraisal, AuditEvent, Employee
-from ..workflow import CommentRequired, Refusal, TransitionRefused, check_amend, decide
+from ..workflow import (
+    CALIBRATE,
+    Refusal,
+    TransitionRefused,
+    check_amend,
+    comment_visibility,
+    decide,
+    decide_row,
+)
 from . import incentives, workflows
 from .appraisals import facts_of, load
 from .audit import AMEND, event_row, now
@@ -57,20 +65,35 @@ def _was_possible_before(session, table, appraisal, facts, actor, action) -> boo
     return True
 
 
+def _calibration_elsewhere() -> TransitionRefused:
+    return TransitionRefused(
+        "USE_CALIBRATION",
+        "校准须在校准页面（或校准接口）进行：它会生成考核的新版本，并写明校准后的总分或等级。",
+        "Calibration is done on the calibration screen (or through its API): it writes a new version of "
+        "the appraisal with the calibrated total or grade.",
+    )
+
+
 def transition(session, appraisal_id, caller: Caller, action: str, comment: str | None = None, *,
-               expected_state: str | None = None) -> str:
+               expected_state: str | None = None, visibility: str | None = None) -> str:
     """Take ``action`` on the appraisal as ``caller``; returns the new state.
 
-    Raises NotFound (outside scope), TransitionRefused (may not), CommentRequired, Conflict (the
-    state is not ``expected_state``, or changed meanwhile). One transaction, one audit event.
+    ``visibility`` says who reads the comment ("shared": the employee too; "internal": reviewers and
+    HR); None takes the table row's default. Raises NotFound (outside scope), TransitionRefused (may
+    not; ``calibrate`` is taken through the calibration service), CommentRequired, BadVisibility,
+    Conflict (the state is not ``expected_state``, or changed meanwhile). One transaction, one audit
+    event.
     """
     try:
         appraisal, facts = load(session, appraisal_id, caller)
+        if action == CALIBRATE:
+            raise _calibration_elsewhere()
         if not appraisal.is_current or (expected_state and expected_state != facts.state):
             raise Conflict()
         table = workflows.workflow_table(session, appraisal.rule_set_version_id)
         try:
-            target = decide(table, facts, caller.actor, action, comment)
+            row = decide_row(table, facts, caller.actor, action, comment)
+            target = row.target
         except TransitionRefused as exc:
             if exc.code == "SEPARATION_OF_DUTIES":
                 # An approval that left the very state read here committed between reading the row and
@@ -83,6 +106,7 @@ def transition(session, appraisal_id, caller: Caller, action: str, comment: str 
                     session, table, appraisal, facts, caller.actor, action):
                 raise Conflict() from exc
             raise
+        shown_to = comment_visibility(row, visibility)
         at = now()
         changed = session.execute(
             update(Appraisal)
@@ -94,7 +118,7 @@ def transition(session, appraisal_id, caller: Caller, action: str, comment: str 
         if changed != 1:
             raise Conflict()
         event = event_row(appraisal.id, caller.actor, action, facts.state, target, comment,
-                          appraisal.snapshot_hash, at)
+                          appraisal.snapshot_hash, at, visibility=shown_to)
         event_id = session.execute(insert(AuditEvent).returning(AuditEvent.id), [event]).scalar_one()
         for effect in _EFFECTS.get(target, ()):
             session.expire(appraisal)
@@ -129,13 +153,14 @@ class BulkOutcome:
 
 
 def bulk_transition(session, ids: Iterable, caller: Caller, action: str = "approve",
-                    comment: str | None = None) -> list[BulkOutcome]:
+                    comment: str | None = None, visibility: str | None = None) -> list[BulkOutcome]:
     """The same transition on many appraisals, each through every check in its own transaction."""
     out = []
     for ident in ids:
         try:
-            out.append(BulkOutcome(ident, transition(session, ident, caller, action, comment)))
-        except (NotFound, Conflict, CommentRequired, TransitionRefused) as exc:
+            out.append(BulkOutcome(ident, transition(session, ident, caller, action, comment,
+                                                     visibility=visibility)))
+        except (NotFound, Conflict, Refusal) as exc:
             out.append(BulkOutcome(ident, error=exc))
     return out
 

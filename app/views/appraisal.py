@@ -1,6 +1,7 @@
-"""Screens of cycles and appraisals: cycle list and compute with progress, appraisal list and page
-(lines with explanations, review form, actions, trail), the inbox with bulk approval, and the
-employee's own results (mobile first). Thin: parse the form, call a service, flash the outcome."""
+"""Screens of cycles and appraisals: cycle list and compute with progress, publication (HR), appraisal
+list and page (lines with explanations, review form, actions with a shared or internal comment, trail),
+the inbox with bulk approval, and the employee's own results (mobile first). Thin: parse the form, call
+a service, flash the outcome."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from ..locales import current_locale
 from ..models import Appraisal, Cycle, Employee, Station
 from ..pdf.numbers import measure
 from ..scoping import scope_clause
-from ..services import appraisals, workflows
+from ..services import appraisals, publication, workflows
 from ..services import transitions as tr
 from ..services.caller import Caller
 from ..services.compute import CycleError
@@ -35,7 +36,10 @@ from ..web.datamodel import interface
 from ..web.labels import APPRAISAL_LABELS
 from ..web.periods import parse_date
 from ..workflow import (
+    CALIBRATE,
+    INTERNAL,
     MAX_COMMENT,
+    SHARED,
     CommentRequired,
     EditLimitReached,
     Refusal,
@@ -148,8 +152,10 @@ class AppraisalView(JixiaoModelView):
         table = workflows.workflow_table(db.session, appraisal.rule_set_version_id)
         locale = current_locale()
         actions, can_review, can_amend, review_closed, not_twice = [], False, False, None, None
+        internal = appraisals.sees_internal(person, appraisal)
         if appraisal.is_current:
-            actions = allowed_actions(table, facts, person.actor)
+            # calibrate is taken on the calibration screen (a new version), not by a plain transition
+            actions = [t for t in allowed_actions(table, facts, person.actor) if t.action != CALIBRATE]
             not_twice = None if actions else _second_step_reason(table, facts, person, locale)
             try:
                 check_review(table, facts, person.actor)
@@ -171,12 +177,12 @@ class AppraisalView(JixiaoModelView):
         ).all()
         return self.render_template(
             "appraisal/show.html", appraisal=appraisal,
-            snapshot=document_snapshot(db.session, appraisal, locale),
+            snapshot=document_snapshot(db.session, appraisal, locale, internal=internal),
             table=table, locale=locale, actions=actions, can_review=can_review, can_amend=can_amend,
             versions=versions, state_css=STATE_CSS, max_adjustment=table.max_adjustment, measure=measure,
             review_closed=review_closed, not_twice=not_twice,
             waiting=appraisals.expected_next(db.session, appraisal, facts, person),
-            max_comment=MAX_COMMENT,
+            max_comment=MAX_COMMENT, internal=internal, visibilities=(SHARED, INTERNAL),
         )
 
     def _back(self, pk):
@@ -189,8 +195,10 @@ class AppraisalView(JixiaoModelView):
         action = request.form.get("action", "")[:64]
         comment = request.form.get("comment", "")  # the service refuses one too long, storing nothing
         expected = request.form.get("state", "")[:64] or None
+        visibility = request.form.get("visibility", "")[:32] or None
         try:
-            state = tr.transition(db.session, pk, person, action, comment, expected_state=expected)
+            state = tr.transition(db.session, pk, person, action, comment, expected_state=expected,
+                                  visibility=visibility)
         except (ServiceError, Refusal) as exc:
             flash_error(exc)
         else:
@@ -268,26 +276,29 @@ class AppraisalView(JixiaoModelView):
         if person.actor.employee_id is not None:
             rows = db.session.execute(
                 select(Appraisal, Cycle).join(Cycle, Cycle.id == Appraisal.cycle_id)
-                .where(Appraisal.employee_id == person.actor.employee_id, Appraisal.is_current.is_(True))
-                .order_by(Cycle.start.desc())
+                .where(Appraisal.employee_id == person.actor.employee_id, Appraisal.is_current.is_(True),
+                       scope_clause(Appraisal, person.scope))
+                .order_by(Cycle.end.desc(), Cycle.start.desc(), Cycle.id.desc())
             ).all()
         return self.render_template("appraisal/mine.html", rows=rows, state_css=STATE_CSS,
                                     state_label=_state_label)
 
 
 class CycleView(BaseView):
-    """Cycles: list, create (HR), and a page per cycle with its compute and its progress."""
+    """Cycles: list, create (HR), and a page per cycle with its compute, its progress and its
+    publication (HR publishes; the policy's breaches listed with a field for the override reason)."""
 
     route_base = "/cycles"
     class_permission_name = p.CYCLE
     method_permission_name = {"list": p.READ, "show": p.READ, "create": p.WRITE, "compute": p.WRITE,
-                              "submit": p.WRITE}
+                              "submit": p.WRITE, "publish": p.WRITE}
     default_view = "list"
 
     @expose("/", methods=["GET"])
     @has_access
     def list(self):
-        cycles = db.session.scalars(select(Cycle).order_by(Cycle.start.desc(), Cycle.id.desc())).all()
+        cycles = db.session.scalars(
+            select(Cycle).order_by(Cycle.end.desc(), Cycle.start.desc(), Cycle.id.desc())).all()
         stations = db.session.scalars(select(Station).order_by(Station.code)).all()
         may_write = self.appbuilder.sm.has_access(p.permission(p.WRITE), p.CYCLE)
         return self.render_template("appraisal/cycles.html", cycles=cycles, stations=stations,
@@ -325,9 +336,13 @@ class CycleView(BaseView):
         just_computed = (request.args.get("computed") == "1" and not progress["running"]
                          and not progress["error"] and not progress["interrupted"]
                          and cycle.computed_at is not None)
+        person = current_caller()
+        hr = person.scope.everything
         return self.render_template(
             "appraisal/cycle.html", cycle=cycle, counts=counts, progress=progress,
-            just_computed=just_computed,
+            just_computed=just_computed, hr=hr,
+            preview=publication.preview(db.session, cycle) if may_write and not cycle.published_at else None,
+            window_end=publication.window_end(db.session, cycle),
             stages=COMPUTE_STAGES, local_time=local_time, may_write=may_write,
             table=workflows.workflow_table(db.session, cycle.rule_set_version_id),
             locale=current_locale(), state_css=STATE_CSS, states=[s.value for s in State],
@@ -366,3 +381,22 @@ class CycleView(BaseView):
             flash(_("%(count)s more drafts wait: submit again.", count=remaining), "warning")
         return redirect(url_for("CycleView.show", pk=cycle.id))
 
+    @expose("/<int:pk>/publish", methods=["POST"])
+    @has_access
+    def publish(self, pk: int):
+        """HR publishes the cycle's results (with an override reason over the policy's breaches)."""
+        cycle = row_or_none(Cycle, pk)
+        if cycle is None:
+            abort(404)
+        if request.form.get("confirm") != "1":
+            flash(_("Tick the box to confirm that the results are published."), "warning")
+            return redirect(url_for("CycleView.show", pk=cycle.id))
+        try:
+            published = publication.publish(db.session, cycle.id, current_caller(),
+                                            request.form.get("override_reason", ""))
+        except (ServiceError, Refusal) as exc:
+            flash_error(exc)
+        else:
+            flash(_("Published at %(when)s: employees see their approved results from now on.",
+                    when=local_time(published.published_at)), "success")
+        return redirect(url_for("CycleView.show", pk=cycle.id))
