@@ -21,7 +21,7 @@ from ..locales import current_locale
 from ..metrics import compute_metrics
 from ..models import Appraisal, AuditEvent, Cycle, CycleStatus, Employee, RuleSetVersion
 from ..workflow import RECOMPUTABLE_STATES, Actor, State, WorkflowTableError
-from . import workflows
+from . import incentives, workflows
 from .audit import COMPUTE, RECOMPUTE, event_row, now
 from .caller import SYSTEM_CALLER
 from .errors import Kind, ServiceError
@@ -211,7 +211,7 @@ def write_results(session, cycle_id: int, inputs: Inputs, scored: dict[int, Scor
         progress_error=None,
     ).execution_options(synchronize_session=False))
     current = existing(session, cycle_id, lock=True)
-    inserts, updates, events_for = [], [], []
+    todo = []
     for person in inputs.appraised:
         old = current.get(person.id)
         if old is not None and old.state not in RECOMPUTABLE:
@@ -222,7 +222,12 @@ def write_results(session, cycle_id: int, inputs: Inputs, scored: dict[int, Scor
             manual, adjustment, reason = ({}, 0.0, None) if old is None else (
                 old.manual, old.adjustment, old.adjustment_reason)
             scored[person.id] = scorer.score(person, manual, adjustment, reason)
-        scored_one = scored[person.id]
+        todo.append((person, old))
+    # After publication a station's pool is shared out: amounts keep to its terms.
+    settled = incentives.settle_scored_all(session, session.get(Cycle, cycle_id), [
+        (None if old is None else old.id, scored[person.id]) for person, old in todo])
+    inserts, updates, events_for = [], [], []
+    for (person, old), scored_one in zip(todo, settled, strict=True):
         if old is None:
             inserts.append(appraisal_row(cycle_id, version_id, person, scored_one, at))
         elif scored_one.digest == old.snapshot_hash:

@@ -136,31 +136,77 @@ def allocate_cycle(session, cycle: Cycle) -> dict:
 def settle(session, cycle: Cycle, appraisal_id, snapshot: dict) -> dict:
     """``snapshot`` with its amount fixed at publication's terms: in a published cycle, at a station
     whose pool was shared out, the formula's amount times the frozen factor, capped, never more than
-    the pool less the other current appraisals' amounts there. Unchanged before publication or
-    without a pool. ``appraisal_id`` is the appraisal the snapshot replaces (left out of the others)."""
+    the pool less the other current appraisals' amounts there (a formula's amount that did not change
+    keeps the amount it had). Unchanged (the same object) before publication or without a pool.
+    ``appraisal_id`` is the appraisal the snapshot replaces (None: a new one)."""
+    return settle_all(session, cycle, [(appraisal_id, snapshot)])[0]
+
+
+def settle_all(session, cycle: Cycle, items: list[tuple]) -> list[dict]:
+    """:func:`settle` for several ``(replaced appraisal id or None, snapshot)`` at once, in order: each
+    is bounded by the pool less the amounts of the current appraisals not replaced here and of the
+    ones settled before it. One query."""
+    if cycle.published_at is None or not any(_in_pool(snapshot) for _id, snapshot in items):
+        return [snapshot for _id, snapshot in items]
+    codes = {snapshot["station"]["code"] for _id, snapshot in items if _in_pool(snapshot)}
+    replaced = {ident for ident, _snapshot in items if ident is not None}
+    stored: dict = {}
+    used = dict.fromkeys(codes, Decimal(0))
+    for ident, _state, code, other in _current(session, cycle.id, codes):
+        part = _pooled(other)
+        if part is None:
+            continue
+        if ident in replaced:
+            stored[ident] = part
+        else:
+            used[code] += _money(part.get("amount")) or Decimal(0)
+    frozen_pools = (cycle.publication or {}).get("pools") or {}
+    out = [snapshot for _id, snapshot in items]
+    pooled = [i for i, (_id, snapshot) in enumerate(items) if _in_pool(snapshot)]
+    # Amounts that stay what they were come first; the changed ones share what those leave.
+    pooled.sort(key=lambda i: not _kept(items[i][1], stored.get(items[i][0])))
+    for i in pooled:
+        ident, snapshot = items[i]
+        code = snapshot["station"]["code"]
+        out[i] = _settled(snapshot, frozen_pools.get(code), stored.get(ident), used[code])
+        used[code] += _money(out[i]["incentive"]["amount"]) or Decimal(0)
+    return out
+
+
+def _kept(snapshot: Mapping, before: Mapping | None) -> bool:
+    """Whether a rescored snapshot keeps the amount it had: the one it replaces was shared out and its
+    formula's amount is the same."""
+    return (before is not None and bool((before.get("pool") or {}).get("allocated"))
+            and _money(before.get("amount")) is not None and _raw(snapshot["incentive"]) is not None
+            and _raw(before) == _raw(snapshot["incentive"]))
+
+
+def _in_pool(snapshot) -> bool:
     part = _pooled(snapshot)
-    if cycle.published_at is None or part is None or not part.get("pool"):
-        return snapshot
-    code = snapshot.get("station", {}).get("code")
-    frozen = ((cycle.publication or {}).get("pools") or {}).get(code)
+    return part is not None and bool(part.get("pool")) and bool((snapshot.get("station") or {}).get("code"))
+
+
+def _settled(snapshot: dict, frozen: Mapping | None, before: Mapping | None, used: Decimal) -> dict:
+    """One snapshot settled: ``frozen`` the pool's terms at publication, ``before`` the incentive of
+    the snapshot it replaces, ``used`` what the station's other amounts take of the pool."""
+    part, code = snapshot["incentive"], snapshot["station"]["code"]
     pool = part["pool"]
-    size = _money((frozen or {}).get("size")) or _money(pool.get("size"))
-    if size is None:
-        return snapshot
+    size = _money((frozen or {}).get("size")) or _money(pool.get("size")) or Decimal(0)
     factor = _money((frozen or {}).get("factor")) if frozen is not None else _money(pool.get("factor"))
     # Nobody had an amount at publication (no factor): the pool is there to be had, capped.
     scale = Decimal(1) if factor is None else factor
-    others = Decimal(0)
-    for ident, _state, _code, other in _current(session, cycle.id, [code]):
-        other_part = _pooled(other)
-        if ident != appraisal_id and other_part is not None:
-            others += _money(other_part.get("amount")) or Decimal(0)
     raw, cap = _raw(part), _money(part.get("cap"))
-    amount = settle_amount(raw, scale, cap, size - others)
+    left = size - used
+    if raw is None:
+        amount = None
+    elif _kept(snapshot, before):
+        amount = min(_money(before["amount"]), pool_left(left, ()))
+    else:
+        amount = settle_amount(raw, scale, cap, left)
     settled = dict(snapshot)
     settled["incentive"] = {
         **part,
-        "amount": None if raw is None else money_text(amount),
+        "amount": money_text(amount),
         "capped": _over_cap(raw, scale, cap),
         "pool": {**pool, "station": code, "size": money_text(size), "allocated": True,
                  "factor": factor_text(factor)},
@@ -171,11 +217,22 @@ def settle(session, cycle: Cycle, appraisal_id, snapshot: dict) -> dict:
 def settle_scored(session, cycle: Cycle, appraisal_id, scored: Scored) -> Scored:
     """:func:`settle` for a snapshot already serialised for storing (its JSON text and hash redone
     when the amount changes)."""
+    return settle_scored_all(session, cycle, [(appraisal_id, scored)])[0]
+
+
+def settle_scored_all(session, cycle: Cycle, items: list[tuple]) -> list[Scored]:
+    """:func:`settle_all` for ``(replaced appraisal id or None, Scored)`` pairs; nothing is parsed
+    before publication, and only the snapshots with a pool after it."""
+    out = [scored for _id, scored in items]
     if cycle.published_at is None:
-        return scored
-    snapshot = json.loads(scored.json)
-    settled = settle(session, cycle, appraisal_id, snapshot)
-    if settled is snapshot:
-        return scored
-    text = canonical_json(settled)
-    return scored._replace(json=text, digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
+        return out
+    # Only a snapshot at a pooled station has "pool": {...} (canonical JSON: no spaces); parse those.
+    pooled = [i for i, (_id, scored) in enumerate(items) if '"pool":{' in scored.json]
+    snapshots = [json.loads(items[i][1].json) for i in pooled]
+    settled = settle_all(session, cycle, [(items[i][0], snapshot) for i, snapshot in zip(
+        pooled, snapshots, strict=True)])
+    for i, before, after in zip(pooled, snapshots, settled, strict=True):
+        if after is not before:
+            text = canonical_json(after)
+            out[i] = out[i]._replace(json=text, digest=hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return out

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Appraisal, Cycle
 from app.rules.pools import allocate, money_text
+from app.services.compute import compute_cycle
 from app.services.incentives import allocate_cycle, settle
 from app.services.review import review
 from app.services.rules import ruleset_for_version
@@ -243,3 +244,29 @@ def test_a_review_edit_keeps_the_bonus_base_and_the_calibration(app, pooled):
         assert s["calibration"]["total"] == 95.0 and (s["total"], s["grade"]) == (95.0, "A")
         assert Decimal(s["incentive"]["raw"]) == Decimal(BONUS["EMP3"]) * _coefficient(s)
         assert _coefficient(s) == Decimal("1.2")  # the calibrated grade's coefficient
+
+
+def test_a_recompute_after_publication_keeps_the_shared_out_amounts(app, pooled):
+    with app.app_context():
+        publish(pooled)
+        before = {a.id: (a.snapshot_hash, amount(a)) for a in station_appraisals(pooled)}
+        again = compute_cycle(db.session, db.session.get(Cycle, pooled))
+        assert again.changed == [] and again.created == 0
+        assert {a.id: (a.snapshot_hash, amount(a)) for a in station_appraisals(pooled)} == before
+        emp1_id = next(a.id for a in station_appraisals(pooled) if a.snapshot["employee"]["no"] == "EMP1")
+        # a smaller bonus base: that one amount shrinks at the frozen factor, the others stay
+        set_bonus_base("EMP1", "100")
+        again = compute_cycle(db.session, db.session.get(Cycle, pooled))
+        assert [c.employee_no for c in again.changed] == ["EMP1"]
+        rows = {a.id: a for a in station_appraisals(pooled)}
+        factor = Decimal(rows[emp1_id].snapshot["incentive"]["pool"]["factor"])
+        assert amount(rows[emp1_id]) == (Decimal(100) * factor).quantize(Decimal(1), ROUND_HALF_UP)
+        assert all(amount(a) == before[i][1] for i, a in rows.items() if i != emp1_id)
+        # a bigger one: it grows only into what the others leave of the pool
+        set_bonus_base("EMP1", "8000")
+        compute_cycle(db.session, db.session.get(Cycle, pooled))
+        rows = {a.id: a for a in station_appraisals(pooled)}
+        assert amount(rows[emp1_id]) == before[emp1_id][1]
+        assert sum(amount(a) for a in rows.values()) == POOL
+        assert rows[emp1_id].snapshot["incentive"]["pool"]["allocated"] is True
+        assert rows[emp1_id].snapshot_hash == snapshot_hash(rows[emp1_id].snapshot)
