@@ -47,6 +47,7 @@ bench: $(VENV)/.installed-test
 	$(PY) bench/formula.py
 	$(PY) bench/metrics.py
 	$(PY) bench/cycle.py
+	$(PY) bench/export.py
 	$(PY) bench/pdf.py
 
 clean:

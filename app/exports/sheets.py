@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from contextlib import suppress
+from copy import copy
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -109,15 +110,17 @@ class Sheet:
         ws = self.ws
         if kind == TEXT:
             return lambda value: safe_cell(value, ws)
-        fmt = FORMATS[kind]
         read = {MONEY: money, DATETIME: self._local}.get(kind, number)
+        template = WriteOnlyCell(ws)
+        template.number_format = FORMATS[kind]
+        style = template._style  # the format registered once; each cell gets a copy of its style array
 
         def convert(value):
             value = read(value)
             if value is None:
                 return None
             cell = WriteOnlyCell(ws, value)
-            cell.number_format = fmt
+            cell._style = copy(style)
             return cell
 
         return convert
