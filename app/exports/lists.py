@@ -7,7 +7,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..locales import is_english
 from ..models import Cycle, Station
+from ..rules.policy import NETWORK
 from ..scoping import Scope
 from ..services import dashboard as dash
 from .rows import StateLabels, incentive_amount, outcomes_text, result_rows
@@ -63,22 +65,58 @@ def ranking_workbook(session, scope: Scope, cycle: Cycle, station: Station | Non
 
 
 def whatif_workbook(result: dict, locale: str, out) -> int:
-    """A what-if's answer (``app.services.rules.whatif``): each employee before and after, and the grade
-    distribution before and after; returns how many employees."""
+    """A what-if's answer (``app.services.rules.whatif``) as the screen shows it: each employee before
+    and after (total, grade, incentive amount); the grades per station and in the network before and after
+    with the policy's breaches; the incentive amounts per station and in total. Returns how many
+    employees."""
     with force_locale(locale), Book() as book:
-        sheet = book.sheet(_("What-if"), [
+        people = book.sheet(_("What-if"), [
             Column(_("Employee number")), Column(_("Employee name")), Column(_("Station")),
             Column(_("Total before"), SCORE), Column(_("Grade before"), width=9),
             Column(_("Total after"), SCORE), Column(_("Grade after"), width=9), Column(_("Change"), SCORE),
+            Column(_("Amount before"), MONEY), Column(_("Amount after"), MONEY),
         ])
         for row in result["employees"]:
-            sheet.append([row["employee_no"], row["name"], row["station"], row["old_total"],
-                          row["old_grade"], row["new_total"], row["new_grade"], row["delta"]])
-        grades = book.sheet(_("Grade distribution"), [
-            Column(_("Grade"), width=9), Column(_("Before"), COUNT), Column(_("After"), COUNT),
-        ])
-        before, after = result["distribution"]["before"], result["distribution"]["after"]
-        for grade in dict.fromkeys([*before, *after]):
-            grades.append([grade, before.get(grade, 0), after.get(grade, 0)])
+            people.append([row["employee_no"], row["name"], row["station"], row["old_total"],
+                           row["old_grade"], row["new_total"], row["new_grade"], row["delta"],
+                           row.get("old_amount"), row.get("new_amount")])
+        _whatif_grades(book, result["distribution"], locale)
+        _whatif_incentives(book, result.get("incentives"))
         book.save(out)
     return len(result["employees"])
+
+
+def _whatif_grades(book: Book, distribution: dict, locale: str) -> None:
+    grades = list(dict.fromkeys([*distribution["before"], *distribution["after"]]))
+    sheet = book.sheet(_("Grade distribution"), [
+        Column(_("Station")),
+        *[Column(_("%(grade)s before", grade=g), COUNT) for g in grades],
+        *[Column(_("%(grade)s after", grade=g), COUNT) for g in grades],
+        Column(_("Against the policy before"), width=36), Column(_("Against the policy after"), width=36),
+    ])
+    separator = "; " if is_english(locale) else "；"
+
+    def breaches(key: str, scope: str) -> str:
+        return separator.join(b["message"] for b in distribution.get(key) or [] if b["scope"] == scope)
+
+    stations = [(s["station"], s["station"], s) for s in distribution.get("stations", [])]
+    for label, scope, counts in [*stations, (_("Network"), NETWORK, distribution)]:
+        sheet.append([label, *[counts["before"].get(g, 0) for g in grades],
+                      *[counts["after"].get(g, 0) for g in grades],
+                      breaches("breaches_before", scope), breaches("breaches_after", scope)])
+
+
+def _whatif_incentives(book: Book, incentives: dict | None) -> None:
+    if not incentives:
+        return
+    sheet = book.sheet(_("Incentive amounts"), [
+        Column(_("Station")), Column(_("Station name"), width=20), Column(_("People"), COUNT),
+        Column(_("Pool"), MONEY), Column(_("Before"), MONEY), Column(_("After"), MONEY),
+        Column(_("Change"), MONEY),
+    ])
+    stations = incentives.get("stations", [])
+    for s in stations:
+        sheet.append([s["station"], s["name"], s["headcount"], s["pool"], s["before"], s["after"],
+                      s["change"]])
+    sheet.append([_("All stations"), "", sum(s["headcount"] for s in stations), None,
+                  incentives["before_total"], incentives["after_total"], incentives["change"]])

@@ -6,13 +6,11 @@ from __future__ import annotations
 import html
 import io
 import re
+from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import load_workbook
-from sqlalchemy import select
 
-from app.extensions import db
-from app.models import Employee
 from tests.exports.test_cycle_export import HOSTILE, api_appraisals, cycle_id, rename, table, workbook
 from tests.factories import demo_cycle
 
@@ -80,20 +78,31 @@ def test_the_ranking_export_lists_everyone_by_total(app, login_as, api_as):
     assert hr.get("/api/v1/dashboard/ranking.xlsx?cycle=99999").status_code == 404
 
 
-def test_the_whatif_export_is_the_whatif_table(app, login_as):
+def test_the_whatif_export_is_the_whatif_table(app, login_as, api_as):
     with app.app_context():
         name = demo_cycle().name
         version = demo_cycle().rule_set_version_id
     hr = login_as("hr")
     page = hr.get(f"/rules/whatif?version={version}&cycle={name}").get_data(as_text=True)
     book = workbook(hr.get(export_link(page, "jx-export-xlsx")))
+    assert book.sheetnames == ["假设分析", "等级分布", "绩效奖金金额"]
     rows = table(book["假设分析"])
-    with app.app_context():
-        appraised = db.session.scalar(select(db.func.count()).select_from(Employee))
-    assert 10 < len(rows) <= appraised
+    listed = api_appraisals(api_as("hr"), cycle_id(app))
+    assert sorted(r["工号"] for r in rows) == sorted(listed)
     assert all(r["之前总分"] == r["之后总分"] and r["变化"] == 0 for r in rows)  # the same rule set
+    amounts = {no: item.get("incentive") for no, item in listed.items()}
+    assert any(amounts.values())
+    assert {r["工号"]: r["之前金额"] for r in rows} == {
+        no: (int(Decimal(a)) if a is not None else None) for no, a in amounts.items()}
     grades = table(book["等级分布"])
-    assert sum(r["之前"] for r in grades) == sum(r["之后"] for r in grades) == len(rows)
+    network = grades[-1]
+    assert network["服务站"] == "全网" and [g["服务站"] for g in grades[:-1]] == ["S01", "S02"]
+    assert sum(v for k, v in network.items() if k.endswith(" 之前")) == len(rows)
+    assert sum(v for k, v in network.items() if k.endswith(" 之后")) == len(rows)
+    pay = table(book["绩效奖金金额"])
+    assert pay[-1]["服务站"] == "全部服务站" and pay[-1]["人数"] == len(rows)
+    assert pay[-1]["之前"] == sum(r["之前金额"] or 0 for r in rows)
+    assert pay[-1]["之后"] == sum(r["之后金额"] or 0 for r in rows)
     assert login_as("sup1").get(f"/api/v1/ruleset/{version}/whatif.xlsx?cycle={name}").status_code == 403
     assert hr.get(f"/api/v1/ruleset/{version}/whatif.xlsx?cycle=nothing").status_code == 422
 
