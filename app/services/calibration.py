@@ -98,7 +98,7 @@ def _total(raw, errors: dict[str, str]) -> float | None:
         if isinstance(raw, bool):
             raise ValueError(raw)
         value = float(raw.strip() if isinstance(raw, str) else raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         errors["total"] = _("The total must be a number from 0 to 100.")
         return None
     if not math.isfinite(value) or not 0 <= value <= 100:
