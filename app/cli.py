@@ -18,6 +18,7 @@ from .importing import ImportRejected, import_file
 from .locales import default_locale
 from .models import Cycle, RuleSetVersion
 from .rules import has_errors
+from .rules.incentive import money_text
 from .scoping import Scope
 from .services.caller import SYSTEM_CALLER
 from .services.compute import CycleError, compute_cycle
@@ -96,6 +97,23 @@ def rules_check_command(directory: str | None) -> None:
         raise click.ClickException(f"{directory}: {errors} error(s)")
     click.echo(f"{directory}: OK ({len(ruleset.indicators)} indicators, {len(ruleset.templates)} templates, "
                f"{len(ruleset.swot)} SWOT items, {sum(len(i.tests) for i in ruleset.indicators)} test cases)")
+    click.echo(_policy_summary(ruleset))
+
+
+def _policy_summary(ruleset) -> str:
+    """One line on policy.toml: the distribution limits and the incentive (formula, cap, pools, tests)."""
+    policy, incentive = ruleset.policy, ruleset.incentive
+    if policy is None and incentive is None:
+        return "policy.toml: none (no distribution limits, no incentive amounts)"
+    parts = ["no distribution limits" if policy is None or not policy.limits else
+             f"{len(policy.limits)} distribution limit(s) (stations from {policy.min_headcount} people)"]
+    if incentive is None:
+        parts.append("no incentive amounts")
+    else:
+        cap = f", cap {money_text(incentive.cap)}" if incentive.cap is not None else ", no cap"
+        parts.append(f"incentive amount = {incentive.formula_text}{cap}, "
+                     f"{len(incentive.pools)} station pool(s), {len(incentive.tests)} incentive test case(s)")
+    return "policy.toml: " + "; ".join(parts)
 
 
 @rules_group.command("load")

@@ -28,6 +28,7 @@ from ..models import (
     RuleTemplate,
     RuleTemplateLine,
 )
+from ..rules import POLICY_FILE
 from ..services import rules as service
 from ..services.errors import kind_of
 from ..web.context import current_username, row_or_none
@@ -148,17 +149,20 @@ class RuleSwotLineApi(_RuleRowApi):
 
 class RuleSetApi(JixiaoModelRestApi):
     """Versions: list and show; POST makes a draft (a copy of ``based_on_id`` or of the current version);
-    DELETE discards a draft; ``/<id>/check``, ``/<id>/diff``, ``/<id>/publish``, ``/<id>/export``."""
+    DELETE discards a draft; ``/<id>/check``, ``/<id>/diff``, ``/<id>/publish``, ``/<id>/export``, and
+    ``/<id>/policy`` (GET; PUT a draft's distribution policy and incentives)."""
 
     resource_name = "ruleset"
     class_permission_name = p.RULES
     datamodel = interface(RuleSetVersion)
     base_filters = []
     include_route_methods = {
-        "get", "get_list", "info", "post", "delete", "check", "diff", "publish", "export",
+        "get", "get_list", "info", "post", "delete", "check", "diff", "publish", "export", "policy",
+        "put_policy",
     }
     method_permission_name = {
         **p.METHOD_PERMISSIONS, "check": p.READ, "diff": p.READ, "export": p.READ, "publish": p.WRITE,
+        "policy": p.READ, "put_policy": p.WRITE,
     }
     list_columns = show_columns = [
         "id", "number", "status", "content_hash", "based_on_id", "note", "created_at", "created_by",
@@ -232,6 +236,40 @@ class RuleSetApi(JixiaoModelRestApi):
         if version is None:
             return self.response_404()
         return self.response(200, number=version.number, files=service.export_files(db.session, version.id))
+
+    @expose("/<pk>/policy", methods=["GET"])
+    @protect()
+    @safe
+    def policy(self, pk):
+        """The version's policy.toml as JSON: ``{"number", "policy": {"distribution", "incentive"} | null,
+        "text"}`` (shares 0..1, amounts as strings)."""
+        version = self._version(pk)
+        if version is None:
+            return self.response_404()
+        ruleset = service.ruleset_from_version(version)
+        return self.response(200, number=version.number, policy=service.policy_document(ruleset),
+                             text=ruleset.extras.get(POLICY_FILE))
+
+    @expose("/<pk>/policy", methods=["PUT"])
+    @protect()
+    @safe
+    def put_policy(self, pk):
+        """Replace a draft's policy.toml with a JSON object shaped like the file (amounts may be strings;
+        ``{}`` removes the file). 422 with every problem of the file; 409 for a published version."""
+        version = self._version(pk)
+        if version is None:
+            return self.response_404()
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return self.response_400(message=_("The request could not be understood."))
+        try:
+            warnings = service.save_policy(db.session, version.id, service.document_from_json(data))
+        except (PublishedVersionLocked, service.RuleRefused) as exc:
+            return service_error(self, exc)
+        ruleset = service.ruleset_from_version(version)
+        return self.response(200, number=version.number, policy=service.policy_document(ruleset),
+                             text=ruleset.extras.get(POLICY_FILE),
+                             warnings=[pr.to_dict(current_locale()) for pr in warnings])
 
     @expose("/<pk>/publish", methods=["POST"])
     @protect()

@@ -45,7 +45,8 @@ POLICY_FORM = {
     "incentive_amount": "IF(grade == \"A\", 500, 0) + 奖金基数 * 奖金系数", "incentive_cap": "8,000.50",
     "pool_station": ["S02", ""], "pool_amount": ["20000", ""],
     "itest_name": ["A 级加 500", "没有基数", ""],
-    "itest_inputs": ["bonus_base=2000, coefficient=1.2, total=95, grade=A", "bonus_base=N/A, coefficient=1", ""],
+    "itest_inputs": ["bonus_base=2000, coefficient=1.2, total=95, grade=A", "bonus_base=N/A, coefficient=1",
+                     ""],
     "itest_expected": ["2900", "N/A", ""], "itest_capped": ["2900", "", ""],
 }
 
@@ -91,7 +92,8 @@ def test_the_policy_screen_shows_shares_as_percentages_and_a_live_incentive_form
     assert 'name="limit_max" value="20"' in page and 'name="min_headcount" value="10"' in page
     assert 'data-role="incentive"' in page and "bonus_base * coefficient" in page
     names = json.loads(re.search(r"data-role=\"incentive\"\s+data-names='([^']*)'", page).group(1))
-    assert {"bonus_base", "coefficient", "total", "grade", "奖金基数", "奖金系数", "kpi_first_fix"} <= set(names)
+    assert {"bonus_base", "coefficient", "total", "grade", "奖金基数", "奖金系数", "kpi_first_fix"} \
+        <= set(names)
     assert 'name="itest_name" value="A 级超过封顶"' in page and 'name="itest_capped" value="10000"' in page
     version = hr.get("/rules/v/1/").get_data(as_text=True)
     assert "/rules/v/1/policy" in version and "bonus_base * coefficient" in version
@@ -104,8 +106,10 @@ def test_hr_saves_a_policy_as_canonical_toml_of_the_draft(appctx, hr):
     assert stored_policy(vid) == EXPECTED_TEXT
     ruleset = service.ruleset_for_version(db.session, vid)
     assert ruleset.policy.min_headcount == 5
-    assert ruleset.policy.limits == (GradeLimit("A", None, 0.25, "both"), GradeLimit("D", 0.05, None, "network"))
-    assert ruleset.incentive.cap == Decimal("8000.50") and ruleset.incentive.pools == {"S02": Decimal("20000")}
+    assert ruleset.policy.limits == (GradeLimit("A", None, 0.25, "both"),
+                                     GradeLimit("D", 0.05, None, "network"))
+    assert ruleset.incentive.cap == Decimal("8000.50")
+    assert ruleset.incentive.pools == {"S02": Decimal("20000")}
     assert not service.has_errors(service.check_ruleset(ruleset, db.session))
     page = hr.get(f"/rules/v/{vid}/policy").get_data(as_text=True)
     assert 'name="limit_min" value="5"' in page and 'name="incentive_cap" value="8000.5"' in page
@@ -230,9 +234,43 @@ def test_rules_check_summarises_the_policy(app, rules_copy):
     runner = app.test_cli_runner()
     out = runner.invoke(args=["rules", "check", str(RULES_DIR)]).output
     assert "policy.toml: 1 distribution limit(s) (stations from 10 people)" in out
-    assert "incentive amount = bonus_base * coefficient, cap 10000, 0 station pool(s), 3 incentive test case(s)" \
-        in out
+    assert ("incentive amount = bonus_base * coefficient, cap 10000, 0 station pool(s), "
+            "3 incentive test case(s)") in out
     (rules_copy / POLICY_FILE).unlink()
     out = runner.invoke(args=["rules", "check", str(rules_copy)]).output
     assert "policy.toml: none" in out
 
+
+
+def test_the_api_reads_and_replaces_a_drafts_policy(api_as):
+    api = api_as("hr")
+    published = api.get("/api/v1/ruleset/1/policy").json
+    assert published["policy"]["distribution"]["limit"] == [{"grade": "A", "max": 0.2, "scope": "both"}]
+    assert published["policy"]["incentive"]["cap"] == "10000"
+    assert published["text"] == (RULES_DIR / POLICY_FILE).read_text(encoding="utf-8")
+    document = {"distribution": {"min_headcount": 5, "limit": [{"grade": "A", "max": 0.25}]},
+                "incentive": {"amount": "bonus_base * coefficient", "cap": "8000.50",
+                              "pool": [{"station": "S02", "amount": "20000"}],
+                              "test": [{"name": "B", "inputs": {"bonus_base": 2000, "coefficient": 1},
+                                        "expected": "2000", "capped": 2000}]}}
+    assert api.put("/api/v1/ruleset/1/policy", json=document).status_code == 409
+    draft = api.post("/api/v1/ruleset/", json={}).json["id"]
+    saved = api.put(f"/api/v1/ruleset/{draft}/policy", json=document)
+    assert saved.status_code == 200, saved.json
+    assert saved.json["policy"]["incentive"]["cap"] == "8000.50"
+    assert saved.json["policy"]["incentive"]["pool"] == [{"station": "S02", "amount": "20000"}]
+    assert saved.json["policy"]["distribution"]["limit"] == [{"grade": "A", "max": 0.25, "scope": "both"}]
+    assert "cap = 8000.5\n" in saved.json["text"] and saved.json["warnings"] == []
+    bad = {**document, "incentive": {**document["incentive"], "amount": "bonus_base *", "pool": "S02"},
+           "extra": 1}
+    refused = api.put(f"/api/v1/ruleset/{draft}/policy", json=bad)
+    codes = {(p["item"], p["code"]) for p in refused.json["problems"]}
+    assert refused.status_code == 422 and ("", "UNKNOWN_KEY") in codes and ("incentive", "SYNTAX") in codes
+    assert api.get(f"/api/v1/ruleset/{draft}/policy").json["text"] == saved.json["text"]
+    for body in ("not json", "[1, 2]", "", "null"):
+        r = api.put(f"/api/v1/ruleset/{draft}/policy", data=body, content_type="application/json")
+        assert r.status_code == 400
+    removed = api.put(f"/api/v1/ruleset/{draft}/policy", json={})
+    assert removed.status_code == 200 and removed.json["policy"] is None and removed.json["text"] is None
+    assert api_as("manager1").put(f"/api/v1/ruleset/{draft}/policy", json=document).status_code == 403
+    assert api_as("manager1").get(f"/api/v1/ruleset/{draft}/policy").status_code == 200

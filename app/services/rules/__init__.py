@@ -37,6 +37,8 @@ from .files import (
 )
 from .policy import (
     canonical_policy_text,
+    document_from_json,
+    policy_document,
     policy_errors,
     policy_form,
     policy_text,
@@ -73,9 +75,11 @@ from .whatif import cycle_names, whatif
 __all__ = [
     "LoadResult", "NoRuleSet", "NotADraft", "PublishResult", "RuleRefused", "RuleSetInvalid",
     "WhatIfError", "canonical_policy_text", "check_dir", "check_ruleset", "current_version",
-    "cycle_names", "delete_draft", "delete_row", "diff_against", "diff_rulesets", "draft_or_raise",
+    "cycle_names", "delete_draft", "delete_row", "diff_against", "diff_rulesets", "document_from_json",
+    "draft_or_raise",
     "employee_variables", "ensure_deletable", "export_files", "export_version", "grade_dict", "has_errors",
-    "indicator_dict", "load_dir", "new_draft", "outcome_dict", "policy_changes", "policy_errors",
+    "indicator_dict", "load_dir", "new_draft", "outcome_dict", "policy_changes", "policy_document",
+    "policy_errors",
     "policy_form", "policy_text", "preview_indicator", "problem_lines", "publish", "publish_preview",
     "published_ruleset", "read_policy_form", "replace_grades", "ruleset_for_version",
     "ruleset_from_version", "save_indicator", "save_policy", "save_row", "save_swot_item", "save_template",

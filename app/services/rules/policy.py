@@ -18,6 +18,7 @@ import tomli_w
 from sqlalchemy.orm import Session
 
 from ...rules import POLICY_FILE, RuleSet, has_errors
+from ...rules.incentive import money_text
 from ...rules.model import NA, Problem, expr_text, norm_number
 from ...rules.policy import BOTH, NETWORK, STATION, PolicyFile, read_policy_file
 from .drafts import draft_or_raise
@@ -344,6 +345,58 @@ def canonical_policy_text(text: str | None) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# JSON (the API): the file's shape, money as strings
+
+
+def _money_keys(document: Mapping, convert) -> dict:
+    """``document`` with the incentive's amounts (cap, pools, expected and capped) passed through
+    ``convert``; everything else as it is."""
+    out = dict(document)
+    incentive = out.get("incentive")
+    if isinstance(incentive, Mapping):
+        incentive = dict(incentive)
+        if "cap" in incentive:
+            incentive["cap"] = convert(incentive["cap"])
+        for array, keys in (("pool", ("amount",)), ("test", ("expected", "capped"))):
+            if isinstance(incentive.get(array), list):
+                incentive[array] = [{k: convert(v) if k in keys else v for k, v in entry.items()}
+                                    if isinstance(entry, Mapping) else entry for entry in incentive[array]]
+        out["incentive"] = incentive
+    return out
+
+
+def policy_document(ruleset: RuleSet) -> dict | None:
+    """A version's policy.toml as JSON: its tables (shares 0..1), amounts as strings ("10000",
+    "8000.50"); None without the file, the file's own tables when it cannot be read cleanly."""
+    text = ruleset.extras.get(POLICY_FILE)
+    if text is None:
+        return None
+    read = read_policy_file(text)
+    if read.problems:
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            return None
+    return _money_keys(canonical_document(read) or {},
+                       lambda value: value if value == NA else money_text(Decimal(repr(value))))
+
+
+def document_from_json(data: Any) -> Any:
+    """A JSON document in policy.toml's shape, with amounts given as strings ("8000.50") read as the
+    numbers the file holds; anything unreadable is left for the check to name."""
+    if not isinstance(data, Mapping):
+        return data
+
+    def number(value: Any) -> Any:
+        if isinstance(value, str) and value != NA:
+            parsed = _decimal(value.strip())
+            return value if parsed is None else _plain(parsed)
+        return value
+
+    return _money_keys(data, number)
+
+
+# ---------------------------------------------------------------------------------------------
 # saving
 
 
@@ -358,6 +411,36 @@ def _sanitised(value: Any) -> Any:
     return str(value)
 
 
+def _shaped(document: Mapping) -> bool:
+    """Whether ``policy_text`` can lay the document out: its two tables, their arrays of tables, and
+    values that are scalars (or, for a test case's inputs, a table of scalars)."""
+    arrays = {"distribution": ("limit",), "incentive": ("pool", "test")}
+    if not set(document) <= set(arrays):
+        return False
+    for name, table in document.items():
+        if not isinstance(table, Mapping):
+            return False
+        for key, value in table.items():
+            entries = value if key in arrays[name] else [{key: value}]
+            if not isinstance(entries, list) or not all(isinstance(e, Mapping) for e in entries):
+                return False
+            for entry in entries:
+                for inner in entry.values():
+                    if isinstance(inner, list) or (isinstance(inner, Mapping) and any(
+                            isinstance(v, Mapping | list) for v in inner.values())):
+                        return False
+    return True
+
+
+def _text_of(document: Mapping) -> str:
+    """The text to check: laid out as policy.toml is when it has the file's shape, otherwise as
+    tomli_w writes it (the check then names what is out of place)."""
+    try:
+        return policy_text(document) if _shaped(document) else tomli_w.dumps(document)
+    except (TypeError, ValueError, OverflowError):
+        return "= not a document"  # reported as a TOML error of the file
+
+
 def save_policy(session: Session, version_id: int, document: Mapping | None,
                 problems: list[Problem] | tuple = ()) -> list[Problem]:
     """Replace a draft's policy.toml with ``document`` (shaped like the file; None removes it), checked
@@ -365,10 +448,7 @@ def save_policy(session: Session, version_id: int, document: Mapping | None,
     the form, first); returns the warnings. One transaction."""
     try:
         version = draft_or_raise(session, version_id)
-        try:
-            text = policy_text(_sanitised(document)) if document else None
-        except (TypeError, ValueError):
-            text = "= not a document"  # reported as a TOML error of the file
+        text = _text_of(_sanitised(document)) if document else None
         doc = version_document(version)
         extras = dict(doc["extras"])
         extras.pop(POLICY_FILE, None)
