@@ -51,6 +51,17 @@ def test_the_results_export_keeps_the_screens_order_and_the_callers_scope(app, l
     assert hr.get("/api/v1/appraisal/export.xlsx?_flt_0_cycle=abc").status_code == 400
 
 
+def test_odd_list_arguments_never_answer_a_server_error(app, login_as):
+    hr = login_as("hr")
+    for query in ("_flt_0_total=abc", "_flt_1_total=1e400", "_flt_2_total=" + "9" * 400,
+                  "_flt_0_state=nothing", "_flt_0_is_current=maybe", "_flt_0_grade=" + "x" * 5000,
+                  "_flt_0_employee=99999999999", "_flt_0_cycle=-1", "_flt_9_nothing=1",
+                  "_oc_AppraisalView=snapshot&_od_AppraisalView=desc",
+                  "_oc_AppraisalView=total&_od_AppraisalView=up"):
+        response = hr.get(f"/api/v1/appraisal/export.xlsx?{query}")
+        assert response.status_code in (200, 400), (query, response.status_code)
+
+
 def test_formula_looking_names_stay_text_in_the_results_list(app, login_as):
     rename(app, HOSTILE)
     book = workbook(login_as("hr").get(f"/api/v1/appraisal/export.xlsx?_flt_0_cycle={cycle_id(app)}"))
