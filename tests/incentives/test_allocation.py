@@ -270,3 +270,17 @@ def test_a_recompute_after_publication_keeps_the_shared_out_amounts(app, pooled)
         assert sum(amount(a) for a in rows.values()) == POOL
         assert rows[emp1_id].snapshot["incentive"]["pool"]["allocated"] is True
         assert rows[emp1_id].snapshot_hash == snapshot_hash(rows[emp1_id].snapshot)
+
+
+def test_the_publish_api_shares_the_pool_out_and_keeps_its_terms(app, pooled, api_as):
+    answer = api_as("hr").post(f"/api/v1/cycle/{pooled}/publish", json={"override_reason": "试点：奖金池"})
+    assert answer.status_code == 200, answer.json
+    with app.app_context():
+        cycle = db.session.get(Cycle, pooled)
+        rows = station_appraisals(pooled)
+        assert sum(amount(a) for a in rows) == POOL
+        assert cycle.publication["pools"]["S01"]["allocated"] == "10000"
+        factor = cycle.publication["pools"]["S01"]["factor"]
+        assert all(a.snapshot["incentive"]["pool"] == {"station": "S01", "size": "10000", "allocated": True,
+                                                       "factor": factor} for a in rows)
+        assert all(a.snapshot_hash == snapshot_hash(a.snapshot) for a in rows)
