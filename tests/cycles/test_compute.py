@@ -213,7 +213,9 @@ def test_api_lists_creates_and_computes_cycles(app, api_as, fresh):
     assert computed.status_code == 200 and computed.json["created"] >= 5
     shown = emp.get(f"/api/v1/cycle/{pk}")
     assert shown.status_code == 200 and shown.json["result"]["stations"] == ["S01"]
-    assert shown.json["result"]["appraisals"] == {"draft": 1}  # counts stay within the caller's scope
+    # counts stay within the caller's scope: an employee's own draft is not theirs to see yet
+    assert shown.json["result"]["appraisals"] == {}
+    assert api_as("sup1").get(f"/api/v1/cycle/{pk}").json["result"]["appraisals"] == {"draft": 5}
     assert hr.get(f"/api/v1/cycle/{pk}").json["result"]["appraisals"] == {"draft": computed.json["created"]}
     assert hr.get(f"/api/v1/cycle/{pk}/progress").json["appraisals"] == {"draft": computed.json["created"]}
 

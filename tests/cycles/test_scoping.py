@@ -1,6 +1,7 @@
 """Every appraisal endpoint, API and screen, with every role, against appraisals outside the caller's
 scope: 404, and nothing changes. The expected scope is worked out here from the scoping rule (HR: all;
-manager: own station; supervisor: own reports; employee: self), not from app.scoping."""
+manager: own station; supervisor: own reports; employee: self, once published and approved, signed or
+disputed; a manager's station and a supervisor's reports leave themselves out), not from app.scoping."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 
 from app import permissions as p
 from app.extensions import db
-from app.models import Appraisal, AuditEvent, Employee, Station
+from app.models import Appraisal, AuditEvent, Cycle, Employee, Station
 from tests.conftest import DEMO_USERS
 
 SAMPLE = 6  # out-of-scope appraisals tried per user (ids spread over the stations)
@@ -21,7 +22,9 @@ def visible(username: str) -> tuple[set[int], set[int]]:
 
     user = current_app.appbuilder.sm.find_user(username=username)
     roles = {r.name for r in user.roles}
-    rows = db.session.execute(select(Appraisal.id, Appraisal.employee_id, Appraisal.station_id)).all()
+    rows = db.session.execute(
+        select(Appraisal.id, Appraisal.employee_id, Appraisal.station_id, Appraisal.state, Cycle.published_at)
+        .join(Cycle, Cycle.id == Appraisal.cycle_id)).all()
     everything = {r.id for r in rows}
     if roles & {p.ADMIN, p.HR}:
         return everything, everything
@@ -31,8 +34,11 @@ def visible(username: str) -> tuple[set[int], set[int]]:
     reports = set(db.session.scalars(select(Employee.id).where(Employee.supervisor_id == me.id)))
     managed = set(db.session.scalars(select(Station.id).where(Station.manager_id == me.id))) \
         if p.STATION_MANAGER in roles else set()
-    seen = {r.id for r in rows if r.employee_id == me.id
-            or (p.SUPERVISOR in roles and r.employee_id in reports) or r.station_id in managed}
+    def own_seen(r) -> bool:  # one's own result: once published and approved (or later)
+        return r.published_at is not None and r.state.value in ("approved", "signed", "disputed")
+
+    seen = {r.id for r in rows if (own_seen(r) if r.employee_id == me.id else (
+            (p.SUPERVISOR in roles and r.employee_id in reports) or r.station_id in managed))}
     return seen, everything
 
 

@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 from markupsafe import escape
 
 from app.extensions import db
-from tests.cycles.conftest import FRESH, Moves, appraisal_ids, current, demo_period
+from app.services.publication import publish
+from tests.cycles.conftest import FRESH, Moves, appraisal_ids, current, demo_period, person
 
 
 def token_of(html: str) -> str:
@@ -114,6 +115,9 @@ def test_employee_sees_own_results_and_signs(app, login_as, fresh):
         Moves(app, fresh).to_approved("EMP6")
         pk = appraisal_ids(fresh)["EMP6"]
     browser = login_as("emp6")
+    assert FRESH not in browser.get("/appraisal/mine/").get_data(as_text=True)  # not published yet
+    with app.app_context():
+        publish(db.session, fresh, person(app, "hr"))
     mine = browser.get("/appraisal/mine/").get_data(as_text=True)
     assert FRESH in mine and f"/appraisal/show/{pk}" in mine
     page = browser.get(f"/appraisal/show/{pk}").get_data(as_text=True)

@@ -98,10 +98,10 @@ def test_appraisals_without_a_supervisor_are_never_stuck(app, api_as, login_as, 
         (waiting,) = hr.get(f"/api/v1/appraisal/{pk}/actions").json["waiting_for"]
         assert waiting["relation"] == "hr" and waiting["stands_in"] and "没有主管" in waiting["text"]
         assert inbox(hr)[no]["actions"] == ["approve", "return"]
-    assert actions(manager1, every["MANAGER1"]) == []
-    r = post(manager1, every["MANAGER1"], "approve")
-    assert r.status_code == 403 and r.json["code"] == "SELF_APPROVAL"
-    assert actions(sup2, every["SUP2"]) == []
+    # their own appraisal under review does not exist for them (their station and reports leave them out)
+    assert manager1.get(f"/api/v1/appraisal/{every['MANAGER1']}/actions").status_code == 404
+    assert post(manager1, every["MANAGER1"], "approve").status_code == 404
+    assert sup2.get(f"/api/v1/appraisal/{every['SUP2']}/actions").status_code == 404
     page = login_as("hr").get(f"/appraisal/show/{every['SUP2']}").get_data(as_text=True)
     assert "jx-waiting" in page and "没有主管" in page and 'value="approve"' in page
 

@@ -40,13 +40,15 @@ def test_the_whole_journey_writes_one_event_per_step(app, api_as, fresh):
     assert r.status_code == 200
     if r.json["state"] == "pending_second_review":
         assert post(api_as("manager1"), pk, "approve").json == {"state": "approved"}
+    assert post(emp1, pk, "dispute", "返修单不是我的").status_code == 404  # not published yet
+    assert hr.post(f"/api/v1/cycle/{fresh}/publish").status_code == 200
     r = post(emp1, pk, "dispute", "返修单不是我的")
     assert r.json == {"state": "disputed"}
     assert post(hr, pk, "uphold", "核实无误").json == {"state": "approved"}
     with app.app_context():
         trail = events(pk)
         assert [e.action for e in trail][:3] == ["compute", "submit", "approve"]
-        assert [e.action for e in trail][-2:] == ["dispute", "uphold"]
+        assert [e.action for e in trail][-3:] == ["publish", "dispute", "uphold"]
         for before, after in zip(trail, trail[1:], strict=False):
             assert after.from_state == before.to_state
         assert trail[-1].comment == "核实无误" and trail[-1].who == "人力资源"
@@ -61,8 +63,8 @@ def test_refusals_answer_403_with_the_reason_and_change_nothing(app, api_as, fre
     r = post(api_as("sup1"), pk, "approve")  # still a draft
     assert r.status_code == 403 and "草稿" in r.json["message"] and r.json["code"] == "NOT_IN_STATE"
     post(api_as("hr"), pk, "submit")
-    r = post(api_as("emp1"), pk, "approve")
-    assert r.status_code == 403 and r.json["code"] == "SELF_APPROVAL" and "自己" in r.json["message"]
+    r = post(api_as("emp1"), pk, "approve")  # their own result under review does not exist for them
+    assert r.status_code == 404
     r = post(api_as("manager1"), pk, "approve")  # sees the station, but is not the supervisor
     assert r.status_code == 403 and r.json["code"] == "NOT_PERMITTED" and "主管" in r.json["message"]
     r = post(api_as("hr"), pk, "fly")
@@ -126,7 +128,7 @@ def test_actions_per_caller(app, api_as, fresh):
     assert answer["state"] == "pending_review"
     assert [(a["action"], a["comment_required"]) for a in answer["actions"]] == [("approve", False),
                                                                                 ("return", True)]
-    assert api_as("emp4").get(f"/api/v1/appraisal/{pk}/actions").json["actions"] == []
+    assert api_as("emp4").get(f"/api/v1/appraisal/{pk}/actions").status_code == 404  # not published
 
 
 def test_review_recomputes_the_total_and_feeds_the_guard(app, api_as, fresh):
@@ -139,7 +141,7 @@ def test_review_recomputes_the_total_and_feeds_the_guard(app, api_as, fresh):
     assert sup1.post(url, json={"adjustment": 3}).json["errors"].keys() == {"reason"}
     assert sup1.post(url, json={"adjustment": "abc", "reason": "x"}).status_code == 422
     assert sup1.post(url, json={"manual": {"first_fix_rate": 1}}).status_code == 422  # not a manual one
-    assert api_as("emp1").post(url, json={"adjustment": 1, "reason": "我"}).status_code == 403
+    assert api_as("emp1").post(url, json={"adjustment": 1, "reason": "我"}).status_code == 404
     assert api_as("manager1").post(url, json={"adjustment": 1, "reason": "站长"}).status_code == 403
     assert api_as("sup2").post(url, json={"adjustment": 1, "reason": "别人"}).status_code == 404
     before = api_as("hr").get(f"/api/v1/appraisal/{pk}").json["result"]
@@ -206,6 +208,7 @@ def test_inbox_per_person(app, api_as, fresh):
         moves.to_pending_review("EMP1")
         moves.to_pending_review("EMP7")
         moves.to_approved("EMP2")
+    assert api_as("hr").post(f"/api/v1/cycle/{fresh}/publish").status_code == 200  # emp2 answers it then
 
     def inbox(user):
         items = api_as(user).get("/api/v1/appraisal/inbox").json["result"]
@@ -221,6 +224,9 @@ def test_inbox_per_person(app, api_as, fresh):
 
 
 def test_list_and_show_have_the_spec_fields_and_scope(app, api_as, fresh):
+    with app.app_context():
+        Moves(app, fresh).to_approved("EMP1")  # an employee lists a result of their own once it is published
+    assert api_as("hr").post(f"/api/v1/cycle/{fresh}/publish").status_code == 200
     listed = api_as("emp1").get("/api/v1/appraisal/?q=(page_size:100)").json
     assert {r["employee_no"] for r in listed["result"]} == {"EMP1"}
     mine = next(r for r in listed["result"] if r["cycle"] == "测试周期")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app import permissions as p
 from app.api.base import JixiaoModelRestApi
 from app.extensions import db
-from app.models import Employee, Station
+from app.models import Appraisal, Employee, Station
 from app.views.base import JixiaoModelView
 from tests.conftest import DEMO_USERS
 
@@ -28,9 +28,16 @@ def may_read(user, view) -> bool:
     return bool(roles & set(p.GRANTS.get(view.class_permission_name, {}).get(p.READ, ())))
 
 
+def published_result(row) -> bool:
+    """An appraisal its employee may see: its cycle published, itself approved, signed or disputed."""
+    return row.cycle.published_at is not None and row.state.value in ("approved", "signed", "disputed")
+
+
 def visible_ids(user, model) -> set[int]:
     """The rows of ``model`` this user should see, by the scoping rule (HR all, a manager their station,
-    a supervisor their reports, an employee themself), worked out here."""
+    a supervisor their reports, an employee themself), worked out here. Appraisals are results: one's own
+    only once published (and approved, signed or disputed), and a manager's station and a supervisor's
+    reports leave themselves out."""
     rows = db.session.scalars(select(model)).all()
     roles = {r.name for r in user.roles}
     if roles & {p.ADMIN, p.HR}:
@@ -46,7 +53,10 @@ def visible_ids(user, model) -> set[int]:
     for row in rows:
         emp = getattr(row, employee_attr) if employee_attr else None
         station = getattr(row, station_attr) if station_attr else None
-        if employee_attr and emp == me.id:
+        if model is Appraisal and emp == me.id:
+            if published_result(row):
+                seen.add(row.id)
+        elif employee_attr and emp == me.id:
             seen.add(row.id)
         elif employee_attr and p.SUPERVISOR in roles and supervisors.get(emp) == me.id:
             seen.add(row.id)
