@@ -85,12 +85,15 @@ def test_every_row_is_the_appraisal_apis_answer(app, api_as):
         assert row["等级"] == item["grade"]
         assert row["状态"] == labels.state_label(item["state"], "zh_CN")
         assert row["结果应用"] == "；".join(item["outcomes"])
+        amount = item.get("incentive")
+        assert row["绩效奖金（元）"] == (None if amount is None else Decimal(amount))
         for line in item["lines"]:
             assert row[f"{line['name']} 得分"] == line["score"]
     assert [(r["服务站"], r["工号"]) for r in rows] == sorted(
         ((r["服务站"], r["工号"]) for r in rows), key=lambda k: (k[0], k[1]))
     total_column = list(rows[0]).index("总分") + 1
     assert results.cell(2, total_column).number_format == "0.00"
+    assert any(row["绩效奖金（元）"] for row in rows)  # the demo's rule set pays incentives
 
 
 def test_payroll_lists_each_amount_and_adds_up_to_the_results(app, api_as):
