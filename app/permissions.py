@@ -89,6 +89,7 @@ MENUS: dict[str, tuple[str, ...]] = {
     "Appraisals": _EVERYONE,
     "Inbox": _EVERYONE,
     "My results": _EVERYONE,  # the employee's own appraisals
+    "Calibration": (HR, STATION_MANAGER),  # grade distribution side by side (managers read their stations)
     "Dashboards": _EVERYONE,
     # the rules editor (the "Rules" category above) and its what-if
     "Rule sets": _MANAGERS,

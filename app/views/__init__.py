@@ -33,6 +33,8 @@ def register_views(appbuilder) -> None:
     appbuilder.add_link("Inbox", href="/appraisal/inbox/", label=_l("Inbox"), icon="fa-inbox", **appraisal)
     appbuilder.add_link("My results", href="/appraisal/mine/", label=_l("My results"), icon="fa-user",
                         **appraisal)
+    appbuilder.add_link("Calibration", href="/calibration/", label=_l("Calibration"), icon="fa-balance-scale",
+                        **appraisal)
 
     # --- rule sets ---
     appbuilder.add_view_no_menu(RulesView)
