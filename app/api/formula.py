@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from .. import permissions as p
 from ..engine.payload import catalogue_payload, check_expression
 from ..locales import current_locale
-from ..rules.formulas import OUTCOME_VARIABLES, SCORE_VARIABLES
+from ..rules.formulas import INCENTIVE_VARIABLES, OUTCOME_VARIABLES, SCORE_VARIABLES
 
 MAX_VARIABLES = 300
 MAX_NAME = 64
@@ -107,5 +107,6 @@ class FormulaApi(BaseApi):
         """
         locale = current_locale()
         payload = catalogue_payload(locale=locale)
-        payload["rule_names"] = [v.to_dict(locale) for v in (*SCORE_VARIABLES, *OUTCOME_VARIABLES)]
+        rule_names = dict.fromkeys((*SCORE_VARIABLES, *OUTCOME_VARIABLES, *INCENTIVE_VARIABLES))
+        payload["rule_names"] = [v.to_dict(locale) for v in rule_names]
         return self.response(200, **payload)
