@@ -45,11 +45,18 @@ def who_label(event: AuditEvent) -> str:
 
 
 def trail(session, appraisal: Appraisal, table, locale: str | None, *, internal: bool = False) -> list[dict]:
-    """Every event of this appraisal version, oldest first, labelled in ``locale``. ``internal``: the
-    reader sees internal comments too (reviewers and HR), each event saying its ``visibility``;
-    otherwise (the appraised employee, the PDF) an internal comment is left out, the step kept."""
+    """Every event of this appraisal version and of the versions before it (an amendment or a
+    calibration starts a new version; the approvals that led there stay part of its story), oldest
+    first, labelled in ``locale``. ``internal``: the reader sees internal comments too (reviewers and
+    HR), each event saying its ``visibility``; otherwise (the appraised employee, the PDF) an internal
+    comment is left out, the step kept."""
+    versions = select(Appraisal.id).where(
+        Appraisal.cycle_id == appraisal.cycle_id, Appraisal.employee_id == appraisal.employee_id,
+        Appraisal.version <= appraisal.version,
+    )
     events = session.scalars(
-        select(AuditEvent).where(AuditEvent.appraisal_id == appraisal.id).order_by(AuditEvent.id)
+        select(AuditEvent).where(AuditEvent.appraisal_id.in_(versions.scalar_subquery()))
+        .order_by(AuditEvent.id)
     ).all()
     out = []
     for event in events:

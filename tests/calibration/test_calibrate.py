@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Appraisal, AuditEvent
 from app.services.calibration import CalibrationInvalid, calibrate
+from app.services.document import document_snapshot
 from app.services.errors import Conflict, NotFound
 from app.services.publication import publish
 from app.services.snapshot import snapshot_hash
@@ -164,3 +165,15 @@ def test_the_calibrated_version_goes_on_like_any_approved_one(appctx, moves):
     assert transition(db.session, new.id, caller(appctx, "emp1"), "sign", "") == "signed"
     db.session.expire_all()
     assert db.session.get(Appraisal, new.id).grade == "A"
+
+
+def test_the_calibrated_version_keeps_the_approvals_in_its_trail(appctx, moves):
+    old = _approved(appctx, moves)
+    new = calibrate(db.session, old.id, caller(appctx, "hr"), grade="A", reason=REASON)
+
+    shared = document_snapshot(db.session, new)
+    actions = [row["action"] for row in shared["trail"]]
+    assert actions.index("批准") < actions.index("校准")  # the approval of v1 leads to v2's calibration
+    assert REASON not in {row["comment"] for row in shared["trail"]}  # internal: not for the employee
+    internal = document_snapshot(db.session, new, internal=True)
+    assert REASON in internal["trail"][-1]["comment"]
