@@ -3,7 +3,7 @@
 
 Cells come from CSV (always text) or from an .xlsx sheet (text, numbers, datetimes); every
 parser takes both. Text is stored as written: a cell starting with ``=`` ``+`` ``-`` ``@`` stays
-plain text here, and exports neutralise it with :func:`safe_cell`.
+plain text here, and exports write it as a text cell (``app.exports.safe_cell``).
 """
 
 from __future__ import annotations
@@ -16,16 +16,6 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> Any:
-    """A value fit for a spreadsheet cell: text that a spreadsheet would run as a formula
-    (starting with ``=`` ``+`` ``-`` ``@``, or a tab or carriage return) gets a leading ``'``."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 class CellError(ValueError):

@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from app.extensions import db
-from app.importing import ImportRejected, import_file, safe_cell
+from app.importing import ImportRejected, import_file
 from app.importing import kinds as kinds_module
 from app.models import Employee, LaborCost, Survey, WorkOrder
 from tests.source.factories import (
@@ -208,13 +208,11 @@ def test_xlsx_first_sheet_imports_typed_cells(org):
     assert row.tags == "=SUM(A1:A2)"  # kept as text
 
 
-def test_formula_looking_text_is_stored_as_text_and_neutralised_for_export(org):
+def test_formula_looking_text_is_stored_as_text(org):
     load("surveys", SURVEY_HEADER, [{"order_no": "EXIST", "surveyed_at": "2024-05-02 10:00", "attitude": "5",
                                      "quality": "5", "speed": "5", "comment": "=HYPERLINK(\"x\")"}])
     comment = db.session.scalar(select(Survey.comment).where(Survey.order_no == "EXIST"))
-    assert comment == '=HYPERLINK("x")'
-    assert safe_cell(comment) == '\'=HYPERLINK("x")'
-    assert [safe_cell(v) for v in ("+1", "-1", "@a", "ok", 5, None)] == ["'+1", "'-1", "'@a", "ok", 5, None]
+    assert comment == '=HYPERLINK("x")'  # exports keep it a text cell: tests/exports/test_cells.py
 
 
 def test_update_replaces_rows_and_keeps_surveys_in_step(org):
