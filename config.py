@@ -29,6 +29,10 @@ def _bool(name: str, default: bool) -> bool:
     return default if value is None else value.lower() in {"1", "true", "yes", "on"}
 
 
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name) or default)
+
+
 def load() -> dict:
     """Build the Flask config dict; create_app() applies overrides on top."""
     locale = os.environ.get("JIXIAO_LOCALE", "zh_CN")
@@ -93,4 +97,23 @@ def load() -> dict:
         "JIXIAO_IMPORT_MAX_CELLS": int(os.environ.get("JIXIAO_IMPORT_MAX_CELLS", "40000000")),
         "JIXIAO_IMPORT_BLANK_ROWS": int(os.environ.get("JIXIAO_IMPORT_BLANK_ROWS", "1000")),
         "JWT_ACCESS_TOKEN_EXPIRES": 3600,
+        # Background jobs. With no broker the jobs go through a table of the database and run in the
+        # serving process's runner thread or in `flask worker` processes (app/jobs/).
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL") or None,
+        "CELERY_RESULT_BACKEND": os.environ.get("CELERY_RESULT_BACKEND") or None,  # default: the broker
+        # Results and uploads: a folder every web and worker node sees (a shared mount on several machines).
+        "JIXIAO_JOB_DIR": os.environ.get("JIXIAO_JOB_DIR", str(INSTANCE_DIR / "jobs")),
+        "JIXIAO_JOB_QUEUE": os.environ.get("JIXIAO_JOB_QUEUE", "jixiao"),
+        # "thread": the serving process runs the queue in a thread; "process": worker processes do;
+        # "none": nobody (tests drain it by hand). Only without a broker.
+        "JIXIAO_JOB_RUNNER": os.environ.get("JIXIAO_JOB_RUNNER", "thread"),
+        "JIXIAO_JOB_KEEP_HOURS": _float("JIXIAO_JOB_KEEP_HOURS", 72),
+        "JIXIAO_JOB_HISTORY_DAYS": _float("JIXIAO_JOB_HISTORY_DAYS", 90),
+        "JIXIAO_JOB_HEARTBEAT_SECONDS": _float("JIXIAO_JOB_HEARTBEAT_SECONDS", 2),
+        "JIXIAO_JOB_STALE_SECONDS": _float("JIXIAO_JOB_STALE_SECONDS", 60),
+        "JIXIAO_JOB_TICK_SECONDS": _float("JIXIAO_JOB_TICK_SECONDS", 15),  # 0: no ticker
+        "JIXIAO_JOB_MAX_ATTEMPTS": int(os.environ.get("JIXIAO_JOB_MAX_ATTEMPTS", "5")),
+        "JIXIAO_JOB_RETRY_SECONDS": _float("JIXIAO_JOB_RETRY_SECONDS", 10),
+        "JIXIAO_JOB_VISIBILITY_TIMEOUT": _float("JIXIAO_JOB_VISIBILITY_TIMEOUT", 3600),
+        "JIXIAO_JOB_POLL_SECONDS": _float("JIXIAO_JOB_POLL_SECONDS", 0.5),
     }

@@ -52,10 +52,12 @@ def create_app(overrides: dict | None = None) -> Flask:
             sync_permissions(app)
 
     from .cli import register_cli
+    from .jobs import init_app as init_jobs
     from .services.signoff import register_effects
 
     register_effects()
     register_cli(app)
+    init_jobs(app)
     return app
 
 

@@ -46,3 +46,8 @@ __all__ += ["WorkOrder", "Survey", "LaborCost", "CUSTOMER_TYPES"]
 from .signoff import AppendOnly, HashChainRecord, SignedPdf, VerifyAttempt  # noqa: E402
 
 __all__ += ["AppendOnly", "HashChainRecord", "SignedPdf", "VerifyAttempt"]
+
+# --- background jobs and their table queue ---
+from .jobs import UNFINISHED, Job, JobKind, JobMessage, JobPart, JobState  # noqa: E402
+
+__all__ += ["Job", "JobKind", "JobMessage", "JobPart", "JobState", "UNFINISHED"]

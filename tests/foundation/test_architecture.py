@@ -109,11 +109,14 @@ def reaches(module: str, package: str) -> bool:
     ("views", ("app.api",)),
     ("api", ("app.views",)),
     ("web", ("app.views", "app.api")),
-    ("services", ("app.views", "app.api", "app.web")),
+    ("services", ("app.views", "app.api", "app.web", "app.jobs")),
+    ("importing", ("app.views", "app.api", "app.web", "app.jobs")),
+    ("jobs", ("app.views", "app.api")),
 ])
 def test_screens_apis_and_services_keep_their_layers(folder, forbidden):
     """Screens and APIs share through app/web (and register through their own packages), never through each
-    other; services know neither, nor app/web."""
+    other; services know neither, nor app/web. Background jobs call services and are started by screens and
+    APIs: they import neither, and no service or importer imports them."""
     wrong = [f"{path.relative_to(APP.parent)} imports {module}"
              for path, module in module_imports(folder) if any(reaches(module, f) for f in forbidden)]
     assert not wrong, "\n".join(wrong)

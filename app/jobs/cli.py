@@ -1,0 +1,90 @@
+"""``flask --app run worker``: a background-job worker.
+
+With ``CELERY_BROKER_URL``: a Celery worker, one process (the solo pool: a compute's scoring pool and the
+PDF export start processes of their own, which a prefork child may not), one message at a time
+(prefetch 1, acknowledged after the task), a unique node name, and the ticker in a thread. Without a
+broker: the table queue's runner loop in the main thread. Run as many as there are cores, on any machine
+that reaches the database (and the broker).
+
+Signals without a broker: SIGTERM or SIGINT stop at once (a running job is given back: retrying, and its
+message visible again); SIGHUP finishes the running job first.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+
+import click
+from celery import signals
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from .embedded import run_embedded
+from .runtime import Stopping
+from .ticker import start_ticker
+
+log = logging.getLogger(__name__)
+
+
+@click.command("worker")
+@click.option("--loglevel", "-l", default="INFO", show_default=True, help="DEBUG, INFO, WARNING or ERROR.")
+@click.option("--queues", "-Q", default=None, help="Broker queues to consume (default JIXIAO_JOB_QUEUE).")
+@with_appcontext
+def worker_command(loglevel: str, queues: str | None) -> None:
+    """Run a background-job worker (Celery on CELERY_BROKER_URL, else the database's job queue)."""
+    run_worker(current_app._get_current_object(), loglevel, queues)
+
+
+def run_worker(app: Flask, loglevel: str = "INFO", queues: str | None = None) -> None:
+    if app.config.get("CELERY_BROKER_URL"):
+        celery_worker(app, loglevel, queues or app.config["JIXIAO_JOB_QUEUE"])
+    else:
+        table_worker(app, loglevel)
+
+
+def celery_worker(app: Flask, loglevel: str, queues: str) -> None:
+    ticker: dict = {}
+
+    def ready(**_kwargs) -> None:
+        ticker["thread"] = start_ticker(app)
+
+    def shutdown(**_kwargs) -> None:
+        if ticker.get("thread"):
+            ticker["thread"][1].set()
+
+    signals.worker_ready.connect(ready, weak=False)
+    signals.worker_shutdown.connect(shutdown, weak=False)
+    app.extensions["jixiao_jobs"].celery.worker_main([
+        "worker", "-P", "solo", "-c", "1", "-Q", queues, "--without-gossip", "--without-mingle",
+        "-n", f"jixiao-{os.getpid()}@%h", "-l", loglevel.upper(),
+    ])
+
+
+def table_worker(app: Flask, loglevel: str) -> None:
+    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    jobs = app.extensions["jixiao_jobs"]
+    app.config["JIXIAO_JOB_RUNNER"] = "process"  # this loop is the runner: no thread besides it
+    stop = threading.Event()
+
+    def now_(signum, _frame) -> None:
+        stop.set()
+        jobs.wakeup.set()
+        if jobs.busy.is_set():
+            raise Stopping(signal.Signals(signum).name)
+
+    def after_this_job(_signum, _frame) -> None:
+        stop.set()
+        jobs.wakeup.set()
+
+    signal.signal(signal.SIGTERM, now_)
+    signal.signal(signal.SIGINT, now_)
+    signal.signal(signal.SIGHUP, after_this_job)
+    log.info("job worker %s ready (database queue)", os.getpid())
+    try:
+        run_embedded(app, stop)
+    except Stopping as reason:
+        log.info("job worker %s: running job given back (%s)", os.getpid(), reason)
+    log.info("job worker %s stopped", os.getpid())

@@ -1,0 +1,129 @@
+"""The ticker every worker runs: the reaper, the outbox and the periodic jobs.
+
+Every step is a conditional UPDATE or an INSERT on a unique key, so any number of workers may tick at
+once: one of them wins each row. That is why there is no single beat process to forget or to double, and
+why the same ticker serves the broker and the table queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+
+from flask import Flask
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import Job, JobKind, JobPart, JobState
+from . import dispatch
+from .runtime import now, stale_before
+
+log = logging.getLogger(__name__)
+JOB, PART = Job.__table__, JobPart.__table__
+
+# Jobs the system starts by itself, and how often: one job per slot.
+PERIODIC: dict[str, dt.timedelta] = {JobKind.CLEANUP: dt.timedelta(hours=1)}
+# A job whose row was committed but whose message was not sent (the sender died, the broker was down).
+UNSENT_AFTER = dt.timedelta(seconds=10)
+PART_TASK = "jixiao.export_part"
+
+
+def tick(app: Flask | None = None) -> dict[str, int]:  # noqa: ARG001 - run in the app's context
+    """One round; how many rows each step touched."""
+    at = now()
+    return {"reaped": reap_jobs(at), "parts": reap_parts(at), "sent": send_unsent(at),
+            "opened": open_periodic(at)}
+
+
+def reap_jobs(at: dt.datetime) -> int:
+    """Running jobs whose heartbeat went stale (their worker vanished): retrying, and sent again."""
+    cutoff = stale_before(at)
+    stale = db.session.execute(select(JOB.c.id, JOB.c.claim).where(
+        JOB.c.state == JobState.RUNNING, JOB.c.claim.is_not(None), JOB.c.heartbeat_at < cutoff)).all()
+    db.session.rollback()
+    reaped = 0
+    for job_id, claim in stale:
+        with db.engine.begin() as conn:
+            taken = conn.execute(update(JOB).where(
+                JOB.c.id == job_id, JOB.c.claim == claim, JOB.c.state == JobState.RUNNING,
+                JOB.c.heartbeat_at < cutoff,
+            ).values(state=JobState.RETRYING, claim=None, celery_task_id=None)).rowcount
+        if taken:
+            log.warning("job %s: its worker vanished; sent again", job_id)
+            dispatch.send_job(job_id)
+            reaped += 1
+    return reaped
+
+
+def reap_parts(at: dt.datetime) -> int:
+    """Parts whose worker vanished: pending again, and sent again."""
+    cutoff = stale_before(at)
+    stale = db.session.execute(select(PART.c.id, PART.c.job_id, PART.c.number, PART.c.claim).where(
+        PART.c.state == "running", PART.c.heartbeat_at < cutoff)).all()
+    db.session.rollback()
+    reaped = 0
+    for part_id, job_id, number, claim in stale:
+        with db.engine.begin() as conn:
+            taken = conn.execute(update(PART).where(
+                PART.c.id == part_id, PART.c.state == "running", PART.c.heartbeat_at < cutoff,
+                PART.c.claim.is_(None) if claim is None else PART.c.claim == claim,
+            ).values(state="pending", claim=None)).rowcount
+        if taken:
+            dispatch.send(PART_TASK, job_id, number)
+            reaped += 1
+    return reaped
+
+
+def send_unsent(at: dt.datetime) -> int:
+    waiting = db.session.scalars(select(JOB.c.id).where(
+        JOB.c.state.in_([JobState.QUEUED, JobState.RETRYING]), JOB.c.celery_task_id.is_(None),
+        func.coalesce(JOB.c.heartbeat_at, JOB.c.created_at) < at - UNSENT_AFTER)).all()
+    db.session.rollback()
+    return sum(dispatch.send_job(job_id) is not None for job_id in waiting)
+
+
+def slot_key(kind: str, period: dt.timedelta, at: dt.datetime) -> str:
+    """The periodic slot ``at`` falls in, as a key (``cleanup:2026-12-03T14:00``)."""
+    length = period.total_seconds()
+    start = dt.datetime.fromtimestamp(at.timestamp() // length * length, dt.UTC)
+    return f"{kind}:{start:%Y-%m-%dT%H:%M}"
+
+
+def open_periodic(at: dt.datetime) -> int:
+    opened = 0
+    for kind, period in PERIODIC.items():
+        try:
+            with db.engine.begin() as conn:
+                job_id = conn.execute(insert(JOB).values(
+                    kind=kind, state=JobState.QUEUED, params={}, created_at=at,
+                    dedupe_key=slot_key(kind, period, at),
+                )).inserted_primary_key[0]
+        except IntegrityError:
+            continue  # this slot's job exists: another worker (or an earlier tick) opened it
+        dispatch.send_job(job_id)
+        opened += 1
+    return opened
+
+
+def start_ticker(app: Flask) -> tuple[threading.Thread, threading.Event] | None:
+    """Tick every ``JIXIAO_JOB_TICK_SECONDS`` in a daemon thread (a Celery worker's); None when 0."""
+    every = float(app.config["JIXIAO_JOB_TICK_SECONDS"])
+    if every <= 0:
+        return None
+    stop = threading.Event()
+
+    def loop() -> None:
+        while True:
+            try:
+                with app.app_context():
+                    tick(app)
+            except Exception:  # noqa: BLE001 - the next round tries again
+                log.exception("job ticker")
+            if stop.wait(every):
+                return
+
+    thread = threading.Thread(target=loop, name="jixiao-job-ticker", daemon=True)
+    thread.start()
+    return thread, stop
