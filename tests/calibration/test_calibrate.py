@@ -65,7 +65,7 @@ def test_a_new_total_moves_the_grade_outcomes_and_incentive(appctx, moves):
     assert new.snapshot["calibration"] == {"from_total": old_total, "from_grade": "B", "total": 91.0,
                                            "grade": None}
     bonus = [d for d in new.snapshot["outcome_details"] if d["action"] == "bonus"]
-    assert bonus[0]["coefficient"] == 1.2  # BAND(total, 60, 0.8, 75, 1.0, 90, 1.2) of the calibrated total
+    assert bonus[0]["coefficient"] == 1.2  # the grade's coefficient (A 1.2) after the calibrated total
     assert "绩效奖金系数 ×1.20" in new.snapshot["outcomes"]
     incentive = new.snapshot["incentive"]
     base = new.snapshot["employee"].get("bonus_base")
@@ -75,6 +75,14 @@ def test_a_new_total_moves_the_grade_outcomes_and_incentive(appctx, moves):
         assert incentive["amount"] == str(round(float(base) * 1.2))
     (event,) = events(new.id)
     assert event.comment == f"等级 B → A；总分 {old_total:g} → 91：{REASON}" and event.visibility == "shared"
+
+
+def test_a_calibrated_grade_moves_the_bonus_coefficient_with_it(appctx, moves):
+    old = _approved(appctx, moves)
+    before = [d["coefficient"] for d in old.snapshot["outcome_details"] if d["action"] == "bonus"]
+    new = calibrate(db.session, old.id, caller(appctx, "hr"), grade="A", reason=REASON)
+    after = [d["coefficient"] for d in new.snapshot["outcome_details"] if d["action"] == "bonus"]
+    assert (before, after, new.total) == ([1.0], [1.2], old.total)  # the default rule set pays by grade
 
 
 def test_a_later_calibration_builds_on_the_earlier_one(appctx, moves):
