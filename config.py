@@ -116,4 +116,10 @@ def load() -> dict:
         "JIXIAO_JOB_RETRY_SECONDS": _float("JIXIAO_JOB_RETRY_SECONDS", 10),
         "JIXIAO_JOB_VISIBILITY_TIMEOUT": _float("JIXIAO_JOB_VISIBILITY_TIMEOUT", 3600),
         "JIXIAO_JOB_POLL_SECONDS": _float("JIXIAO_JOB_POLL_SECONDS", 0.5),
+        # Worker processes `python run.py` starts when no broker is configured (0: none).
+        "JIXIAO_JOB_RUNNERS": int(os.environ.get("JIXIAO_JOB_RUNNERS") or min(2, os.cpu_count() or 1)),
+        # Appraisals per part of a cycle's PDF export (parts render in parallel on the workers).
+        "JIXIAO_EXPORT_PART_SIZE": int(os.environ.get("JIXIAO_EXPORT_PART_SIZE", "20")),
+        # Uploads above this size are imported by a background job (employees never: their passwords).
+        "JIXIAO_IMPORT_BACKGROUND_MB": _float("JIXIAO_IMPORT_BACKGROUND_MB", 10),
     }

@@ -92,6 +92,8 @@ def claim_job(job_id: int, *, stage: str | None = None) -> Run | None:
 class Run:
     """One delivery's hold on its job: the token its writes are fenced on, and its progress."""
 
+    table = JOB  # what the heartbeat writes (a part's hold has its own table and fence)
+
     def __init__(self, job_id: int, token: str, kind: str, params: dict, attempts: int, engine) -> None:
         self.job_id, self.token, self.kind, self.params, self.attempts = job_id, token, kind, params, attempts
         self.engine = engine
@@ -164,7 +166,10 @@ class Run:
 class Beat(threading.Thread):
     """Every ``interval`` seconds: the job's heartbeat and progress, fenced on the claim (its own
     connection). Zero rows means the claim is gone: ``run.lost``, and the work stops at its next progress
-    call. A locked SQLite database (the job's own write holds it) skips one beat."""
+    call. A locked SQLite database (the job's own write holds it) skips one beat.
+
+    ``run`` is anything with ``table``, ``fenced()``, ``progress_values()``, ``engine``, ``job_id`` and
+    ``lost`` (a :class:`Run`, or a part's hold)."""
 
     def __init__(self, run: Run, interval: float) -> None:
         super().__init__(name=f"job-{run.job_id}-heartbeat", daemon=True)
@@ -179,7 +184,7 @@ class Beat(threading.Thread):
         job = self.job_run
         try:
             with job.engine.begin() as conn:
-                matched = conn.execute(update(JOB).where(job.fenced()).values(
+                matched = conn.execute(update(job.table).where(job.fenced()).values(
                     heartbeat_at=now(), **job.progress_values())).rowcount
         except OperationalError as exc:
             log.debug("job %s: heartbeat skipped (%s)", job.job_id, exc)
