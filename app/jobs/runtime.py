@@ -68,10 +68,12 @@ def claimable(at: dt.datetime):
                     JOB.c.heartbeat_at < stale_before(at)))
 
 
-def claim_job(job_id: int, *, stage: str | None = None) -> Run | None:
+def claim_job(job_id: int, *, stage: str | None = None, when=None) -> Run | None:
     """Claim the job for this delivery (its own transaction); None when it is not to be run by us.
-    A job claimed more than ``JIXIAO_JOB_MAX_ATTEMPTS`` times fails instead (a job that kills its worker
-    every time must not loop for ever)."""
+    ``when`` replaces the usual test (:func:`claimable`), e.g. "running, unclaimed, in stage render and no
+    part left" for the task that assembles a job done in parts. A job claimed more than
+    ``JIXIAO_JOB_MAX_ATTEMPTS`` times fails instead (a job that kills its worker every time must not loop
+    for ever)."""
     at, token = now(), uuid.uuid4().hex
     values = {"state": JobState.RUNNING, "claim": token, "attempts": JOB.c.attempts + 1, "heartbeat_at": at,
               "started_at": func.coalesce(JOB.c.started_at, at)}
@@ -79,7 +81,8 @@ def claim_job(job_id: int, *, stage: str | None = None) -> Run | None:
         values["stage"] = stage
     engine = db.engine
     with engine.begin() as conn:
-        if conn.execute(update(JOB).where(JOB.c.id == job_id, claimable(at)).values(values)).rowcount != 1:
+        test = claimable(at) if when is None else when
+        if conn.execute(update(JOB).where(JOB.c.id == job_id, test).values(values)).rowcount != 1:
             return None
         row = conn.execute(select(JOB.c.kind, JOB.c.params, JOB.c.attempts).where(JOB.c.id == job_id)).one()
     run = Run(job_id, token, row.kind, row.params or {}, row.attempts, engine)
@@ -200,14 +203,14 @@ class Beat(threading.Thread):
 
 
 @contextmanager
-def claimed(job_id: int, *, stage: str | None = None) -> Iterator[Run | None]:
+def claimed(job_id: int, *, stage: str | None = None, when=None) -> Iterator[Run | None]:
     """Claim the job and keep its heartbeat while the block runs; None when it is not ours to run.
 
     The block finishes the job (``run.finish_in`` + commit, or ``run.fail``). What it raises is mapped
     once here: a service's refusal fails the job with its message; a lost database connection gives it
     back to be sent again; a lost claim rolls back quietly; anything else fails it with the error's name.
     """
-    run = claim_job(job_id, stage=stage)
+    run = claim_job(job_id, stage=stage, when=when)
     if run is None:
         yield None
         return

@@ -92,6 +92,15 @@ def test_a_running_job_with_a_fresh_heartbeat_is_not_taken(jobctx):
     assert claim_job(job_id) is None
 
 
+def test_a_claim_may_ask_for_its_own_condition(jobctx):
+    job_id = new_job(state=JobState.RUNNING, stage="render")  # its parts render; nobody holds the job
+    assert claim_job(job_id) is None
+    assemble = (Job.state == JobState.RUNNING) & Job.claim.is_(None) & (Job.stage == "render")
+    run = claim_job(job_id, stage="assemble", when=assemble)
+    assert run is not None and claim_job(job_id, when=assemble) is None
+    assert (job(job_id).stage, job(job_id).claim) == ("assemble", run.token)
+
+
 def test_a_job_claimed_too_often_fails_instead_of_looping(jobctx):
     limit = jobctx.config["JIXIAO_JOB_MAX_ATTEMPTS"]
     job_id = new_job(state=JobState.RETRYING, attempts=limit)
