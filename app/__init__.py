@@ -28,6 +28,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     app.config.update(config.load())
     app.config.update(overrides or {})
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A writer waits up to 30 s for another's transaction (e.g. a sign-off storing its PDF) instead of
+        # the driver's 5 s, after which it would fail with "database is locked".
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("timeout", 30)
     # FAB warns about every relation column it cannot offer a search filter for; that is expected.
     logging.getLogger("flask_appbuilder.models.filters").setLevel(logging.ERROR)
 
