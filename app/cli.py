@@ -18,7 +18,7 @@ from .importing import ImportRejected, import_file
 from .locales import default_locale
 from .models import Cycle, RuleSetVersion
 from .rules import has_errors
-from .rules.incentive import money_text
+from .rules.pools import money_text
 from .scoping import Scope
 from .services.caller import SYSTEM_CALLER
 from .services.compute import CycleError, compute_cycle

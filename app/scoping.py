@@ -12,7 +12,7 @@ to an employee and a station with ``__scope__ = ("employee column", "station col
 be None). Anything outside the scope is simply not found: callers answer 404, never 403.
 
 Results are published (结果公示): an appraisal of one's own is visible only once its cycle is published
-and it is approved, signed or disputed (:func:`subject_rule`). Until then it does not exist for the
+and it is approved, signed or disputed (``Appraisal.subject_rule``). Until then it does not exist for the
 employee, and a supervisor's or station manager's own appraisal follows the same rule: their reports and
 their station do not include themselves. Every list, page, PDF, API answer, dashboard and history goes
 through :func:`scope_clause`, so this one place decides.
@@ -31,8 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from . import permissions as p
 from .extensions import db
-from .models import Appraisal, Cycle, Employee, Station
-from .workflow import State
+from .models import Employee, Station
 
 
 @dataclass(frozen=True)
@@ -92,19 +91,6 @@ def current_scope() -> Scope:
     return g.jixiao_scope
 
 
-# The states in which the appraised employee sees a published result of their own.
-VISIBLE_TO_SUBJECT = (State.approved, State.signed, State.disputed)
-
-
-def subject_rule(model) -> ColumnElement[bool] | None:
-    """For a model whose rows are results the employee sees only once published (appraisals), the
-    criterion under which the employee sees a row of their own; None for every other model."""
-    if model is not Appraisal:
-        return None
-    published = select(Cycle.id).where(Cycle.published_at.is_not(None)).scalar_subquery()
-    return Appraisal.state.in_(VISIBLE_TO_SUBJECT) & Appraisal.cycle_id.in_(published)
-
-
 def scope_clause(model, scope: Scope | None = None) -> ColumnElement[bool]:
     """SQL criterion limiting ``model`` rows to ``scope`` (the current one by default)."""
     scope = scope or current_scope()
@@ -113,7 +99,8 @@ def scope_clause(model, scope: Scope | None = None) -> ColumnElement[bool]:
     employee_attr, station_attr = model.__scope__
     employee_col = getattr(model, employee_attr) if employee_attr else None
     station_col = getattr(model, station_attr) if station_attr else None
-    own_rule = subject_rule(model)
+    # A model whose rows the subject sees only under a rule of its own (published appraisals) names it.
+    own_rule = model.subject_rule() if hasattr(model, "subject_rule") else None
     # Where the subject's own rows follow their rule, the reports and stations leave the person out.
     others = None
     if own_rule is not None and employee_col is not None and scope.employee_id is not None:

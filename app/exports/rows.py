@@ -14,8 +14,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..locales import is_english
 from ..models import Appraisal, Cycle, Employee, SignedPdf, Station
+from ..rules.pools import stored_money
 from ..services.workflows import workflow_table
-from .sheets import money
 
 CHUNK = 500  # rows fetched from the database at a time
 
@@ -50,7 +50,7 @@ def result_rows(session, where: ColumnElement[bool], order_by=None, *, lines: bo
 
 def incentive_amount(incentive) -> Decimal | None:
     """The incentive amount of a snapshot's ``incentive`` part (None without one)."""
-    return money(incentive.get("amount")) if isinstance(incentive, dict) else None
+    return stored_money(incentive.get("amount")) if isinstance(incentive, dict) else None
 
 
 def outcomes_text(outcomes, locale: str) -> str:

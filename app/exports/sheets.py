@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from contextlib import suppress
 from copy import copy
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from ..rules.pools import stored_money
 from .cells import safe_cell
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -67,17 +68,6 @@ def sheet_title(title: str) -> str:
     return _BAD_TITLE.sub(" ", title).strip()[:31] or "Sheet"
 
 
-def money(value: Any) -> Decimal | None:
-    """A stored amount ("1235", "1234.56", a Decimal or a number) as a Decimal; None when there is none."""
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return amount if amount.is_finite() else None
-
-
 def number(value: Any) -> float | int | Decimal | None:
     """A numeric cell's value; anything else (None, "N/A", text) leaves the cell empty."""
     if isinstance(value, bool):
@@ -110,7 +100,7 @@ class Sheet:
         ws = self.ws
         if kind == TEXT:
             return lambda value: safe_cell(value, ws)
-        read = {MONEY: money, DATETIME: self._local}.get(kind, number)
+        read = {MONEY: stored_money, DATETIME: self._local}.get(kind, number)
         template = WriteOnlyCell(ws)
         template.number_format = FORMATS[kind]
         style = template._style  # the format registered once; each cell gets a copy of its style array

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -92,6 +93,10 @@ class Cycle(Model):
         return self.name
 
 
+# The states in which the appraised employee sees a published result of their own.
+VISIBLE_TO_SUBJECT = (State.approved, State.signed, State.disputed)
+
+
 def _state_enum():
     return Enum(State, name="appraisal_state", native_enum=False, length=32, validate_strings=True,
                 values_callable=lambda states: [s.value for s in states])
@@ -133,6 +138,13 @@ class Appraisal(Model):
     events: Mapped[list[AuditEvent]] = relationship(
         back_populates="appraisal", order_by="AuditEvent.id", viewonly=True
     )
+
+    @classmethod
+    def subject_rule(cls):
+        """The criterion under which the appraised employee sees a row of their own (app.scoping): a
+        result exists for them once its cycle is published and it is approved, signed or disputed."""
+        published = select(Cycle.id).where(Cycle.published_at.is_not(None)).scalar_subquery()
+        return cls.state.in_(VISIBLE_TO_SUBJECT) & cls.cycle_id.in_(published)
 
     def __repr__(self) -> str:
         return f"{self.cycle_id}/{self.employee_id} v{self.version} {self.state}"

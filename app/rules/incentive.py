@@ -30,14 +30,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from app.engine import FormulaError
 from app.engine.catalogue import TEXT
 
+from . import pools
 from .formulas import INCENTIVE
 from .model import NA, POLICY_FILE, Expr, Problem, expr_text, norm_number
+from .pools import money_text
 from .reader import Reader
 
 CENT, YUAN = Decimal("0.01"), Decimal("1")
@@ -54,29 +56,12 @@ def to_money(value: float | int | Decimal) -> Decimal:
     return number.quantize(_MICRO, ROUND_HALF_UP).quantize(CENT, ROUND_HALF_UP)
 
 
-def whole_yuan(value: Decimal) -> Decimal:
-    return value.quantize(YUAN, ROUND_HALF_UP)
-
-
-def money_text(value: Decimal | None) -> str | None:
-    """"5000" for a whole amount, "1234.56" otherwise; None stays None."""
-    if value is None:
-        return None
-    if value == value.to_integral_value():
-        return str(value.quantize(YUAN))
-    return str(value.quantize(CENT, ROUND_HALF_UP))
-
-
 def capped_amount(raw: Decimal | None, cap: Decimal | None) -> tuple[Decimal | None, bool]:
     """(amount in whole yuan, whether the cap cut it): the raw amount rounded half up, at most the
     whole yuan of the cap, never below 0 (as ``pools.allocate`` without a pool); None for N/A."""
     if raw is None:
         return None, False
-    amount = whole_yuan(raw) if raw > 0 else Decimal(0)
-    capped = cap is not None and raw > cap
-    if cap is not None:
-        amount = min(amount, max(cap, Decimal(0)).quantize(YUAN, ROUND_FLOOR))
-    return amount, capped
+    return pools.capped(raw, cap), cap is not None and raw > cap
 
 
 # ---------------------------------------------------------------------------------------------
@@ -177,7 +162,7 @@ def _test(table: Any, n: int, problems: list[Problem]) -> IncentiveTest:
         if number is None:
             r.problem("capped", "BAD_VALUE", "“capped”应为金额（元）", "“capped” must be an amount (yuan)")
         else:
-            capped = whole_yuan(to_money(number))
+            capped = pools.whole(to_money(number))
     return IncentiveTest(r.text("name", max_len=100), inputs, expected, capped)
 
 

@@ -17,9 +17,9 @@ Pure arithmetic on ``Decimal`` (exact fractions inside, never floats).
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation
 from fractions import Fraction
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 YUAN = Decimal("1")
 FACTOR_PLACES = Decimal("0.0001")
@@ -152,6 +152,17 @@ def money_text(amount: Decimal | None) -> str | None:
     if amount == amount.to_integral_value():
         return format(amount.quantize(YUAN), "f")
     return format(amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "f")
+
+
+def stored_money(value: Any) -> Decimal | None:
+    """A stored amount ("1235", "1234.56", a Decimal or a number) as a Decimal; None when there is none."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
 
 
 def factor_text(factor: Decimal | None) -> str | None:

@@ -18,30 +18,28 @@ import copy
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import bindparam, select, update
 
 from ..models import Appraisal, Cycle, Station
-from ..rules.pools import allocate, factor_text, money_text, pool_left, scale_factor, settle_amount
+from ..rules.pools import (
+    allocate,
+    factor_text,
+    money_text,
+    pool_left,
+    scale_factor,
+    settle_amount,
+    stored_money,
+)
 from ..workflow import State
 from .rules import ruleset_for_version
 from .scoring import Scored
 from .snapshot import RawJSON, canonical_json
 
 
-def _money(value) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
-
-
 def _raw(incentive: Mapping) -> Decimal | None:
-    return _money(incentive.get("raw"))
+    return stored_money(incentive.get("raw"))
 
 
 def _positive_sum(values) -> Decimal:
@@ -73,7 +71,7 @@ def _fixed(state, incentive: Mapping) -> Decimal | None:
     """A signed appraisal's amount already shared out may no longer change."""
     pool = incentive.get("pool") or {}
     if getattr(state, "value", state) == State.signed.value and pool.get("allocated"):
-        return _money(incentive.get("amount")) or Decimal(0)
+        return stored_money(incentive.get("amount")) or Decimal(0)
     return None
 
 
@@ -159,7 +157,7 @@ def settle_all(session, cycle: Cycle, items: list[tuple]) -> list[dict]:
         if ident in replaced:
             stored[ident] = part
         else:
-            used[code] += _money(part.get("amount")) or Decimal(0)
+            used[code] += stored_money(part.get("amount")) or Decimal(0)
     frozen_pools = (cycle.publication or {}).get("pools") or {}
     out = [snapshot for _id, snapshot in items]
     pooled = [i for i, (_id, snapshot) in enumerate(items) if _in_pool(snapshot)]
@@ -169,7 +167,7 @@ def settle_all(session, cycle: Cycle, items: list[tuple]) -> list[dict]:
         ident, snapshot = items[i]
         code = snapshot["station"]["code"]
         out[i] = _settled(snapshot, frozen_pools.get(code), stored.get(ident), used[code])
-        used[code] += _money(out[i]["incentive"]["amount"]) or Decimal(0)
+        used[code] += stored_money(out[i]["incentive"]["amount"]) or Decimal(0)
     return out
 
 
@@ -177,7 +175,7 @@ def _kept(snapshot: Mapping, before: Mapping | None) -> bool:
     """Whether a rescored snapshot keeps the amount it had: the one it replaces was shared out and its
     formula's amount is the same."""
     return (before is not None and bool((before.get("pool") or {}).get("allocated"))
-            and _money(before.get("amount")) is not None and _raw(snapshot["incentive"]) is not None
+            and stored_money(before.get("amount")) is not None and _raw(snapshot["incentive"]) is not None
             and _raw(before) == _raw(snapshot["incentive"]))
 
 
@@ -191,16 +189,16 @@ def _settled(snapshot: dict, frozen: Mapping | None, before: Mapping | None, use
     the snapshot it replaces, ``used`` what the station's other amounts take of the pool."""
     part, code = snapshot["incentive"], snapshot["station"]["code"]
     pool = part["pool"]
-    size = _money((frozen or {}).get("size")) or _money(pool.get("size")) or Decimal(0)
-    factor = _money((frozen or {}).get("factor")) if frozen is not None else _money(pool.get("factor"))
+    size = stored_money((frozen or {}).get("size")) or stored_money(pool.get("size")) or Decimal(0)
+    factor = stored_money((frozen if frozen is not None else pool).get("factor"))
     # Nobody had an amount at publication (no factor): the pool is there to be had, capped.
     scale = Decimal(1) if factor is None else factor
-    raw, cap = _raw(part), _money(part.get("cap"))
+    raw, cap = _raw(part), stored_money(part.get("cap"))
     left = size - used
     if raw is None:
         amount = None
     elif _kept(snapshot, before):
-        amount = min(_money(before["amount"]), pool_left(left, ()))
+        amount = min(stored_money(before["amount"]), pool_left(left, ()))
     else:
         amount = settle_amount(raw, scale, cap, left)
     settled = dict(snapshot)

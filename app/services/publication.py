@@ -29,7 +29,7 @@ from sqlalchemy import func, insert, select, update
 
 from .. import permissions as p
 from ..models import Appraisal, AuditEvent, Cycle
-from ..scoping import VISIBLE_TO_SUBJECT
+from ..models.appraisal import VISIBLE_TO_SUBJECT
 from ..workflow import check_comment, window_closes
 from . import distribution, incentives, workflows
 from .audit import INTERNAL, SYSTEM, event_row, now

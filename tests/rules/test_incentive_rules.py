@@ -22,9 +22,9 @@ from app.rules import (
     Template,
     load_dir,
 )
-from app.rules.incentive import capped_amount, money_text, run_incentive_test, to_money
+from app.rules.incentive import capped_amount, run_incentive_test, to_money
 from app.rules.policy import read_policy_file
-from app.rules.pools import allocate
+from app.rules.pools import allocate, money_text
 from tests.factories import RULES_DIR
 from tests.rules.rules_support import TECH_S01
 

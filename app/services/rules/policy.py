@@ -18,9 +18,9 @@ import tomli_w
 from sqlalchemy.orm import Session
 
 from ...rules import POLICY_FILE, RuleSet, has_errors
-from ...rules.incentive import money_text
 from ...rules.model import NA, Problem, expr_text, norm_number
 from ...rules.policy import BOTH, NETWORK, STATION, PolicyFile, read_policy_file
+from ...rules.pools import money_text
 from .drafts import draft_or_raise
 from .errors import RuleRefused
 from .files import check_ruleset

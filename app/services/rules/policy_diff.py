@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ...rules import POLICY_FILE, RuleSet
-from ...rules.incentive import money_text
 from ...rules.model import NA, expr_text
 from ...rules.policy import PolicyFile
+from ...rules.pools import money_text
 
 
 def _percent(share: float | None) -> str:

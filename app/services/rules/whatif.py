@@ -20,8 +20,7 @@ from ...rules import (
     breaches,
     has_errors,
 )
-from ...rules.incentive import money_text
-from ...rules.pools import allocate
+from ...rules.pools import allocate, money_text
 from ..scoring import Appraisee, Scorer
 from ..snapshot import CycleFacts
 from .errors import RuleSetInvalid, WhatIfError

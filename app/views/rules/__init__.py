@@ -18,7 +18,7 @@ from flask_appbuilder import BaseView
 from ... import permissions as p
 from ...locales import current_locale
 from ...rules import SEGMENTS
-from ...rules.incentive import money_text
+from ...rules.pools import money_text
 from ...web.labels import segment_label
 from .grades import GradeScreens
 from .indicators import IndicatorScreens
