@@ -112,6 +112,24 @@ def test_a_calibrated_result_shows_where_it_came_from(app, pooled, login_as, loc
         assert "校准：B → A，83.2 → 95.0" in page
 
 
+def test_a_grade_set_alone_says_only_the_grade_moved(app, pooled, login_as):
+    with app.app_context():
+        emp1 = _of(pooled, "EMP1")
+        snapshot = json.loads(json.dumps(emp1.snapshot))
+        total = snapshot["total"]
+        snapshot["calibration"] = {"from_total": total, "from_grade": "B", "total": None, "grade": "A"}
+        snapshot["grade"] = "A"
+        db.session.execute(Appraisal.__table__.update().where(Appraisal.id == emp1.id).values(
+            snapshot=snapshot, snapshot_hash=snapshot_hash(snapshot), grade="A"))
+        db.session.commit()
+        pk = emp1.id
+        document = document_snapshot(db.session, db.session.get(Appraisal, pk), "zh_CN")
+    text = pdf_text(render_appraisal_pdf(document, "zh_CN")).replace("\n", "")
+    assert "B → A" in text and f"{total:.1f} → {total:.1f}" not in text
+    page = login_as("hr").get(f"/appraisal/show/{pk}").get_data(as_text=True)
+    assert "校准：B → A</p>" in page
+
+
 def test_a_snapshot_without_incentive_keys_still_renders(app):
     with app.app_context():
         appraisal = db.session.scalar(select(Appraisal).order_by(Appraisal.id))
