@@ -27,7 +27,7 @@ run: $(VENV)/.installed catalogs
 	$(PY) run.py
 
 test: $(VENV)/.installed-test catalogs
-	scripts/system-packages.sh pdf postgres browser
+	scripts/system-packages.sh pdf postgres browser redis
 	$(MAKE) test-sqlite test-postgres
 
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(or $(TEST_WORKERS),2)

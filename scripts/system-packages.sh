@@ -3,7 +3,8 @@
 #   pdf      CJK fonts and the HarfBuzz subsetter WeasyPrint needs for fast, embedded Chinese PDFs
 #   postgres a PostgreSQL server for the PostgreSQL test run
 #   browser  Chromium for the browser journeys
-# Usage: scripts/system-packages.sh pdf [postgres] [browser]
+#   redis    a Redis server for the tests that run jobs through Celery workers
+# Usage: scripts/system-packages.sh pdf [postgres] [browser] [redis]
 set -eu
 want=()
 for group in "$@"; do
@@ -11,6 +12,7 @@ for group in "$@"; do
     pdf) want+=(fonts-wqy-microhei fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fontconfig) ;;
     postgres) want+=(postgresql) ;;
     browser) want+=(chromium) ;;
+    redis) want+=(redis-server) ;;
     *) echo "unknown group: $group" >&2; exit 2 ;;
   esac
 done
