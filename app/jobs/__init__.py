@@ -22,9 +22,10 @@ from .cli import worker_command
 from .dispatch import send, send_group, send_job
 from .embedded import ThreadRunner
 from .queries import job_dict, latest_job, visible_jobs
+from .start import JobRunning, start_job
 
-__all__ = ["Job", "JobKind", "JobState", "Jobs", "init_app", "job_dict", "latest_job", "send", "send_group",
-           "send_job", "visible_jobs"]
+__all__ = ["Job", "JobKind", "JobRunning", "JobState", "Jobs", "init_app", "job_dict", "latest_job", "send",
+           "send_group", "send_job", "start_job", "visible_jobs"]
 
 
 class Jobs:

@@ -304,3 +304,19 @@ def test_with_a_broker_the_message_goes_to_celery_and_not_into_the_table(jobctx)
         assert message.decode()[0] == [job_id]
         message.ack()
         queue.close()
+
+
+def test_a_job_with_an_active_key_starts_once_while_unfinished(jobctx):
+    from app.jobs import JobRunning, start_job
+
+    first = start_job(db.session, JobKind.CLEANUP, owner_id=None, active_key="cleanup:test")
+    with pytest.raises(JobRunning) as refused:
+        start_job(db.session, JobKind.CLEANUP, owner_id=None, active_key="cleanup:test")
+    assert refused.value.job_id == first.id
+    again = start_job(db.session, JobKind.CLEANUP, owner_id=None, active_key="cleanup:test", reuse=True)
+    assert again.id == first.id
+    drain(jobctx)
+    db.session.expire_all()
+    assert db.session.get(Job, first.id).state == JobState.DONE
+    second = start_job(db.session, JobKind.CLEANUP, owner_id=None, active_key="cleanup:test")
+    assert second.id != first.id
