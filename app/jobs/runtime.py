@@ -138,12 +138,14 @@ class Run:
             raise LostClaim(f"job {self.job_id} was taken over")
         self.finished = JobState.DONE
 
-    def fail(self, message: dict | None, result: dict | None = None) -> None:
-        """Mark the job failed (its own transaction). Not retried: HR may retry it by hand."""
+    def fail(self, message: dict | None, result: dict | None = None, path: str | None = None,
+             name: str | None = None) -> None:
+        """Mark the job failed (its own transaction). Not retried: HR may retry it by hand. ``path`` and
+        ``name``: a file explaining the failure (an import's problems), downloadable like a result."""
         at = now()
         values = {"state": JobState.FAILED, "claim": None, "active_key": None, "finished_at": at,
                   "expires_at": at + dt.timedelta(hours=float(current_app.config["JIXIAO_JOB_KEEP_HOURS"])),
-                  "result": result, **message_columns(message)}
+                  "result": result, "result_path": path, "result_name": name, **message_columns(message)}
         if self._write(values):
             self.finished = JobState.FAILED
 
