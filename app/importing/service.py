@@ -28,6 +28,9 @@ from .reader import FileRefused, Limits, open_table
 KINDS: dict[str, type[Kind]] = {k.key: k for k in (WorkOrders, Surveys, LabourCosts, Employees)}
 
 Progress = Callable[[int, int], None]
+# Called with the session and the counts just before the import commits: a caller's own write (a
+# background job's end) joins the import's transaction; what it raises rolls the import back.
+BeforeCommit = Callable[[Session, "ImportResult"], None]
 
 
 class ImportRejected(Exception):
@@ -119,12 +122,14 @@ def import_file(
     *,
     update: bool = False,
     progress: Progress | None = None,
+    before_commit: BeforeCommit | None = None,
 ) -> ImportResult:
     """Import ``source`` (a path or a binary file) as ``kind`` (one of ``KINDS``).
 
     Commits on success and returns the counts; on any problem rolls back and raises
     ``ImportRejected``. With ``update`` an existing key is replaced by the file's row (columns the
-    file lacks become empty); without it an existing key is a problem.
+    file lacks become empty); without it an existing key is a problem. ``before_commit(session, result)``
+    runs inside the import's transaction, just before it commits.
     """
     spec = KINDS[kind]()
     errors = Errors()
@@ -171,5 +176,12 @@ def import_file(
     if errors:
         session.rollback()
         raise ImportRejected(errors.as_list())
+    result = ImportResult(kind=kind, inserted=job.inserted, updated=job.updated, accounts=job.accounts)
+    if before_commit is not None:
+        try:
+            before_commit(session, result)
+        except BaseException:
+            session.rollback()
+            raise
     session.commit()
-    return ImportResult(kind=kind, inserted=job.inserted, updated=job.updated, accounts=job.accounts)
+    return result
