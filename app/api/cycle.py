@@ -1,11 +1,11 @@
-"""REST API of cycles: list, show, create, compute (synchronously, or in the background with
-progress for the screens), and publish the results (HR)."""
+"""REST API of cycles: list, show, create, compute (a background job, answered at once with its id;
+its progress for the screens), and publish the results (HR)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, request
+from flask import request
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 from flask_babel import gettext as _
@@ -13,13 +13,15 @@ from flask_babel import lazy_gettext as _l
 
 from .. import permissions as p
 from ..extensions import db
+from ..jobs import JobRunning
+from ..jobs.compute import compute_progress, start_compute
+from ..locales import current_locale
 from ..models import Cycle
 from ..scoping import current_scope
 from ..services import publication
-from ..services.compute import CycleError, compute_cycle
+from ..services.compute import CycleError
 from ..services.cycles import create_cycle, state_counts, submit_drafts
 from ..services.errors import ServiceError
-from ..services.progress import progress_of, start_compute_in_background
 from ..web.context import MAX_COMMENT, current_caller, row_or_none
 from ..web.datamodel import interface
 from ..web.periods import parse_date
@@ -89,11 +91,11 @@ class CycleApi(JixiaoModelRestApi):
     @safe
     @permission_name("post")
     def post(self):
-        """Create a cycle: {"name", "start", "end", "stations": [codes], "compute": bool, "background": bool}.
+        """Create a cycle: {"name", "start", "end", "stations": [codes], "compute": bool}.
 
-        With ``"compute": true`` the new cycle is computed at once, as ``POST /cycle/<id>/compute``
-        does (``"background": true`` only starts it); the answer's ``compute`` holds what that call
-        would answer: what was created, ``{"started": true}``, or ``{"message"}`` when it was refused.
+        With ``"compute": true`` the new cycle's compute is started at once, as ``POST /cycle/<id>/compute``
+        starts it; the answer's ``compute`` holds what that call answers: ``{"job_id"}`` (follow it at
+        ``GET /api/v1/job/<id>``), or ``{"message"}`` when it could not be started.
         ---
         post:
           requestBody:
@@ -117,12 +119,11 @@ class CycleApi(JixiaoModelRestApi):
                         type: string
                     compute:
                       type: boolean
-                    background:
-                      type: boolean
           responses:
             201:
-              description: the new cycle (id, name) and, when asked to compute, the answer of the compute
-                under compute
+              description: 'the new cycle (id, name) and, when asked to compute, the answer of the compute
+                under compute: {"job_id"}'
+
             400:
               $ref: '#/components/responses/400'
             422:
@@ -157,7 +158,9 @@ class CycleApi(JixiaoModelRestApi):
     @safe
     @permission_name("compute")
     def compute(self, pk: int):
-        """Compute (or recompute) a cycle; {"background": true} starts it and answers 202 at once.
+        """Compute (or recompute) a cycle: a background job, started now; answers 202 {"job_id"} at once.
+        Follow the job at ``GET /api/v1/job/<id>`` (or the cycle's ``progress``). ``{"rebind": true}``
+        moves a computed cycle to the rule set published now.
         ---
         post:
           parameters:
@@ -172,21 +175,18 @@ class CycleApi(JixiaoModelRestApi):
                 schema:
                   type: object
                   properties:
-                    background:
-                      type: boolean
                     rebind:
                       type: boolean
           responses:
-            200:
-              description: what was created, changed, locked
             202:
-              description: started
+              description: '{"job_id"}: the compute was started; its result (what was created, changed,
+                locked) is the result of that job'
+            403:
+              $ref: '#/components/responses/403'
             404:
               $ref: '#/components/responses/404'
             409:
-              description: already running
-            422:
-              $ref: '#/components/responses/422'
+              description: '{"message", "job_id"}: a compute of this cycle is unfinished (that job)'
         """
         cycle = row_or_none(Cycle, pk)
         if cycle is None:
@@ -197,27 +197,24 @@ class CycleApi(JixiaoModelRestApi):
 
     @staticmethod
     def _compute(cycle: Cycle, data: dict) -> tuple[int, dict]:
-        """Compute ``cycle`` as the request's ``background`` and ``rebind`` ask, in the signed-in
-        person's name: (200, what changed), (202, started), (409, running already) or (422, why not)."""
-        rebind = data.get("rebind") is True
-        actor = current_caller().actor
-        if data.get("background") is True:
-            if not start_compute_in_background(current_app._get_current_object(), cycle.id, actor,
-                                               rebind=rebind):
-                return 409, {"message": _("This cycle is being computed already.")}
-            return 202, {"started": True}
+        """Start computing ``cycle`` in the signed-in person's name (``rebind`` as the request asks):
+        (202, the job) or (409, the unfinished compute's job)."""
         try:
-            result = compute_cycle(db.session, cycle, actor=actor, rebind=rebind)
-        except CycleError as exc:
-            return 422, {"message": exc.message}
-        return 200, result.to_dict()
+            job = start_compute(db.session, cycle, current_caller(), rebind=data.get("rebind") is True)
+        except JobRunning as exc:
+            return 409, {"message": str(exc.message), "job_id": exc.job_id}
+        return 202, {"job_id": job.id}
 
     @expose("/<int:pk>/progress", methods=["GET"])
     @protect()
     @safe
     @permission_name("progress")
     def progress(self, pk: int):
-        """The progress of a running compute.
+        """The cycle's compute, from its latest compute job: ``running`` (queued, running or retrying),
+        ``state``, ``stage``, ``done``, ``total``, ``error`` (a failed compute's sentence), ``interrupted``
+        (its worker vanished: it is tried again), ``job_id``, ``job`` (the job as ``GET /api/v1/job/<id>``
+        shows it, to its owner and HR), ``status``, ``computed_at`` and the counts of the caller's
+        appraisals by state.
         ---
         get:
           parameters:
@@ -227,7 +224,8 @@ class CycleApi(JixiaoModelRestApi):
             name: pk
           responses:
             200:
-              description: stage, done, total
+              description: running, state, stage, done, total, error, interrupted, job_id, job, status,
+                computed_at, appraisals
             404:
               $ref: '#/components/responses/404'
         """
@@ -236,7 +234,8 @@ class CycleApi(JixiaoModelRestApi):
             return self.response_404()
         db.session.refresh(cycle)
         counts = state_counts(db.session, cycle.id, current_scope())
-        return self.response(200, **progress_of(cycle), appraisals=counts)
+        shown = compute_progress(db.session, cycle, current_caller(), current_locale())
+        return self.response(200, **shown, appraisals=counts)
 
     @expose("/<int:pk>/submit", methods=["POST"])
     @protect()

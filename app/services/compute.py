@@ -11,9 +11,10 @@ the rule set and the review inputs, a rerun converges to what an uninterrupted r
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, insert, select, update
 
 from ..bulk import insert_many
@@ -34,12 +35,15 @@ RECOMPUTABLE = sorted(s.value for s in RECOMPUTABLE_STATES)
 
 
 class CycleError(ServiceError):
-    """A cycle cannot be created or computed; ``message`` is in the user's language, ``code`` stable."""
+    """A cycle cannot be created or computed; ``message`` is in the user's language, ``code`` stable.
+    ``sentence`` is the message as given (a lazy string may be rendered again in another language: a
+    background compute's refusal is kept in Chinese and English)."""
 
     kind = Kind.INVALID
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message, code=code)
+    def __init__(self, code: str, message) -> None:
+        super().__init__(str(message), code=code)
+        self.sentence = message
 
 
 @dataclass
@@ -120,9 +124,9 @@ def bind_ruleset(session, cycle: Cycle, rebind: bool):
         try:
             version, ruleset = published_ruleset(session)
         except LookupError as exc:
-            raise CycleError("NO_RULES", _("No rule set is published; load and publish one first.")) from exc
+            raise CycleError("NO_RULES", _l("No rule set is published; load and publish one first.")) from exc
         if version is None:
-            raise CycleError("NO_RULES", _("No rule set is published; load and publish one first."))
+            raise CycleError("NO_RULES", _l("No rule set is published; load and publish one first."))
         return version, ruleset
     version = session.get(RuleSetVersion, cycle.rule_set_version_id)
     return version, ruleset_for_version(session, cycle.rule_set_version_id)
@@ -173,7 +177,7 @@ def read_inputs(session, cycle: Cycle, report: Progress, rebind: bool) -> Inputs
     try:  # a broken workflow stops the compute before any work
         workflows.workflow_table(session, version.id)
     except WorkflowTableError as exc:
-        raise CycleError("BAD_WORKFLOW", _("The workflow of the rule set is broken: %(problems)s",
+        raise CycleError("BAD_WORKFLOW", _l("The workflow of the rule set is broken: %(problems)s",
                                            problems="; ".join(exc.messages(current_locale())))) from exc
     station_ids = [s.id for s in cycle.stations]
     people = appraisees(session, *([Employee.station_id.in_(station_ids)] if station_ids else []))
@@ -265,12 +269,15 @@ def write_results(session, cycle_id: int, inputs: Inputs, scored: dict[int, Scor
 
 
 def compute_cycle(session, cycle: Cycle, progress: Progress | None = None, *, actor: Actor | None = None,
-                  rebind: bool = False) -> ComputeResult:
+                  rebind: bool = False,
+                  before_commit: Callable[[object, ComputeResult], None] | None = None) -> ComputeResult:
     """Compute (or recompute) every appraisal of ``cycle``; returns what was created and changed.
 
     Binds the published rule-set version on the first compute (``rebind=True`` moves a cycle to
     the version published now). Appraisals in draft or pending_review are recomputed, keeping
-    their manual values and adjustment; later states are locked and left alone. One transaction.
+    their manual values and adjustment; later states are locked and left alone. One transaction;
+    ``before_commit(session, result)`` writes inside it whatever must be kept with the compute or not
+    at all (a background job's end), and may raise to undo everything.
     """
     started = time.perf_counter()
     report = progress or (lambda stage, done, total: None)
@@ -286,6 +293,8 @@ def compute_cycle(session, cycle: Cycle, progress: Progress | None = None, *, ac
                         .values(last_result=result.to_dict(limit=200))
                         .execution_options(synchronize_session=False))
         report("write", 1, 1)
+        if before_commit is not None:
+            before_commit(session, result)
         session.commit()
     except BaseException:
         session.rollback()

@@ -1,24 +1,21 @@
-"""A running compute's progress, on the cycle row for every worker to see, and computing in the background."""
+"""A compute's progress on the cycle row, for a compute run outside the job layer (the command line's
+``cycle compute``); screens and the API follow a background compute on its job (app/jobs/compute.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import time
 
 from sqlalchemy import update
 
-from ..extensions import db
 from ..models import Cycle
-from ..workflow import Actor
-from . import compute
 from .audit import now
 from .scoring_pool import Progress
 
 
 class ProgressRecorder:
     """A progress callback that also writes the progress onto the cycle row, outside the compute's
-    transaction (its own connection), at most every ``interval`` seconds; screens poll it. The
+    transaction (its own connection), at most every ``interval`` seconds; the progress API reads it. The
     write phase is not recorded: the compute then holds the locks this would wait for."""
 
     def __init__(self, engine, cycle_id: int, echo: Progress | None = None, interval: float = 0.5) -> None:
@@ -58,48 +55,3 @@ def progress_of(cycle: Cycle) -> dict:
         "interrupted": bool(cycle.progress_stage) and not running and not cycle.progress_error,
         "computed_at": cycle.computed_at.isoformat() if cycle.computed_at else None,
     }
-
-
-_RUNNING: set[int] = set()
-_RUNNING_LOCK = threading.Lock()
-
-
-def start_compute_in_background(app, cycle_id: int, actor: Actor, *, rebind: bool = False) -> bool:
-    """Compute in a thread of this process (the screens poll :func:`progress_of`); False if a
-    compute of that cycle is running already (its progress is fresh, or this process runs it)."""
-    with app.app_context():
-        cycle = db.session.get(Cycle, cycle_id)
-        if cycle is not None and progress_of(cycle)["running"]:
-            return False
-    with _RUNNING_LOCK:
-        if cycle_id in _RUNNING:
-            return False
-        _RUNNING.add(cycle_id)
-    # The first stage is on the cycle row before this returns: the page shown next polls the
-    # progress instead of showing an idle cycle while the thread starts.
-    try:
-        with app.app_context():
-            ProgressRecorder(db.engine, cycle_id).write(stage="rules", done=0, total=1)
-    except BaseException:
-        with _RUNNING_LOCK:
-            _RUNNING.discard(cycle_id)
-        raise
-
-    def run() -> None:
-        with app.app_context():
-            recorder = ProgressRecorder(db.engine, cycle_id)
-            try:
-                cycle = db.session.get(Cycle, cycle_id)
-                compute.compute_cycle(db.session, cycle, recorder, actor=actor, rebind=rebind)
-            except compute.CycleError as exc:
-                recorder.write(stage=None, error=exc.message)
-            except Exception as exc:  # noqa: BLE001 - reported on the screen, logged
-                app.logger.exception("compute of cycle %s failed", cycle_id)
-                recorder.write(stage=None, error=type(exc).__name__)
-            finally:
-                db.session.remove()
-                with _RUNNING_LOCK:
-                    _RUNNING.discard(cycle_id)
-
-    threading.Thread(target=run, name=f"compute-cycle-{cycle_id}", daemon=True).start()
-    return True

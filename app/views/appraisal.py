@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -16,6 +16,8 @@ from sqlalchemy import select
 
 from .. import permissions as p
 from ..extensions import db
+from ..jobs import JobKind, JobRunning, job_dict, latest_job
+from ..jobs.compute import busy_cycles, may_see, start_compute
 from ..locales import current_locale
 from ..models import Appraisal, Cycle, Employee, Station
 from ..pdf.numbers import measure
@@ -28,7 +30,6 @@ from ..services.cycles import create_cycle, state_counts, submit_drafts
 from ..services.document import document_snapshot, local_text
 from ..services.errors import NotFound, ServiceError
 from ..services.inbox import inbox as inbox_items
-from ..services.progress import progress_of, start_compute_in_background
 from ..services.review import review as review_appraisal
 from ..services.transitions import amend_appraisal
 from ..web.context import current_caller, row_or_none
@@ -56,12 +57,6 @@ from .base import JixiaoModelView, flash_error
 BULK_ACTIONS = ("submit", "approve")
 # At most this many refusals are listed one by one after a bulk action; the rest are counted.
 LISTED_REFUSALS = 10
-
-# The stages a compute reports (app.services.progress.ProgressRecorder), as the progress display names them.
-COMPUTE_STAGES = {
-    "rules": _l("Reading the rule set"), "metrics": _l("Adding up work orders and surveys"),
-    "appraise": _l("Scoring each employee"), "write": _l("Saving the appraisals"),
-}
 
 STATE_CSS = {
     "draft": "default", "pending_review": "warning", "pending_second_review": "warning",
@@ -302,7 +297,8 @@ class CycleView(BaseView):
         stations = db.session.scalars(select(Station).order_by(Station.code)).all()
         may_write = self.appbuilder.sm.has_access(p.permission(p.WRITE), p.CYCLE)
         return self.render_template("appraisal/cycles.html", cycles=cycles, stations=stations,
-                                    may_write=may_write, progress_of=progress_of, local_time=local_time)
+                                    may_write=may_write, computing=busy_cycles(db.session),
+                                    local_time=local_time)
 
     @expose("/create", methods=["POST"])
     @has_access
@@ -329,31 +325,38 @@ class CycleView(BaseView):
         cycle = row_or_none(Cycle, pk)
         if cycle is None:
             abort(404)
-        counts = state_counts(db.session, cycle.id, current_caller().scope)
-        may_write = self.appbuilder.sm.has_access(p.permission(p.WRITE), p.CYCLE)
-        progress = progress_of(cycle)
-        # ``?computed=1``: the page the compute's progress ends on says it is done.
-        just_computed = (request.args.get("computed") == "1" and not progress["running"]
-                         and not progress["error"] and not progress["interrupted"]
-                         and cycle.computed_at is not None)
         person = current_caller()
+        counts = state_counts(db.session, cycle.id, person.scope)
+        may_write = self.appbuilder.sm.has_access(p.permission(p.WRITE), p.CYCLE)
         hr = person.scope.everything
         return self.render_template(
-            "appraisal/cycle.html", cycle=cycle, counts=counts, progress=progress,
-            just_computed=just_computed, hr=hr,
+            "appraisal/cycle.html", cycle=cycle, counts=counts, hr=hr,
+            job=self._compute_job(cycle, person, may_write),
             preview=publication.preview(db.session, cycle) if may_write and not cycle.published_at else None,
             window_end=publication.window_end(db.session, cycle),
-            stages=COMPUTE_STAGES, local_time=local_time, may_write=may_write,
+            local_time=local_time, may_write=may_write,
             table=workflows.workflow_table(db.session, cycle.rule_set_version_id),
             locale=current_locale(), state_css=STATE_CSS, states=[s.value for s in State],
             result=cycle.last_result if may_write else None, max_comment=MAX_COMMENT,
         )
 
+    @staticmethod
+    def _compute_job(cycle: Cycle, person: Caller, may_write: bool) -> dict | None:
+        """The cycle's latest compute job for its bar, to those who may compute and see it: while it is
+        unfinished, when it failed, and on the page it ends on (``?computed=1``) when done."""
+        job = latest_job(db.session, JobKind.COMPUTE, cycle.id) if may_write else None
+        if job is None or not may_see(job, person):
+            return None
+        shown = job_dict(job, current_locale())
+        if shown["state"] == "done" and request.args.get("computed") != "1":
+            return None
+        return shown
+
     def _start(self, cycle: Cycle):
-        actor = current_caller().actor
-        if not start_compute_in_background(current_app._get_current_object(), cycle.id, actor,
-                                           rebind=bool(request.form.get("rebind"))):
-            flash(_("This cycle is being computed already."), "warning")
+        try:
+            start_compute(db.session, cycle, current_caller(), rebind=bool(request.form.get("rebind")))
+        except JobRunning as exc:
+            flash(str(exc.message), "warning")
         return redirect(url_for("CycleView.show", pk=cycle.id, computed=1))
 
     @expose("/<int:pk>/compute", methods=["POST"])

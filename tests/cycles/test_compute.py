@@ -18,7 +18,16 @@ from app.services.errors import Conflict
 from app.services.snapshot import snapshot_hash
 from app.services.transitions import amend_appraisal
 from app.workflow import CommentRequired, TransitionRefused
-from tests.cycles.conftest import FRESH, appraisal_ids, current, demo_period, events, person, spoil_first_fix
+from tests.cycles.conftest import (
+    FRESH,
+    appraisal_ids,
+    current,
+    demo_period,
+    events,
+    person,
+    spoil_first_fix,
+    wait_job,
+)
 
 SNAPSHOT_KEYS = {"company", "cycle", "rule_version", "employee", "station", "lines", "na_notes", "subtotal",
                  "adjustment", "adjustment_reason", "total", "grade", "grade_label", "outcomes", "comments",
@@ -209,33 +218,42 @@ def test_api_lists_creates_and_computes_cycles(app, api_as, fresh):
     assert hr.post("/api/v1/cycle/", json=body).status_code == 422  # the name is taken
     assert api_as("sup1").post(f"/api/v1/cycle/{pk}/compute").status_code == 403
     assert hr.post("/api/v1/cycle/999999/compute").status_code == 404
-    computed = hr.post(f"/api/v1/cycle/{pk}/compute")
-    assert computed.status_code == 200 and computed.json["created"] >= 5
+    started = hr.post(f"/api/v1/cycle/{pk}/compute")
+    assert started.status_code == 202 and set(started.json) == {"job_id"}
+    computed = wait_job(app, started.json["job_id"])
+    assert computed["state"] == "done" and computed["result"]["created"] >= 5
+    created = computed["result"]["created"]
     shown = emp.get(f"/api/v1/cycle/{pk}")
     assert shown.status_code == 200 and shown.json["result"]["stations"] == ["S01"]
     # counts stay within the caller's scope: an employee's own draft is not theirs to see yet
     assert shown.json["result"]["appraisals"] == {}
     assert api_as("sup1").get(f"/api/v1/cycle/{pk}").json["result"]["appraisals"] == {"draft": 5}
-    assert hr.get(f"/api/v1/cycle/{pk}").json["result"]["appraisals"] == {"draft": computed.json["created"]}
-    assert hr.get(f"/api/v1/cycle/{pk}/progress").json["appraisals"] == {"draft": computed.json["created"]}
+    assert hr.get(f"/api/v1/cycle/{pk}").json["result"]["appraisals"] == {"draft": created}
+    assert hr.get(f"/api/v1/cycle/{pk}/progress").json["appraisals"] == {"draft": created}
 
 
-def test_background_compute_reports_progress_until_done(app, api_as):
+def test_a_compute_reports_progress_until_done(app, api_as):
     hr = api_as("hr")
     with app.app_context():
         start, end = demo_period()
     pk = hr.post("/api/v1/cycle/", json={"name": "后台周期", "start": start.isoformat(),
                                          "end": end.isoformat()}).json["id"]
-    started = hr.post(f"/api/v1/cycle/{pk}/compute", json={"background": True})
+    started = hr.post(f"/api/v1/cycle/{pk}/compute", json={"background": True})  # "background" is ignored
     assert started.status_code == 202
+    job_id = started.json["job_id"]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         progress = hr.get(f"/api/v1/cycle/{pk}/progress").json
-        if progress["status"] == "computed" and not progress["running"]:
+        assert progress["job_id"] == job_id
+        if not progress["running"]:
             break
         time.sleep(0.2)
-    assert progress["status"] == "computed" and progress["error"] is None
+    assert progress["status"] == "computed" and progress["error"] is None and progress["state"] == "done"
+    assert progress["job"]["state"] == "done" and progress["job"]["result"]["cycle_id"] == pk
     assert progress["appraisals"]["draft"] >= 10
+    # the job's details are its owner's and HR's: a supervisor reads the progress without them
+    other = api_as("sup1").get(f"/api/v1/cycle/{pk}/progress").json
+    assert other["job_id"] == job_id and other["job"] is None and other["running"] is False
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).join(Appraisal).where(
             Appraisal.cycle_id == pk)) == progress["appraisals"]["draft"]

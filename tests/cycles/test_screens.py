@@ -4,14 +4,13 @@ review form, actions, trail), the inbox with bulk approval, the employee's own r
 from __future__ import annotations
 
 import re
-import time
 from urllib.parse import urlsplit
 
 from markupsafe import escape
 
 from app.extensions import db
 from app.services.publication import publish
-from tests.cycles.conftest import FRESH, Moves, appraisal_ids, current, demo_period, person
+from tests.cycles.conftest import FRESH, Moves, appraisal_ids, current, demo_period, person, wait_job
 
 
 def token_of(html: str) -> str:
@@ -32,14 +31,17 @@ def test_hr_creates_and_computes_a_cycle_on_screen(app, login_as):
     cycle_page = r.headers["Location"]
     assert cycle_page.endswith("?computed=1")  # the page the compute's progress ends on
     pk = int(urlsplit(cycle_page).path.rstrip("/").rsplit("/", 1)[1])
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        progress = browser.get(f"/api/v1/cycle/{pk}/progress").json
-        if progress["status"] == "computed" and not progress["running"]:
-            break
-        time.sleep(0.2)
+    job_id = browser.get(f"/api/v1/cycle/{pk}/progress").json["job_id"]
     html = browser.get(cycle_page).get_data(as_text=True)
-    assert "屏幕周期" in html and "js/cycle.js" in html and "<script>" not in html
+    assert f'data-job-id="{job_id}"' in html  # the job's bar (queued, running, or done by now)
+    assert wait_job(app, job_id)["state"] == "done"
+    progress = browser.get(f"/api/v1/cycle/{pk}/progress").json
+    assert progress["status"] == "computed" and not progress["running"]
+    html = browser.get(cycle_page).get_data(as_text=True)
+    assert "屏幕周期" in html and "<script>" not in html
+    assert f'data-job-id="{job_id}"' in html and 'data-state="done"' in html  # the page the compute ends on
+    assert f'data-job-id="{job_id}"' not in browser.get(f"/cycles/{pk}").get_data(as_text=True)
+    assert "计算完成" in html and "最近一次计算" in html  # the job's sentence and the result's summary
     assert progress["appraisals"]["draft"] >= 5
     # employees see the cycle but cannot create or compute
     emp = login_as("emp1")

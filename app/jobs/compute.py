@@ -1,0 +1,117 @@
+"""A cycle's compute as a background job: started by the screens and the API (answering at once with
+the job), run by a worker, its progress on the job row.
+
+The job ends inside the compute's own transaction (``compute_cycle(before_commit=…)``): the appraisals
+and the job's "done" are committed together or not at all. A worker killed mid-compute leaves nothing
+(the compute never committed); the reaper sends the job again and the rerun gives what an uninterrupted
+compute gives, as a rerun of any compute does.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import UNFINISHED, Cycle, Job, JobKind, JobState
+from ..services.compute import ComputeResult, CycleError, compute_cycle
+from ..services.errors import NotFound, ServiceError
+from ..services.progress import progress_of
+from ..workflow import Actor
+from .messages import both, message_for
+from .queries import job_dict, latest_job
+from .runtime import Run, claimed, effective_state
+from .start import start_job
+
+# The compute's own stage names as the job's bar names them (templates/jobs/_progress.html).
+STAGES = {"rules": "rules", "metrics": "inputs", "appraise": "score", "write": "write"}
+RESULT_CHANGES = 200  # changes listed on the job's result (as on the cycle's last result)
+
+
+def actor_params(actor: Actor) -> dict:
+    """The person who started the compute, as the job's params keep it (the audit trail names them)."""
+    return {"user_id": actor.user_id, "roles": sorted(actor.roles), "employee_id": actor.employee_id,
+            "name": actor.name}
+
+
+def actor_from(params: dict | None) -> Actor | None:
+    if not params:
+        return None
+    return Actor(params.get("user_id"), frozenset(params.get("roles") or ()), params.get("employee_id"),
+                 params.get("name") or "")
+
+
+def start_compute(session, cycle: Cycle, caller, rebind: bool = False) -> Job:
+    """Start computing ``cycle`` in the caller's name; :class:`JobRunning` (409, naming the job) while a
+    compute of that cycle is unfinished."""
+    actor = caller.actor
+    return start_job(session, JobKind.COMPUTE, owner_id=actor.user_id, subject_id=cycle.id,
+                     params={"cycle_id": cycle.id, "rebind": bool(rebind), "actor": actor_params(actor)},
+                     active_key=f"compute:{cycle.id}",
+                     running_message=_l("This cycle is being computed already."))
+
+
+def summary(result: dict):
+    return _l("Computed: %(created)s created, %(changed)s changed, %(unchanged)s unchanged, %(locked)s "
+              "locked.", created=result["created"], changed=result["updated"],
+              unchanged=result["unchanged"], locked=result["locked"])
+
+
+def run_compute(run: Run) -> ComputeResult:
+    """The job's work: the compute, its progress on the job, the job's end in its transaction."""
+    params = run.params
+    cycle = db.session.get(Cycle, params.get("cycle_id"))
+    if cycle is None:
+        raise NotFound(_l("The cycle no longer exists."))
+
+    def progress(stage: str, done: int, total: int) -> None:
+        run.progress(STAGES.get(stage, stage), done, total)
+
+    def finish(session, result: ComputeResult) -> None:
+        shown = result.to_dict(limit=RESULT_CHANGES)
+        run.finish_in(session, result=shown, message=both(summary(shown)))
+
+    try:
+        return compute_cycle(db.session, cycle, progress, actor=actor_from(params.get("actor")),
+                             rebind=params.get("rebind") is True, before_commit=finish)
+    except CycleError as exc:  # the service's refusal, kept in both languages
+        raise ServiceError(exc.sentence, code=exc.code) from exc
+
+
+@shared_task(bind=True, name="jixiao.compute_cycle", acks_late=True, ignore_result=True)
+def compute_cycle_task(self, job_id: int) -> None:  # noqa: ARG001 - bound task: ``self`` is the Celery task
+    with claimed(job_id, stage="rules") as run:
+        if run is None:
+            return
+        run_compute(run)
+
+
+def busy_cycles(session) -> set[int]:
+    """The cycles with an unfinished compute job."""
+    return set(session.scalars(select(Job.subject_id).where(Job.kind == JobKind.COMPUTE,
+                                                            Job.state.in_(UNFINISHED))))
+
+
+def may_see(job: Job, caller) -> bool:
+    return caller.scope.everything or (job.owner_id is not None and job.owner_id == caller.actor.user_id)
+
+
+def compute_progress(session, cycle: Cycle, caller, locale: str | None = None) -> dict:
+    """A cycle's compute as the progress API reports it: from its latest compute job (``job`` shown to
+    its owner and HR), or from the cycle row while a command-line compute runs."""
+    job = latest_job(session, JobKind.COMPUTE, cycle.id)
+    row = progress_of(cycle)
+    if job is None or (job.state not in UNFINISHED and row["running"]):
+        return {**row, "job_id": None, "job": None}
+    state = effective_state(job)
+    unfinished = state in {s.value for s in UNFINISHED}
+    failed = state == JobState.FAILED
+    return {
+        "status": row["status"], "computed_at": row["computed_at"],
+        "running": unfinished, "state": state, "stage": job.stage if unfinished else None,
+        "done": job.progress_done, "total": job.progress_total,
+        "error": message_for(job, locale) if failed else None,
+        "interrupted": state == JobState.RETRYING,
+        "job_id": job.id, "job": job_dict(job, locale) if may_see(job, caller) else None,
+    }
