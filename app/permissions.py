@@ -133,3 +133,9 @@ def role_grants() -> dict[str, set[tuple[str, str]]]:
 PDF_EXPORT = "PdfExport"
 GRANTS[PDF_EXPORT] = {READ: (HR,)}
 MENUS["Verify a PDF"] = _EVERYONE
+
+# --- background jobs ---
+# Everyone reads jobs; which ones is app.jobs.visible_jobs (HR all, anyone else their own).
+JOB = "Job"
+GRANTS[JOB] = {READ: _EVERYONE}
+MENUS["My jobs"] = _EVERYONE

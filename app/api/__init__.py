@@ -12,6 +12,7 @@ from .calibration import CalibrationApi
 from .cycle import CycleApi
 from .export import EXPORT_APIS
 from .formula import FormulaApi
+from .job import JobApi
 from .org import EmployeeApi, StationApi
 from .pdf import AppraisalPdfApi, VerifyApi
 from .rules import RULE_APIS
@@ -25,6 +26,7 @@ APIS = (
     WorkOrderApi, SurveyApi, LaborCostApi, ImportApi, MetricsApi,
     AppraisalPdfApi, VerifyApi,
     *EXPORT_APIS,
+    JobApi,
 )
 
 
