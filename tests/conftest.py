@@ -115,6 +115,8 @@ def app(database_url):
 
     application = make_app(database_url)
     yield application
+    # A job a request started runs in the app's runner thread: stop it before its database goes.
+    application.extensions["jixiao_jobs"].stop(timeout=30)
     with application.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -43,6 +43,7 @@ def served(database_url):
     server = Served(app)
     yield server
     server.stop()
+    app.extensions["jixiao_jobs"].stop(timeout=30)  # the runner thread of jobs the pages started
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
