@@ -7,6 +7,7 @@ from .appraisal import AppraisalView, CycleView
 from .base import register_display
 from .calibration import CalibrationView
 from .dashboard import DashboardView
+from .jobs import JobsView
 from .org import EmployeeView, StationView
 from .rules import RulesView
 from .signoff import CycleExportView, VerifyView
@@ -33,6 +34,7 @@ def register_views(appbuilder) -> None:
     appbuilder.add_link("Inbox", href="/appraisal/inbox/", label=_l("Inbox"), icon="fa-inbox", **appraisal)
     appbuilder.add_link("My results", href="/appraisal/mine/", label=_l("My results"), icon="fa-user",
                         **appraisal)
+    appbuilder.add_view(JobsView, "My jobs", label=_l("My jobs"), icon="fa-tasks", **appraisal)
     appbuilder.add_link("Calibration", href="/calibration/", label=_l("Calibration"), icon="fa-balance-scale",
                         **appraisal)
 
