@@ -34,10 +34,12 @@ BeforeCommit = Callable[[Session, "ImportResult"], None]
 
 
 class ImportRejected(Exception):
-    """The file was refused; nothing changed. ``errors``: ``[{"row", "column", "message"}]``."""
+    """The file was refused; nothing changed. ``errors``: ``[{"row", "column", "message"}]`` (the first
+    1,000, then a line saying how many more); ``count``: how many problems there are in all."""
 
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__(f"{len(errors)} problem(s)")
+    def __init__(self, errors: list[dict[str, Any]], count: int | None = None) -> None:
+        self.count = len(errors) if count is None else count
+        super().__init__(f"{self.count} problem(s)")
         self.errors = errors
 
 
@@ -140,7 +142,7 @@ def import_file(
     matched = _match_header(table.header, spec, errors)
     if errors:
         table.rows.close()
-        raise ImportRejected(errors.as_list())
+        raise ImportRejected(errors.as_list(), len(errors.items) + errors.more)
     job = Job(session=session, update=update, errors=errors,
               timezone=ZoneInfo(current_app.config.get("JIXIAO_TIMEZONE", "Asia/Shanghai")))
     convert = _converter(spec, matched, errors)
@@ -175,7 +177,7 @@ def import_file(
         raise
     if errors:
         session.rollback()
-        raise ImportRejected(errors.as_list())
+        raise ImportRejected(errors.as_list(), len(errors.items) + errors.more)
     result = ImportResult(kind=kind, inserted=job.inserted, updated=job.updated, accounts=job.accounts)
     if before_commit is not None:
         try:
