@@ -18,6 +18,7 @@ from flask import Flask
 from ..models import Job, JobKind, JobState
 from . import cleanup  # noqa: F401 - registers its task
 from . import compute  # noqa: F401 - registers its task
+from . import export  # noqa: F401 - registers its tasks
 from . import imports  # noqa: F401 - registers its task
 from .celery import make_celery
 from .cli import worker_command

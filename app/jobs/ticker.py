@@ -3,6 +3,12 @@
 Every step is a conditional UPDATE or an INSERT on a unique key, so any number of workers may tick at
 once: one of them wins each row. That is why there is no single beat process to forget or to double, and
 why the same ticker serves the broker and the table queue.
+
+A job done in parts (a cycle's PDF export, app/jobs/export.py) is running and held by nobody while its
+parts render; a pending part's ``heartbeat_at`` says when its message was sent (NULL: not sent). The
+ticker reaps stale parts, sends parts whose message was never sent or is presumed lost (pending longer
+than the visibility timeout), and sends the assembly of a job whose parts are all done when nobody
+assembled it (its worker vanished between the last part and the assembly's message).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from ..extensions import db
 from ..models import Job, JobKind, JobPart, JobState
 from . import dispatch
-from .runtime import now, stale_before
+from .runtime import now, seconds, stale_before
 
 log = logging.getLogger(__name__)
 JOB, PART = Job.__table__, JobPart.__table__
@@ -28,13 +34,15 @@ PERIODIC: dict[str, dt.timedelta] = {JobKind.CLEANUP: dt.timedelta(hours=1)}
 # A job whose row was committed but whose message was not sent (the sender died, the broker was down).
 UNSENT_AFTER = dt.timedelta(seconds=10)
 PART_TASK = "jixiao.export_part"
+ASSEMBLE_TASK = "jixiao.export_assemble"
+RENDER = "render"  # the stage of a job whose parts render
 
 
 def tick(app: Flask | None = None) -> dict[str, int]:  # noqa: ARG001 - run in the app's context
     """One round; how many rows each step touched."""
     at = now()
     return {"reaped": reap_jobs(at), "parts": reap_parts(at), "sent": send_unsent(at),
-            "opened": open_periodic(at)}
+            "parts_sent": send_waiting_parts(at), "assemble": assemble_ready(at), "opened": open_periodic(at)}
 
 
 def reap_jobs(at: dt.datetime) -> int:
@@ -69,11 +77,84 @@ def reap_parts(at: dt.datetime) -> int:
             taken = conn.execute(update(PART).where(
                 PART.c.id == part_id, PART.c.state == "running", PART.c.heartbeat_at < cutoff,
                 PART.c.claim.is_(None) if claim is None else PART.c.claim == claim,
-            ).values(state="pending", claim=None)).rowcount
+            ).values(state="pending", claim=None, heartbeat_at=at)).rowcount
         if taken:
-            dispatch.send(PART_TASK, job_id, number)
+            log.warning("job %s: part %s lost its worker; sent again", job_id, number)
+            send_parts(job_id, [number], stamped=True)
             reaped += 1
     return reaped
+
+
+def send_parts(job_id: int, numbers: list[int], *, countdown: float = 0, stamped: bool = False) -> int:
+    """Send the parts' messages (a group: workers take them in parallel) and stamp the pending ones as
+    sent; a send that fails leaves them unstamped, for the next tick. How many were sent."""
+    if not numbers:
+        return 0
+    chosen = (PART.c.job_id == job_id) & PART.c.number.in_(numbers) & (PART.c.state == "pending")
+    try:
+        dispatch.send_group(PART_TASK, [(job_id, number) for number in numbers], countdown=countdown)
+    except Exception:  # noqa: BLE001 - the outbox: the ticker sends them later
+        log.exception("job %s: could not send parts %s; the ticker will try again", job_id, numbers)
+        with db.engine.begin() as conn:
+            conn.execute(update(PART).where(chosen).values(heartbeat_at=None))
+        return 0
+    if not stamped:
+        with db.engine.begin() as conn:
+            conn.execute(update(PART).where(chosen, PART.c.heartbeat_at.is_(None)).values(heartbeat_at=now()))
+    return len(numbers)
+
+
+def _rendering():
+    """Jobs whose parts render: running, held by nobody, in the stage render."""
+    return (JOB.c.state == JobState.RUNNING) & JOB.c.claim.is_(None) & (JOB.c.stage == RENDER)
+
+
+def send_waiting_parts(at: dt.datetime) -> int:
+    """Pending parts never sent (their sender died, the broker was down), and those sent longer ago than
+    the visibility timeout (their message is presumed lost): sent (again). A busy queue gets at most one
+    copy of a part's message per visibility timeout; a copy finds the part taken and does nothing."""
+    lost = at - seconds("JIXIAO_JOB_VISIBILITY_TIMEOUT")
+    unsent = PART.c.heartbeat_at.is_(None) & (func.coalesce(JOB.c.heartbeat_at, JOB.c.created_at)
+                                              < at - UNSENT_AFTER)
+    waiting = db.session.execute(select(PART.c.id, PART.c.job_id, PART.c.number, PART.c.heartbeat_at)
+                                 .join(JOB, JOB.c.id == PART.c.job_id)
+                                 .where(_rendering(), PART.c.state == "pending",
+                                        unsent | (PART.c.heartbeat_at < lost))
+                                 .order_by(PART.c.job_id, PART.c.number)).all()
+    db.session.rollback()
+    won: dict[int, list[int]] = {}
+    for part_id, job_id, number, sent in waiting:
+        with db.engine.begin() as conn:
+            if conn.execute(update(PART).where(
+                    PART.c.id == part_id, PART.c.state == "pending",
+                    PART.c.heartbeat_at.is_(None) if sent is None else PART.c.heartbeat_at < lost,
+            ).values(heartbeat_at=at)).rowcount:
+                won.setdefault(job_id, []).append(number)
+    return sum(send_parts(job_id, numbers, stamped=True) for job_id, numbers in won.items())
+
+
+def assemble_ready(at: dt.datetime) -> int:
+    """Jobs whose parts are all done, that nobody has assembled for the stale time: the assembly is sent
+    (again; its claim makes a second one harmless)."""
+    cutoff = stale_before(at)
+    not_done = select(PART.c.id).where(PART.c.job_id == JOB.c.id, PART.c.state != "done").exists()
+    some = select(PART.c.id).where(PART.c.job_id == JOB.c.id).exists()
+    ready = db.session.execute(select(JOB.c.id).where(
+        _rendering(), some, ~not_done,
+        JOB.c.heartbeat_at.is_(None) | (JOB.c.heartbeat_at < cutoff))).all()
+    db.session.rollback()
+    sent = 0
+    for (job_id,) in ready:
+        with db.engine.begin() as conn:
+            taken = conn.execute(update(JOB).where(
+                JOB.c.id == job_id, _rendering(),
+                JOB.c.heartbeat_at.is_(None) | (JOB.c.heartbeat_at < cutoff),
+            ).values(heartbeat_at=at)).rowcount
+        if taken:
+            log.warning("job %s: its parts are rendered and nobody assembles them; sent the assembly", job_id)
+            dispatch.send(ASSEMBLE_TASK, job_id)
+            sent += 1
+    return sent
 
 
 def send_unsent(at: dt.datetime) -> int:

@@ -4,21 +4,26 @@ The current appraisals are read from the database a batch at a time (keyset page
 memory stays bounded whatever the size of the cycle. Unsigned ones are rendered by
 ``app.pdf.export_zip`` on all cores; a signed appraisal's entry is its *stored* PDF, byte for byte
 the document that was signed, so a copy taken from the zip verifies.
+
+HR's download is a background job done in parts (app/jobs/export.py): ``current_appraisal_ids`` plans
+the parts, ``write_appraisals`` writes one part's entries in the calling process (a worker is one
+process; the parts run on several workers), with the same entries as the CLI's zip.
 """
 
 from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.orm import aliased
 
 from ..locales import default_locale
 from ..models import Appraisal, Cycle, Employee
 from ..models.signoff import SignedPdf
-from ..pdf import export_zip
+from ..pdf import export_zip, render_appraisal_pdf
 from .document import document_snapshot
 from .signoff import safe_file_name
 
@@ -100,4 +105,38 @@ def export_cycle(session, cycle: Cycle, zip_path: str | os.PathLike, *, workers:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+    return done
+
+
+def current_appraisal_ids(session, cycle_id: int) -> list[int]:
+    """The ids of the cycle's current appraisals, in id order (signed and unsigned)."""
+    return list(session.scalars(select(Appraisal.id).where(_current(cycle_id)).order_by(Appraisal.id)))
+
+
+def write_appraisals(session, appraisal_ids: Iterable[int], archive: zipfile.ZipFile, locale: str,
+                     progress: Callable[[int], None] | None = None) -> int:
+    """Write the given appraisals into ``archive`` as ``EMPNO_Name.pdf`` entries, in the order of the
+    ids, rendering in this process; returns how many. Each id stands for its employee in its cycle:
+    the entry is the version current *now* (a recompute or an amendment since the ids were chosen
+    moves on to the new version), and none when the appraisal is gone. A signed one is its stored
+    PDF, byte for byte. ``progress(done)`` after each entry."""
+    ids = [int(i) for i in appraisal_ids]
+    if not ids:
+        return 0
+    chosen = aliased(Appraisal)
+    query = (select(Appraisal, Employee.employee_no, Employee.name, SignedPdf.pdf)
+             .join(chosen, (chosen.cycle_id == Appraisal.cycle_id)
+                   & (chosen.employee_id == Appraisal.employee_id))
+             .join(Employee, Employee.id == Appraisal.employee_id)
+             .outerjoin(SignedPdf, SignedPdf.appraisal_id == Appraisal.id)
+             .where(chosen.id.in_(ids), Appraisal.is_current.is_(True))
+             .order_by(chosen.id))
+    done = 0
+    for appraisal, employee_no, name, stored in session.execute(query).all():
+        pdf = stored if stored is not None else render_appraisal_pdf(
+            document_snapshot(session, appraisal, locale), locale)
+        archive.writestr(f"{entry_name(employee_no, name)}.pdf", pdf)
+        done += 1
+        if progress:
+            progress(done)
     return done
