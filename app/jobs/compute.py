@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import UNFINISHED, Cycle, Job, JobKind, JobState
-from ..services.compute import ComputeResult, CycleError, compute_cycle
+from ..services import compute as service
+from ..services.compute import ComputeResult, CycleError
 from ..services.errors import NotFound, ServiceError
 from ..services.progress import progress_of
 from ..workflow import Actor
@@ -73,7 +74,7 @@ def run_compute(run: Run) -> ComputeResult:
         run.finish_in(session, result=shown, message=both(summary(shown)))
 
     try:
-        return compute_cycle(db.session, cycle, progress, actor=actor_from(params.get("actor")),
+        return service.compute_cycle(db.session, cycle, progress, actor=actor_from(params.get("actor")),
                              rebind=params.get("rebind") is True, before_commit=finish)
     except CycleError as exc:  # the service's refusal, kept in both languages
         raise ServiceError(exc.sentence, code=exc.code) from exc

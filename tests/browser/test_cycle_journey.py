@@ -75,20 +75,22 @@ def test_hr_creates_computes_and_submits_a_cycle(served, as_user, monkeypatch):
         expect(page.locator("h2")).to_contain_text(name)
 
         page.get_by_role("button", name="计算", exact=True).click()
-        progress = page.locator("#jx-progress")
+        progress = page.locator("#jx-compute .jx-job")  # the compute's job, its bar kept current by jobs.js
         expect(progress).to_be_visible()
-        expect(progress.locator(".jx-stage")).to_have_text("正在逐人评分")
-        expect(progress.locator(".jx-count")).to_have_text("0 / 13")
-        running = page.request.get(progress.get_attribute("data-url")).json()
-        assert running["running"] is True and running["stage"] == "appraise", running
+        expect(progress).to_have_attribute("data-state", "running")
+        expect(progress.locator(".jx-job-stage")).to_have_text(progress.get_attribute("data-label-stage-score"))
+        expect(progress.locator(".jx-job-count")).to_have_text("0 / 13")
+        cycle_id = int(re.search(r"/cycles/(\d+)", page.url).group(1))
+        running = page.request.get(f"{served.url}/api/v1/cycle/{cycle_id}/progress").json()
+        assert running["running"] is True and running["stage"] == "score", running
         assert (running["done"], running["total"]) == (0, 13), running
     finally:
         release.set()
 
     expect(page).to_have_url(re.compile(r"/cycles/\d+\?computed=1$"))
-    expect(page.locator("#jx-progress.jx-progress-done")).to_be_visible()
-    expect(page.locator("#jx-progress .jx-stage")).to_have_text("已计算")
-    done = page.request.get(progress.get_attribute("data-url")).json()
+    expect(page.locator("#jx-compute .jx-job[data-state=done]")).to_be_visible()
+    expect(page.locator("#jx-compute .jx-job-message")).to_contain_text("计算完成")
+    done = page.request.get(f"{served.url}/api/v1/cycle/{cycle_id}/progress").json()
     assert done["running"] is False and done["status"] == "computed" and done["error"] is None, done
     assert done["appraisals"] == {"draft": 13}, done
 
