@@ -1,6 +1,7 @@
 """REST APIs for source data: imports, the work order / survey / cost lists, metrics.
 
-    POST /api/v1/import/<kind>          multipart ``file``; ``?update=1`` replaces existing keys
+    POST /api/v1/import/<kind>          multipart ``file``; ``?update=1`` replaces existing keys; a file
+                                        above JIXIAO_IMPORT_BACKGROUND_MB: 202 {"job_id"}, a job imports it
     GET  /api/v1/workorder/ (survey/, laborcost/)   FAB lists, scoped, with FAB filters
     GET  /api/v1/metrics/<employee_no>?start=YYYY-MM-DD&end=YYYY-MM-DD[&tags=新技术,增值服务]
 """
@@ -16,9 +17,11 @@ from .. import permissions as p
 from ..extensions import db
 from ..hardening import error_response
 from ..importing import KINDS, ImportRejected, import_file
+from ..jobs import imports
 from ..metrics import compute_metrics
 from ..models import Employee, LaborCost, Survey, WorkOrder
 from ..scoping import scope_clause
+from ..web.context import current_caller
 from ..web.datamodel import interface
 from ..web.labels import LABOR_COST_LABELS, SURVEY_LABELS, WORK_ORDER_LABELS
 from ..web.periods import parse_period
@@ -108,6 +111,13 @@ class ImportApi(BaseApi):
         ---
         post:
           summary: Import work orders, surveys, labour costs or employees (CSV UTF-8/GBK or .xlsx)
+          description: >
+            A file up to JIXIAO_IMPORT_BACKGROUND_MB (default 10 MB) is imported in the request: 200 with
+            the counts, or 422 with every problem. A larger file (work orders, surveys, costs; employees
+            always in the request) is saved and imported by a background job: 202 with the job's id;
+            `GET /api/v1/job/{job_id}` follows it, and its `result` holds `inserted` and `updated`, or
+            `errors` and `error_count` (the job failed, nothing was imported; `result_url` is the CSV
+            report of the problems).
           parameters:
           - in: path
             name: kind
@@ -140,6 +150,14 @@ class ImportApi(BaseApi):
                     properties:
                       inserted: {type: integer}
                       updated: {type: integer}
+            202:
+              description: A large file; a background job imports it
+              content:
+                application/json:
+                  schema:
+                    type: object
+                    properties:
+                      job_id: {type: integer}
             400:
               $ref: '#/components/responses/400'
             401:
@@ -169,8 +187,13 @@ class ImportApi(BaseApi):
         upload = request.files.get("file")
         if upload is None:
             return error_response(400, _("Send the file as the multipart field “file”."))
+        update = request.args.get("update") == "1"
+        if imports.in_background(kind, imports.upload_size(upload.stream, request.content_length)):
+            path = imports.save_upload(upload.stream, upload.filename)
+            job = imports.start_import(db.session, kind, path, update, current_caller(), upload.filename)
+            return self.response(202, job_id=job.id)
         try:
-            result = import_file(db.session, kind, upload.stream, update=request.args.get("update") == "1")
+            result = import_file(db.session, kind, upload.stream, update=update)
         except ImportRejected as exc:
             return self.response(422, errors=exc.errors)
         return self.response(200, **result.to_dict())

@@ -1,5 +1,6 @@
 """Screens for source data: work orders, surveys and labour costs (read-only lists, scoped), the
-HR upload screen, and the metrics of an employee with the drill-down to the orders behind each.
+HR upload screen (a large file is imported by a background job, whose progress the screen follows), and
+the metrics of an employee with the drill-down to the orders behind each.
 
 Thin: parse the request, call ``app.importing`` or ``app.metrics``, render.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, request
+from flask import abort, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -19,9 +20,13 @@ from .. import permissions as p
 from ..extensions import db
 from ..importing import KINDS, ImportRejected, import_file
 from ..importing.labels import column_label, kind_columns
+from ..jobs import Job, JobKind, JobState, job_dict, visible_jobs
+from ..jobs import imports as background
+from ..locales import current_locale
 from ..metrics import CODES, compute_metrics, metric_orders
 from ..models import Employee, LaborCost, Survey, WorkOrder
 from ..scoping import get_or_404, scope_clause
+from ..web.context import current_caller
 from ..web.datamodel import interface
 from ..web.labels import (
     CUSTOMER_TYPE_LABELS,
@@ -99,19 +104,25 @@ class LaborCostView(JixiaoModelView):
 
 
 class ImportView(BaseView):
-    """HR's upload screen: choose the kind, upload CSV or .xlsx, see every problem as a table."""
+    """HR's upload screen: choose the kind, upload CSV or .xlsx, see every problem as a table. A file above
+    ``JIXIAO_IMPORT_BACKGROUND_MB`` is imported by a job: the screen follows it, then shows its outcome."""
 
     route_base = "/import"
     default_view = "form"
     class_permission_name = p.IMPORT
-    method_permission_name = {"form": p.READ, "upload": p.WRITE}
+    method_permission_name = {"form": p.READ, "upload": p.WRITE, "job": p.READ}
+
+    def _page(self, status: int = 200, **values):
+        context = {"kinds": kind_labels(), "kind": "work-orders", "update": False, "result": None,
+                   "errors": None, "filename": "", "job": None, "error_count": None,
+                   "columns": kind_columns(), "column_label": column_label,
+                   "background_mb": background.threshold_mb(), **values}
+        return self.render_template("source/import.html", **context), status
 
     @expose("/")
     @has_access
     def form(self):
-        return self.render_template("source/import.html", kinds=kind_labels(), kind="work-orders",
-                                    update=False, result=None, errors=None, columns=kind_columns(),
-                                    column_label=column_label)
+        return self._page()
 
     @expose("/", methods=["POST"])
     @has_access
@@ -124,16 +135,36 @@ class ImportView(BaseView):
         result = errors = None
         if upload is None or not upload.filename:
             errors = [{"row": None, "column": None, "message": _("Choose a file to upload.")}]
+        elif background.in_background(kind, background.upload_size(upload.stream, request.content_length)):
+            path = background.save_upload(upload.stream, upload.filename)
+            job = background.start_import(db.session, kind, path, update, current_caller(), upload.filename)
+            return redirect(url_for(".job", job_id=job.id), code=303)
         else:
             try:
                 result = import_file(db.session, kind, upload.stream, update=update)
             except ImportRejected as exc:
                 errors = exc.errors
-        status = 200 if errors is None else 422
-        page = self.render_template("source/import.html", kinds=kind_labels(), kind=kind, update=update,
-                                    result=result, errors=errors, filename=upload.filename if upload else "",
-                                    columns=kind_columns(), column_label=column_label)
-        return page, status
+        return self._page(200 if errors is None else 422, kind=kind, update=update, result=result,
+                          errors=errors, filename=upload.filename if upload else "")
+
+    @expose("/job/<int:job_id>/")
+    @has_access
+    def job(self, job_id: int):
+        """A background import: its progress while it runs, then its counts or its problems."""
+        row = db.session.scalars(visible_jobs(current_caller()).where(
+            Job.id == job_id, Job.kind == JobKind.IMPORT)).first()
+        if row is None:
+            abort(404)
+        params, outcome = row.params or {}, row.result or {}
+        result = errors = count = None
+        if row.state == JobState.DONE:
+            result = {"inserted": outcome.get("inserted", 0), "updated": outcome.get("updated", 0)}
+        elif row.state == JobState.FAILED and "errors" in outcome:
+            errors, count = outcome["errors"], outcome.get("error_count")
+        kind = params.get("kind") if params.get("kind") in KINDS else "work-orders"
+        return self._page(kind=kind, update=bool(params.get("update")), result=result, errors=errors,
+                          error_count=count, filename=params.get("name") or "",
+                          job=job_dict(row, current_locale()))
 
 
 class MetricsView(BaseView):
