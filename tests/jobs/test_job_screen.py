@@ -6,14 +6,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from flask import render_template_string
 
-from app.jobs import job_dict
+from app.extensions import db
+from app.jobs import job_dict, storage
 from app.models import Job, JobKind, JobState
+from tests.browser import conftest as browser_fixtures
+from tests.factories import screenshot
 from tests.jobs import test_job_api
 from tests.jobs.test_job_api import done_export, make_job
 
 app = test_job_api.app  # the same fixture: its own jobs folder, nobody running jobs
+browser, served, new_page, as_user = (browser_fixtures.browser, browser_fixtures.served,
+                                      browser_fixtures.new_page, browser_fixtures.as_user)
 
 
 def rows(html: str) -> list[int]:
@@ -115,3 +121,47 @@ def test_the_macro_renders_each_state_for_the_script_and_without_it(app):
 
 def test_every_page_loads_the_jobs_script(app, login_as):
     assert "js/jobs.js" in login_as("emp1").get("/jobs/").get_data(as_text=True)
+
+
+def _update(app, job_id: int, **values) -> None:
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        for name, value in values.items():
+            setattr(job, name, value)
+        job.heartbeat_at = dt.datetime.now(dt.UTC)
+        db.session.commit()
+        db.session.remove()
+
+
+@pytest.mark.browser
+def test_the_bar_follows_the_job_and_the_page_shows_it_done(served, as_user):
+    """In Chromium: the bar moves as the job row does, and once the job is done the screen shows its
+    download (the bar asked for a reload)."""
+    from playwright.sync_api import expect  # late: only the browser tests need Playwright
+    job_id = make_job(served.app, "emp1", state=JobState.RUNNING, stage="score", progress_done=1,
+                      progress_total=4, claim="t", heartbeat_at=dt.datetime.now(dt.UTC),
+                      message_zh="正在计分。", message_en="Scoring.")
+    page = as_user("emp1")
+    page.goto("/jobs/")
+    box = page.locator(".jx-job")
+    assert box.locator(".jx-job-state").inner_text() == "运行中"
+    assert not page.locator(".jx-job-refresh").is_visible()  # the script keeps the bar current
+    _update(served.app, job_id, progress_done=3)
+    expect(box.locator(".jx-job-count")).to_have_text("3 / 4")
+    assert "width: 75%" in box.locator(".progress-bar").get_attribute("style")
+    screenshot(page, "jobs-running")
+    with served.app.app_context():
+        path = storage.result_path(job_id, ".zip")
+        path.write_bytes(b"PK result")
+        stored = storage.relative(path)
+    at = dt.datetime.now(dt.UTC)
+    with page.expect_navigation():
+        _update(served.app, job_id, state=JobState.DONE, claim=None, progress_done=4,
+                finished_at=at, expires_at=at + dt.timedelta(hours=2),
+                result_path=stored, result_name="结果.zip", message_zh="计算完成。", message_en="Computed.")
+    page.wait_for_selector(".jx-job-result-link")
+    assert page.locator(".jx-job").count() == 0 and "计算完成。" in page.content()
+    with page.expect_download() as download:
+        page.click(".jx-job-result-link")
+    assert download.value.suggested_filename == "结果.zip"
+    screenshot(page, "jobs-done")

@@ -72,7 +72,7 @@
       if (refresh) { refresh.hidden = false; }
     }
     function poll() {
-      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      fetch(url, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } })
         .then(function (response) {
           if (response.status >= 400 && response.status < 500) { giveUp(); return null; }
           if (!response.ok) { throw new Error(String(response.status)); }
