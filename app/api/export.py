@@ -7,6 +7,9 @@ dashboard's ranking and the what-if table. JWT or the browser's session, like th
   (its query string as it is), within the caller's scope.
 * ``GET /api/v1/dashboard/ranking.xlsx?cycle=<id>&station=<id>``: whoever sees the network view.
 * ``GET /api/v1/ruleset/<id>/whatif.xlsx?cycle=<name>``: who may run the what-if (HR).
+* ``POST /api/v1/cycle/<id>/pdfs``: HR starts the zip of the cycle's PDFs, a background job (202
+  ``{"job_id"}``; an unfinished one of the same cycle and language is joined). Follow it at
+  ``GET /api/v1/job/<id>``; download it from ``GET /api/v1/job/<id>/result``.
 
 Each workbook is written to a temporary file and streamed from it.
 """
@@ -26,6 +29,7 @@ from flask_babel import gettext as _
 from .. import permissions as p
 from ..exports import XLSX_MIMETYPE, cycle_workbook, ranking_workbook, results_workbook, whatif_workbook
 from ..extensions import db
+from ..jobs.export import start_export
 from ..locales import current_locale
 from ..models import Appraisal, Cycle, RuleSetVersion
 from ..scoping import current_scope, scope_clause
@@ -33,7 +37,7 @@ from ..services import dashboard as dash
 from ..services.errors import ServiceError
 from ..services.rules import whatif
 from ..services.signoff import safe_file_name
-from ..web.context import row_or_none
+from ..web.context import current_caller, row_or_none
 from ..web.datamodel import interface
 from ..web.verify import content_disposition
 from .base import service_error
@@ -268,4 +272,41 @@ class WhatIfExportApi(_XlsxApi):
                              f"whatif-v{version.number}.xlsx", file_name(cycle, f"v{version.number}"))
 
 
-EXPORT_APIS = (CycleExportApi, ResultsExportApi, RankingExportApi, WhatIfExportApi)
+class CyclePdfsApi(_XlsxApi):
+    resource_name = "cycle"
+    class_permission_name = p.PDF_EXPORT  # as the cycle page's zip: HR
+    method_permission_name = {"pdfs": p.READ}
+    openapi_spec_tag = "Cycle"
+
+    @expose("/<int:pk>/pdfs", methods=["POST"])
+    @protect()
+    @permission_name("pdfs")
+    def pdfs(self, pk: int):
+        """Start the zip of every current appraisal's PDF of the cycle (HR): a background job, answered at
+        once. An unfinished export of the same cycle in the same language is joined (its id).
+        ---
+        post:
+          parameters:
+          - in: path
+            name: pk
+            schema:
+              type: integer
+          responses:
+            202:
+              description: '{"job_id"}: follow it at GET /api/v1/job/<id>, download its zip from
+                GET /api/v1/job/<id>/result'
+            401:
+              $ref: '#/components/responses/401'
+            403:
+              $ref: '#/components/responses/403'
+            404:
+              $ref: '#/components/responses/404'
+        """
+        cycle = row_or_none(Cycle, pk)
+        if cycle is None:
+            return self.response_404()
+        job = start_export(db.session, cycle, current_caller(), current_locale())
+        return self.response(202, job_id=job.id)
+
+
+EXPORT_APIS = (CycleExportApi, ResultsExportApi, RankingExportApi, WhatIfExportApi, CyclePdfsApi)

@@ -1,23 +1,24 @@
-"""Screens of sign-off and verification: the public verify page and HR's download of a cycle's PDFs
-as one zip."""
+"""Screens of sign-off and verification: the public verify page and HR's zip of a cycle's PDFs.
+
+The zip is a background job (app/jobs/export.py): the cycle page's form starts it (or joins the one
+running) and shows its progress and, when it is done, its download (``GET /api/v1/job/<id>/result``).
+No request renders the PDFs.
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
-
-from flask import abort, current_app, request, send_file
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
+from flask_babel import gettext as _
 
 from .. import permissions as p
 from ..extensions import db
+from ..jobs.export import finished_export, latest_export, start_export
 from ..locales import current_locale
 from ..models import Cycle
-from ..services.pdf_export import export_cycle
-from ..services.signoff import safe_file_name
-from ..web.context import row_or_none
-from ..web.verify import content_disposition, verify_request
+from ..web.context import current_caller, row_or_none
+from ..web.verify import verify_request
 
 
 class VerifyView(BaseView):
@@ -39,29 +40,55 @@ class VerifyView(BaseView):
 
 
 class CycleExportView(BaseView):
-    """HR downloads a cycle's PDFs as one zip (the same as ``flask --app run pdf export``)."""
+    """HR's zip of a cycle's PDFs (the same entries as ``flask --app run pdf export``), made by a job."""
 
     route_base = "/cycle-export"
     class_permission_name = p.PDF_EXPORT
-    method_permission_name = {"download": p.READ}
+    method_permission_name = {"download": p.READ, "start": p.READ}
     default_view = "download"
+
+    def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
+        blueprint = super().create_blueprint(appbuilder, endpoint=endpoint, static_folder=static_folder)
+        # The cycle page's export partial (templates/appraisal/_pdf_export.html) asks for the latest export.
+        blueprint.add_app_template_global(cycle_pdf_export, "cycle_pdf_export")
+        return blueprint
 
     @expose("/<int:pk>.zip", methods=["GET"])
     @has_access
     def download(self, pk: int):
+        """The zip of a finished export still kept (in the reader's language); else an export is started
+        and the cycle page follows it."""
+        cycle = self._cycle(pk)
+        job = finished_export(db.session, cycle.id, current_locale())
+        if job is not None:
+            return redirect(job_result_url(job.id))
+        return self._start(cycle)
+
+    @expose("/<int:pk>", methods=["POST"])
+    @has_access
+    def start(self, pk: int):
+        """Start the export (or join the one running) and go back to the cycle page, which follows it."""
+        return self._start(self._cycle(pk))
+
+    @staticmethod
+    def _cycle(pk: int) -> Cycle:
         cycle = row_or_none(Cycle, pk)
         if cycle is None:
             abort(404)
-        handle, path = tempfile.mkstemp(prefix="jixiao-export-", suffix=".zip")
-        os.close(handle)
-        try:
-            export_cycle(db.session, cycle, path, workers=current_app.config.get("JIXIAO_PDF_WORKERS"),
-                         locale=current_locale())
-            stream = open(path, "rb")  # noqa: SIM115 - closed by the response
-        finally:
-            os.unlink(path)  # the open stream keeps the data until the response is sent (POSIX)
-        response = send_file(stream, mimetype="application/zip", max_age=0)
-        name = safe_file_name(cycle.name) or "cycle"
-        response.headers["Content-Disposition"] = content_disposition(f"cycle-{cycle.id}.zip", f"{name}.zip")
-        return response
+        return cycle
 
+    @staticmethod
+    def _start(cycle: Cycle):
+        start_export(db.session, cycle, current_caller(), current_locale())
+        flash(_("The PDFs are being put into a zip; its download appears on this page when it is ready."),
+              "info")
+        return redirect(url_for("CycleView.show", pk=cycle.id) + "#jx-pdf-export")
+
+
+def job_result_url(job_id: int) -> str:
+    return f"/api/v1/job/{int(job_id)}/result"
+
+
+def cycle_pdf_export(cycle_id: int) -> dict | None:
+    """The cycle's latest PDF export as the progress bar shows it (``job_dict``), or None."""
+    return latest_export(db.session, cycle_id, current_locale())
