@@ -4,6 +4,9 @@ a part whose worker vanished is rendered again; the ticker sends what a vanished
 from __future__ import annotations
 
 import datetime as dt
+import os
+import signal
+import time
 import zipfile
 
 import pytest
@@ -26,6 +29,7 @@ from app.services import pdf_export
 from app.services.cycles import create_cycle
 from tests.factories import caller, demo_cycle, signing
 from tests.jobs.conftest import drain
+from tests.jobs.test_runner import start_worker, stop_worker
 
 PART_SIZE = 2
 
@@ -315,3 +319,45 @@ def test_a_second_start_joins_the_unfinished_export(exporting):
     assert start() == first
     drain(current_app._get_current_object())
     assert start() != first
+
+
+def test_two_worker_processes_render_the_parts_and_a_worker_killed_mid_part_loses_nothing(
+        jobctx, database_url, tmp_path):
+    """Real `flask --app run worker` processes (the table queue) and the real renderer: the worker holding a
+    part is killed (SIGKILL) mid-part; the other one's ticker reaps the part, it finishes, the zip is whole."""
+    settings = {"JIXIAO_EXPORT_PART_SIZE": "2", "JIXIAO_JOB_STALE_SECONDS": "3",
+                "JIXIAO_JOB_TICK_SECONDS": "0.5"}
+    total = len(current_ids(demo_cycle().id))
+    job_id = start()
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    workers = {}
+    for log in logs:
+        worker = start_worker(jobctx, database_url, log, **settings)
+        workers[worker.pid] = (worker, log)
+    try:
+        deadline = time.monotonic() + 90
+        holder = None
+        while holder is None:  # a part being rendered, and the worker whose message it is (host:pid:thread)
+            assert time.monotonic() < deadline, [log.read_text() for log in logs]
+            running = [(p.job_id, p.number) for p in parts(job_id) if p.state == "running"]
+            for message in messages(ticker.PART_TASK):
+                if tuple(message.args) in running and message.claimed_by:
+                    holder = int(message.claimed_by.split(":")[1])
+            db.session.rollback()
+            time.sleep(0.02)
+        killed, _ = workers.pop(holder)
+        os.kill(holder, signal.SIGKILL)
+        killed.wait()
+        deadline = time.monotonic() + 120
+        while (row := job(job_id)).state not in (JobState.DONE, JobState.FAILED):
+            assert time.monotonic() < deadline, [log.read_text() for log in logs]
+            db.session.rollback()
+            time.sleep(0.2)
+    finally:
+        texts = [stop_worker(worker, log) for worker, log in workers.values()]
+    assert row.state == JobState.DONE, (row.message_en, texts)
+    assert row.progress_done == row.progress_total == total
+    assert any(part.attempts >= 2 for part in parts(job_id))  # the killed worker's part, rendered again
+    with result_zip(job_id) as archive:
+        assert archive.testzip() is None and len(archive.namelist()) == total
+        assert all(archive.read(name).startswith(b"%PDF-") for name in archive.namelist())
