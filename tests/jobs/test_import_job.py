@@ -208,6 +208,17 @@ def die(session, result) -> None:  # noqa: ARG001 - the before_commit hook's sig
     raise SystemExit("killed")
 
 
+def test_a_job_whose_upload_is_gone_fails_and_says_so(app, api_as):
+    api = api_as("hr")
+    job_id = upload(api, "work-orders", HEAD + ROWS).json["job_id"]
+    for name in uploads(app):
+        (storage_dir(app) / "uploads" / name).unlink()
+    run_jobs(app)
+    body = api.get(f"/api/v1/job/{job_id}").json
+    assert body["state"] == "failed" and body["message"] == "上传的文件已不在了，请重新上传。"
+    assert body["result"] is None and body["result_url"] is None
+
+
 def test_employees_stay_in_the_request_whatever_their_size(app, api_as):
     text = "employee_no,name,station_code,username\nNEW1,新人,S01,newbie1\n" + "".join(
         f"NEW{n},新人{n},S01,\n" for n in range(2, 40))
