@@ -40,3 +40,20 @@ def jobctx(jobs_app):
 def drain(app) -> None:
     """Run every message visible now, in this thread."""
     run_embedded(app, threading.Event(), drain=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A throwaway Redis for this test session (this xdist worker), stopped at its end."""
+    from tests.redisserver import RedisServer  # late: only the broker tests start one
+
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    """The URL of an empty Redis (the session's, flushed for this test)."""
+    redis_server.flush()
+    return redis_server.url()

@@ -127,12 +127,12 @@ class Server:
 
     def __init__(self, database_url: str, job_dir: str, log: Path, **settings: str) -> None:
         self.port, self.log = free_port(), log
-        env = {**os.environ, "DATABASE_URL": database_url, "JIXIAO_JOB_DIR": job_dir, "PORT": str(self.port),
+        inherited = {k: v for k, v in os.environ.items()
+                     if k not in ("CELERY_BROKER_URL", "JIXIAO_JOB_RUNNER")}
+        env = {**inherited, "DATABASE_URL": database_url, "JIXIAO_JOB_DIR": job_dir, "PORT": str(self.port),
                "HOST": "127.0.0.1", "WEB_CONCURRENCY": "1", "JIXIAO_DEMO_PASSWORD": PASSWORD,
                "JIXIAO_JOB_POLL_SECONDS": "0.1", "JIXIAO_JOB_TICK_SECONDS": "0.5",
                "JIXIAO_JOB_HEARTBEAT_SECONDS": "0.5", "JIXIAO_JOB_STALE_SECONDS": "3", **settings}
-        env.pop("CELERY_BROKER_URL", None)
-        env.pop("JIXIAO_JOB_RUNNER", None)
         with open(log, "w") as out:
             self.process = subprocess.Popen([sys.executable, "run.py"], cwd=ROOT, env=env, stdout=out,
                                             stderr=subprocess.STDOUT)
