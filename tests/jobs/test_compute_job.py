@@ -128,7 +128,7 @@ def test_the_screen_starts_the_job_and_a_second_press_warns(jobctx):
     assert "该考核周期正在计算中" in browser.get(f"/cycles/{cycle_id}").get_data(as_text=True)
     drain(jobctx)
     page = browser.get(f"/cycles/{cycle_id}?computed=1").get_data(as_text=True)
-    assert 'data-state="done"' in page and "计算完成" in page and "最近一次计算" in page
+    assert 'data-state="done"' in page and "计算完成" in page and "最近一次计算" in page, page[page.find("<body"):][:3000]
 
 
 def test_a_job_computes_what_a_direct_compute_computes(jobctx):
