@@ -19,6 +19,7 @@ from ..models import Cycle, Employee
 from ..services.document import local_text
 from ..web.context import current_caller
 from ..web.job_rows import count_visible, job_dicts, page_of_jobs
+from ..web.labels import kind_labels
 
 PAGE_SIZE = 50
 MAX_PAGE = 10**6
@@ -34,6 +35,13 @@ def local_time(value: str | None) -> str:
 def _page_argument() -> int:
     raw = request.args.get("page", "")
     return int(raw) if raw.isascii() and raw.isdigit() and int(raw) <= MAX_PAGE else 0
+
+
+def _upload_text(params: dict | None) -> str:
+    """What an import job reads: the kind of data and the uploaded file's name."""
+    params = params or {}
+    kind = kind_labels().get(params.get("kind") or "", "")
+    return " · ".join(part for part in (kind, str(params.get("name") or "")) if part)
 
 
 class JobsView(BaseView):
@@ -55,6 +63,7 @@ class JobsView(BaseView):
         everyone = person.scope.everything
         owners = self._owner_names({job.owner_id for job in jobs if job.owner_id}) if everyone else {}
         rows = [{"job": shown, "cycle": cycles.get(job.subject_id) if job.kind in CYCLE_KINDS else None,
+                 "upload": _upload_text(job.params) if job.kind == "import" else "",
                  "owner": owners.get(job.owner_id, ""),
                  "expired": bool(job.result_path) and not shown["result_url"]}
                 for job, shown in zip(jobs, job_dicts(session, jobs, locale), strict=True)]

@@ -36,7 +36,7 @@ def make_job(app, owner: str | None, **values) -> int:
         user = app.appbuilder.sm.find_user(username=owner) if owner else None
         cycle_id = db.session.scalar(select(Cycle.id).order_by(Cycle.id).limit(1))
         job = Job(kind=values.pop("kind", JobKind.COMPUTE), owner_id=user.id if user else None,
-                  subject_id=values.pop("subject_id", cycle_id), params={},
+                  subject_id=values.pop("subject_id", cycle_id), params=values.pop("params", {}),
                   state=values.pop("state", JobState.QUEUED), **values)
         db.session.add(job)
         db.session.commit()

@@ -65,6 +65,13 @@ def test_a_kept_result_has_its_download_and_an_expired_one_says_so(app, login_as
     assert "导出 PDF" in html and "已生成 3 份 PDF。" in html
 
 
+def test_an_import_names_its_data_and_file(app, login_as):
+    make_job(app, "hr", kind=JobKind.IMPORT, subject_id=None,
+             params={"kind": "surveys", "name": "<b>回访</b>.csv", "upload": "uploads/x.csv"})
+    html = login_as("hr").get("/jobs/").get_data(as_text=True)
+    assert "导入" in html and "回访 · &lt;b&gt;回访&lt;/b&gt;.csv" in html
+
+
 def test_the_screen_speaks_english(app, login_as):
     make_job(app, "emp1", state=JobState.QUEUED, message_zh="排队等待。", message_en="Waiting in the queue.")
     browser = login_as("emp1")
