@@ -114,7 +114,7 @@ def test_the_macro_renders_each_state_for_the_script_and_without_it(app):
     with app.app_context():
         queued = render(app, Job(id=7, kind="export", state=JobState.QUEUED, message_zh="<b>排队</b>"),
                         reload=True)
-        assert 'data-state="queued"' in queued and 'data-reload="true"' in queued
+        assert 'data-state="queued"' in queued and 'data-reload="true"' in queued and "width: 0%" in queued
         assert "&lt;b&gt;排队&lt;/b&gt;" in queued  # a sentence is text, never markup
         assert 'class="jx-job-refresh" href="/cycle/show/1"' in queued  # without scripts: look again
         assert 'data-label-stage-render="生成 PDF"' in queued and 'data-label-state-done="已完成"' in queued

@@ -37,7 +37,7 @@
 
     var bar = box.querySelector(".progress-bar");
     bar.className = "progress-bar " + (BAR[state] || "");
-    bar.style.width = (known && state !== "failed" ? percent : 100) + "%";
+    bar.style.width = (known && state !== "failed" ? percent : (state === "queued" ? 0 : 100)) + "%";
     if (known) { bar.setAttribute("aria-valuenow", String(percent)); } else { bar.removeAttribute("aria-valuenow"); }
 
     var message = box.querySelector(".jx-job-message");
