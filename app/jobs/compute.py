@@ -1,5 +1,6 @@
-"""A cycle's compute as a background job: started by the screens and the API (answering at once with
-the job), run by a worker, its progress on the job row.
+"""A cycle scored as a background job: its compute (started by the screens and the API, answering at
+once with the job), and the rules editor's what-if (a past cycle scored again with another rule-set
+version, changing nothing: the answer is the job's ``result``). Run by a worker, progress on the job row.
 
 The job ends inside the compute's own transaction (``compute_cycle(before_commit=…)``): the appraisals
 and the job's "done" are committed together or not at all. A worker killed mid-compute leaves nothing
@@ -16,15 +17,19 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import UNFINISHED, Cycle, Job, JobKind, JobState
 from ..services import compute as service
+from ..services import rules as rules_service
 from ..services.compute import ComputeResult, CycleError
 from ..services.errors import NotFound, ServiceError
 from ..services.progress import progress_of
 from ..workflow import Actor
+from . import dispatch
 from .messages import both, message_for
 from .queries import job_dict, latest_job
 from .runtime import Run, claimed, effective_state
 from .start import start_job
 
+WHATIF = "whatif"  # a job kind of its own: a what-if's answer is its job's result
+dispatch.ENTRY_TASKS.setdefault(WHATIF, "jixiao.whatif")
 # The compute's own stage names as the job's bar names them (templates/jobs/_progress.html).
 STAGES = {"rules": "rules", "metrics": "inputs", "appraise": "score", "write": "write"}
 RESULT_CHANGES = 200  # changes listed on the job's result (as on the cycle's last result)
@@ -116,3 +121,38 @@ def compute_progress(session, cycle: Cycle, caller, locale: str | None = None) -
         "interrupted": state == JobState.RETRYING,
         "job_id": job.id, "job": job_dict(job, locale) if may_see(job, caller) else None,
     }
+
+
+def start_whatif(session, version_id: int, cycle_name: str, caller, locale: str) -> Job:
+    """Start scoring the cycle ``cycle_name`` again with the rule-set version ``version_id``, answered in
+    ``locale``; the caller's unfinished what-if of the same version and cycle when there is one."""
+    cycle_id = session.scalar(select(Cycle.id).where(Cycle.name == cycle_name))
+    if cycle_id is None:
+        raise NotFound(_l("There is no cycle named “%(name)s”.", name=cycle_name))
+    owner = caller.actor.user_id
+    return start_job(session, WHATIF, owner_id=owner, subject_id=cycle_id, reuse=True,
+                     params={"version_id": version_id, "cycle": cycle_name, "locale": locale},
+                     active_key=f"whatif:{version_id}:{cycle_id}:{owner}")
+
+
+def whatif_jobs(session, caller, version_id: int, cycle_name: str, limit: int = 20) -> list[Job]:
+    """The caller's latest what-ifs of that version and cycle, newest first."""
+    query = select(Job).where(Job.kind == WHATIF, Job.owner_id == caller.actor.user_id) \
+        .order_by(Job.id.desc()).limit(limit)
+    wanted = {"version_id": version_id, "cycle": cycle_name}
+    return [job for job in session.scalars(query)
+            if {key: (job.params or {}).get(key) for key in wanted} == wanted]
+
+
+@shared_task(bind=True, name="jixiao.whatif", acks_late=True, ignore_result=True)
+def whatif_task(self, job_id: int) -> None:  # noqa: ARG001 - bound task: ``self`` is the Celery task
+    with claimed(job_id, stage="inputs") as run:
+        if run is None:
+            return
+        params = run.params
+        result = rules_service.whatif(db.session, int(params["version_id"]), str(params["cycle"]),
+                                      locale=params.get("locale") or "zh_CN", progress=run.progress)
+        db.session.rollback()  # the what-if changes nothing; only the job's end is written
+        run.finish_in(db.session, result=result, message=both(_l(
+            "%(n)s of %(total)s changed", n=result["changed"], total=len(result["employees"]))))
+        db.session.commit()

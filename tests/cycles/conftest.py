@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
 from app.extensions import db
 from app.jobs import job_dict
-from app.models import Job, JobState
+from app.models import UNFINISHED, Job, JobState
 from app.services.compute import compute_cycle
 from app.services.cycles import create_cycle
 from tests.factories import (  # noqa: F401 - the names tests have imported from here
@@ -21,13 +22,6 @@ from tests.factories import (  # noqa: F401 - the names tests have imported from
     spoil_first_fix,
 )
 from tests.factories import caller as person  # noqa: F401 - the name tests here still use
-
-
-@pytest.fixture
-def app(app):
-    """The root ``app``, whose job runner thread (started by a compute) is stopped afterwards."""
-    yield app
-    assert app.extensions["jixiao_jobs"].stop(timeout=60)
 
 
 def wait_job(app, job_id: int, timeout: float = 60) -> dict:
@@ -43,6 +37,24 @@ def wait_job(app, job_id: int, timeout: float = 60) -> dict:
             if time.monotonic() > deadline:
                 raise AssertionError(f"job {job_id} still {state} after {timeout} s")
             time.sleep(0.1)
+
+
+def whatif_page(client, version: int, cycle: str, timeout: float = 60) -> str:
+    """The rules editor's what-if of ``cycle`` with ``version`` as a signed-in ``client`` (a browser-like
+    test client) gets it: the form starts the job, the page is shown again once the job has ended."""
+    form = client.get(f"/rules/whatif?version={version}&cycle={cycle}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form) or re.search(
+        r'<meta name="csrf-token" content="([^"]+)"', form)
+    started = client.post("/rules/whatif", data={"csrf_token": token.group(1), "version": version,
+                                                  "cycle": cycle})
+    assert started.status_code == 302, started.get_data(as_text=True)[:2000]
+    page = started.headers["Location"]
+    job = re.search(r"[?&]job=(\d+)", page)
+    deadline = time.monotonic() + timeout
+    while job is not None and client.get(f"/api/v1/job/{job.group(1)}").json["state"] in UNFINISHED:
+        assert time.monotonic() < deadline, f"the what-if's job {job.group(1)} never ended"
+        time.sleep(0.1)
+    return client.get(page).get_data(as_text=True)
 
 
 @pytest.fixture

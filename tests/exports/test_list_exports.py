@@ -11,6 +11,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from tests.cycles.conftest import whatif_page
 from tests.exports.test_cycle_export import HOSTILE, api_appraisals, cycle_id, rename, table, workbook
 from tests.factories import demo_cycle
 
@@ -94,7 +95,7 @@ def test_the_whatif_export_is_the_whatif_table(app, login_as, api_as):
         name = demo_cycle().name
         version = demo_cycle().rule_set_version_id
     hr = login_as("hr")
-    page = hr.get(f"/rules/whatif?version={version}&cycle={name}").get_data(as_text=True)
+    page = whatif_page(hr, version, name)
     book = workbook(hr.get(export_link(page, "jx-export-xlsx")))
     assert book.sheetnames == ["假设分析", "等级分布", "绩效奖金金额"]
     rows = table(book["假设分析"])

@@ -11,13 +11,15 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.extensions import db
+from app.jobs.compute import WHATIF
 from app.jobs.embedded import claim_message
 from app.jobs.runtime import LostClaim, claim_job
 from app.jobs.ticker import tick
 from app.models import Appraisal, AuditEvent, Cycle, Employee, Job, JobKind, JobState, RuleSetVersion
+from app.services import rules as service
 from app.services.compute import compute_cycle
 from app.services.cycles import create_cycle
-from tests.factories import ApiClient, csrf_token, demo_period, jwt_token
+from tests.factories import ApiClient, csrf_token, demo_cycle, demo_period, jwt_token
 from tests.jobs.conftest import drain
 
 
@@ -128,7 +130,8 @@ def test_the_screen_starts_the_job_and_a_second_press_warns(jobctx):
     assert "该考核周期正在计算中" in browser.get(f"/cycles/{cycle_id}").get_data(as_text=True)
     drain(jobctx)
     page = browser.get(f"/cycles/{cycle_id}?computed=1").get_data(as_text=True)
-    assert 'data-state="done"' in page and "计算完成" in page and "最近一次计算" in page, page[page.find("<body"):][:3000]
+    body = page[page.find("<body"):][:3000]
+    assert 'data-state="done"' in page and "计算完成" in page and "最近一次计算" in page, body
 
 
 def test_a_job_computes_what_a_direct_compute_computes(jobctx):
@@ -203,3 +206,33 @@ def test_only_hr_starts_a_compute_and_sees_its_job(jobctx):
     progress = api(jobctx, "sup1").get(f"/api/v1/cycle/{cycle_id}/progress").json
     assert progress["job_id"] == job_id and progress["job"] is None
     assert api(jobctx, "admin").get(f"/api/v1/job/{job_id}").status_code == 200
+
+
+def test_the_whatif_is_a_job_whose_result_is_the_answer_and_changes_nothing(jobctx):
+    cycle = demo_cycle()
+    name, version = cycle.name, cycle.rule_set_version_id
+    before = totals(cycle.id)
+    db.session.rollback()
+    browser = jobctx.test_client()
+    token = csrf_token(browser)
+    browser.post("/login/", data={"username": "hr", "password": "demo123", "csrf_token": token})
+    token = csrf_token(browser, "/rules/whatif")
+    started = browser.post("/rules/whatif", data={"csrf_token": token, "version": version, "cycle": name})
+    assert started.status_code == 302 and "job=" in started.headers["Location"]
+    again = browser.post("/rules/whatif", data={"csrf_token": token, "version": version, "cycle": name})
+    assert again.headers["Location"] == started.headers["Location"]  # the unfinished one, not a second
+    waiting = browser.get(started.headers["Location"]).get_data(as_text=True)
+    assert 'data-state="queued"' in waiting and "<svg" not in waiting
+    drain(jobctx)
+    whatif_job = db.session.scalar(select(Job).where(Job.kind == WHATIF))
+    assert whatif_job.state == JobState.DONE and whatif_job.subject_id == cycle.id
+    assert whatif_job.result == service.whatif(db.session, version, name)
+    assert totals(cycle.id) == before  # nothing changed
+    db.session.rollback()
+    page = browser.get(started.headers["Location"]).get_data(as_text=True)
+    assert page.count("<svg") == 2 and "jx-whatif" in page and "EMP1" in page
+    # a cycle that is not there is said so, and nothing starts
+    missing = browser.post("/rules/whatif", data={"csrf_token": token, "version": version, "cycle": "没有"},
+                           follow_redirects=True).get_data(as_text=True)
+    assert "没有名为“没有”的考核周期" in missing
+    assert db.session.scalar(select(func.count()).select_from(Job).where(Job.kind == WHATIF)) == 1

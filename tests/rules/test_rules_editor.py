@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import RuleIndicator, RuleSetVersion, RuleSwotItem, RuleTemplate
+from tests.cycles.conftest import whatif_page
 from tests.factories import csrf_token
 from tests.rules.rules_support import cycle_with_appraisals
 
@@ -181,9 +182,10 @@ def test_publish_shows_the_diff_and_failing_tests_block_it(appctx, hr):
 
 def test_whatif_screen_shows_a_table_and_charts(appctx, hr):
     cycle = cycle_with_appraisals(db.session, "屏幕测试周期")
-    page = hr.get(f"/rules/whatif?version=1&cycle={cycle.name}").get_data(as_text=True)
+    page = whatif_page(hr, 1, cycle.name)  # scored by a background job, then shown
     assert page.count("<svg") == 2 and "EMP1" in page and "EMP6" in page and "jx-whatif" in page
-    assert hr.get("/rules/whatif?version=1&cycle=nope").status_code == 200  # the error is shown, not raised
+    assert hr.get("/rules/whatif?version=1&cycle=nope").status_code == 200
+    assert "没有名为“nope”的考核周期" in whatif_page(hr, 1, "nope")  # the error is shown, not raised
 
 
 def test_preview_on_real_data(appctx, hr):

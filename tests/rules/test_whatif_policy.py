@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import Appraisal, Cycle, RuleSetVersion
 from app.rules import POLICY_FILE
 from app.services import rules as service
+from tests.cycles.conftest import whatif_page
 from tests.factories import RULES_DIR
 
 POOLED_POLICY = {
@@ -159,7 +160,7 @@ def test_the_screen_shows_breaches_and_amounts_before_and_after(appctx, login_as
     vid = draft_with(POOLED_POLICY)
     stored = stored_amounts(cycle)
     hr = login_as("hr")
-    page = hr.get(f"/rules/whatif?version={vid}&cycle={cycle.name}").get_data(as_text=True)
+    page = whatif_page(hr, vid, cycle.name)
     assert "jx-whatif-incentives" in page and "jx-whatif-stations" in page
     assert f"¥{sum(stored.values())}" in page and f"¥{stored['S01'] + 10000}" in page
     assert "全网：B 级" in page and "上限 20%" in page

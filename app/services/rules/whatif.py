@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -71,7 +71,8 @@ def _kept_calibration(ruleset: RuleSet, snapshot) -> dict | None:
     return kept if kept["total"] is not None or kept["grade"] is not None else None
 
 
-def whatif(session: Session, source: str | Path | int, cycle_name: str, *, locale: str = "zh_CN") -> dict:
+def whatif(session: Session, source: str | Path | int, cycle_name: str, *, locale: str = "zh_CN",
+           progress: Callable[[str, int, int], None] | None = None) -> dict:
     """Rescore a past cycle's employees with a rule set (a directory or a version id), changing nothing.
 
     Old figures are the cycle's current appraisals (total, grade, the snapshot's incentive amount); new
@@ -81,10 +82,13 @@ def whatif(session: Session, source: str | Path | int, cycle_name: str, *, local
     "distribution": {"before": {grade: n}, "after": {grade: n}, "stations": [...], "policy",
     "breaches_before", "breaches_after"}, "incentives": {...} (see ``incentive_summary``), "changed"}.
     The breaches are those of ``source``'s distribution policy; amounts are strings ("2500", "1234.56").
+    ``progress(stage, done, total)`` hears how far it is (stages ``inputs``, ``score``).
     """
+    report = progress or (lambda stage, done, total: None)
     cycle = session.scalar(select(Cycle).where(Cycle.name == cycle_name))
     if cycle is None:
         raise WhatIfError(f"no cycle named {cycle_name!r}")
+    report("inputs", 0, 1)
     ruleset = _ruleset_of(session, source)
     current = select(Appraisal).where(Appraisal.cycle_id == cycle.id, Appraisal.is_current.is_(True))
     appraisals = sorted(session.scalars(current), key=lambda a: (a.employee.employee_no, a.id))
@@ -95,7 +99,8 @@ def whatif(session: Session, source: str | Path | int, cycle_name: str, *, local
     # Only the result is wanted, never a snapshot: no rule-version label or company to print.
     scorer = Scorer(CycleFacts(cycle.name, cycle.start, cycle.end), "", ruleset, locale=locale, company="")
     rows, raws, stations = [], [], {}
-    for appraisal in appraisals:
+    report("score", 0, len(appraisals))
+    for done, appraisal in enumerate(appraisals, 1):
         employee, station = appraisal.employee, appraisal.station
         stations[station.code] = station.name
         appraisee = Appraisee.from_rows(employee, station)
@@ -114,6 +119,8 @@ def whatif(session: Session, source: str | Path | int, cycle_name: str, *, local
             "old_amount": money_text(before), "new_amount": None,
         })
         raws.append(_raw_amount(result))
+        if done % 50 == 0 or done == len(appraisals):
+            report("score", done, len(appraisals))
     incentives = incentive_summary(ruleset.incentive, rows, raws, stations)
     return {
         "cycle": {"name": cycle.name, "start": cycle.start.isoformat(), "end": cycle.end.isoformat()},
