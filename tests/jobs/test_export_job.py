@@ -324,7 +324,7 @@ def test_a_second_start_joins_the_unfinished_export(exporting):
 def test_two_worker_processes_render_the_parts_and_a_worker_killed_mid_part_loses_nothing(
         jobctx, database_url, tmp_path):
     """Real `flask --app run worker` processes (the table queue) and the real renderer: the worker holding a
-    part is killed (SIGKILL) mid-part; the other one's ticker reaps the part, it finishes, the zip is whole."""
+    part is killed (SIGKILL) mid-part; the other's ticker reaps the part, it finishes, the zip is whole."""
     settings = {"JIXIAO_EXPORT_PART_SIZE": "2", "JIXIAO_JOB_STALE_SECONDS": "3",
                 "JIXIAO_JOB_TICK_SECONDS": "0.5"}
     total = len(current_ids(demo_cycle().id))
