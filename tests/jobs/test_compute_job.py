@@ -162,6 +162,10 @@ def test_a_job_whose_worker_vanished_is_sent_again_and_ends_as_an_uninterrupted_
     shown = hr.get(f"/api/v1/job/{job_id}").json
     assert shown["state"] == "retrying"  # the worker vanished: shown as retrying, not running for ever
     assert hr.get(f"/api/v1/cycle/{cycle_id}/progress").json["interrupted"] is True
+    browser = jobctx.test_client()
+    browser.post("/login/", data={"username": "hr", "password": "demo123", "csrf_token": csrf_token(browser)})
+    page = browser.get(f"/cycles/{cycle_id}").get_data(as_text=True)
+    assert f'data-job-id="{job_id}"' in page and 'data-state="retrying"' in page and "重试中" in page
     assert tick()["reaped"] == 1
     db.session.rollback()
     drain(jobctx)
