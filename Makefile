@@ -49,6 +49,8 @@ bench: $(VENV)/.installed-test
 	$(PY) bench/cycle.py
 	$(PY) bench/export.py
 	$(PY) bench/pdf.py
+	scripts/system-packages.sh redis
+	$(PY) bench/jobs.py
 
 clean:
 	rm -rf $(VENV) instance/jixiao.db
