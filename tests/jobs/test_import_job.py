@@ -24,7 +24,7 @@ from app.models import Employee, Job, JobKind, JobState, Station, WorkOrder
 from tests.conftest import BACKEND, csrf_token
 from tests.factories import make_app
 from tests.jobs.conftest import FAST, drain
-from tests.jobs.test_runner import start_worker, stop_worker
+from tests.jobs.test_runner import start_worker, stop_worker, wait_acknowledged
 
 HEAD = "order_no,station_code,technician_no,customer_type,reported_at,completed_at\n"
 ROWS = ("BG1,S01,EMP1,consumer,2024-05-01 10:00,2024-05-01 12:00\n"
@@ -321,6 +321,8 @@ def test_a_worker_process_imports_a_large_file_and_shows_its_progress(app, api_a
                 seen.add(job.progress_done)
             assert time.monotonic() < deadline and worker.poll() is None, log.read_text()
             time.sleep(0.05)
+        with app.app_context():
+            wait_acknowledged()  # the task has returned: the upload is removed after the commit
     finally:
         stop_worker(worker, log)
     assert job.state == JobState.DONE, (job.message_en, log.read_text())
