@@ -33,6 +33,10 @@ def _float(name: str, default: float) -> float:
     return float(os.environ.get(name) or default)
 
 
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
 def load() -> dict:
     """Build the Flask config dict; create_app() applies overrides on top."""
     locale = os.environ.get("JIXIAO_LOCALE", "zh_CN")
@@ -122,4 +126,30 @@ def load() -> dict:
         "JIXIAO_EXPORT_PART_SIZE": int(os.environ.get("JIXIAO_EXPORT_PART_SIZE", "20")),
         # Uploads above this size are imported by a background job (employees never: their passwords).
         "JIXIAO_IMPORT_BACKGROUND_MB": _float("JIXIAO_IMPORT_BACKGROUND_MB", 10),
+        # Mail. No MAIL_SERVER: notifications stay in the application (the bell), nothing is mailed.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),  # STARTTLS
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "jixiao@localhost"),
+        "MAIL_TIMEOUT": _float("MAIL_TIMEOUT", 10),
+        # Absolute links in mails and robot messages (a worker has no request to take the host from).
+        "JIXIAO_BASE_URL": os.environ.get("JIXIAO_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # The outbox of mails and robot messages.
+        "JIXIAO_OUTBOX_RETRY_SECONDS": _float("JIXIAO_OUTBOX_RETRY_SECONDS", 30),
+        "JIXIAO_OUTBOX_MAX_ATTEMPTS": _int("JIXIAO_OUTBOX_MAX_ATTEMPTS", 8),
+        "JIXIAO_OUTBOX_LEASE_SECONDS": _float("JIXIAO_OUTBOX_LEASE_SECONDS", 300),
+        # Group robots: one summary per station and window; https only unless allowed (tests).
+        "JIXIAO_ROBOT_WINDOW_SECONDS": _float("JIXIAO_ROBOT_WINDOW_SECONDS", 300),
+        "JIXIAO_ROBOT_TIMEOUT": _float("JIXIAO_ROBOT_TIMEOUT", 10),
+        "JIXIAO_ROBOT_ALLOW_HTTP": _bool("JIXIAO_ROBOT_ALLOW_HTTP", False),
+        # Due dates: a reminder this long before, escalation at the due time and this long after it;
+        # the daily digest at this local hour.
+        "JIXIAO_REMIND_BEFORE_HOURS": _float("JIXIAO_REMIND_BEFORE_HOURS", 24),
+        "JIXIAO_ESCALATE_AFTER_HOURS": _float("JIXIAO_ESCALATE_AFTER_HOURS", 48),
+        "JIXIAO_DIGEST_HOUR": _int("JIXIAO_DIGEST_HOUR", 8),
+        # Tests only: a zero-argument callable returning an aware datetime (app/clock.py).
+        "JIXIAO_CLOCK": None,
     }

@@ -31,11 +31,12 @@ from .appraisal import (  # noqa: E402
     Appraisal,
     AuditEvent,
     Cycle,
+    CycleDeadline,
     CycleStatus,
     cycle_station,
 )
 
-__all__ += ["Appraisal", "AuditEvent", "Cycle", "CycleStatus", "cycle_station"]
+__all__ += ["Appraisal", "AuditEvent", "Cycle", "CycleDeadline", "CycleStatus", "cycle_station"]
 
 # --- source data ---
 from .source import CUSTOMER_TYPES, LaborCost, Survey, WorkOrder  # noqa: E402
@@ -51,3 +52,13 @@ __all__ += ["AppendOnly", "HashChainRecord", "SignedPdf", "VerifyAttempt"]
 from .jobs import UNFINISHED, Job, JobKind, JobMessage, JobPart, JobState  # noqa: E402
 
 __all__ += ["Job", "JobKind", "JobMessage", "JobPart", "JobState", "UNFINISHED"]
+
+# --- notifications, the outbox, group robots ---
+from .notify import Notification, NotificationPreference, Outbox, OutboxState, RobotWebhook  # noqa: E402
+
+__all__ += ["Notification", "NotificationPreference", "Outbox", "OutboxState", "RobotWebhook"]
+
+# --- substitutes and countersigned steps ---
+from .delegation import CountersignApproval, Substitute  # noqa: E402
+
+__all__ += ["CountersignApproval", "Substitute"]

@@ -134,6 +134,10 @@ class Appraisal(Model):
     snapshot_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     computed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # HR's reassignment (转交): this employee reviews instead of the supervisor, for the reason given.
+    reviewer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("employee.id", name="fk_appraisal_reviewer"), nullable=True)
+    reviewer_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     events: Mapped[list[AuditEvent]] = relationship(
         back_populates="appraisal", order_by="AuditEvent.id", viewonly=True
@@ -159,7 +163,7 @@ class AuditEvent(Model):
     appraisal_id: Mapped[int] = mapped_column(ForeignKey("appraisal.id"), nullable=False, index=True)
     appraisal: Mapped[Appraisal] = relationship(back_populates="events")
     user_id: Mapped[int | None] = mapped_column(ForeignKey("ab_user.id"), nullable=True)
-    user: Mapped[User | None] = relationship(User)
+    user: Mapped[User | None] = relationship(User, foreign_keys=[user_id])
     who: Mapped[str] = mapped_column(String(200), nullable=False)  # the name at the time
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False, default=utcnow)
     action: Mapped[str] = mapped_column(String(32), nullable=False)
@@ -170,6 +174,28 @@ class AuditEvent(Model):
     visibility: Mapped[str] = mapped_column(String(16), nullable=False, default="shared",
                                             server_default="shared")
     snapshot_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # A substitute's step: the principal it was taken for, and their name at the time ("代 X").
+    on_behalf_of_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ab_user.id", name="fk_audit_event_on_behalf"), nullable=True)
+    on_behalf_of: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     def __repr__(self) -> str:
         return f"{self.action} {self.from_state}→{self.to_state}"
+
+
+class CycleDeadline(Model):
+    """The date by which a cycle's appraisals should have left ``state`` (review by, sign by, ...):
+    the end of the chosen local day, stored in UTC."""
+
+    __tablename__ = "cycle_deadline"
+    __table_args__ = (UniqueConstraint("cycle_id", "state", name="uq_cycle_deadline_cycle_state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cycle_id: Mapped[int] = mapped_column(ForeignKey("cycle.id", ondelete="CASCADE"), nullable=False)
+    state: Mapped[str] = mapped_column(String(32), nullable=False)
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    set_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    set_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    def __repr__(self) -> str:
+        return f"{self.cycle_id} {self.state} by {self.due_at}"

@@ -47,6 +47,7 @@ class JobKind(StrEnum):
     EXPORT = "export"
     IMPORT = "import"
     CLEANUP = "cleanup"
+    DEADLINES = "deadlines"  # reminders, escalations and the daily digest (periodic)
 
 
 class Job(Model):
