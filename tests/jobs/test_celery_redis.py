@@ -27,11 +27,12 @@ from app.extensions import db
 from app.jobs import dispatch, storage
 from app.jobs.compute import start_compute
 from app.jobs.export import start_export
-from app.models import Appraisal, Cycle, Job, JobKind, JobMessage, JobPart, JobState
+from app.models import Appraisal, Cycle, Job, JobKind, JobMessage, JobPart, JobState, WorkOrder
 from app.services.compute import compute_cycle
 from app.services.cycles import create_cycle
 from tests.factories import ROOT, ApiClient, caller, jwt_token, make_app
 from tests.jobs.conftest import FAST
+from tests.jobs.test_import_job import big_orders_csv
 from tests.jobs.test_run_py import Server, children, wait_for
 from tests.jobs.test_runner import new_job, start_worker, stop_worker, wait_done
 
@@ -270,8 +271,9 @@ def test_jobs_started_through_the_api_survive_the_web_server_killed_after_the_20
         broker_app, workers, database_url, tmp_path, redis_url):
     """``python run.py`` with a broker (it starts no workers: two run apart, on Redis); HR starts a compute
     and a PDF export through its API, and the server is killed with SIGKILL right after the two 202s.
-    The workers end both jobs (and a few cleanups queued meanwhile), every message acknowledged, and a
-    new web server shows the results and serves the zip."""
+    The workers end both jobs (and a few cleanups queued meanwhile), a new web server shows the results
+    and serves the zip, and a large import it receives is imported by the workers; every message is
+    acknowledged."""
     demo = db.session.scalar(select(Cycle).order_by(Cycle.id))
     reference = create_cycle(db.session, "reference", demo.start, demo.end, [])
     compute_cycle(db.session, reference)
@@ -315,6 +317,19 @@ def test_jobs_started_through_the_api_survive_the_web_server_killed_after_the_20
     assert download.status_code == 200
     with zipfile.ZipFile(io.BytesIO(download.data)) as archive:
         assert archive.testzip() is None and archive.namelist()
+
+    # A large import through the new web server is a job of the workers too.
+    broker_app.config["JIXIAO_IMPORT_BACKGROUND_MB"] = 0.0001
+    before = db.session.scalar(select(func.count()).select_from(WorkOrder))
+    db.session.rollback()
+    text = big_orders_csv(broker_app, 20_000)
+    answer = api.post("/api/v1/import/work-orders", data={"file": (io.BytesIO(text.encode()), "big.csv")},
+                      content_type="multipart/form-data")
+    assert answer.status_code == 202, answer.get_data(as_text=True)
+    job = wait_done(answer.json["job_id"], timeout=90)
+    assert job.state == JobState.DONE, (job.message_en, workers.logs())
+    assert job.result == {"kind": "work-orders", "inserted": 20_000, "updated": 0}
+    assert db.session.scalar(select(func.count()).select_from(WorkOrder)) == before + 20_000
 
     acknowledged = redis.Redis.from_url(redis_url)
     wait_for(lambda: acknowledged.hlen("unacked") == 0, 10, "every message acknowledged")
