@@ -80,7 +80,7 @@ def run_compute(run: Run) -> ComputeResult:
 
     try:
         return service.compute_cycle(db.session, cycle, progress, actor=actor_from(params.get("actor")),
-                             rebind=params.get("rebind") is True, before_commit=finish)
+                                     rebind=params.get("rebind") is True, before_commit=finish)
     except CycleError as exc:  # the service's refusal, kept in both languages
         raise ServiceError(exc.sentence, code=exc.code) from exc
 
