@@ -121,7 +121,8 @@ class RobotListener:
         if kind == "feishu":  # the body's timestamp (s) and sign: key "ts\nsecret", empty message
             secret = self.secrets["feishu"]
             ts, sign = str(body.get("timestamp", "")), str(body.get("sign", ""))
-            wanted = base64.b64encode(hmac.new(f"{ts}\n{secret}".encode(), b"", hashlib.sha256).digest()).decode()
+            digest = hmac.new(f"{ts}\n{secret}".encode(), b"", hashlib.sha256).digest()
+            wanted = base64.b64encode(digest).decode()
             fresh = ts.isdigit() and abs(int(ts) - at.timestamp()) < 3600
             ok = fresh and hmac.compare_digest(sign, wanted) and body.get("msg_type") == "text"
             return ok, ({"code": 0, "msg": "success"} if ok else

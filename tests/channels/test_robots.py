@@ -27,7 +27,8 @@ def test_dingtalk_puts_timestamp_in_ms_and_the_url_encoded_sign_in_the_query():
     assert query["timestamp"] == [str(int(AT.timestamp() * 1000))]
     assert query["sign"] == [robots.sign_dingtalk("SECx", int(AT.timestamp() * 1000))]
     assert "%2B" in url or "%2F" in url or "%3D" in url  # quote_plus'd
-    assert json.loads(body) == {"msgtype": "markdown", "markdown": {"title": "绩效", "text": "**S01**：待审核 5"}}
+    assert json.loads(body) == {"msgtype": "markdown",
+                                "markdown": {"title": "绩效", "text": "**S01**：待审核 5"}}
 
 
 def test_feishu_signs_in_the_body_with_seconds():
