@@ -331,4 +331,4 @@ def test_a_worker_process_imports_a_large_file_and_shows_its_progress(app, api_a
     assert job.progress_done == job.progress_total == len(text.encode())
     if BACKEND == "postgresql":
         # SQLite lets one writer at a time: the heartbeat's progress waits for the import's commit.
-        assert seen and max(seen) < len(text.encode()), "no progress was seen before the end"
+        assert any(done < len(text.encode()) for done in seen), f"no progress before the end: {seen}"
