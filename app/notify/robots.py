@@ -40,6 +40,17 @@ import urllib.error
 import urllib.request
 from urllib.parse import quote_plus, urlsplit
 
+from flask import current_app
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+
+from .. import clock
+from ..locales import default_locale, is_english
+from ..models import Appraisal, Cycle, CycleDeadline, Employee, Outbox, OutboxState, RobotWebhook, Station
+
 DINGTALK, WECOM, FEISHU = "dingtalk", "wecom", "feishu"
 KINDS = (DINGTALK, WECOM, FEISHU)
 SIGNED = frozenset({DINGTALK, FEISHU})  # the kinds that take a signing secret
@@ -132,3 +143,114 @@ def masked(url: str) -> str:
     """What the screen shows of a stored address: the host and the last 4 characters."""
     host = urlsplit(url).hostname or "?"
     return f"{host} …{url[-4:]}" if len(url) > 4 else host
+
+
+# --- what the robots say: station summaries, built when sent from the current counts ---------------
+
+# The steps a summary counts, in order; "to sign" counts published results only.
+STEPS = (("pending_review", _l("To review")), ("pending_second_review", _l("Second review")),
+         ("approved", _l("To sign")), ("disputed", _l("Disputed")))
+_MARKDOWN = str.maketrans({c: " " for c in "*_`#[]()<>|~\n"})
+
+
+def queue_summaries(session, station_ids, at: dt.datetime) -> int:
+    """Queue one summary per enabled robot of these stations, plus the network-wide robots, for the
+    current window (``JIXIAO_ROBOT_WINDOW_SECONDS``): however many events a window holds, a robot posts
+    once, at its end (the vendors allow 20 messages a minute). In the caller's transaction; how many
+    rows were new."""
+    stations = sorted({int(s) for s in station_ids if s is not None})
+    if not stations:
+        return 0
+    length = float(current_app.config["JIXIAO_ROBOT_WINDOW_SECONDS"])
+    start = dt.datetime.fromtimestamp(at.timestamp() // length * length, dt.UTC)
+    end = start + dt.timedelta(seconds=length)
+    hooks = session.execute(select(RobotWebhook.id, RobotWebhook.kind, RobotWebhook.station_id).where(
+        RobotWebhook.enabled.is_(True),
+        RobotWebhook.station_id.in_(stations) | RobotWebhook.station_id.is_(None))).all()
+    rows = [{"channel": kind, "recipient": f"robot:{hook_id}", "webhook_id": hook_id,
+             "idempotency_key": f"robot:{hook_id}:{station or 'all'}:{start:%Y-%m-%dT%H:%M:%S}",
+             "payload": {"station_id": station}, "state": OutboxState.PENDING, "attempts": 0,
+             "next_attempt_at": end, "created_at": at}
+            for hook_id, kind, station in hooks]
+    if not rows:
+        return 0
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    added = session.execute(insert(Outbox.__table__).values(rows)
+                            .on_conflict_do_nothing(index_elements=["idempotency_key"])).rowcount
+    session.info["jixiao_outbox"] = True
+    return max(added or 0, 0)
+
+
+def message_text(session, kind: str, payload: dict) -> tuple[str, str | None]:
+    """The title and text of a robot message, in the configured language; text None: nothing waits."""
+    base = current_app.config["JIXIAO_BASE_URL"]
+    with force_locale(default_locale()):
+        title = gettext("Jixiao")
+        if payload.get("test"):
+            lines, url = [gettext("Test message: this robot is set up.")], base + "/"
+        else:
+            station = payload.get("station_id")
+            lines = summary_lines(session, station)
+            if not lines:
+                return title, None
+            url = base + "/appraisal/inbox/" + (f"?station={station}" if station else "")
+        return title, _format(kind, title, lines, url, gettext("Open the to-do list"))
+
+
+def _format(kind: str, title: str, lines: list[str], url: str, open_label: str) -> str:
+    if kind == FEISHU:  # plain text
+        return "\n".join([title, *lines, url])
+    link = f"[{open_label}]({url})"
+    if kind == DINGTALK:
+        return "\n".join([f"#### {title}", "", *(f"- {line}" for line in lines), "", link])
+    return "\n".join([f"**{title}**", *(f"> {line}" for line in lines), link])
+
+
+def summary_lines(session, station_id: int | None) -> list[str]:
+    """One line per station with work waiting ("S01: To review 5 (supervisor 张三), To sign 3, due
+    12-10"). Counts, supervisors' names and due dates only: no employee, no result."""
+    current = Appraisal.is_current.is_(True)
+    published = Appraisal.cycle_id.in_(select(Cycle.id).where(Cycle.published_at.is_not(None)))
+    waiting = current & (Appraisal.state.in_(["pending_review", "pending_second_review", "disputed"])
+                         | ((Appraisal.state == "approved") & published))
+    if station_id is not None:
+        waiting &= Appraisal.station_id == station_id
+    counts = session.execute(select(Appraisal.station_id, Appraisal.state, func.count())
+                             .where(waiting).group_by(Appraisal.station_id, Appraisal.state)).all()
+    if not counts:
+        return []
+    subject, reviewer = aliased(Employee), aliased(Employee)
+    reviewers = session.execute(
+        select(Appraisal.station_id, reviewer.name).distinct()
+        .join(subject, subject.id == Appraisal.employee_id)
+        .join(reviewer, reviewer.id == func.coalesce(Appraisal.reviewer_id, subject.supervisor_id))
+        .where(waiting, Appraisal.state == "pending_review").order_by(reviewer.name)).all()
+    dues = session.execute(
+        select(Appraisal.station_id, func.min(CycleDeadline.due_at))
+        .join(CycleDeadline, (CycleDeadline.cycle_id == Appraisal.cycle_id)
+              & (CycleDeadline.state == Appraisal.state))
+        .where(waiting).group_by(Appraisal.station_id)).all()
+    codes = dict(session.execute(select(Station.id, Station.code)).all())
+    by_station: dict[int, dict[str, int]] = {}
+    for station, state, n in counts:
+        by_station.setdefault(station, {})[str(state)] = n
+    names: dict[int, list[str]] = {}
+    for station, name in reviewers:
+        names.setdefault(station, []).append(name.translate(_MARKDOWN))  # names are not markup
+    due = {station: moment for station, moment in dues}
+    sep = ", " if is_english(default_locale()) else "、"
+    lines = []
+    for station in sorted(by_station, key=lambda s: codes.get(s, "")):
+        parts = []
+        for state, label in STEPS:
+            if state in by_station[station]:
+                part = gettext("%(step)s %(n)s", step=label, n=by_station[station][state])
+                if state == "pending_review" and names.get(station):
+                    part += gettext(" (supervisor %(names)s)", names=sep.join(names[station][:3]))
+                parts.append(part)
+        code = codes.get(station, "?").translate(_MARKDOWN)
+        line = gettext("%(station)s: %(counts)s", station=code, counts=sep.join(parts))
+        if due.get(station) is not None:
+            line += gettext(", due %(date)s", date=f"{clock.to_local(due[station]):%m-%d}")
+        lines.append(line)
+    return lines
