@@ -1,5 +1,6 @@
 """The approval workflow as data. Pure Python: see README.md."""
 
+from .countersign import Countersign, filled_seats, progress, seat_for
 from .decide import (
     MAX_COMMENT,
     Actor,
@@ -9,24 +10,25 @@ from .decide import (
     EditLimitReached,
     Facts,
     Party,
+    Principal,
     Refusal,
     Step,
     TransitionRefused,
-    acting_states,
     allowed_actions,
     check_amend,
     check_comment,
     check_review,
     comment_visibility,
     decide,
+    decide_as,
     decide_row,
     relations,
     round_approvals,
     supervisor_stand_in,
-    waiting_for,
     window_closes,
     window_open,
 )
+from .expect import acting_states, waiting_for
 from .guards import GUARD_VARIABLES, Guard
 from .table import (
     APPROVAL_STATES,
@@ -55,9 +57,11 @@ from .table import (
 
 __all__ = [
     "MAX_COMMENT", "Actor", "BadVisibility", "CommentRequired", "CommentTooLong", "EditLimitReached", "Facts",
-    "Party", "Refusal", "Step", "TransitionRefused", "acting_states", "allowed_actions", "check_amend",
-    "check_comment", "check_review", "comment_visibility", "decide", "decide_row", "relations",
+    "Party", "Principal", "Refusal", "Step", "TransitionRefused", "acting_states", "allowed_actions",
+    "check_amend",
+    "check_comment", "check_review", "comment_visibility", "decide", "decide_as", "decide_row", "relations",
     "round_approvals", "supervisor_stand_in", "waiting_for", "window_closes", "window_open",
+    "Countersign", "filled_seats", "progress", "seat_for",
     "APPROVAL_STATES", "CALIBRATE", "SUPERVISOR_STAND_INS", "GUARD_VARIABLES", "Guard", "HR", "INTERNAL",
     "RECOMPUTABLE_STATES", "RELATIONS", "REVIEW_STATES", "SELF", "SHARED", "STATION_MANAGER", "SUPERVISOR",
     "VISIBILITIES", "Permission", "State", "Transition", "Who", "WorkflowTable", "WorkflowTableError",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .table import (
     APPROVAL_ORDER,
@@ -24,18 +25,37 @@ from .table import (
     WorkflowTable,
 )
 
+if TYPE_CHECKING:
+    from .countersign import Countersign
+
 # The longest comment or reason a step keeps (characters): the trail and the PDF print them.
 MAX_COMMENT = 1000
 
 
 @dataclass(frozen=True)
+class Principal:
+    """Somebody the actor stands in for (代理) today: their user, employee record, roles (Admin already
+    counted as HR) and name."""
+
+    user_id: int | None
+    employee_id: int | None
+    roles: frozenset[str]
+    name: str = ""
+
+    def as_actor(self) -> Actor:
+        return Actor(self.user_id, self.roles, self.employee_id, self.name)
+
+
+@dataclass(frozen=True)
 class Actor:
-    """The person acting: their roles (Admin already counted as HR by the caller) and employee id."""
+    """The person acting: their roles (Admin already counted as HR by the caller) and employee id;
+    ``acting_for``: the people whose items they may take today as a substitute, in their own name."""
 
     user_id: int | None
     roles: frozenset[str]
     employee_id: int | None = None
     name: str = ""
+    acting_for: tuple[Principal, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -46,6 +66,8 @@ class Step:
     target: str
     user_id: int | None = None
     employee_id: int | None = None  # the acting user's employee record, if any
+    principal_user_id: int | None = None  # whom they acted for as a substitute, if anybody
+    principal_employee_id: int | None = None
 
     @property
     def is_approval(self) -> bool:
@@ -82,6 +104,8 @@ class Facts:
     # published result within its window.
     published: bool = True
     window_open: bool = True
+    # The seats of a countersign row (会签) filled since the appraisal entered its current state.
+    countersigns: tuple[Countersign, ...] = ()
 
 
 def window_closes(table: WorkflowTable, published_at: dt.datetime | None) -> dt.datetime | None:
@@ -202,11 +226,31 @@ def _is_subject(facts: Facts, actor: Actor) -> bool:
     return actor.employee_id is not None and actor.employee_id == facts.employee_id
 
 
-def _approved_this_round(facts: Facts, actor: Actor) -> bool:
-    """Whether ``actor`` took an approval step of the current round (as a user or as an employee)."""
-    return any((actor.user_id is not None and step.user_id == actor.user_id)
-               or (actor.employee_id is not None and step.employee_id == actor.employee_id)
-               for step in facts.approvals)
+def identities(actor: Actor, principal: Principal | None = None) -> tuple[set[int], set[int]]:
+    """The user ids and employee ids a step uses: the acting person's and, when they act as a
+    substitute, the principal's."""
+    users = {i for i in (actor.user_id, principal and principal.user_id) if i is not None}
+    employees = {i for i in (actor.employee_id, principal and principal.employee_id) if i is not None}
+    return users, employees
+
+
+def step_identities(step) -> tuple[set[int], set[int]]:
+    """The user ids and employee ids of a recorded step (a Step or a Countersign): who took it and whom
+    they took it for."""
+    users = {i for i in (step.user_id, step.principal_user_id) if i is not None}
+    employees = {i for i in (step.employee_id, step.principal_employee_id) if i is not None}
+    return users, employees
+
+
+def _approved_this_round(facts: Facts, actor: Actor, principal: Principal | None = None) -> bool:
+    """Whether ``actor`` (or the principal they act for) took an approval step of the current round, as a
+    user or as an employee, in their own name or for somebody."""
+    users, employees = identities(actor, principal)
+    for step in facts.approvals:
+        step_users, step_employees = step_identities(step)
+        if users & step_users or employees & step_employees:
+            return True
+    return False
 
 
 def _who_text(table: WorkflowTable, whos: tuple[Who, ...], facts: Facts) -> tuple[str, str]:
@@ -233,7 +277,65 @@ def _self_refusal(table: WorkflowTable, what_zh: str, what_en: str) -> Transitio
     )
 
 
-def _find(table: WorkflowTable, facts: Facts, actor: Actor, action: str) -> Transition:
+def _check_window(table: WorkflowTable, facts: Facts, action: str, label: tuple[str, str]) -> None:
+    label_zh, label_en = label
+    if action in table.window_actions and facts.published and not facts.window_open:
+        raise TransitionRefused(
+            "WINDOW_CLOSED",
+            f"结果公示后 {table.dispute_days} 天内可以{label_zh}，期限已过。",
+            f"“{label_en}” was possible for {table.dispute_days} days after the results were published; "
+            f"that time is over.",
+        )
+
+
+def _candidates(facts: Facts, actor: Actor) -> list[tuple[Actor, Principal | None]]:
+    """Whom the actor may act as: themselves first, then each principal they stand in for today,
+    except one who is the appraised employee (nobody acts for the subject on their own appraisal)."""
+    out: list[tuple[Actor, Principal | None]] = [(actor, None)]
+    for p in actor.acting_for:
+        if p.employee_id is not None and p.employee_id == facts.employee_id:
+            continue
+        out.append((p.as_actor(), p))
+    return out
+
+
+def _choose(table: WorkflowTable, facts: Facts, actor: Actor, action: str, candidates: list[Transition],
+            whos: tuple[Who, ...], label: tuple[str, str]) -> tuple[Transition, Principal | None]:
+    """The row and the principal (None: in their own right) of the first identity that may take it."""
+    from .countersign import seat_for  # late: the countersign rules build on this module
+
+    label_zh, label_en = label
+    refusal: TransitionRefused | None = None
+    for acting, principal in _candidates(facts, actor):
+        permitted = [t for t in candidates if _permitted(t.who, facts, acting)]
+        if not permitted:
+            continue
+        _check_window(table, facts, action, label)
+        if facts.state in APPROVAL_STATES and _approved_this_round(facts, actor, principal):
+            refusal = refusal or _second_step_refusal(table, facts, whos)
+            continue
+        row = next((t for t in permitted if t.guard is None or t.guard.holds(facts.values)), None)
+        if row is None:
+            guards = " / ".join(t.guard.text for t in permitted if t.guard is not None)
+            refusal = refusal or TransitionRefused("GUARD", f"条件不满足：{guards}",
+                                                   f"The condition does not hold: {guards}")
+            continue
+        if row.countersign:
+            try:
+                seat_for(row, facts, actor, principal)
+            except TransitionRefused as exc:
+                refusal = refusal or exc
+                continue
+        return row, principal
+    if refusal is not None:
+        raise refusal
+    zh, en = _who_text(table, whos, facts)
+    raise TransitionRefused("NOT_PERMITTED", f"只有{zh}可以{label_zh}。",
+                            f"Only {en} may do “{label_en}” here.")
+
+
+def _find(table: WorkflowTable, facts: Facts, actor: Actor,
+          action: str) -> tuple[Transition, Principal | None]:
     if action not in table.actions:
         raise TransitionRefused("UNKNOWN_ACTION", f"没有“{action}”这个操作。",
                                 f"There is no action “{action}”.")
@@ -250,29 +352,21 @@ def _find(table: WorkflowTable, facts: Facts, actor: Actor, action: str) -> Tran
     whos = tuple(w for t in candidates for w in t.who)
     if subject and (facts.state in REVIEW_STATES or not any(w.relation == SELF for w in whos)):
         raise _self_refusal(table, label_zh, label_en.lower())
-    if subject:  # the appraised employee acts only where a row names them (sign, dispute), whatever roles
-        permitted = [t for t in candidates if any(_matches(w, frozenset({SELF}), actor) for w in t.who)]
-    else:
-        permitted = [t for t in candidates if _permitted(t.who, facts, actor)]
+    if not subject:  # anybody else acts in their own right or for a principal, first come first served
+        return _choose(table, facts, actor, action, candidates, whos, (label_zh, label_en))
+    # the appraised employee acts only where a row names them (sign, dispute), whatever roles, for nobody
+    permitted = [t for t in candidates if any(_matches(w, frozenset({SELF}), actor) for w in t.who)]
     if not permitted:
         zh, en = _who_text(table, whos, facts)
         raise TransitionRefused("NOT_PERMITTED", f"只有{zh}可以{label_zh}。",
                                 f"Only {en} may do “{label_en}” here.")
-    if subject and not facts.published:
+    if not facts.published:
         raise TransitionRefused("NOT_PUBLISHED", f"结果公示前不能{label_zh}。",
                                 f"“{label_en}” is possible once the results are published.")
-    if action in table.window_actions and facts.published and not facts.window_open:
-        raise TransitionRefused(
-            "WINDOW_CLOSED",
-            f"结果公示后 {table.dispute_days} 天内可以{label_zh}，期限已过。",
-            f"“{label_en}” was possible for {table.dispute_days} days after the results were published; "
-            f"that time is over.",
-        )
-    if facts.state in APPROVAL_STATES and _approved_this_round(facts, actor):
-        raise _second_step_refusal(table, facts, whos)
+    _check_window(table, facts, action, (label_zh, label_en))
     for t in permitted:
         if t.guard is None or t.guard.holds(facts.values):
-            return t
+            return t, None
     guards = " / ".join(t.guard.text for t in permitted if t.guard is not None)
     raise TransitionRefused("GUARD", f"条件不满足：{guards}", f"The condition does not hold: {guards}")
 
@@ -289,7 +383,14 @@ def decide(table: WorkflowTable, facts: Facts, actor: Actor, action: str, commen
 def decide_row(table: WorkflowTable, facts: Facts, actor: Actor, action: str,
                comment: str | None = None) -> Transition:
     """:func:`decide`, giving the whole row that applies (its target, its comment's visibility)."""
-    t = _find(table, facts, actor, action)
+    return decide_as(table, facts, actor, action, comment)[0]
+
+
+def decide_as(table: WorkflowTable, facts: Facts, actor: Actor, action: str,
+              comment: str | None = None) -> tuple[Transition, Principal | None]:
+    """:func:`decide_row`, with the principal the actor takes it for as a substitute (None: in their own
+    right, which is tried first). The step is theirs, recorded as taken for the principal."""
+    t, principal = _find(table, facts, actor, action)
     if t.comment_required and not (comment or "").strip():
         raise CommentRequired(
             "COMMENT_REQUIRED",
@@ -297,7 +398,7 @@ def decide_row(table: WorkflowTable, facts: Facts, actor: Actor, action: str,
             f"“{table.action_label(action, 'en')}” needs a comment.",
         )
     check_comment(comment)
-    return t
+    return t, principal
 
 
 def comment_visibility(row: Transition | None, chosen: str | None = None) -> str:
@@ -332,7 +433,7 @@ def allowed_actions(table: WorkflowTable, facts: Facts, actor: Actor) -> list[Tr
     out = []
     for action in dict.fromkeys(t.action for t in table.transitions_from(facts.state)):
         try:
-            out.append(_find(table, facts, actor, action))
+            out.append(_find(table, facts, actor, action)[0])
         except TransitionRefused:
             continue
     return out
@@ -376,47 +477,3 @@ def check_amend(table: WorkflowTable, facts: Facts, actor: Actor, reason: str | 
         raise CommentRequired("COMMENT_REQUIRED", "修正考核需要填写原因。", "An amendment needs a reason.")
     check_comment(reason)
     return table.amend.target
-
-
-# --- who is expected to act -------------------------------------------------------------------
-
-
-def waiting_for(table: WorkflowTable, facts: Facts) -> tuple[Party, ...]:
-    """Who may move the appraisal on from its state, by the same rules as :func:`decide`: the employee
-    is left out while it is under review, the round's approvers are left out of the next level, and a
-    missing supervisor is stood in for. Empty in a final state."""
-    out: dict[Party, None] = {}
-    approvers = {step.employee_id for step in facts.approvals}
-    for t in table.transitions_from(facts.state):
-        if t.is_loop:  # calibrating a result does not move it on
-            continue
-        for who in t.who:
-            stand_in = supervisor_stand_in(facts) if who.relation == SUPERVISOR else None
-            relation = (stand_in or who).relation
-            person = {SELF: facts.employee_id, SUPERVISOR: facts.supervisor_id,
-                      STATION_MANAGER: facts.station_manager_id}.get(relation)
-            if relation != HR and person is None:
-                continue
-            if person is not None and facts.state in REVIEW_STATES and person == facts.employee_id:
-                continue
-            if person is not None and facts.state in APPROVAL_STATES and person in approvers:
-                continue
-            out.setdefault(Party(relation, person, stand_in is not None))
-    return tuple(out)
-
-
-def acting_states(table: WorkflowTable, roles: Collection[str]) -> frozenset[str]:
-    """The states in which somebody holding ``roles`` might move an appraisal on, by role alone (a
-    pre-filter for the inbox): a row naming the supervisor counts for the stand-ins' roles too; a row
-    back to its own state (calibrate) moves nothing on."""
-    states = set()
-    for t in table.transitions:
-        if t.is_loop:
-            continue
-        for who in t.who:
-            needed = {who.role}
-            if who.relation == SUPERVISOR:
-                needed |= {w.role for w in SUPERVISOR_STAND_INS}
-            if None in needed or needed & set(roles):
-                states.add(t.source)
-    return frozenset(states)

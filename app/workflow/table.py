@@ -101,6 +101,8 @@ class Transition:
     guard: Guard | None = None
     comment_required: bool = False
     comment_visibility: str = SHARED  # the default for its comment; the writer may choose
+    # 会签: the roles (seats) that must each approve, each a different person, before the row moves on
+    countersign: tuple[str, ...] = ()
 
     @property
     def is_loop(self) -> bool:
@@ -157,7 +159,8 @@ class WorkflowTable:
 
 
 _TOP_KEYS = {"initial", "states", "actions", "relations", "transitions", "review", "amend", "publication"}
-_TRANSITION_KEYS = {"from", "action", "to", "who", "guard", "comment_required", "comment_visibility"}
+_TRANSITION_KEYS = {"from", "action", "to", "who", "guard", "comment_required", "comment_visibility",
+                    "countersign"}
 _DEFAULT_RELATION_LABELS = {
     SUPERVISOR: ("该员工的主管", "the employee's supervisor"),
     STATION_MANAGER: ("服务站站长", "the station's manager"),
@@ -316,9 +319,11 @@ def load_table(data: Mapping, *, roles: Collection[str] | None = None) -> Workfl
                          "应为 shared（员工可见）或 internal（仅审核人与人力资源）",
                          "must be shared (the employee reads it) or internal (reviewers and HR only)")
             visibility = SHARED
+        seats = _countersign(row.get("countersign"), f"{where}.countersign", source, target, who, problems)
         transitions.append(Transition(
             source=source, action=action, target=target, who=who, guard=guard,
             comment_required=bool(row.get("comment_required", False)), comment_visibility=visibility,
+            countersign=seats,
         ))
 
     review = _permission(data, "review", states, roles, problems, target=False)
@@ -343,6 +348,35 @@ def load_table(data: Mapping, *, roles: Collection[str] | None = None) -> Workfl
                 **{f"action:{k}": v for k, v in action_labels.items()}, **relation_labels},
         final_states=final, dispute_days=dispute_days, window_actions=window_actions,
     )
+
+
+def _countersign(value: Any, where: str, source: str, target: str, who: tuple[Who, ...],
+                 problems: _Problems) -> tuple[str, ...]:
+    """A row's ``countersign``: two or more distinct roles, each the role of one of the row's ``who``, on
+    a row that leaves an approval state forwards (never a return or a row back to its own state)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.add(where, "会签应为角色名的列表", "countersign must be a list of role names")
+        return ()
+    if len(set(value)) < 2 or len(set(value)) != len(value):
+        problems.add(where, "会签至少需要两个不同的角色，每个角色只列一次",
+                     "countersign needs at least two different roles, each listed once")
+        return ()
+    roles = {w.role for w in who}
+    for seat in value:
+        if seat not in roles:
+            problems.add(where, f"会签的角色“{seat}”不在这一行的 who 中",
+                         f"the countersign role “{seat}” is not the role of any of this row's who")
+            return ()
+    forwards = (source in APPROVAL_STATES and target in APPROVAL_ORDER
+                and APPROVAL_ORDER[target] > APPROVAL_ORDER[source])
+    if not forwards:
+        problems.add(where, "只有离开审批状态向前的一行（批准）可以要求会签，退回或回到原状态的一行不行",
+                     "only a row leaving an approval state forwards (an approval) may need a countersign, "
+                     "never a return or a row back to its own state")
+        return ()
+    return tuple(value)
 
 
 def _publication(data: Mapping, actions: Collection[str], problems: _Problems) -> tuple[int, frozenset[str]]:
