@@ -58,9 +58,11 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from .cli import register_cli
     from .jobs import init_app as init_jobs
+    from .notify import init_app as init_notify
     from .services.signoff import register_effects
 
     register_effects()
+    init_notify(app)
     register_cli(app)
     init_jobs(app)
     return app

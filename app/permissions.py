@@ -139,3 +139,19 @@ MENUS["Verify a PDF"] = _EVERYONE
 JOB = "Job"
 GRANTS[JOB] = {READ: _EVERYONE}
 MENUS["My jobs"] = _EVERYONE
+
+# --- notifications, substitutes, group robots ---
+# Everyone reads and marks their own notifications; supervisors, managers and HR name substitutes (HR
+# for anybody) and HR reassigns reviewers; HR keeps the group robots and watches the deliveries.
+NOTIFICATION = "Notification"
+DELEGATION = "Delegation"
+ROBOT = "Robot"
+GRANTS[NOTIFICATION] = {READ: _EVERYONE, WRITE: _EVERYONE}
+GRANTS[DELEGATION] = {READ: _MANAGERS, WRITE: _MANAGERS}
+GRANTS[ROBOT] = {READ: (HR,), WRITE: (HR,)}
+MENUS["Messages"] = _EVERYONE  # the category
+MENUS["Notifications"] = _EVERYONE
+MENUS["Notification settings"] = _EVERYONE
+MENUS["Substitutes"] = _MANAGERS
+MENUS["Group robots"] = (HR,)
+MENUS["Deliveries"] = (HR,)

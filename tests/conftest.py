@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import itertools
 import os
 import shutil
@@ -158,3 +159,56 @@ def api_as(app):
         return ApiClient(c, jwt_token(c, username))
 
     return _api
+
+
+# -- time and the outbox ------------------------------------------------------------------------------------
+
+class Clock:
+    """The application's time in a test (``JIXIAO_CLOCK``, read by ``app.clock.now()``): it stands still
+    until moved. ``clock.at`` is the current moment (aware, UTC); ``clock.move(hours=25)`` moves it
+    (any ``timedelta`` arguments); ``clock.set(moment)`` puts it anywhere (an aware datetime)."""
+
+    def __init__(self, at: dt.datetime | None = None) -> None:
+        self.at = (at or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+
+    def __call__(self) -> dt.datetime:
+        return self.at
+
+    def move(self, **delta) -> dt.datetime:
+        self.at = self.at + dt.timedelta(**delta)
+        return self.at
+
+    def set(self, moment: dt.datetime) -> dt.datetime:
+        assert moment.tzinfo is not None, "the clock needs an aware datetime"
+        self.at = moment.astimezone(dt.UTC)
+        return self.at
+
+    def install(self, application) -> Clock:
+        application.config["JIXIAO_CLOCK"] = self
+        return self
+
+
+@pytest.fixture
+def clock(request):
+    """A :class:`Clock` starting now (to the second), installed on the test's app: ``outbox_app`` when the
+    test uses it, else ``served.app`` for a browser test, else ``app``. Another app: ``clock.install(it)``."""
+    names = request.fixturenames
+    owner = ("outbox_app" if "outbox_app" in names else "served" if "served" in names else "app")
+    target = request.getfixturevalue(owner)
+    return Clock().install(target.app if owner == "served" else target)
+
+
+@pytest.fixture
+def outbox_app(database_url):
+    """The application for the outbox and the periodic jobs, on a fresh demo database: no runner thread
+    and no ticker (the test drains the queue and ticks by hand), and robots may post to http:// (a local
+    listener)."""
+    from app.extensions import db
+
+    application = make_app(database_url, JIXIAO_JOB_RUNNER="none", JIXIAO_JOB_TICK_SECONDS=0,
+                           JIXIAO_ROBOT_ALLOW_HTTP=True)
+    yield application
+    application.extensions["jixiao_jobs"].stop(timeout=30)
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -10,9 +10,12 @@ from flask_appbuilder.api.manager import OpenApi
 from .appraisal import AppraisalApi
 from .calibration import CalibrationApi
 from .cycle import CycleApi
+from .deadline import DeadlineApi
+from .delegation import DelegationApi
 from .export import EXPORT_APIS
 from .formula import FormulaApi
 from .job import JobApi
+from .notification import NotificationApi
 from .org import EmployeeApi, StationApi
 from .pdf import AppraisalPdfApi, VerifyApi
 from .rules import RULE_APIS
@@ -27,6 +30,7 @@ APIS = (
     AppraisalPdfApi, VerifyApi,
     *EXPORT_APIS,
     JobApi,
+    NotificationApi, DelegationApi, DeadlineApi,
 )
 
 

@@ -1,12 +1,13 @@
-"""Background jobs: long work (computes, PDF exports, large imports, periodic cleanup) off the web workers.
+"""Background jobs: long work (computes, PDF exports, large imports, periodic cleanup, due-date reminders)
+and the sending of notifications (the outbox of mails and robot messages) off the web workers.
 
 The job row is the truth, messages only wake workers up (``runtime``: claim, fence, heartbeat). With
 ``CELERY_BROKER_URL`` the messages go through Celery (Redis) to ``flask --app run worker`` processes;
 without it through a table of the database (``embedded``), run by worker processes or by a thread of the
 serving process. The same tasks, claims and reaper serve both.
 
-This room may import models, extensions, services, importing, pdf, locales and web labels; nothing
-below it (services, importing, pdf, engine, workflow, rules) imports it.
+This room may import models, extensions, services, importing, pdf, notify, locales and web labels;
+nothing below it (services, importing, pdf, notify, engine, workflow, rules) imports it.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ import threading
 from flask import Flask
 
 from ..models import Job, JobKind, JobState
-from . import cleanup  # noqa: F401 - registers its task
-from . import compute  # noqa: F401 - registers its task
-from . import export  # noqa: F401 - registers its tasks
-from . import imports  # noqa: F401 - registers its task
+from . import (
+    cleanup,  # noqa: F401 - registers its task
+    compute,  # noqa: F401 - registers its task
+    deadlines,  # noqa: F401 - registers its task
+    export,  # noqa: F401 - registers its tasks
+    imports,  # noqa: F401 - registers its task
+    outbox,  # noqa: F401 - registers its task
+)
 from .celery import make_celery
 from .cli import worker_command
 from .dispatch import send, send_group, send_job

@@ -26,6 +26,7 @@ ENTRY_TASKS: dict[str, str] = {
     JobKind.EXPORT: "jixiao.export_cycle",
     JobKind.IMPORT: "jixiao.import_file",
     JobKind.CLEANUP: "jixiao.cleanup",
+    JobKind.DEADLINES: "jixiao.deadlines",
 }
 
 

@@ -30,7 +30,10 @@ log = logging.getLogger(__name__)
 JOB, PART = Job.__table__, JobPart.__table__
 
 # Jobs the system starts by itself, and how often: one job per slot.
-PERIODIC: dict[str, dt.timedelta] = {JobKind.CLEANUP: dt.timedelta(hours=1)}
+PERIODIC: dict[str, dt.timedelta] = {
+    JobKind.CLEANUP: dt.timedelta(hours=1),
+    JobKind.DEADLINES: dt.timedelta(minutes=15),  # reminders, escalations, the daily digest
+}
 # A job whose row was committed but whose message was not sent (the sender died, the broker was down).
 UNSENT_AFTER = dt.timedelta(seconds=10)
 PART_TASK = "jixiao.export_part"

@@ -36,6 +36,8 @@ from .audit import INTERNAL, SYSTEM, event_row, now
 from .caller import Caller
 from .document import PUBLISH
 from .errors import Conflict, Kind, NotFound, ServiceError
+from .events import PUBLISH as PUBLISHED
+from .events import Event, emit
 
 
 class NotPublisher(ServiceError):
@@ -142,6 +144,8 @@ def publish(session, cycle_id, caller: Caller, override_reason: str | None = Non
                 "visible": sum(state in VISIBLE_TO_SUBJECT for _, state, _ in rows),
             }).execution_options(synchronize_session=False)
         )
+        emit(session, Event(PUBLISHED, key=f"publish:{cycle.id}", cycle_id=cycle.id, action=PUBLISH,
+                            actor_user_id=caller.actor.user_id))
         session.commit()
     except BaseException:
         session.rollback()

@@ -30,6 +30,8 @@ from .audit import AMEND, event_row, now
 from .caller import Caller
 from .compute import appraisal_row, bind_ruleset, insert_appraisals
 from .errors import Conflict, NotFound, message_of
+from .events import AMEND as AMENDED
+from .events import TRANSITION, Event, emit
 from .scoring import Scorer, appraisees
 
 # target state → functions run inside the transition's transaction, after the state change and the
@@ -120,9 +122,13 @@ def transition(session, appraisal_id, caller: Caller, action: str, comment: str 
         event = event_row(appraisal.id, caller.actor, action, facts.state, target, comment,
                           appraisal.snapshot_hash, at, visibility=shown_to)
         event_id = session.execute(insert(AuditEvent).returning(AuditEvent.id), [event]).scalar_one()
+        cycle_id = appraisal.cycle_id
         for effect in _EFFECTS.get(target, ()):
             session.expire(appraisal)
             effect(session, appraisal, session.get(AuditEvent, event_id))
+        emit(session, Event(TRANSITION, key=f"audit:{event_id}", appraisal_ids=(appraisal.id,),
+                            cycle_id=cycle_id, action=action, source=str(facts.state), target=str(target),
+                            actor_user_id=caller.actor.user_id))
         session.commit()
         return target
     except BaseException:
@@ -196,9 +202,12 @@ def amend_appraisal(session, appraisal_id, caller: Caller, reason: str) -> Appra
                             version=appraisal.version + 1, state=target, manual=appraisal.manual,
                             adjustment=appraisal.adjustment, reason=appraisal.adjustment_reason)
         ((new_id, _digest),) = insert_appraisals(session, [row])
-        session.execute(insert(AuditEvent), [
+        event_id = session.execute(insert(AuditEvent).returning(AuditEvent.id), [
             event_row(new_id, caller.actor, AMEND, facts.state, target, reason, scored.digest, at),
-        ])
+        ]).scalar_one()
+        emit(session, Event(AMENDED, key=f"audit:{event_id}", appraisal_ids=(new_id,), cycle_id=cycle.id,
+                            action=AMEND, source=str(facts.state), target=str(target),
+                            actor_user_id=caller.actor.user_id))
         session.commit()
         return session.get(Appraisal, new_id)
     except BaseException:

@@ -7,11 +7,25 @@ from .appraisal import AppraisalView, CycleView
 from .base import register_display
 from .calibration import CalibrationView
 from .dashboard import DashboardView
+from .deadlines import DeadlineView
 from .jobs import JobsView
+from .notify import NotificationView
 from .org import EmployeeView, StationView
+from .robots import RobotView
 from .rules import RulesView
 from .signoff import CycleExportView, VerifyView
 from .source import ImportView, LaborCostView, MetricsView, SurveyView, WorkOrderView
+from .substitutes import SubstituteView
+
+# The "Messages" menu: (view, menu name, path, icon). A screen's entries appear once its view says
+# ``show_in_menu`` (names match app.permissions.MENUS).
+MESSAGES = (
+    (NotificationView, "Notifications", "/notifications/", "fa-bell"),
+    (NotificationView, "Notification settings", "/notifications/settings", "fa-cog"),
+    (SubstituteView, "Substitutes", "/substitutes/", "fa-user-plus"),
+    (RobotView, "Group robots", "/robots/", "fa-comments"),
+    (RobotView, "Deliveries", "/robots/deliveries", "fa-paper-plane"),
+)
 
 
 def register_views(appbuilder) -> None:
@@ -64,3 +78,14 @@ def register_views(appbuilder) -> None:
                         category="Appraisal", category_label=_l("Appraisal"))
     appbuilder.add_view_no_menu(CycleExportView)
     appbuilder.add_view_no_menu(CalibrationView)
+
+    # --- notifications, due dates, substitutes, group robots ---
+    for view in (NotificationView, SubstituteView, RobotView, DeadlineView):
+        appbuilder.add_view_no_menu(view)
+    labels = {"Notifications": _l("Notifications"), "Notification settings": _l("Notification settings"),
+              "Substitutes": _l("Substitutes"), "Group robots": _l("Group robots"),
+              "Deliveries": _l("Deliveries")}
+    for view, name, href, icon in MESSAGES:
+        if view.show_in_menu:
+            appbuilder.add_link(name, href=href, label=labels[name], icon=icon, category="Messages",
+                                category_label=_l("Messages"), category_icon="fa-envelope")

@@ -109,9 +109,10 @@ def reaches(module: str, package: str) -> bool:
     ("views", ("app.api",)),
     ("api", ("app.views",)),
     ("web", ("app.views", "app.api")),
-    ("services", ("app.views", "app.api", "app.web", "app.jobs")),
-    ("importing", ("app.views", "app.api", "app.web", "app.jobs")),
+    ("services", ("app.views", "app.api", "app.web", "app.jobs", "app.notify")),
+    ("importing", ("app.views", "app.api", "app.web", "app.jobs", "app.notify")),
     ("jobs", ("app.views", "app.api")),
+    ("notify", ("app.views", "app.api", "app.web", "app.jobs")),
 ])
 def test_screens_apis_and_services_keep_their_layers(folder, forbidden):
     """Screens and APIs share through app/web (and register through their own packages), never through each
