@@ -15,7 +15,7 @@ process on the same data (each on a new cycle, alternating, after a warm-up of e
      "compute_worker_s", ...}
 
     .venv/bin/python bench/jobs.py [--pdfs N] [--part-size P] [--rounds R] [--employees M] [--orders K]
-                                   [--db PATH]
+                                   [--db PATH] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -77,19 +77,22 @@ def main() -> None:
     parser.add_argument("--employees", type=int, default=3_000)
     parser.add_argument("--orders", type=int, default=300_000)
     parser.add_argument("--db", help="a bench database built before (SQLite file) to copy and use")
+    parser.add_argument("--keep", help="build into this directory and keep it (its bench.db for --db)")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="jixiao-bench-jobs-"))
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="jixiao-bench-jobs-"))
+    work.mkdir(parents=True, exist_ok=True)
     try:
         run(args, work)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def run(args, work: Path) -> None:
     started = time.perf_counter()
     if args.db:
-        db_path = work / "bench.db"
+        db_path = work / "run.db"
         shutil.copyfile(args.db, db_path)
     else:
         db_path = build(work, args.orders, args.employees)
