@@ -2,6 +2,7 @@
 
 Each demo person's employee number is their user name upper-cased; everyone's password is
 ``JIXIAO_DEMO_PASSWORD`` (default ``demo123``). Seeding refuses a database that has stations.
+sup2 stands in for sup1 (代理) for two weeks from the day of seeding.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import func, select
 
+from . import clock
 from . import permissions as p
 from .datagen import seed_demo_data
 from .extensions import db
-from .models import Employee, Segment, Station
+from .models import Employee, Segment, Station, Substitute
 
 
 class DemoExists(Exception):
@@ -51,7 +53,10 @@ BONUS_BASE = {
     "emp1": "2500", "emp2": "2200", "emp3": "1800", "emp4": "2000", "emp5": "1500",
     "emp6": "2800", "emp7": "3000", "emp8": "2400", "emp9": "1600", "emp10": "1800",
 }
-STAFF_ACCOUNTS = [("admin", "系统管理员", p.ADMIN), ("hr", "人力资源", p.HR)]
+HR_NAME = "人力资源"
+STAFF_ACCOUNTS = [("admin", "系统管理员", p.ADMIN), ("hr", HR_NAME, p.HR)]
+# principal, substitute, days from the day of seeding (inclusive), reason
+SUBSTITUTE = ("sup1", "sup2", 14, "李明外出培训两周，期间由陈静代为审核。")
 
 
 def _user(sm, username: str, name: str, roles: list[str], password: str):
@@ -91,6 +96,13 @@ def seed_demo() -> str:
         db.session.add(people[username])
     db.session.flush()
     stations["S01"].manager = people["manager1"]
+    principal, substitute, days, reason = SUBSTITUTE
+    today = clock.local_today()
+    db.session.add(Substitute(
+        principal_id=people[principal].user_id, substitute_id=people[substitute].user_id,
+        starts_on=today, ends_on=today + dt.timedelta(days=days - 1), reason=reason, created_by=HR_NAME,
+        created_at=clock.now(),
+    ))
     db.session.commit()
     summary = f"Demo seeded: {len(stations)} stations, {len(PEOPLE) + len(STAFF_ACCOUNTS)} users."
     # --- source data: three months of generated orders, surveys and costs ---

@@ -1,8 +1,9 @@
 """The demo's cycles: one cycle over the demo data, its appraisals moved through the real transition
 service into several states (draft, pending_review, pending_second_review, approved, disputed) and its
-results published, so that every screen has something to show and the supervisors have work waiting;
-and an earlier monthly cycle over the first month, every appraisal approved and published, so that each
-demo employee sees a result of their own (an employee sees a published, approved result only)."""
+results published, so that every screen has something to show and the supervisors have work waiting,
+with a due date for each step a few days ahead; and an earlier monthly cycle over the first month, every
+appraisal approved and published, so that each demo employee sees a result of their own (an employee
+sees a published, approved result only)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import datetime as dt
 from flask import current_app
 from sqlalchemy import func, select
 
-from ..models import Appraisal, Cycle, Employee
+from .. import clock
+from ..models import Appraisal, Cycle, CycleDeadline, Employee
 from ..models.source import WorkOrder
 from ..workflow import Refusal, State
 from .caller import Caller, caller_for
@@ -26,6 +28,9 @@ from .transitions import transition
 
 # Published over the distribution policy when the demo's handful of people breaks it.
 DEMO_OVERRIDE = "演示数据：每站人数少，强制分布仅作参考，先行公示。"
+# The demo cycle's due dates: days after the day of seeding, per step (the end of that local day).
+DEMO_DUE_DAYS = {State.draft: 2, State.pending_review: 3, State.pending_second_review: 5,
+                 State.disputed: 7, State.approved: 10}
 
 
 def _period(session) -> tuple[dt.date, dt.date]:
@@ -50,6 +55,15 @@ def _period(session) -> tuple[dt.date, dt.date]:
 def _caller(session, username: str) -> Caller:
     user = current_app.appbuilder.sm.find_user(username=username)
     return caller_for(session, user)
+
+
+def _set_due_dates(session, cycle_id: int, hr: Caller) -> None:
+    """Due dates for each step of the demo cycle, a few days ahead (HR sets them on the cycle page)."""
+    today, at = clock.local_today(), clock.now()
+    session.add_all(CycleDeadline(cycle_id=cycle_id, state=state.value, set_by=hr.actor.name, set_at=at,
+                                  due_at=clock.end_of_local_day(today + dt.timedelta(days=days)))
+                    for state, days in DEMO_DUE_DAYS.items())
+    session.commit()
 
 
 def _approve_fully(session, appraisal_id: int, supervisor: Caller, second: Caller) -> None:
@@ -116,6 +130,7 @@ def seed_demo_cycle(session) -> str | None:
         .where(Appraisal.cycle_id == cycle.id, Appraisal.is_current.is_(True))
     )}
     hr, sup1, sup2, manager1 = (_caller(session, u) for u in ("hr", "sup1", "sup2", "manager1"))
+    _set_due_dates(session, cycle.id, hr)
     # EMP9 and EMP10 stay drafts; everyone else goes to review.
     for no, ident in sorted(ids.items()):
         if no not in ("EMP9", "EMP10"):
