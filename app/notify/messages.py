@@ -77,7 +77,7 @@ def _who(params: Mapping, locale: str) -> str:
 
 
 def _by(params: Mapping) -> str:
-    by, principal = params.get("by") or "", params.get("acting_for") or ""
+    by, principal = params.get("by") or "", params.get("by_for") or ""
     if by and principal:
         return _("%(who)s (for %(principal)s)", who=by, principal=principal)
     return by
@@ -90,8 +90,8 @@ def _act(params: Mapping, locale: str) -> tuple[str, str]:
                cycle=params.get("cycle") or "", employee=_who(params, locale), state=state)]
     if params.get("action") and _by(params):
         lines.append(_("%(action)s by %(by)s.", action=pick(params.get("action"), locale), by=_by(params)))
-    if params.get("you_act_for"):
-        lines.append(_("You stand in for %(principal)s.", principal=params["you_act_for"]))
+    if params.get("acting_for"):
+        lines.append(_("You stand in for %(principal)s.", principal=params["acting_for"]))
     if params.get("due"):
         lines.append(_("Due %(due)s.", due=local_date(params["due"])))
     return title, "\n".join(lines)
