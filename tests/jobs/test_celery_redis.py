@@ -178,6 +178,15 @@ def holder_of(job_id: int, workers: Workers, task: str) -> subprocess.Popen | No
     return busy[0] if len(busy) == 1 else None
 
 
+def first_of(find, timeout: float, workers: Workers):
+    """The first thing ``find()`` returns that is not None, looking every 50 ms."""
+    deadline = time.monotonic() + timeout
+    while (found := find()) is None:
+        assert time.monotonic() < deadline, f"nothing found in {timeout} s\n{workers.logs()}"
+        time.sleep(0.05)
+    return found
+
+
 def kill(process: subprocess.Popen) -> None:
     for pid in children(process.pid):  # a scoring pool's processes, should there be any
         os.kill(pid, signal.SIGKILL)
@@ -212,9 +221,7 @@ def test_a_worker_killed_mid_compute_loses_nothing(broker_app, workers):
         job = job_row(job_id)
         return job.stage == "score" and (job.progress_done or 0) > 0
 
-    wait_for(lambda: holder_of(job_id, workers, task) is not None and scoring(), 60,
-             f"the compute scoring\n{workers.logs()}")
-    victim = holder_of(job_id, workers, task)
+    victim = first_of(lambda: holder_of(job_id, workers, task) if scoring() else None, 60, workers)
     running = job_row(job_id)
     assert running.state == JobState.RUNNING and running.stage == "score", workers.logs()
     if broker_app.config.get("CELERY_BROKER_URL"):  # acknowledged late: held, unacknowledged, while it runs
@@ -247,11 +254,15 @@ def test_a_worker_killed_mid_export_leaves_a_whole_zip(broker_app, workers):
     task = "jixiao.export_part"
 
     def mid_part() -> subprocess.Popen | None:
+        """A worker inside a part it has claimed (not merely received: a message taken and not yet
+        claimed would only come back after the visibility timeout), after a first part is done."""
         busy = busy_with(workers, task)
-        return busy[0] if busy and finished(workers.logs(), task) >= 1 else None
+        running = db.session.scalar(select(func.count()).select_from(JobPart).where(
+            JobPart.job_id == job_id, JobPart.state == "running"))
+        db.session.rollback()
+        return busy[0] if busy and running == len(busy) and finished(workers.logs(), task) >= 1 else None
 
-    wait_for(lambda: mid_part() is not None, 60, f"a part rendering\n{workers.logs()}")
-    kill(mid_part())
+    kill(first_of(mid_part, 60, workers))
 
     job = wait_done(job_id, timeout=60)
     assert job.state == JobState.DONE, (job.message_en, workers.logs())
