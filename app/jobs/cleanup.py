@@ -24,8 +24,10 @@ from .runtime import claimed, now
 log = logging.getLogger(__name__)
 JOB = Job.__table__
 ORPHAN_TMP_AGE = dt.timedelta(days=1)
-# The hourly cleanups themselves are not worth a long history.
+# The periodic jobs themselves (hourly cleanups, due-date rounds every 15 minutes) are not worth a long
+# history.
 CLEANUP_HISTORY = dt.timedelta(days=1)
+SHORT_HISTORY = (JobKind.CLEANUP, JobKind.DEADLINES)
 
 
 @shared_task(bind=True, name="jixiao.cleanup", acks_late=True, ignore_result=True)
@@ -91,7 +93,7 @@ def _old_jobs(at: dt.datetime) -> int:
     history = dt.timedelta(days=float(current_app.config["JIXIAO_JOB_HISTORY_DAYS"]))
     old = select(Job.id).where(Job.state.not_in(UNFINISHED)).where(
         (Job.finished_at < at - history)
-        | ((Job.kind == JobKind.CLEANUP) & (Job.finished_at < at - CLEANUP_HISTORY)))
+        | (Job.kind.in_(SHORT_HISTORY) & (Job.finished_at < at - CLEANUP_HISTORY)))
     ids = db.session.scalars(old).all()
     kept = select(Job.result_path).where(Job.id.in_(ids), Job.result_path.is_not(None))
     for path in db.session.scalars(kept):
