@@ -21,9 +21,10 @@ from flask import Flask
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from .. import clock
 from ..extensions import db
 from ..models import Job, JobKind, JobPart, JobState
-from . import dispatch
+from . import dispatch, outbox
 from .runtime import now, seconds, stale_before
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,8 @@ def tick(app: Flask | None = None) -> dict[str, int]:  # noqa: ARG001 - run in t
     """One round; how many rows each step touched."""
     at = now()
     return {"reaped": reap_jobs(at), "parts": reap_parts(at), "sent": send_unsent(at),
-            "parts_sent": send_waiting_parts(at), "assemble": assemble_ready(at), "opened": open_periodic(at)}
+            "parts_sent": send_waiting_parts(at), "assemble": assemble_ready(at), "opened": open_periodic(at),
+            "outbox": outbox.wake_due(clock.now())}
 
 
 def reap_jobs(at: dt.datetime) -> int:
