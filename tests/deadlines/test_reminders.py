@@ -14,7 +14,16 @@ from sqlalchemy import select
 from app.extensions import db
 from app.jobs import ticker
 from app.jobs.deadlines import deadlines as deadlines_task
-from app.models import Employee, Job, JobKind, JobState, NotificationPreference, Outbox
+from app.models import (
+    Employee,
+    Job,
+    JobKind,
+    JobState,
+    NotificationPreference,
+    Outbox,
+    RobotWebhook,
+    Station,
+)
 from app.notify import deadlines, digest
 from app.notify.deadlines import escalate, levels_at
 from app.notify.record import notify_users
@@ -88,6 +97,31 @@ def test_late_reviews_go_to_the_station_manager_then_to_hr(ctx, clock):
     run(clock.at)
     run(clock.at)
     assert counts(told("escalation", level=2)) == {"hr": 7}
+
+
+def test_escalations_queue_the_station_robot_reminders_do_not(ctx, clock):
+    cycle = demo_cycle()
+    station = db.session.scalar(select(Station.id).where(Station.code == "S01"))
+    db.session.add(RobotWebhook(station_id=station, kind="dingtalk", name="S01", url_encrypted="sealed",
+                                created_by="hr", created_at=clock.at, updated_at=clock.at))
+    db.session.commit()
+    due = set_due(ctx, "pending_review", due_day(cycle))
+
+    def robot_rows() -> int:
+        return len(db.session.scalars(select(Outbox.id).where(Outbox.channel == "dingtalk")).all())
+
+    clock.set(due - dt.timedelta(hours=1))
+    run(clock.at)
+    assert robot_rows() == 0
+    clock.set(due + dt.timedelta(seconds=1))
+    run(clock.at)
+    assert robot_rows() == 1
+    clock.move(minutes=30)  # a later window, nobody newly late: no new summary
+    run(clock.at)
+    assert robot_rows() == 1
+    clock.set(due + dt.timedelta(hours=48))
+    run(clock.at)
+    assert robot_rows() == 2
 
 
 def test_an_unsigned_result_goes_to_the_supervisor(ctx, clock):
