@@ -8,15 +8,17 @@ the job layer drains the outbox after the commit (``session.info["jixiao_outbox"
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import clock
 from ..models import Notification, NotificationPreference, Outbox, OutboxState
+from . import messages
 from . import robots as robot_summaries
 
 EMAIL = "email"
@@ -78,3 +80,91 @@ def _queue_mail(session, key: str, user_ids: list[int], at) -> int:
                  .on_conflict_do_nothing(index_elements=["idempotency_key"])
                  .returning(Outbox.__table__.c.id))
     return len(session.execute(statement, rows).all())
+
+
+# --- reading, marking read, preferences (the list screen and the API) ------------------------------------
+
+LOCALES = ("zh_CN", "en")
+PAGE_SIZE = 50
+
+
+def page_of(session, user_id: int, *, unread: bool = False, page: int = 0,
+            size: int = PAGE_SIZE) -> tuple[list[Notification], int]:
+    """One page of the user's notifications, newest first, and how many there are in all."""
+    where = [Notification.user_id == user_id]
+    if unread:
+        where.append(Notification.read_at.is_(None))
+    count = session.scalar(select(func.count()).select_from(Notification).where(*where)) or 0
+    rows = session.scalars(select(Notification).where(*where)
+                           .order_by(Notification.created_at.desc(), Notification.id.desc())
+                           .offset(page * size).limit(size)).all()
+    return list(rows), count
+
+
+def shown(note: Notification, locale: str) -> dict:
+    """A notification as a screen or the API shows it, in ``locale``."""
+    text = messages.render(note.kind, note.params, locale)
+    return {"id": note.id, "kind": note.kind, "title": text.title, "text": text.text, "link": note.link,
+            "appraisal_id": note.appraisal_id, "cycle_id": note.cycle_id, "job_id": note.job_id,
+            "created_at": _iso(note.created_at), "read_at": _iso(note.read_at),
+            "unread": note.read_at is None}
+
+
+def _iso(moment) -> str | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).isoformat()
+
+
+def mark_read(session, user_id: int, ids: Iterable[int] | None = None) -> int:
+    """Mark the user's notifications read (``ids``; None: all of them) and commit; how many changed.
+    Another user's ids change nothing."""
+    where = [Notification.user_id == user_id, Notification.read_at.is_(None)]
+    if ids is not None:
+        wanted = sorted({int(i) for i in ids})
+        if not wanted:
+            return 0
+        where.append(Notification.id.in_(wanted))
+    try:
+        changed = session.execute(update(Notification).where(*where).values(read_at=clock.now())
+                                  .execution_options(synchronize_session=False)).rowcount
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return changed
+
+
+def open_one(session, user_id: int, note_id: int) -> str | None:
+    """Mark one of the user's notifications read; its link (a path), or None when it is not theirs."""
+    note = session.scalar(select(Notification).where(Notification.id == note_id,
+                                                     Notification.user_id == user_id))
+    if note is None:
+        return None
+    link = note.link if note.link and note.link.startswith("/") and not note.link.startswith("//") else None
+    mark_read(session, user_id, [note_id])
+    return link or "/notifications/"
+
+
+def preferences(session, user_id: int) -> dict:
+    """The user's choices (the defaults when they never chose)."""
+    row = session.get(NotificationPreference, user_id)
+    if row is None:
+        return {"email": True, "digest": False, "locale": None}
+    return {"email": row.email, "digest": row.digest, "locale": row.locale}
+
+
+def set_preferences(session, user_id: int, *, email: bool, digest: bool, locale: str | None) -> dict:
+    """Save the user's choices (one upsert, committed); ValueError for a language that is not offered."""
+    if locale not in (None, "", *LOCALES):
+        raise ValueError(locale)
+    values = {"email": bool(email), "digest": bool(digest), "locale": locale or None,
+              "updated_at": clock.now()}
+    statement = _insert(session)(NotificationPreference.__table__).values(user_id=user_id, **values)
+    try:
+        session.execute(statement.on_conflict_do_update(index_elements=["user_id"], set_=values))
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return preferences(session, user_id)
