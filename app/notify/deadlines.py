@@ -28,9 +28,9 @@ from sqlalchemy import func, select
 
 from ..models import Appraisal, Cycle, CycleDeadline, Employee, Station
 from ..services import workflows
-from ..services.appraisals import guard_values, publication_facts, round_facts
+from ..services.appraisals import guard_values, names_of, publication_facts, round_facts
 from ..services.deadlines import aware, remind_before
-from ..workflow import APPROVAL_STATES, Facts, waiting_for
+from ..workflow import APPROVAL_STATES, Facts, State, waiting_for
 from ..workflow.table import HR, SELF, STATION_MANAGER, SUPERVISOR
 from . import robots
 from .messages import ESCALATION as ESCALATION_KIND
@@ -105,19 +105,28 @@ def run(session, at: dt.datetime) -> dict[str, int]:
             told = _reminded(session, late) if level == REMINDER_LEVEL else _escalated(session, late, level)
             if not told:
                 continue
-            names = _names(session, {e for t in told.values() for _, e in t.late})
+            names = names_of(session, {e for t in told.values() for _, e in t.late})
             users = {user_id: {"count": t.count, **_late_label(late[0].table, t, names)}
                      for user_id, t in told.items()}
             key = f"remind:{cycle_id}:{state}:{level}:{base['due']}"
             kind = REMINDER if level == REMINDER_LEVEL else ESCALATION_KIND
-            link = (f"/appraisal/inbox/?cycle={cycle_id}&state={state}" if level == REMINDER_LEVEL
-                    else f"/cycles/{cycle_id}")
+            link = _link(cycle_id, state, level)
             added = notify_users(session, key=key, kind=kind, users=users, params={**base, "level": level},
                                  link=link, cycle_id=cycle_id)
             counts["reminders" if level == REMINDER_LEVEL else "escalations"] += added
             if added and level > REMINDER_LEVEL:
                 robots.queue_summaries(session, {a.station_id for a in late}, at)
     return counts
+
+
+def _link(cycle_id: int, state: str, level: int) -> str:
+    """Where the notification leads: the reminded find their items in the inbox (an employee their own
+    result), the people above them the cycle's page with its counts."""
+    if level > REMINDER_LEVEL:
+        return f"/cycles/{cycle_id}"
+    if state == State.approved.value:  # only the employees sign or dispute
+        return "/appraisal/mine/"
+    return f"/appraisal/inbox/?cycle={cycle_id}&state={state}"
 
 
 def _late_appraisals(session, cycle_id: int, state: str) -> list[_Late]:
@@ -197,13 +206,6 @@ class _UserMap:
             if user_id is not None and person != facts.employee_id and person not in late_people:
                 return frozenset({user_id})
         return self.hr
-
-
-def _names(session, employee_ids: set[int | None]) -> dict[int, str]:
-    wanted = sorted(i for i in employee_ids if i is not None)
-    if not wanted:
-        return {}
-    return dict(session.execute(select(Employee.id, Employee.name).where(Employee.id.in_(wanted))).all())
 
 
 def _late_label(table, told: _Told, names: dict[int, str]) -> dict:

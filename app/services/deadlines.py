@@ -85,12 +85,6 @@ def due_map(session, cycle_ids: Iterable[int]) -> dict[tuple[int, str], dt.datet
     return {(cycle_id, state): aware(due_at) for cycle_id, state, due_at in rows}
 
 
-def local_dates(session, cycle_id: int) -> dict[str, dt.date]:
-    """One cycle's due dates as the local days HR chose: ``state -> date``."""
-    return {state: clock.to_local(due_at).date()
-            for (_, state), due_at in due_map(session, [cycle_id]).items()}
-
-
 def parse(data: Mapping) -> dict[str, dt.date | None]:
     """A request's due dates, ``{state: "YYYY-MM-DD" or "" or None}``, as ``{state: date or None}`` (None or
     an empty text removes the date). Raises BadDeadline naming the first step it cannot use."""

@@ -130,6 +130,7 @@ def test_an_unsigned_result_goes_to_the_supervisor(ctx, clock):
     clock.set(due - dt.timedelta(hours=1))
     run(clock.at)
     assert counts(told("reminder")) == {"emp1": 1, "emp6": 1}
+    assert told("reminder")["emp1"].link == "/appraisal/mine/"
     clock.set(due + dt.timedelta(minutes=1))
     run(clock.at)
     assert counts(told("escalation", level=1)) == {"sup1": 1, "sup2": 1}
