@@ -38,3 +38,19 @@ def test_after_the_last_day_the_substitute_is_not_told(moves, clock):
     clock.move(days=3)
     moves.do("hr", "EMP1", "submit")
     assert told(last_key()) == {"sup1"}
+
+
+def test_a_reassignment_tells_the_new_reviewer_only(moves):
+    reassign = pytest.importorskip("app.services.reassign")
+    from sqlalchemy import select
+
+    from app.models import Employee
+    from tests.factories import caller
+
+    moves.do("hr", "EMP1", "submit")
+    manager = db.session.scalar(select(Employee.id).where(Employee.employee_no == "MANAGER1"))
+    reassign.reassign_reviewer(db.session, moves.id("EMP1"), caller(moves.app, "hr"), manager, "主管休假")
+    key = last_key()
+    assert told(key) == {"manager1"}
+    (note,) = [n for n in inbox_of("manager1", moves.cycle_id) if n.key == key]
+    assert note.kind == "reassigned" and note.params["reason"] == "主管休假"
