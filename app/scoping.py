@@ -16,6 +16,10 @@ and it is approved, signed or disputed (``Appraisal.subject_rule``). Until then 
 employee, and a supervisor's or station manager's own appraisal follows the same rule: their reports and
 their station do not include themselves. Every list, page, PDF, API answer, dashboard and history goes
 through :func:`scope_clause`, so this one place decides.
+
+A substitute (代理) sees, for the days they stand in, the appraisals their principals see, except their own
+and the principal's own (``Scope.delegated``, not transitive); a reviewer named by HR (转交) sees the
+appraisals they review (``Appraisal.reviewer_id``).
 """
 
 from __future__ import annotations
@@ -24,14 +28,16 @@ from dataclasses import dataclass, field
 
 from flask import abort, g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.security.sqla.models import User
 from flask_jwt_extended import get_current_user, verify_jwt_in_request
 from flask_login import current_user
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from . import clock
 from . import permissions as p
 from .extensions import db
-from .models import Employee, Station
+from .models import Employee, Station, Substitute
 
 
 @dataclass(frozen=True)
@@ -41,15 +47,43 @@ class Scope:
     own_station_id: int | None = None
     supervises: bool = False
     station_ids: frozenset[int] = field(default_factory=frozenset)
+    # the scopes of the people this person stands in for today (appraisals only)
+    delegated: tuple[Scope, ...] = ()
 
 
 NOTHING = Scope()
 
 
-def scope_for(user) -> Scope:
-    """The scope of a FAB user (anonymous or None: nothing)."""
+def principals_of(session, user_id: int | None) -> list:
+    """The active users ``user_id`` stands in for today (substitute rows in their local date range, not
+    revoked), by user id."""
+    if user_id is None:
+        return []
+    today = clock.local_today()
+    users = session.scalars(
+        select(User).join(Substitute, Substitute.principal_id == User.id)
+        .where(Substitute.substitute_id == user_id, Substitute.revoked_at.is_(None),
+               Substitute.starts_on <= today, Substitute.ends_on >= today, User.active.is_(True),
+               User.id != user_id)
+        .order_by(User.id)
+    )
+    return list({u.id: u for u in users}.values())
+
+
+def scope_for(user, *, delegate: bool = True) -> Scope:
+    """The scope of a FAB user (anonymous or None: nothing), with the scopes of the principals they
+    stand in for today (``delegate``: not for the principals themselves)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return NOTHING
+    own = _own_scope(user)
+    if not delegate or own.everything:
+        return own
+    delegated = tuple(d for d in (_own_scope(u) for u in principals_of(db.session, user.id)) if d != NOTHING)
+    return Scope(own.everything, own.employee_id, own.own_station_id, own.supervises, own.station_ids,
+                 delegated) if delegated else own
+
+
+def _own_scope(user) -> Scope:
     roles = {role.name for role in user.roles}
     if roles & {p.ADMIN, p.HR}:
         return Scope(everything=True)
@@ -96,6 +130,25 @@ def scope_clause(model, scope: Scope | None = None) -> ColumnElement[bool]:
     scope = scope or current_scope()
     if scope.everything:
         return true()
+    own = _scope_clause(model, scope)
+    if not scope.delegated or not hasattr(model, "subject_rule"):
+        return own
+    employee_col = getattr(model, model.__scope__[0])
+    parts = [own]
+    for d in scope.delegated:
+        part = _scope_clause(model, d)
+        if d.employee_id is not None:
+            part = part & (employee_col != d.employee_id)
+        if scope.employee_id is not None:
+            part = part & (employee_col != scope.employee_id)
+        parts.append(part)
+    return or_(*parts)
+
+
+def _scope_clause(model, scope: Scope) -> ColumnElement[bool]:
+    """:func:`scope_clause` without the delegated scopes."""
+    if scope.everything:
+        return true()
     employee_attr, station_attr = model.__scope__
     employee_col = getattr(model, employee_attr) if employee_attr else None
     station_col = getattr(model, station_attr) if station_attr else None
@@ -119,6 +172,10 @@ def scope_clause(model, scope: Scope | None = None) -> ColumnElement[bool]:
             parts.append(in_stations if others is None else in_stations & others)
         if employee_col is None and scope.own_station_id is not None:
             parts.append(station_col == scope.own_station_id)
+    reviewer_col = getattr(model, "reviewer_id", None)
+    if reviewer_col is not None and scope.employee_id is not None and employee_col is not None:
+        # the reviewer HR named for an appraisal sees it (never their own: HR refuses that)
+        parts.append((reviewer_col == scope.employee_id) & (employee_col != scope.employee_id))
     return or_(*parts) if parts else false()
 
 

@@ -1,23 +1,27 @@
 """One appraisal with its workflow facts: loading it within the caller's scope, the approval steps of
 its current round, its publication (published, the window after it open), what the caller may do now,
-who is expected to act next and whether the caller reads internal comments."""
+who is expected to act next and whether the caller reads internal comments; the seats of a countersigned
+step filled in the current visit of its state."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
-from ..models import Appraisal, AuditEvent, Employee, Station
+from ..models import Appraisal, AuditEvent, CountersignApproval, Employee, Station
 from ..scoping import scope_clause
 from ..workflow import (
+    Countersign,
     Facts,
     Party,
     Step,
     Transition,
     WorkflowTable,
     allowed_actions,
+    progress,
     round_approvals,
     waiting_for,
     window_open,
@@ -27,6 +31,9 @@ from .audit import REVIEW, now
 from .caller import Caller
 from .errors import NotFound
 
+# Who reviews an appraisal where the table names the supervisor: the reviewer HR named (转交), else the
+# employee's supervisor. Select it with ``Appraisal`` joined to its ``Employee``.
+REVIEWER_ID = func.coalesce(Appraisal.reviewer_id, Employee.supervisor_id).label("supervisor_id")
 
 def guard_values(row) -> dict:
     """The figures a guard formula may read."""
@@ -36,11 +43,15 @@ def guard_values(row) -> dict:
 
 def _history_query(ids, before_id=None):
     """The events of these appraisal versions that the workflow reasons about (state changes and review
-    edits), oldest first, with the acting user's employee record."""
+    edits), oldest first, with the acting user's employee record and the principal's, when a substitute
+    took the step."""
+    principal = aliased(Employee)
     query = (
         select(AuditEvent.id, AuditEvent.appraisal_id, AuditEvent.action, AuditEvent.from_state,
-               AuditEvent.to_state, AuditEvent.user_id, Employee.id.label("employee_id"))
+               AuditEvent.to_state, AuditEvent.user_id, Employee.id.label("employee_id"),
+               AuditEvent.on_behalf_of_user_id, principal.id.label("principal_employee_id"))
         .outerjoin(Employee, Employee.user_id == AuditEvent.user_id)
+        .outerjoin(principal, principal.user_id == AuditEvent.on_behalf_of_user_id)
         .where(AuditEvent.appraisal_id.in_(ids), AuditEvent.from_state.is_not(None),
                (AuditEvent.from_state != AuditEvent.to_state) | (AuditEvent.action == REVIEW))
         .order_by(AuditEvent.id)
@@ -59,9 +70,67 @@ def round_facts(session, ids: Iterable[int], before_id: int | None = None) -> di
             if row.from_state == row.to_state:
                 out[row.appraisal_id] = (changes, edits + 1)
             else:
-                changes.append(Step(row.from_state, row.to_state, row.user_id, row.employee_id))
+                changes.append(Step(row.from_state, row.to_state, row.user_id, row.employee_id,
+                                    row.on_behalf_of_user_id, row.principal_employee_id))
                 out[row.appraisal_id] = (changes, 0)
     return {i: (round_approvals(changes), edits) for i, (changes, edits) in out.items()}
+
+
+def entered_events(session, ids: Iterable[int], before_id: int | None = None) -> dict[int, int]:
+    """Per appraisal version: the audit event that brought it into its current state (this visit), as
+    of before the event ``before_id`` when given."""
+    ids = list(ids)
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        query = (select(AuditEvent.appraisal_id, func.max(AuditEvent.id))
+                 .where(AuditEvent.appraisal_id.in_(ids[start:start + 500]),
+                        AuditEvent.from_state.is_(None) | (AuditEvent.from_state != AuditEvent.to_state))
+                 .group_by(AuditEvent.appraisal_id))
+        if before_id is not None:
+            query = query.where(AuditEvent.id < before_id)
+        out.update(dict(session.execute(query).all()))
+    return out
+
+
+def countersign_facts(session, ids: Iterable[int], before_id: int | None = None
+                      ) -> dict[int, tuple[Countersign, ...]]:
+    """Per appraisal version: the seats of a countersigned step filled since it entered its current state
+    (``Facts.countersigns``); versions with none are left out."""
+    entered = entered_events(session, ids, before_id)
+    if not entered:
+        return {}
+    out: dict[int, list[Countersign]] = {}
+    actor, principal = aliased(Employee), aliased(Employee)
+    pairs = sorted(entered.items())
+    for start in range(0, len(pairs), 500):
+        chunk = dict(pairs[start:start + 500])
+        query = (
+            select(CountersignApproval.appraisal_id, CountersignApproval.entered_event_id,
+                   CountersignApproval.seat, CountersignApproval.user_id, actor.id,
+                   principal.id, CountersignApproval.on_behalf_of_user_id)
+            .outerjoin(actor, actor.user_id == CountersignApproval.user_id)
+            .outerjoin(principal, principal.user_id == CountersignApproval.on_behalf_of_user_id)
+            .where(CountersignApproval.appraisal_id.in_(list(chunk)),
+                   CountersignApproval.entered_event_id.in_(list(chunk.values())))
+            .order_by(CountersignApproval.id)
+        )
+        if before_id is not None:
+            query = query.where(CountersignApproval.audit_event_id < before_id)
+        for appraisal_id, entered_id, seat, user_id, employee_id, principal_id, principal_user in (
+                session.execute(query)):
+            if chunk.get(appraisal_id) == entered_id:
+                out.setdefault(appraisal_id, []).append(
+                    Countersign(seat, user_id, employee_id, principal_id, principal_user))
+    return {i: tuple(seats) for i, seats in out.items()}
+
+
+def countersign_status(table: WorkflowTable, facts: Facts) -> tuple[int, int] | None:
+    """``(done, needed)`` of the countersigned step out of the appraisal's state (the first such row
+    whose guard holds), for "1 / 2 人已会签"; None when its state has no countersigned step."""
+    for row in table.transitions_from(facts.state):
+        if row.countersign and (row.guard is None or row.guard.holds(facts.values)):
+            return progress(row, facts)
+    return None
 
 
 def publication_facts(table: WorkflowTable, published_at) -> dict:
@@ -73,10 +142,12 @@ def publication_facts(table: WorkflowTable, published_at) -> dict:
 def facts_of(session, appraisal: Appraisal, supervisor_id, manager_id, before_id=None, state=None) -> Facts:
     """The workflow facts of an appraisal version (as of before the event ``before_id``, when given)."""
     approvals, edits = round_facts(session, [appraisal.id], before_id)[appraisal.id]
+    seats = countersign_facts(session, [appraisal.id], before_id).get(appraisal.id, ())
     table = workflows.workflow_table(session, appraisal.rule_set_version_id)
     return Facts(state=state or appraisal.state.value, employee_id=appraisal.employee_id,
                  supervisor_id=supervisor_id, station_manager_id=manager_id, values=guard_values(appraisal),
-                 approvals=approvals, edits=edits, **publication_facts(table, appraisal.cycle.published_at))
+                 approvals=approvals, edits=edits, **publication_facts(table, appraisal.cycle.published_at),
+                 countersigns=seats)
 
 
 def sees_internal(caller: Caller, appraisal: Appraisal) -> bool:
@@ -94,7 +165,7 @@ def load(session, appraisal_id, caller: Caller) -> tuple[Appraisal, Facts]:
     if not 0 < ident < 2**31:
         raise NotFound()
     row = session.execute(
-        select(Appraisal, Employee.supervisor_id, Station.manager_id)
+        select(Appraisal, REVIEWER_ID, Station.manager_id)
         .join(Employee, Employee.id == Appraisal.employee_id)
         .join(Station, Station.id == Appraisal.station_id)
         .where(Appraisal.id == ident, scope_clause(Appraisal, caller.scope))

@@ -187,9 +187,10 @@ def calibrate(session, appraisal_id, caller: Caller, *, total=None, grade=None, 
         appraisee = dataclasses.replace(Appraisee.from_snapshot(snapshot), id=appraisal.employee_id,
                                         station_id=appraisal.station_id)
         scored = Scored(text, digest, snapshot["subtotal"], snapshot["total"], snapshot["grade"])
-        row = appraisal_row(appraisal.cycle_id, appraisal.rule_set_version_id, appraisee, scored, at,
-                            version=appraisal.version + 1, state=found.target, manual=appraisal.manual,
-                            adjustment=appraisal.adjustment, reason=appraisal.adjustment_reason)
+        row = {**appraisal_row(appraisal.cycle_id, appraisal.rule_set_version_id, appraisee, scored, at,
+                               version=appraisal.version + 1, state=found.target, manual=appraisal.manual,
+                               adjustment=appraisal.adjustment, reason=appraisal.adjustment_reason),
+               "reviewer_id": appraisal.reviewer_id, "reviewer_reason": appraisal.reviewer_reason}
         try:
             ((new_id, _digest),) = insert_appraisals(session, [row])
         except IntegrityError as exc:  # another version of this appraisal was written meanwhile

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from .. import permissions as p
 from ..models import Employee
-from ..scoping import Scope, scope_for
-from ..workflow import Actor
+from ..scoping import Scope, principals_of, scope_for
+from ..workflow import Actor, Principal
 from .audit import SYSTEM
 
 
@@ -25,14 +25,28 @@ class Caller:
 SYSTEM_CALLER = Caller(Actor(None, frozenset({p.HR}), None, SYSTEM), Scope(everything=True))
 
 
-def caller_for(session, user, locale: str = "zh_CN") -> Caller:
-    """The caller of a FAB user: roles (Admin acts as HR), employee record, scope."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return Caller(Actor(None, frozenset()), Scope(), locale)
+def _roles(user) -> frozenset[str]:
     roles = {role.name for role in user.roles}
     if p.ADMIN in roles:
         roles.add(p.HR)
+    return frozenset(roles)
+
+
+def _identity(session, user) -> tuple[int | None, str]:
     employee = session.scalar(select(Employee).where(Employee.user_id == user.id))
     name = employee.name if employee else (f"{user.first_name} {user.last_name}".strip() or user.username)
-    actor = Actor(user.id, frozenset(roles), employee.id if employee else None, name)
+    return (employee.id if employee else None), name
+
+
+def caller_for(session, user, locale: str = "zh_CN") -> Caller:
+    """The caller of a FAB user: roles (Admin acts as HR), employee record, scope, and the principals
+    they stand in for today (代理: an active substitute row whose local dates hold today)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return Caller(Actor(None, frozenset()), Scope(), locale)
+    employee_id, name = _identity(session, user)
+    principals = []
+    for principal in principals_of(session, user.id):
+        principal_employee, principal_name = _identity(session, principal)
+        principals.append(Principal(principal.id, principal_employee, _roles(principal), principal_name))
+    actor = Actor(user.id, _roles(user), employee_id, name, acting_for=tuple(principals))
     return Caller(actor, scope_for(user), locale)

@@ -20,7 +20,7 @@ from ..locales import default_locale
 from ..models import Appraisal, AuditEvent
 from ..workflow import State
 from . import workflows
-from .audit import AMEND, COMPUTE, INTERNAL, RECOMPUTE, REVIEW, SHARED, SYSTEM
+from .audit import AMEND, COMPUTE, COUNTERSIGN, INTERNAL, REASSIGN, RECOMPUTE, REVIEW, SHARED, SYSTEM
 
 PUBLISH = "publish"  # the event publication writes on each appraisal of the cycle
 
@@ -36,12 +36,19 @@ def local_text(when: dt.datetime) -> str:
 
 def event_action_label(table, action: str, locale: str | None) -> str:
     labels = {COMPUTE: _("Computed"), RECOMPUTE: _("Recomputed"), REVIEW: _("Review edit"),
-              AMEND: _("Amended"), PUBLISH: _("Results published")}
+              AMEND: _("Amended"), PUBLISH: _("Results published"), COUNTERSIGN: _("Countersigned"),
+              REASSIGN: _("Reviewer reassigned")}
     return labels.get(action) or table.action_label(action, locale)
 
 
 def who_label(event: AuditEvent) -> str:
-    return _("System") if event.user_id is None and event.who == SYSTEM else event.who
+    """Who took the step: their name at the time, "System", or "X (for Y)" (X（代 Y）) when a substitute
+    took it for Y."""
+    if event.user_id is None and event.who == SYSTEM:
+        return _("System")
+    if event.on_behalf_of:
+        return _("%(who)s (for %(principal)s)", who=event.who, principal=event.on_behalf_of)
+    return event.who
 
 
 def trail(session, appraisal: Appraisal, table, locale: str | None, *, internal: bool = False) -> list[dict]:

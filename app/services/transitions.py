@@ -4,33 +4,45 @@ Each call is one database transaction. The state changes with a conditional
 ``UPDATE appraisal SET state = :to WHERE id = :id AND state = :expected`` (django-fsm's way): when it
 touches no row somebody else won, and the caller gets :class:`Conflict` (HTTP 409) with nothing changed.
 Every transition writes exactly one audit event in the same transaction.
+
+A substitute's step is recorded as theirs, for the principal (``on_behalf_of``). A countersigned step
+(会签) moves on with its last seat; each seat before it is a partial approval: one ``countersign`` event,
+one ``countersign_approval`` row, the state unchanged (:func:`_countersign`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from ..metrics import compute_metrics
-from ..models import Appraisal, AuditEvent, Employee
+from ..models import Appraisal, AuditEvent, CountersignApproval, Employee
 from ..workflow import (
     CALIBRATE,
+    Facts,
+    Principal,
     Refusal,
+    Transition,
     TransitionRefused,
     check_amend,
     comment_visibility,
     decide,
-    decide_row,
+    decide_as,
+    progress,
+    seat_for,
 )
 from . import incentives, workflows
-from .appraisals import facts_of, load
-from .audit import AMEND, event_row, now
+from .appraisals import entered_events, facts_of, load
+from .audit import AMEND, COUNTERSIGN, event_row, now
 from .caller import Caller
 from .compute import appraisal_row, bind_ruleset, insert_appraisals
 from .errors import Conflict, NotFound, message_of
 from .events import AMEND as AMENDED
+from .events import COUNTERSIGN as COUNTERSIGNED
 from .events import TRANSITION, Event, emit
 from .scoring import Scorer, appraisees
 
@@ -94,7 +106,7 @@ def transition(session, appraisal_id, caller: Caller, action: str, comment: str 
             raise Conflict()
         table = workflows.workflow_table(session, appraisal.rule_set_version_id)
         try:
-            row = decide_row(table, facts, caller.actor, action, comment)
+            row, principal = decide_as(table, facts, caller.actor, action, comment)
             target = row.target
         except TransitionRefused as exc:
             if exc.code == "SEPARATION_OF_DUTIES":
@@ -109,6 +121,12 @@ def transition(session, appraisal_id, caller: Caller, action: str, comment: str 
                 raise Conflict() from exc
             raise
         shown_to = comment_visibility(row, visibility)
+        if row.countersign:
+            done, needed = progress(row, facts)
+            if done + 1 < needed:
+                _countersign(session, appraisal, facts, caller, row, principal, comment, shown_to)
+                session.commit()
+                return facts.state
         at = now()
         changed = session.execute(
             update(Appraisal)
@@ -120,7 +138,7 @@ def transition(session, appraisal_id, caller: Caller, action: str, comment: str 
         if changed != 1:
             raise Conflict()
         event = event_row(appraisal.id, caller.actor, action, facts.state, target, comment,
-                          appraisal.snapshot_hash, at, visibility=shown_to)
+                          appraisal.snapshot_hash, at, visibility=shown_to, on_behalf_of=principal)
         event_id = session.execute(insert(AuditEvent).returning(AuditEvent.id), [event]).scalar_one()
         cycle_id = appraisal.cycle_id
         for effect in _EFFECTS.get(target, ()):
@@ -128,12 +146,58 @@ def transition(session, appraisal_id, caller: Caller, action: str, comment: str 
             effect(session, appraisal, session.get(AuditEvent, event_id))
         emit(session, Event(TRANSITION, key=f"audit:{event_id}", appraisal_ids=(appraisal.id,),
                             cycle_id=cycle_id, action=action, source=str(facts.state), target=str(target),
-                            actor_user_id=caller.actor.user_id))
+                            actor_user_id=caller.actor.user_id,
+                            on_behalf_of_user_id=principal.user_id if principal else None))
         session.commit()
         return target
     except BaseException:
         session.rollback()
         raise
+
+
+def _later(at: dt.datetime, seen: dt.datetime | None) -> dt.datetime:
+    """``at``, or just after ``seen`` when the clock has not moved past it (a test's clock stands still):
+    the new ``updated_at`` always differs from the one read."""
+    if seen is None:
+        return at
+    seen = seen if seen.tzinfo is not None else seen.replace(tzinfo=dt.UTC)
+    return at if at > seen else seen + dt.timedelta(microseconds=1)
+
+
+def _countersign(session, appraisal: Appraisal, facts: Facts, caller: Caller, row: Transition,
+                 principal: Principal | None, comment: str | None, visibility: str) -> None:
+    """A partial approval of a countersigned step, in the caller's transaction: the appraisal's
+    ``updated_at`` moves only if nobody changed it since it was read (seats are taken one at a time: two at
+    once give one 409, never two partial approvals that should have moved it on), then one
+    ``countersign`` event, one seat row (the same seat twice is a 409), and the event's emit."""
+    seat = seat_for(row, facts, caller.actor, principal)
+    entered = entered_events(session, [appraisal.id]).get(appraisal.id)
+    at = _later(now(), appraisal.updated_at)
+    changed = session.execute(
+        update(Appraisal)
+        .where(Appraisal.id == appraisal.id, Appraisal.state == facts.state, Appraisal.is_current.is_(True),
+               Appraisal.updated_at == appraisal.updated_at)
+        .values(updated_at=at)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed != 1 or entered is None:
+        raise Conflict()
+    event_id = session.execute(insert(AuditEvent).returning(AuditEvent.id), [
+        event_row(appraisal.id, caller.actor, COUNTERSIGN, facts.state, facts.state, comment,
+                  appraisal.snapshot_hash, at, visibility=visibility, on_behalf_of=principal),
+    ]).scalar_one()
+    principal_id = principal.user_id if principal else None
+    try:  # the same seat of the same visit twice: the caller rolls the whole step back
+        session.execute(insert(CountersignApproval), [{
+            "appraisal_id": appraisal.id, "state": facts.state, "entered_event_id": entered, "seat": seat,
+            "user_id": caller.actor.user_id, "on_behalf_of_user_id": principal_id,
+            "audit_event_id": event_id, "at": at}])
+    except IntegrityError as exc:
+        raise Conflict() from exc
+    emit(session, Event(COUNTERSIGNED, key=f"audit:{event_id}", appraisal_ids=(appraisal.id,),
+                        cycle_id=appraisal.cycle_id, action=row.action, source=facts.state,
+                        target=facts.state, actor_user_id=caller.actor.user_id,
+                        on_behalf_of_user_id=principal_id))
 
 
 @dataclass
@@ -198,9 +262,10 @@ def amend_appraisal(session, appraisal_id, caller: Caller, reason: str) -> Appra
         ).rowcount
         if retired != 1:
             raise Conflict()
-        row = appraisal_row(cycle.id, version.id, appraisee, scored, at,
-                            version=appraisal.version + 1, state=target, manual=appraisal.manual,
-                            adjustment=appraisal.adjustment, reason=appraisal.adjustment_reason)
+        row = {**appraisal_row(cycle.id, version.id, appraisee, scored, at,
+                               version=appraisal.version + 1, state=target, manual=appraisal.manual,
+                               adjustment=appraisal.adjustment, reason=appraisal.adjustment_reason),
+               "reviewer_id": appraisal.reviewer_id, "reviewer_reason": appraisal.reviewer_reason}
         ((new_id, _digest),) = insert_appraisals(session, [row])
         event_id = session.execute(insert(AuditEvent).returning(AuditEvent.id), [
             event_row(new_id, caller.actor, AMEND, facts.state, target, reason, scored.digest, at),
