@@ -31,7 +31,7 @@ from sqlalchemy import select, update
 from ..extensions import db
 from ..locales import default_locale
 from ..models import Notification, NotificationPreference, Outbox, OutboxState, RobotWebhook
-from . import email, robots
+from . import email, messages, robots
 from .crypto import SecretUnreadable, unseal
 
 log = logging.getLogger(__name__)
@@ -159,7 +159,7 @@ def _compose(rows: list, at: dt.datetime):
     locale = (preference.locale if preference is not None else None) or default_locale()
     items = []
     for note in notifications:
-        rendered = _render(note.kind, note.params or {}, locale)
+        rendered = messages.render(note.kind, note.params or {}, locale)
         items.append(email.Item(rendered.title, rendered.text, rendered.html_fragment,
                                 email.absolute(config["JIXIAO_BASE_URL"], note.link)))
     db.session.rollback()
@@ -168,13 +168,6 @@ def _compose(rows: list, at: dt.datetime):
     return email.compose(sender=config["MAIL_DEFAULT_SENDER"], to=rows[0].recipient, items=items,
                          locale=locale, keys=[row.idempotency_key for row in rows],
                          base_url=config["JIXIAO_BASE_URL"], at=at)
-
-
-def _render(kind: str, params: dict, locale: str):
-    # late: the texts (app/notify/messages.py) are their own module, loaded when a mail is rendered
-    from . import messages
-
-    return messages.render(kind, params, locale)
 
 
 # --- robots -----------------------------------------------------------------------------------------
