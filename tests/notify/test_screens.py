@@ -170,3 +170,13 @@ def _drafts():
 
     return db.session.scalars(select(Appraisal.id).where(Appraisal.state == "draft",
                                                          Appraisal.is_current.is_(True))).all()
+
+
+@pytest.mark.parametrize("username", ["admin", "hr", "manager1", "sup1", "emp1"])
+def test_every_role_has_its_list_and_settings(login_as, username):
+    browser = login_as(username)
+    listed = browser.get("/notifications/")
+    settings = browser.get("/notifications/settings")
+    assert listed.status_code == 200 and settings.status_code == 200
+    assert "jx-notifications" in listed.get_data(as_text=True)
+    assert 'name="digest"' in settings.get_data(as_text=True)
