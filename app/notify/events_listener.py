@@ -24,6 +24,12 @@ JOB_NAMES = {
     "import": messages.bilingual("导入", "Import"),
 }
 MINE = "/appraisal/mine/"
+# Steps the workflow table does not name among its actions.
+OTHER_ACTIONS = {
+    "amend": messages.bilingual("更正", "Amend"),
+    "countersign": messages.bilingual("会签", "Countersign"),
+    "reassign": messages.bilingual("转交", "Reassign"),
+}
 
 
 def on_event(session, event: ev.Event) -> None:
@@ -61,8 +67,9 @@ def _appraisal_moved(session, event: ev.Event, appraisal_id: int) -> None:
               "state": messages.bilingual(table.state_label(state, "zh_CN"), table.state_label(state, "en")),
               "due": _due(session, cycle.id, state)}
     if event.action:
-        params["action"] = messages.bilingual(table.action_label(event.action, "zh_CN"),
-                                              table.action_label(event.action, "en"))
+        zh, en = table.action_label(event.action, "zh_CN"), table.action_label(event.action, "en")
+        params["action"] = OTHER_ACTIONS.get(event.action) if zh == en == event.action else None
+        params["action"] = params["action"] or messages.bilingual(zh, en)
     if audit is not None:
         params["by"] = audit.who
         if audit.on_behalf_of:

@@ -97,7 +97,9 @@ def sign(m):
 
 def amend(m):
     _published_emp1(m)
-    amend_appraisal(db.session, m.id("EMP1"), caller(m.app, "hr"), "更正数据")
+    amended = amend_appraisal(db.session, m.id("EMP1"), caller(m.app, "hr"), "更正数据")
+    (note,) = db.session.scalars(select(Notification).where(Notification.appraisal_id == amended.id)).all()
+    assert note.params["action"] == {"zh": "更正", "en": "Amend"}
     return last_key(), {"sup1"}
 
 
