@@ -6,12 +6,13 @@ Builds the data with bench/metrics.py (the generator and the real import; by def
 first stations holding ``--pdfs`` employees. Starts a throwaway Redis (tests/redisserver.py), then one and
 then two ``flask --app run worker`` processes on it (each a Celery worker of one process), and times the
 export job of that cycle's PDFs (``JIXIAO_EXPORT_PART_SIZE`` = ``--part-size``): from sending the job to
-seeing it done, zip included, after a warm-up export; the median of ``--rounds``. With the one worker it
-also times a compute job of the whole period for all stations against ``compute_cycle`` called in this
-process on the same data (each on a new cycle, alternating, after a warm-up of each). Prints one JSON line:
+seeing it done, zip included, after a warm-up export; the median of ``--rounds``, each round measuring
+one worker and then two close in time. With the one worker it also times a compute job of the whole
+period for all stations against ``compute_cycle`` called in this process on the same data (each on a new
+cycle, one after the other, after a warm-up of each). Prints one JSON line:
 
-    {"pdfs", "pages", "one_worker_pages_per_s", "two_workers_pages_per_s", "ratio" (two ÷ one),
-     "queue_overhead" (compute through a worker ÷ compute called directly), "compute_direct_s",
+    {"pdfs", "pages", "one_worker_pages_per_s", "two_workers_pages_per_s", "ratio" (two ÷ one, per round),
+     "queue_overhead" (compute through a worker ÷ compute called directly, per round), "compute_direct_s",
      "compute_worker_s", ...}
 
     .venv/bin/python bench/jobs.py [--pdfs N] [--part-size P] [--rounds R] [--employees M] [--orders K]
@@ -186,41 +187,47 @@ def run(args, work: Path) -> None:
                 wait_done(job.id)
                 return time.perf_counter() - t0
 
-            rates: dict[int, list[float]] = {}
-            pages = 0
-            direct, queued = [], []
-            for count in (1, 2):
-                logs = [work / f"worker-{count}-{n}.log" for n in range(count)]
-                processes = [(worker(env, log), log) for log in logs]
-                try:
-                    wait_ready(processes)
-                    _seconds, path = export()  # warm-up: fonts, stylesheets, every worker's first PDF
-                    if not pages:
-                        with zipfile.ZipFile(path) as archive:
-                            pages = sum(len(PdfReader(io.BytesIO(archive.read(name))).pages)
-                                        for name in archive.namelist())
-                    rates[count] = [pages / export()[0] for _ in range(args.rounds)]
-                    if count == 1:
-                        compute_direct()
-                        compute_worker()  # warm-ups
-                        for _ in range(args.rounds):
-                            direct.append(compute_direct())
-                            queued.append(compute_worker())
-                finally:
-                    stop(processes)
+            # The first worker runs throughout; the second is started and stopped in each round, so that
+            # a round's one-worker and two-worker figures are measured close in time (a neighbour's load
+            # on a shared machine skews their ratio less). Ratios are per round; the median is reported.
+            first = [(worker(env, work / "worker-a.log"), work / "worker-a.log")]
+            direct, queued, ones, twos, ratios = [], [], [], [], []
+            try:
+                wait_ready(first)
+                _seconds, path = export()  # warm-up: fonts, stylesheets, the worker's first PDF
+                with zipfile.ZipFile(path) as archive:
+                    pages = sum(len(PdfReader(io.BytesIO(archive.read(name))).pages)
+                                for name in archive.namelist())
+                compute_direct()
+                compute_worker()  # warm-ups
+                for round_ in range(args.rounds):
+                    direct.append(compute_direct())
+                    queued.append(compute_worker())
+                    ones.append(pages / export()[0])
+                    log = work / f"worker-b{round_}.log"
+                    second = [(worker(env, log), log)]
+                    try:
+                        wait_ready(second)
+                        export()  # the second worker's warm-up
+                        twos.append(pages / export()[0])
+                    finally:
+                        stop(second)
+                    ratios.append(twos[-1] / ones[-1])
+            finally:
+                stop(first)
             employees = session.scalar(select(func.count()).select_from(Employee))
     finally:
         redis.stop()
 
-    one, two = statistics.median(rates[1]), statistics.median(rates[2])
+    one, two = statistics.median(ones), statistics.median(twos)
     direct_s, worker_s = statistics.median(direct), statistics.median(queued)
     print(json.dumps({
         "pdfs": pdfs,
         "pages": pages,
         "one_worker_pages_per_s": round(one, 2),
         "two_workers_pages_per_s": round(two, 2),
-        "ratio": round(two / one, 2),
-        "queue_overhead": round(worker_s / direct_s, 3),
+        "ratio": round(statistics.median(ratios), 2),
+        "queue_overhead": round(statistics.median(w / d for w, d in zip(queued, direct, strict=True)), 3),
         "compute_direct_s": round(direct_s, 2),
         "compute_worker_s": round(worker_s, 2),
         "compute_employees": employees,
