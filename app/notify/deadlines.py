@@ -24,11 +24,18 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..models import Appraisal, Cycle, CycleDeadline, Employee, Station
 from ..services import workflows
-from ..services.appraisals import guard_values, names_of, publication_facts, round_facts
+from ..services.appraisals import (
+    REVIEWER_ID,
+    countersign_facts,
+    guard_values,
+    names_of,
+    publication_facts,
+    round_facts,
+)
 from ..services.deadlines import aware, remind_before
 from ..workflow import APPROVAL_STATES, Facts, State, waiting_for
 from ..workflow.table import HR, SELF, STATION_MANAGER, SUPERVISOR
@@ -135,14 +142,15 @@ def _late_appraisals(session, cycle_id: int, state: str) -> list[_Late]:
         select(Appraisal.id, Appraisal.rule_set_version_id, Appraisal.state, Appraisal.employee_id,
                Appraisal.station_id, Appraisal.total, Appraisal.subtotal, Appraisal.adjustment,
                Appraisal.grade, Appraisal.version,
-               func.coalesce(Appraisal.reviewer_id, Employee.supervisor_id).label("supervisor_id"),
-               Station.manager_id, Cycle.published_at)
+               REVIEWER_ID, Station.manager_id, Cycle.published_at)
         .join(Employee, Employee.id == Appraisal.employee_id)
         .join(Station, Station.id == Appraisal.station_id)
         .join(Cycle, Cycle.id == Appraisal.cycle_id)
         .where(Appraisal.cycle_id == cycle_id, Appraisal.state == state, Appraisal.is_current.is_(True))
         .order_by(Appraisal.id)).all()
-    rounds = round_facts(session, [r.id for r in rows]) if state in APPROVAL_STATES else {}
+    in_approval = [r.id for r in rows] if state in APPROVAL_STATES else []
+    rounds = round_facts(session, in_approval) if in_approval else {}
+    seats = countersign_facts(session, in_approval) if in_approval else {}
     tables: dict[int, object] = {}
     late = []
     for row in rows:
@@ -150,7 +158,8 @@ def _late_appraisals(session, cycle_id: int, state: str) -> list[_Late]:
         table = tables.get(version) or tables.setdefault(version, workflows.workflow_table(session, version))
         approvals, edits = rounds.get(row.id, ((), 0))
         facts = Facts(row.state.value, row.employee_id, row.supervisor_id, row.manager_id, guard_values(row),
-                      approvals=approvals, edits=edits, **publication_facts(table, row.published_at))
+                      approvals=approvals, edits=edits, countersigns=seats.get(row.id, ()),
+                      **publication_facts(table, row.published_at))
         late.append(_Late(row.id, row.station_id, facts, table))
     return late
 

@@ -27,8 +27,9 @@ from app.models import (
 from app.notify import deadlines, digest
 from app.notify.deadlines import escalate, levels_at
 from app.notify.record import notify_users
+from app.services.reassign import reassign_reviewer
 from tests.deadlines.conftest import counts, due_day, local, outbox, set_due, told, user_id
-from tests.factories import demo_cycle
+from tests.factories import appraisal_ids, caller, demo_cycle
 
 
 def run(at: dt.datetime) -> dict[str, int]:
@@ -97,6 +98,21 @@ def test_late_reviews_go_to_the_station_manager_then_to_hr(ctx, clock):
     run(clock.at)
     run(clock.at)
     assert counts(told("escalation", level=2)) == {"hr": 7}
+
+
+def test_a_reassigned_review_escalates_above_the_new_reviewer(ctx, clock):
+    cycle = demo_cycle()
+    ids = appraisal_ids(cycle.id)
+    manager1 = db.session.scalar(select(Employee.id).where(Employee.employee_no == "MANAGER1"))
+    reassign_reviewer(db.session, ids["EMP4"], caller(ctx, "hr"), manager1, "李明休假。")
+    due = set_due(ctx, "pending_review", due_day(cycle))
+    clock.set(due - dt.timedelta(hours=1))
+    run(clock.at)
+    assert counts(told("reminder"))["sup1"] == 1 and counts(told("reminder"))["manager1"] == 2
+    clock.set(due + dt.timedelta(seconds=1))
+    run(clock.at)
+    # manager1 is late with EMP4 now: the level above (the station manager, manager1 again) is skipped
+    assert counts(told("escalation", level=1)) == {"manager1": 1, "hr": 6}
 
 
 def test_escalations_queue_the_station_robot_reminders_do_not(ctx, clock):
