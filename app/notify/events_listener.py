@@ -85,7 +85,7 @@ def _appraisal_moved(session, event: ev.Event, appraisal_id: int) -> None:
     kind, link = messages.ACT, f"/appraisal/show/{appraisal.id}"
     if event.kind == ev.COUNTERSIGN:
         kind = messages.COUNTERSIGN
-        status = getattr(appraisals, "countersign_status", lambda *_: None)(table, facts)
+        status = appraisals.countersign_status(table, facts)
         params["done"], params["needed"] = status or (0, 0)
     elif event.kind == ev.REASSIGN:
         kind = messages.REASSIGNED

@@ -21,13 +21,8 @@ from ..models import Appraisal, Employee
 from ..models.appraisal import VISIBLE_TO_SUBJECT
 from ..services import appraisals, workflows
 from ..services.caller import SYSTEM_CALLER, Caller, caller_for
+from ..services.substitutes import active_substitutes
 from ..workflow import Facts, WorkflowTable, allowed_actions, waiting_for
-
-try:
-    from ..services.substitutes import active_substitutes
-except ImportError:  # substitutes are not in this build yet: nobody stands in for anybody
-    def active_substitutes(session, principal_user_ids, on=None) -> dict[int, list[int]]:  # noqa: ARG001
-        return {}
 
 SELF, SUPERVISOR, STATION_MANAGER, HR = "self", "supervisor", "station_manager", "hr"
 _CALLERS = "jixiao_notify_callers"  # session.info: the callers of this transaction, by user id

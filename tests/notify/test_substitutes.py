@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
+from sqlalchemy import select
 
 from app import clock as app_clock
 from app.extensions import db
-from app.models import Substitute
+from app.models import Employee, Substitute
+from app.services import reassign
+from tests.factories import caller
 from tests.notify.conftest import inbox_of, last_key, told
-
-pytest.importorskip("app.services.substitutes")
 
 
 def _stand_in(app, principal: str, substitute: str, days: int = 3) -> None:
@@ -41,12 +41,6 @@ def test_after_the_last_day_the_substitute_is_not_told(moves, clock):
 
 
 def test_a_reassignment_tells_the_new_reviewer_only(moves):
-    reassign = pytest.importorskip("app.services.reassign")
-    from sqlalchemy import select
-
-    from app.models import Employee
-    from tests.factories import caller
-
     moves.do("hr", "EMP1", "submit")
     manager = db.session.scalar(select(Employee.id).where(Employee.employee_no == "MANAGER1"))
     reassign.reassign_reviewer(db.session, moves.id("EMP1"), caller(moves.app, "hr"), manager, "主管休假")
