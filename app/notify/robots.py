@@ -251,6 +251,7 @@ def summary_lines(session, station_id: int | None) -> list[str]:
         code = codes.get(station, "?").translate(_MARKDOWN)
         line = gettext("%(station)s: %(counts)s", station=code, counts=sep.join(parts))
         if due.get(station) is not None:
-            line += gettext(", due %(date)s", date=f"{clock.to_local(due[station]):%m-%d}")
+            day = clock.to_local(due[station]).strftime("%m-%d")
+            line += gettext(", due %(date)s", date=day)
         lines.append(line)
     return lines

@@ -8,12 +8,12 @@ import datetime as dt
 import threading
 import time
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.extensions import db
 from app.jobs import ticker
 from app.jobs.embedded import run_embedded
-from app.models import JobMessage, Outbox
+from app.models import JobMessage, Outbox, Substitute
 from app.notify import outbox
 from app.services.compute import compute_cycle
 from app.services.cycles import create_cycle
@@ -31,8 +31,9 @@ def tick_and_drain(app) -> None:
 
 
 def a_draft(app) -> int:
-    """EMP1's appraisal in a new computed cycle (a draft; its supervisor is sup1)."""
+    """EMP1's appraisal in a new computed cycle (a draft; its supervisor is sup1, nobody stands in)."""
     with app.app_context():
+        db.session.execute(delete(Substitute))
         start, end = demo_period()
         cycle = create_cycle(db.session, FRESH, start, end)
         compute_cycle(db.session, cycle)
