@@ -20,22 +20,23 @@ import os
 import tempfile
 from collections.abc import Callable
 
-from flask import request, send_file
+from flask import jsonify, request, send_file
 from flask_appbuilder.api import BaseApi, expose
 from flask_appbuilder.security.decorators import permission_name, protect
 from flask_appbuilder.urltools import get_filter_args, get_order_args
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from .. import permissions as p
 from ..exports import XLSX_MIMETYPE, cycle_workbook, ranking_workbook, results_workbook, whatif_workbook
 from ..extensions import db
+from ..jobs.compute import whatif_jobs
 from ..jobs.export import start_export
 from ..locales import current_locale
-from ..models import Appraisal, Cycle, RuleSetVersion
+from ..models import Appraisal, Cycle, JobState, RuleSetVersion
 from ..scoping import current_scope, scope_clause
 from ..services import dashboard as dash
 from ..services.errors import ServiceError
-from ..services.rules import whatif
 from ..services.signoff import safe_file_name
 from ..web.context import current_caller, row_or_none
 from ..web.datamodel import interface
@@ -256,18 +257,30 @@ class WhatIfExportApi(_XlsxApi):
               $ref: '#/components/responses/403'
             404:
               $ref: '#/components/responses/404'
+            409:
+              description: '{"code": "WHATIF_NOT_RUN"}: the caller has no finished what-if of this version
+                and cycle (the rules editor runs one as a background job)'
+            422:
+              description: no such cycle
         """
         version = row_or_none(RuleSetVersion, pk)
         cycle = request.args.get("cycle", "")
         if version is None or not cycle or len(cycle) > 100:
             return self.response_404()
-        locale = current_locale()
-        try:
-            result = whatif(db.session, version.id, cycle, locale=locale)
-        except ServiceError as exc:
-            return service_error(self, exc)
-        finally:
-            db.session.rollback()  # the what-if changes nothing
+        if db.session.scalar(select(Cycle.id).where(Cycle.name == cycle)) is None:
+            return self.response(422, message=_("There is no cycle named “%(name)s”.", name=cycle))
+        # The answer of the caller's latest finished what-if of this version and cycle (a job: the
+        # request never scores a cycle).
+        done = [job for job in whatif_jobs(db.session, current_caller(), version.id, cycle)
+                if job.state == JobState.DONE and job.result]
+        if not done:
+            # Not ``self.response(409, code=…)``: ``code`` is that method's own first parameter.
+            answer = jsonify(code="WHATIF_NOT_RUN", message=_(
+                "Run the what-if of this version on this cycle first; its answer is what the workbook "
+                "holds."))
+            answer.status_code = 409
+            return answer
+        result, locale = done[0].result, (done[0].params or {}).get("locale") or current_locale()
         return xlsx_response(lambda path: whatif_workbook(result, locale, path),
                              f"whatif-v{version.number}.xlsx", file_name(cycle, f"v{version.number}"))
 

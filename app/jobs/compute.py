@@ -22,14 +22,12 @@ from ..services.compute import ComputeResult, CycleError
 from ..services.errors import NotFound, ServiceError
 from ..services.progress import progress_of
 from ..workflow import Actor
-from . import dispatch
 from .messages import both, message_for
 from .queries import job_dict, latest_job
 from .runtime import Run, claimed, effective_state
 from .start import start_job
 
-WHATIF = "whatif"  # a job kind of its own: a what-if's answer is its job's result
-dispatch.ENTRY_TASKS.setdefault(WHATIF, "jixiao.whatif")
+WHATIF = JobKind.WHATIF  # a job kind of its own: a what-if's answer is its job's result
 # The compute's own stage names as the job's bar names them (templates/jobs/_progress.html).
 STAGES = {"rules": "rules", "metrics": "inputs", "appraise": "score", "write": "write"}
 RESULT_CHANGES = 200  # changes listed on the job's result (as on the cycle's last result)

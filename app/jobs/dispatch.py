@@ -27,6 +27,7 @@ ENTRY_TASKS: dict[str, str] = {
     JobKind.IMPORT: "jixiao.import_file",
     JobKind.CLEANUP: "jixiao.cleanup",
     JobKind.DEADLINES: "jixiao.deadlines",
+    JobKind.WHATIF: "jixiao.whatif",
 }
 
 

@@ -48,6 +48,7 @@ class JobKind(StrEnum):
     IMPORT = "import"
     CLEANUP = "cleanup"
     DEADLINES = "deadlines"  # reminders, escalations and the daily digest (periodic)
+    WHATIF = "whatif"  # a past cycle scored again with another rule-set version; the answer is the result
 
 
 class Job(Model):

@@ -117,6 +117,9 @@ def test_the_whatif_export_is_the_whatif_table(app, login_as, api_as):
     assert pay[-1]["之后"] == sum(r["之后金额"] or 0 for r in rows)
     assert login_as("sup1").get(f"/api/v1/ruleset/{version}/whatif.xlsx?cycle={name}").status_code == 403
     assert hr.get(f"/api/v1/ruleset/{version}/whatif.xlsx?cycle=nothing").status_code == 422
+    # Another HR account has run no what-if: the workbook is not scored in the request.
+    refused = api_as("admin").get(f"/api/v1/ruleset/{version}/whatif.xlsx?cycle={name}")
+    assert refused.status_code == 409 and refused.get_json()["code"] == "WHATIF_NOT_RUN"
 
 
 def test_the_cycle_page_offers_the_workbook_to_hr_and_station_managers_only(app, login_as):
