@@ -80,7 +80,12 @@ def send_due(at: dt.datetime) -> dict[str, int]:
         if row.channel == "email":
             mails[(row.user_id, row.recipient.lower())].append(row)
         else:
-            _settle(token, at, [row], _send_robot(row, at), counts)
+            try:
+                failure = _send_robot(row, at)
+            except Exception as exc:  # noqa: BLE001 - a bug must not leave the row claimed for ever
+                log.exception("outbox %s: the robot message could not be built", row.id)
+                failure = Failure(_unexpected(exc))
+            _settle(token, at, [row], failure, counts)
     if mails:
         _send_mails(token, at, mails, counts)
     return counts
@@ -122,6 +127,10 @@ def _settle(token: str, at: dt.datetime, rows: list, failure: Failure | None, co
         log.warning("outbox %s: %s", [row.id for row in rows], failure.error)
 
 
+def _unexpected(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
 # --- mail -------------------------------------------------------------------------------------------
 
 
@@ -140,6 +149,9 @@ def _send_mails(token: str, at: dt.datetime, groups: dict[tuple, list], counts: 
                         email.send(smtp, message)
                 except email.MailError as exc:
                     _settle(token, at, rows, Failure(str(exc)), counts)
+                except Exception as exc:  # noqa: BLE001 - a bug must not leave the rows claimed for ever
+                    log.exception("outbox %s: the mail could not be built", [row.id for row in rows])
+                    _settle(token, at, rows, Failure(_unexpected(exc)), counts)
                 else:
                     _settle(token, at, rows, None, counts)
     except email.MailError as exc:  # no connection: every group not settled yet waits for the retry

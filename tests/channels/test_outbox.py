@@ -209,3 +209,17 @@ def test_a_disabled_robot_posts_nothing(mailctx, clock, robot_listener):
     clock.move(hours=1)
     assert outbox.send_due(clock.at)["failed"] == 1 and robot_listener.received == []
     assert hook
+
+
+def test_a_mail_that_cannot_be_built_is_retried_not_left_claimed(mailctx, clock, smtp_down, monkeypatch):
+    smtp_down.start()
+    row = notify_by_mail("sup1", "audit:1", clock.at)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no text")
+
+    monkeypatch.setattr(messages, "render", broken)
+    assert outbox.send_due(clock.at)["retry"] == 1
+    assert (state_of(row).state, state_of(row).last_error) == ("pending", "RuntimeError: no text")
+    monkeypatch.undo()
+    assert outbox.send_due(clock.move(seconds=30))["sent"] == 1
