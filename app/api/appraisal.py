@@ -20,6 +20,7 @@ from ..services import transitions as tr
 from ..services.document import trail, trail_rows
 from ..services.errors import ServiceError, kind_of
 from ..services.inbox import inbox as inbox_items
+from ..services.inbox import parse_filters
 from ..services.review import review as review_appraisal
 from ..web.context import MAX_COMMENT, current_caller
 from ..web.datamodel import interface
@@ -186,17 +187,21 @@ class AppraisalApi(JixiaoModelRestApi):
             name: pk
           responses:
             200:
-              description: state, actions, and who may act next (waiting_for)
+              description: state, actions, who may act next (waiting_for) and the seats of a
+                countersigned step (countersign, {"done", "needed"}, or null)
             404:
               $ref: '#/components/responses/404'
         """
         try:
-            appraisal, table, allowed, waiting = appraisals.actions_for(db.session, pk, current_caller())
+            person = current_caller()
+            appraisal, table, allowed, waiting = appraisals.actions_for(db.session, pk, person)
+            seats = appraisals.countersign_status(table, appraisals.load(db.session, pk, person)[1])
         except ServiceError as exc:
             return service_error(self, exc)
         return self.response(200, state=appraisal.state.value,
                              state_label=table.state_label(appraisal.state.value, current_locale()),
-                             actions=[transition_dict(table, t) for t in allowed], waiting_for=waiting)
+                             actions=[transition_dict(table, t) for t in allowed], waiting_for=waiting,
+                             countersign={"done": seats[0], "needed": seats[1]} if seats else None)
 
     @expose("/<int:pk>/transition", methods=["POST"])
     @protect()
@@ -433,17 +438,34 @@ class AppraisalApi(JixiaoModelRestApi):
     @safe
     @permission_name("inbox")
     def inbox(self):
-        """The caller's inbox: current appraisals waiting for an action of theirs.
+        """The caller's inbox: current appraisals waiting for an action of theirs, searched, filtered
+        and sorted as the inbox screen does.
         ---
         get:
+          parameters:
+          - {in: query, name: q, schema: {type: string}, description: a part of an employee number or name}
+          - {in: query, name: cycle, schema: {type: integer}}
+          - {in: query, name: station, schema: {type: integer}}
+          - {in: query, name: state, schema: {type: string}}
+          - {in: query, name: due, schema: {type: string, enum: [overdue, soon]}}
+          - {in: query, name: sort, schema: {type: string, enum: [due, employee, cycle, total, state, -due,
+              -employee, -cycle, -total, -state]}}
           responses:
             200:
               description: count and result
+            422:
+              $ref: '#/components/responses/422'
         """
-        items = inbox_items(db.session, current_caller())
+        try:
+            items = inbox_items(db.session, current_caller(), **parse_filters(request.args))
+        except ServiceError as exc:
+            return service_error(self, exc)
         result = [{
-            "id": i.id, "cycle": i.cycle, "employee_no": i.employee_no, "employee_name": i.employee_name,
-            "station": i.station, "state": i.state, "total": i.total, "grade": i.grade,
-            "actions": [t.action for t in i.actions], "waiting_for": i.waiting,
+            "id": i.id, "cycle": i.cycle, "cycle_id": i.cycle_id, "employee_no": i.employee_no,
+            "employee_name": i.employee_name, "station": i.station, "state": i.state, "total": i.total,
+            "grade": i.grade, "actions": [t.action for t in i.actions], "waiting_for": i.waiting,
+            "due_at": i.due_at.isoformat() if i.due_at else None, "due_status": i.due_status,
+            "acting_for": i.acting_for,
+            "countersign": {"done": i.countersign[0], "needed": i.countersign[1]} if i.countersign else None,
         } for i in items]
         return self.response(200, count=len(result), result=result)

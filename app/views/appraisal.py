@@ -10,10 +10,12 @@ import datetime as dt
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
+from flask_appbuilder.security.sqla.models import Role, User
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from .. import clock
 from .. import permissions as p
 from ..extensions import db
 from ..jobs import JobKind, JobRunning, job_dict, latest_job
@@ -22,13 +24,14 @@ from ..locales import current_locale
 from ..models import Appraisal, Cycle, Employee, Station
 from ..pdf.numbers import measure
 from ..scoping import scope_clause
-from ..services import appraisals, publication, workflows
+from ..services import appraisals, publication, reassign, workflows
 from ..services import transitions as tr
 from ..services.caller import Caller
 from ..services.compute import CycleError
 from ..services.cycles import create_cycle, state_counts, submit_drafts
 from ..services.document import document_snapshot, local_text
 from ..services.errors import NotFound, ServiceError
+from ..services.inbox import SORTS, STATE_ORDER, BadInboxFilter, parse_filters
 from ..services.inbox import inbox as inbox_items
 from ..services.review import review as review_appraisal
 from ..services.transitions import amend_appraisal
@@ -55,6 +58,8 @@ from .base import JixiaoModelView, flash_error
 
 # Actions the inbox offers on many appraisals at once (HR submits drafts, reviewers approve).
 BULK_ACTIONS = ("submit", "approve")
+# The inbox shows this many appraisals a page.
+INBOX_PAGE = 100
 # At most this many refusals are listed one by one after a bulk action; the rest are counted.
 LISTED_REFUSALS = 10
 
@@ -102,6 +107,14 @@ def flash_outcomes(outcomes: list[tr.BulkOutcome], action: str, person: Caller) 
         flash(_("… and %(count)s more not done.", count=len(failed) - LISTED_REFUSALS), "danger")
 
 
+def _reviewers() -> list[tuple[str, str]]:
+    """Who may be named reviewer (supervisors and station managers with an account): number and name."""
+    return db.session.execute(
+        select(Employee.employee_no, Employee.name).join(User, User.id == Employee.user_id)
+        .join(User.roles).where(Role.name.in_((p.SUPERVISOR, p.STATION_MANAGER)), User.active.is_(True))
+        .distinct().order_by(Employee.employee_no)).all()
+
+
 def _second_step_reason(table, facts, person: Caller, locale: str) -> str | None:
     """Why the person who took the earlier approval step sees no action now, if that is why."""
     for t in table.transitions_from(facts.state):
@@ -121,10 +134,11 @@ class AppraisalView(JixiaoModelView):
     route_base = "/appraisal"
     method_permission_name = {
         **p.METHOD_PERMISSIONS,
-        "transition": p.WRITE, "review": p.WRITE, "amend": p.WRITE, "bulk": p.WRITE,
+        "transition": p.WRITE, "review": p.WRITE, "amend": p.WRITE, "bulk": p.WRITE, "reassign": p.WRITE,
         "inbox": p.READ, "mine": p.READ,
     }
-    include_route_methods = {"list", "show", "transition", "review", "amend", "bulk", "inbox", "mine"}
+    include_route_methods = {"list", "show", "transition", "review", "amend", "bulk", "inbox", "mine",
+                             "reassign"}
     list_title = _l("Appraisals")
     show_title = _l("Appraisal")
     label_columns = APPRAISAL_LABELS
@@ -170,8 +184,13 @@ class AppraisalView(JixiaoModelView):
                                     scope_clause(Appraisal, person.scope))
             .order_by(Appraisal.version)
         ).all()
+        reassignable = (p.HR in person.actor.roles and appraisal.is_current
+                        and facts.state in reassign.REASSIGNABLE)
         return self.render_template(
-            "appraisal/show.html", appraisal=appraisal,
+            "appraisal/show.html", appraisal=appraisal, reassignable=reassignable,
+            reviewers=_reviewers() if reassignable else [],
+            countersign=appraisals.countersign_status(table, facts),
+            reviewer=db.session.get(Employee, appraisal.reviewer_id) if appraisal.reviewer_id else None,
             snapshot=document_snapshot(db.session, appraisal, locale, internal=internal),
             table=table, locale=locale, actions=actions, can_review=can_review, can_amend=can_amend,
             versions=versions, state_css=STATE_CSS, max_adjustment=table.max_adjustment, measure=measure,
@@ -202,6 +221,21 @@ class AppraisalView(JixiaoModelView):
             flash(_("Done: the appraisal is now “%(state)s”.", state=label), "success")
         if request.form.get("next") == "inbox":
             return redirect(url_for(f"{self.__class__.__name__}.inbox"))
+        return self._back(pk)
+
+    @expose("/reassign/<pk>", methods=["POST"])
+    @has_access
+    def reassign(self, pk):
+        """HR names another reviewer (转交) with a reason."""
+        reviewer = reassign.reviewer_by_number(db.session, request.form.get("reviewer_employee_no", "")[:64])
+        try:
+            appraisal = reassign.reassign_reviewer(db.session, pk, current_caller(), reviewer,
+                                                   request.form.get("reason", ""))
+        except (ServiceError, Refusal) as exc:
+            flash_error(exc)
+        else:
+            name = db.session.get(Employee, appraisal.reviewer_id).name
+            flash(_("%(name)s reviews this appraisal from now on.", name=name), "success")
         return self._back(pk)
 
     @expose("/review/<pk>", methods=["POST"])
@@ -241,16 +275,38 @@ class AppraisalView(JixiaoModelView):
     @expose("/inbox/", methods=["GET"])
     @has_access
     def inbox(self):
+        """The inbox, searched, filtered and sorted by a GET form, a page of it at a time."""
         person = current_caller()
-        items = inbox_items(db.session, person)
+        try:
+            filters = parse_filters(request.args)
+            items = inbox_items(db.session, person, **filters)
+        except BadInboxFilter as exc:
+            flash_error(exc)
+            filters, items = {}, inbox_items(db.session, person)
+        pages = max(1, -(-len(items) // INBOX_PAGE))
+        page = request.args.get("page", "1")
+        page = min(int(page), pages) if page.isdigit() and 0 < len(page) < 6 and int(page) > 0 else 1
         table = workflows.default_table()
         offered = [a for a in BULK_ACTIONS if any(t.action == a for i in items for t in i.actions)]
-        return self.render_template("appraisal/inbox.html", items=items, table=table, locale=current_locale(),
-                                    state_css=STATE_CSS, bulk_actions=offered, max_comment=MAX_COMMENT)
+        # the choices: cycles and stations of appraisals the person may see (an unpublished cycle is none
+        # of an employee's business)
+        seen = select(Appraisal).where(scope_clause(Appraisal, person.scope))
+        cycles = db.session.scalars(
+            select(Cycle).where(Cycle.id.in_(seen.with_only_columns(Appraisal.cycle_id)))
+            .order_by(Cycle.end.desc(), Cycle.id.desc()).limit(50)).all()
+        stations = db.session.scalars(select(Station).where(
+            Station.id.in_(seen.with_only_columns(Appraisal.station_id))).order_by(Station.code)).all()
+        return self.render_template(
+            "appraisal/inbox.html", items=items[(page - 1) * INBOX_PAGE:page * INBOX_PAGE], count=len(items),
+            page=page, pages=pages, filters=filters, sorts=SORTS, states=STATE_ORDER, table=table,
+            cycles=cycles, stations=stations, to_local=clock.to_local,
+            locale=current_locale(), state_css=STATE_CSS, bulk_actions=offered, max_comment=MAX_COMMENT)
 
     @expose("/bulk/", methods=["POST"])
     @has_access
     def bulk(self):
+        """A bulk action: without ``confirmed=1`` the page saying how many and which (nothing changes),
+        with it the action on each."""
         person = current_caller()
         action = request.form.get("action", "approve")
         if action not in BULK_ACTIONS:
@@ -260,6 +316,16 @@ class AppraisalView(JixiaoModelView):
             flash(_("Select at least one appraisal."), "warning")
             return redirect(url_for(f"{self.__class__.__name__}.inbox"))
         comment = request.form.get("comment", "")
+        if request.form.get("confirmed") != "1":
+            rows = db.session.execute(
+                select(Appraisal.id, Employee.employee_no, Employee.name, Cycle.name)
+                .join(Employee, Employee.id == Appraisal.employee_id)
+                .join(Cycle, Cycle.id == Appraisal.cycle_id)
+                .where(Appraisal.id.in_(ids), scope_clause(Appraisal, person.scope))
+                .order_by(Employee.employee_no, Appraisal.id)).all()
+            return self.render_template(
+                "appraisal/bulk_confirm.html", action=action, ids=ids, rows=rows, comment=comment,
+                label=workflows.default_table().action_label(action, current_locale()))
         flash_outcomes(tr.bulk_transition(db.session, ids, person, action, comment), action, person)
         return redirect(url_for(f"{self.__class__.__name__}.inbox"))
 

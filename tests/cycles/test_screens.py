@@ -100,7 +100,7 @@ def test_inbox_bulk_approve_on_screen(app, login_as, fresh):
     assert "js/inbox.js" in html and FRESH in html
     for no in ("EMP1", "EMP2", "EMP3"):
         assert f'value="{ids[no]}"' in html
-    r = browser.post("/appraisal/bulk/", data={"csrf_token": token_of(html),
+    r = browser.post("/appraisal/bulk/", data={"csrf_token": token_of(html), "confirmed": "1",
                                                "ids": [str(ids["EMP1"]), str(ids["EMP2"]), str(ids["EMP6"])]})
     assert r.status_code == 302
     with app.app_context():

@@ -83,7 +83,7 @@ def test_inbox_offers_bulk_submit_to_hr_and_explains_refusals(app, fresh, login_
     html = browser.get("/appraisal/inbox/").get_data(as_text=True)
     assert 'name="action" value="submit"' in html and f'value="{ids["EMP1"]}"' in html
     token = re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
-    r = browser.post("/appraisal/bulk/", data={"csrf_token": token, "action": "submit",
+    r = browser.post("/appraisal/bulk/", data={"csrf_token": token, "action": "submit", "confirmed": "1",
                                                "ids": [str(ids["EMP1"]), str(ids["EMP2"])]})
     assert r.status_code == 302
     page = browser.get("/appraisal/inbox/").get_data(as_text=True)
