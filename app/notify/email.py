@@ -22,9 +22,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from flask import render_template, render_template_string
+from flask import render_template
 from flask_babel import force_locale, gettext
-from jinja2 import TemplateNotFound
 from markupsafe import Markup
 
 
@@ -61,25 +60,6 @@ def subject_for(items: Sequence[Item]) -> str:
     return gettext("%(n)s new notifications", n=len(items))
 
 
-_TEXT_FALLBACK = """{% for item in items %}{{ item.title }}
-{{ item.text }}
-{{ item.url }}
-
-{% endfor %}--
-{{ settings_url }}
-"""
-_HTML_FALLBACK = """<!doctype html><html><body>{% for item in items %}<h3>{{ item.title }}</h3>
-<div>{{ item.html }}</div><p><a href="{{ item.url }}">{{ item.url }}</a></p>{% endfor %}
-<hr><p><a href="{{ settings_url }}">{{ settings_url }}</a></p></body></html>"""
-
-
-def _render(name: str, fallback: str, context: Mapping) -> str:
-    try:
-        return render_template(name, **context)
-    except TemplateNotFound:
-        return render_template_string(fallback, **context)
-
-
 def compose(*, sender: str, to: str, items: Sequence[Item], locale: str, keys: Sequence[str],
             base_url: str, at: dt.datetime) -> EmailMessage:
     """One mail of ``items`` to ``to``, in ``locale``: text, then the HTML alternative."""
@@ -87,10 +67,10 @@ def compose(*, sender: str, to: str, items: Sequence[Item], locale: str, keys: S
         subject = subject_for(items)
         context = {"items": items, "subject": subject, "locale": locale,
                    "settings_url": absolute(base_url, "/notifications/settings")}
-        text = _render("notify/email.txt", _TEXT_FALLBACK, context)
+        text = render_template("notify/email.txt", **context)
         # the fragments messages.render escaped are markup for the autoescaped HTML template
         html_items = [Item(i.title, i.text, Markup(i.html), i.url) for i in items]
-        html = _render("notify/email.html", _HTML_FALLBACK, {**context, "items": html_items})
+        html = render_template("notify/email.html", **{**context, "items": html_items})
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
