@@ -27,8 +27,8 @@ from ..notify.crypto import SecretUnreadable, seal, unseal
 from ..services.document import local_text
 from ..web.context import current_username
 
-KIND_LABELS = {robots.DINGTALK: _l("DingTalk"), robots.WECOM: _l("WeCom (企业微信)"),
-               robots.FEISHU: _l("Feishu (飞书)")}
+KIND_LABELS = {robots.DINGTALK: _l("DingTalk"), robots.WECOM: _l("WeCom"),
+               robots.FEISHU: _l("Feishu")}
 SHOWN_STATES = (OutboxState.PENDING, OutboxState.SENDING, OutboxState.FAILED)
 MAX_URL = 2000
 MAX_SECRET = 500
