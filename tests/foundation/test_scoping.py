@@ -7,10 +7,11 @@ independent of the SQL in app.scoping), so new scoped views and APIs are covered
 import pytest
 from sqlalchemy import select
 
+from app import clock
 from app import permissions as p
 from app.api.base import JixiaoModelRestApi
 from app.extensions import db
-from app.models import Appraisal, Employee, Station
+from app.models import Appraisal, Employee, Station, Substitute
 from app.views.base import JixiaoModelView
 from tests.conftest import DEMO_USERS
 
@@ -34,6 +35,25 @@ def published_result(row) -> bool:
 
 
 def visible_ids(user, model) -> set[int]:
+    """``own_visible_ids``, plus for appraisals what the user sees standing in for a principal today (the
+    principal's rows, never the substitute's own nor the principal's own)."""
+    seen = own_visible_ids(user, model)
+    if model is not Appraisal:
+        return seen
+    today = clock.local_today()
+    principals = db.session.scalars(select(Substitute.principal_id).where(
+        Substitute.substitute_id == user.id, Substitute.revoked_at.is_(None),
+        Substitute.starts_on <= today, Substitute.ends_on >= today)).all()
+    employee_of = dict(db.session.execute(select(Employee.user_id, Employee.id)).all())
+    for principal_id in principals:
+        principal = db.session.get(type(user), principal_id)
+        skip = {employee_of.get(user.id), employee_of.get(principal_id)}
+        rows = {r.id: r.employee_id for r in db.session.scalars(select(Appraisal))}
+        seen |= {i for i in own_visible_ids(principal, model) if rows[i] not in skip}
+    return seen
+
+
+def own_visible_ids(user, model) -> set[int]:
     """The rows of ``model`` this user should see, by the scoping rule (HR all, a manager their station,
     a supervisor their reports, an employee themself), worked out here. Appraisals are results: one's own
     only once published (and approved, signed or disputed), and a manager's station and a supervisor's
