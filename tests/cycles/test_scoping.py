@@ -8,38 +8,53 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from app import clock
 from app import permissions as p
 from app.extensions import db
-from app.models import Appraisal, AuditEvent, Cycle, Employee, Station
+from app.models import Appraisal, AuditEvent, Cycle, Employee, Station, Substitute
 from tests.conftest import DEMO_USERS
 
 SAMPLE = 6  # out-of-scope appraisals tried per user (ids spread over the stations)
 
 
 def visible(username: str) -> tuple[set[int], set[int]]:
-    """(visible ids, all ids) of appraisals by the scoping rule."""
+    """(visible ids, all ids) of appraisals by the scoping rule, with what the user sees standing in for a
+    principal today (the principal's rows, never the substitute's own nor the principal's own)."""
     from flask import current_app
 
     user = current_app.appbuilder.sm.find_user(username=username)
-    roles = {r.name for r in user.roles}
     rows = db.session.execute(
         select(Appraisal.id, Appraisal.employee_id, Appraisal.station_id, Appraisal.state, Cycle.published_at)
         .join(Cycle, Cycle.id == Appraisal.cycle_id)).all()
     everything = {r.id for r in rows}
+    seen = own_visible(user, rows, everything)
+    today = clock.local_today()
+    principals = db.session.scalars(select(Substitute.principal_id).where(
+        Substitute.substitute_id == user.id, Substitute.revoked_at.is_(None),
+        Substitute.starts_on <= today, Substitute.ends_on >= today)).all()
+    employee_of = dict(db.session.execute(select(Employee.user_id, Employee.id)).all())
+    for principal_id in principals:
+        skip = {employee_of.get(user.id), employee_of.get(principal_id)}
+        theirs = own_visible(db.session.get(type(user), principal_id), rows, everything)
+        seen |= {r.id for r in rows if r.id in theirs and r.employee_id not in skip}
+    return seen, everything
+
+
+def own_visible(user, rows, everything: set[int]) -> set[int]:
+    roles = {r.name for r in user.roles}
     if roles & {p.ADMIN, p.HR}:
-        return everything, everything
+        return everything
     me = db.session.scalar(select(Employee).where(Employee.user_id == user.id))
     if me is None:
-        return set(), everything
+        return set()
     reports = set(db.session.scalars(select(Employee.id).where(Employee.supervisor_id == me.id)))
     managed = set(db.session.scalars(select(Station.id).where(Station.manager_id == me.id))) \
         if p.STATION_MANAGER in roles else set()
     def own_seen(r) -> bool:  # one's own result: once published and approved (or later)
         return r.published_at is not None and r.state.value in ("approved", "signed", "disputed")
 
-    seen = {r.id for r in rows if (own_seen(r) if r.employee_id == me.id else (
+    return {r.id for r in rows if (own_seen(r) if r.employee_id == me.id else (
             (p.SUPERVISOR in roles and r.employee_id in reports) or r.station_id in managed))}
-    return seen, everything
 
 
 def spread(ids: set[int], n: int) -> list[int]:
