@@ -12,9 +12,10 @@ from app.extensions import db
 from app.models import SignedPdf
 from tests.signoff.conftest import current_id
 
-# EMP1 is in S01 (supervisor sup1, station manager manager1); sup2 supervises S02.
+# EMP1 is in S01 (supervisor sup1, station manager manager1); sup2 supervises S02 and, in the demo, stands
+# in for sup1 (so sees sup1's reports).
 SEES_EMP1 = {"admin": True, "hr": True, "manager1": True, "sup1": True, "emp1": True,
-             "sup2": False, "emp2": False, "emp6": False}
+             "sup2": True, "emp2": False, "emp6": False}
 
 
 @pytest.fixture
