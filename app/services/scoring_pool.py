@@ -3,13 +3,20 @@
 Forked workers inherit the scorer and the jobs through the module global ``_FORKED``: nothing is
 pickled but index ranges, and only the scored snapshots come back. ``_score_chunk`` reads that
 global, so both stay in this module.
+
+The pool is a ``ProcessPoolExecutor``: a child that dies (killed, out of memory) breaks the pool with an
+error instead of leaving the parent waiting for ever, as ``multiprocessing.Pool`` does when a child dies
+holding its queue's lock. Children get the default signal handlers back: a job worker's own handlers
+(Celery's warm shutdown, the table worker's "give the job back") belong to the parent only.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from flask import current_app, has_app_context
 
@@ -24,6 +31,11 @@ _FORKED: tuple[Scorer, list[Job]] | None = None  # what forked workers read (inh
 def _score_chunk(bounds: tuple[int, int]) -> list[tuple[int, Scored]]:
     scorer, jobs = _FORKED
     return [(job[0].id, scorer.score(*job)) for job in jobs[bounds[0]:bounds[1]]]
+
+
+def _child_started() -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def workers_for(count: int) -> int:
@@ -54,13 +66,19 @@ def score_all(scorer: Scorer, jobs: list[Job], report: Progress) -> dict[int, Sc
     chunk = max(1, min(500, -(-total // (workers * 8))))
     _FORKED = (scorer, jobs)
     try:
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_child_started) as pool:
             done = 0
-            for rows in pool.imap_unordered(_score_chunk, [(i, min(i + chunk, total))
-                                                           for i in range(0, total, chunk)]):
-                out.update(rows)
-                done += len(rows)
-                report("appraise", done, total)
+            futures = [pool.submit(_score_chunk, (i, min(i + chunk, total))) for i in range(0, total, chunk)]
+            try:
+                for future in as_completed(futures):
+                    rows = future.result()  # BrokenProcessPool when a child died: the compute fails whole
+                    out.update(rows)
+                    done += len(rows)
+                    report("appraise", done, total)
+            except BaseException:  # a lost claim, a stop: the chunks not started are not started
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
     finally:
         _FORKED = None
     return out
