@@ -6,10 +6,11 @@ import re
 import time
 
 import pytest
+from sqlalchemy import delete
 
 from app.extensions import db
 from app.jobs import job_dict
-from app.models import UNFINISHED, Job, JobState
+from app.models import UNFINISHED, Job, JobState, Substitute
 from app.services.compute import compute_cycle
 from app.services.cycles import create_cycle
 from tests.factories import (  # noqa: F401 - the names tests have imported from here
@@ -60,8 +61,10 @@ def whatif_page(client, version: int, cycle: str, timeout: float = 60) -> str:
 @pytest.fixture
 def fresh(app):
     """A new cycle over the demo period, computed (every appraisal a draft); yields its id.
-    No app context stays pushed (see tests/conftest.py), so tests open their own."""
+    No app context stays pushed (see tests/conftest.py), so tests open their own. The demo's substitute
+    (sup2 for sup1) is removed: here sup2 is a stranger to S01, and the delegation tests name their own."""
     with app.app_context():
+        db.session.execute(delete(Substitute))
         start, end = demo_period()
         cycle = create_cycle(db.session, FRESH, start, end)
         compute_cycle(db.session, cycle)
