@@ -4,10 +4,10 @@ appraisals chosen totals and grades (so that counts can be checked against a han
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from app.extensions import db
-from app.models import Appraisal, Station
+from app.models import Appraisal, Station, Substitute
 from app.services.compute import compute_cycle
 from app.services.cycles import create_cycle
 from tests.factories import FRESH, Moves, appraisal_ids, demo_period
@@ -23,8 +23,10 @@ RESULTS = {
 
 @pytest.fixture
 def fresh(app):
-    """A new cycle over the demo period, computed (every appraisal a draft); its id."""
+    """A new cycle over the demo period, computed (every appraisal a draft); its id. Nobody stands in
+    for anybody (the demo's sup2-for-sup1 is removed): here sup2 is a stranger to S01."""
     with app.app_context():
+        db.session.execute(delete(Substitute))
         start, end = demo_period()
         cycle = create_cycle(db.session, FRESH, start, end)
         compute_cycle(db.session, cycle)

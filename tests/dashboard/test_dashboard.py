@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.extensions import db
-from app.models import Cycle, Employee, Station
+from app.models import Cycle, Employee, Station, Substitute
 
 
 def facts(app) -> dict:
@@ -56,6 +56,9 @@ def test_station_manager_sees_only_their_station(app, login_as):
 
 def test_supervisor_sees_their_reports(app, login_as):
     f = facts(app)
+    with app.app_context():  # the demo's sup2 stands in for sup1: here sup2 is on their own
+        db.session.execute(delete(Substitute))
+        db.session.commit()
     html = page(login_as("sup2"), "/dashboard/")
     assert f"EMP6 {f['people']['EMP6'][1]}" in html
     assert f"EMP1 {f['people']['EMP1'][1]}" not in html and f["stations"]["S01"][1] not in html
