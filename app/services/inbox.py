@@ -143,7 +143,46 @@ def inbox(session, caller: Caller, *, cycle_id: int | None = None, station_id: i
     ``-`` for descending (``due``: the earliest due date first, those without one last). Raises
     BadInboxFilter for a filter it does not know."""
     check_filters(state=state, due=due, sort=sort, q=q)
-    at = at or clock.now()
+    in_order = sort.removeprefix("-") != "due"  # the query's order is the answer's: stop at the limit
+    items = []
+    for row, table, facts, allowed, due_at, status in _waiting(
+            session, caller, at or clock.now(), sort=sort, cycle_id=cycle_id, station_id=station_id,
+            state=state, q=q):
+        if due is not None and status != due:
+            continue
+        items.append(InboxItem(
+            row.id, row.cycle_name, row.employee_no, row.employee_name, row.code, row.state.value, row.total,
+            row.grade, allowed, table, list(waiting_for(table, facts)), cycle_id=row.cycle_id, due_at=due_at,
+            due_status=status, acting_for=_acting_for(table, facts, caller, allowed),
+            countersign=countersign_status(table, facts)))
+        if in_order and len(items) >= limit:
+            break
+    if not in_order:
+        far = dt.datetime.max.replace(tzinfo=dt.UTC)
+        items.sort(key=lambda i: i.due_at or far, reverse=sort.startswith("-"))
+        if sort.startswith("-"):  # those without a due date stay last
+            items.sort(key=lambda i: i.due_at is None)
+        del items[limit:]
+    names = names_of(session, {p.employee_id for i in items for p in i.waiting})
+    for item in items:
+        item.waiting = waiting_labels(item.table, item.waiting, caller.locale, names)
+    return items
+
+
+def tally(session, caller: Caller, at: dt.datetime | None = None) -> dict[str, tuple[int, int]]:
+    """The caller's inbox counted by state: ``state -> (how many, how many of them overdue at at)``; the
+    same test as :func:`inbox`, without building its items."""
+    out: dict[str, tuple[int, int]] = {}
+    for row, _table, _facts, _allowed, _due_at, status in _waiting(session, caller, at or clock.now()):
+        count, overdue = out.get(row.state.value, (0, 0))
+        out[row.state.value] = (count + 1, overdue + (status == OVERDUE))
+    return out
+
+
+def _waiting(session, caller: Caller, at: dt.datetime, *, sort: str = "cycle", cycle_id: int | None = None,
+             station_id: int | None = None, state: str | None = None, q: str | None = None):
+    """The caller's current appraisals in the query's order, each that they may move on now as
+    ``(row, table, facts, allowed, due_at, due_status)``."""
     actor = caller.actor
     # the roles whose items the caller may take: their own and those of whom they stand in for
     roles = set(actor.roles).union(*(p.roles for p in actor.acting_for))
@@ -177,45 +216,23 @@ def inbox(session, caller: Caller, *, cycle_id: int | None = None, station_id: i
     if state is not None:
         states &= {state}
     if not states:
-        return []
+        return
     rows = session.execute(query.where(Appraisal.state.in_(sorted(states)))).all()
     dues = due_map(session, {r.cycle_id for r in rows})
     # Who approved in the current round matters in the approval states only.
     in_approval = [r.id for r in rows if r.state.value in APPROVAL_STATES]
     rounds = round_facts(session, in_approval)
     seats = countersign_facts(session, in_approval)
-    in_order = sort.removeprefix("-") != "due"  # the query's order is the answer's: stop at the limit
-    items = []
     for row in rows:
         due_at = dues.get((row.cycle_id, row.state.value))
-        status = due_status(due_at, at)
-        if due is not None and status != due:
-            continue
         approvals, edits = rounds.get(row.id, ((), 0))
         table = tables[row.rule_set_version_id]
         facts = Facts(row.state.value, row.employee_id, row.supervisor_id, row.manager_id, guard_values(row),
                       approvals=approvals, edits=edits, **publication_facts(table, row.published_at),
                       countersigns=seats.get(row.id, ()))
         allowed = [t for t in allowed_actions(table, facts, actor) if not t.is_loop]
-        if not allowed:
-            continue
-        items.append(InboxItem(
-            row.id, row.cycle_name, row.employee_no, row.employee_name, row.code, row.state.value, row.total,
-            row.grade, allowed, table, list(waiting_for(table, facts)), cycle_id=row.cycle_id, due_at=due_at,
-            due_status=status, acting_for=_acting_for(table, facts, caller, allowed),
-            countersign=countersign_status(table, facts)))
-        if in_order and len(items) >= limit:
-            break
-    if not in_order:
-        far = dt.datetime.max.replace(tzinfo=dt.UTC)
-        items.sort(key=lambda i: i.due_at or far, reverse=sort.startswith("-"))
-        if sort.startswith("-"):  # those without a due date stay last
-            items.sort(key=lambda i: i.due_at is None)
-        del items[limit:]
-    names = names_of(session, {p.employee_id for i in items for p in i.waiting})
-    for item in items:
-        item.waiting = waiting_labels(item.table, item.waiting, caller.locale, names)
-    return items
+        if allowed:
+            yield row, table, facts, allowed, due_at, due_status(due_at, at)
 
 
 def _acting_for(table: WorkflowTable, facts: Facts, caller: Caller, allowed: list[Transition]) -> str | None:

@@ -16,8 +16,8 @@ from ..scoping import scope_clause
 from ..workflow import State
 from .caller import Caller
 from .cycles import state_counts
-from .deadlines import OVERDUE, due_map
-from .inbox import inbox
+from .deadlines import due_map
+from .inbox import tally
 
 # The cards, in the order of the workflow: key, the inbox state it counts, its label.
 CARDS = (
@@ -32,8 +32,6 @@ STEPS = tuple(s.value for s in (State.draft, State.pending_review, State.pending
                                 State.approved, State.disputed, State.signed))
 # How many recent cycles the home page follows.
 RECENT_CYCLES = 3
-# The inbox is counted up to this many items (the inbox page itself lists fewer).
-COUNT_LIMIT = 20000
 
 
 @dataclass(frozen=True)
@@ -78,12 +76,7 @@ def inbox_url(state: str) -> str:
 def counts(session, caller: Caller, at: dt.datetime) -> list[Count]:
     """The cards with something in them: the caller's inbox grouped by step (and how many of each are
     past their cycle's due date for that step at ``at``)."""
-    items = inbox(session, caller, sort="cycle", limit=COUNT_LIMIT, at=at)
-    per_state: dict[str, list[int]] = {}
-    for item in items:
-        tally = per_state.setdefault(item.state, [0, 0])
-        tally[0] += 1
-        tally[1] += item.due_status == OVERDUE
+    per_state = tally(session, caller, at)
     return [Count(key, str(label), per_state[state][0], per_state[state][1], inbox_url(state))
             for key, state, label in CARDS if state in per_state]
 
