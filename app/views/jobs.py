@@ -5,8 +5,6 @@ them, anyone else their own (app.jobs.visible_jobs). Thin: the rows come from ap
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import request
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
@@ -16,20 +14,15 @@ from .. import permissions as p
 from ..extensions import db
 from ..locales import current_locale
 from ..models import Cycle, Employee
-from ..services.document import local_text
 from ..web.context import current_caller
 from ..web.job_rows import count_visible, job_dicts, page_of_jobs
 from ..web.labels import kind_labels
+from .appraisal import local_time
 
 PAGE_SIZE = 50
 MAX_PAGE = 10**6
 # The kinds whose subject is a cycle.
 CYCLE_KINDS = ("compute", "export")
-
-
-def local_time(value: str | None) -> str:
-    """An ISO time of job_dict as the wall time of JIXIAO_TIMEZONE."""
-    return local_text(dt.datetime.fromisoformat(value)) if value else ""
 
 
 def _page_argument() -> int:

@@ -61,7 +61,7 @@ class CycleExportView(BaseView):
         cycle = self._cycle(pk)
         job = finished_export(db.session, cycle.id, current_locale())
         if job is not None:
-            return redirect(job_result_url(job.id))
+            return redirect(url_for("JobApi.result", pk=job.id))
         return self._start(cycle)
 
     @expose("/<int:pk>", methods=["POST"])
@@ -83,10 +83,6 @@ class CycleExportView(BaseView):
         flash(_("The PDFs are being put into a zip; its download appears on this page when it is ready."),
               "info")
         return redirect(url_for("CycleView.show", pk=cycle.id) + "#jx-pdf-export")
-
-
-def job_result_url(job_id: int) -> str:
-    return f"/api/v1/job/{int(job_id)}/result"
 
 
 def cycle_pdf_export(cycle_id: int) -> dict | None:
