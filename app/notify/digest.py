@@ -14,11 +14,10 @@ from collections import defaultdict
 
 from flask import current_app
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import clock
 from ..models import Outbox, OutboxState
-from .record import EMAIL, WAKE
+from .record import EMAIL, WAKE, insert_for
 
 OUTBOX = Outbox.__table__
 
@@ -43,10 +42,10 @@ def run(session, at: dt.datetime) -> int:
     for row in held:
         per_user[row.user_id].append(row)
     queued = 0
+    insert = insert_for(session)
     for user_id, rows in sorted(per_user.items()):
         keys = list(dict.fromkeys(key for row in rows
                                   for key in (row.payload or {}).get("notification_keys", [])))
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         added = session.execute(insert(OUTBOX).values(
             channel=EMAIL, recipient=rows[-1].recipient, user_id=user_id,
             idempotency_key=f"digest:{user_id}:{day.isoformat()}",

@@ -25,7 +25,8 @@ EMAIL = "email"
 WAKE = "jixiao_outbox"  # session.info flag: the sender should run after this commit
 
 
-def _insert(session):
+def insert_for(session):
+    """The dialect's INSERT (PostgreSQL or SQLite), which knows ON CONFLICT."""
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
@@ -45,7 +46,7 @@ def notify_users(session, *, key: str, kind: str, users: Mapping[int, dict], par
             for user_id, extra in sorted(users.items())]
     added: list[int] = []
     if rows:
-        statement = (_insert(session)(Notification.__table__)
+        statement = (insert_for(session)(Notification.__table__)
                      .on_conflict_do_nothing(index_elements=["user_id", "key"])
                      .returning(Notification.__table__.c.user_id))
         added = [user_id for (user_id,) in session.execute(statement, rows)]
@@ -76,7 +77,7 @@ def _queue_mail(session, key: str, user_ids: list[int], at) -> int:
             if address and (wants is None or wants)]
     if not rows:
         return 0
-    statement = (_insert(session)(Outbox.__table__)
+    statement = (insert_for(session)(Outbox.__table__)
                  .on_conflict_do_nothing(index_elements=["idempotency_key"])
                  .returning(Outbox.__table__.c.id))
     return len(session.execute(statement, rows).all())
@@ -160,7 +161,7 @@ def set_preferences(session, user_id: int, *, email: bool, digest: bool, locale:
         raise ValueError(locale)
     values = {"email": bool(email), "digest": bool(digest), "locale": locale or None,
               "updated_at": clock.now()}
-    statement = _insert(session)(NotificationPreference.__table__).values(user_id=user_id, **values)
+    statement = insert_for(session)(NotificationPreference.__table__).values(user_id=user_id, **values)
     try:
         session.execute(statement.on_conflict_do_update(index_elements=["user_id"], set_=values))
         session.commit()
