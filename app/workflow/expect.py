@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from .countersign import filled_seats
-from .decide import Facts, Party, step_identities, supervisor_stand_in
+from .decide import Facts, Party, _effective, step_identities
 from .table import (
     APPROVAL_STATES,
     HR,
@@ -15,7 +15,6 @@ from .table import (
     STATION_MANAGER,
     SUPERVISOR,
     SUPERVISOR_STAND_INS,
-    Who,
     WorkflowTable,
 )
 
@@ -31,13 +30,12 @@ def waiting_for(table: WorkflowTable, facts: Facts) -> tuple[Party, ...]:
         approvers |= step_identities(step)[1]
     rows = [t for t in table.transitions_from(facts.state) if not t.is_loop]  # calibrating moves nothing on
     # whoever holds a filled countersign seat has done their part of this visit, on every row
-    done = {_relation(w, facts) for t in rows for w in t.who if w.role in filled_seats(t, facts)}
+    done = {_effective(w, facts).relation for t in rows for w in t.who if w.role in filled_seats(t, facts)}
     for t in rows:
         for who in t.who:
             if t.countersign and who.role not in t.countersign:
                 continue
-            stand_in = supervisor_stand_in(facts) if who.relation == SUPERVISOR else None
-            relation = (stand_in or who).relation
+            relation = _effective(who, facts).relation  # a missing supervisor's stand-in
             if relation in done:
                 continue
             person = {SELF: facts.employee_id, SUPERVISOR: facts.supervisor_id,
@@ -48,13 +46,8 @@ def waiting_for(table: WorkflowTable, facts: Facts) -> tuple[Party, ...]:
                 continue
             if person is not None and facts.state in APPROVAL_STATES and person in approvers:
                 continue
-            out.setdefault(Party(relation, person, stand_in is not None))
+            out.setdefault(Party(relation, person, relation != who.relation))
     return tuple(out)
-
-
-def _relation(who: Who, facts: Facts) -> str:
-    stand_in = supervisor_stand_in(facts) if who.relation == SUPERVISOR else None
-    return (stand_in or who).relation
 
 
 def acting_states(table: WorkflowTable, roles: Collection[str]) -> frozenset[str]:
