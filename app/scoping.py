@@ -24,7 +24,8 @@ appraisals they review (``Appraisal.reviewer_id``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 
 from flask import abort, g, has_request_context
 from flask_appbuilder.models.filters import BaseFilter
@@ -70,17 +71,18 @@ def principals_of(session, user_id: int | None) -> list:
     return list({u.id: u for u in users}.values())
 
 
-def scope_for(user, *, delegate: bool = True) -> Scope:
+def scope_for(user, principals: Iterable | None = None) -> Scope:
     """The scope of a FAB user (anonymous or None: nothing), with the scopes of the principals they
-    stand in for today (``delegate``: not for the principals themselves)."""
+    stand in for today (``principals``: those users when the caller has already read them)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return NOTHING
     own = _own_scope(user)
-    if not delegate or own.everything:
+    if own.everything:
         return own
-    delegated = tuple(d for d in (_own_scope(u) for u in principals_of(db.session, user.id)) if d != NOTHING)
-    return Scope(own.everything, own.employee_id, own.own_station_id, own.supervises, own.station_ids,
-                 delegated) if delegated else own
+    if principals is None:
+        principals = principals_of(db.session, user.id)
+    delegated = tuple(d for d in map(_own_scope, principals) if d != NOTHING)
+    return replace(own, delegated=delegated) if delegated else own
 
 
 def _own_scope(user) -> Scope:

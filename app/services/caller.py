@@ -44,9 +44,10 @@ def caller_for(session, user, locale: str = "zh_CN") -> Caller:
     if user is None or not getattr(user, "is_authenticated", False):
         return Caller(Actor(None, frozenset()), Scope(), locale)
     employee_id, name = _identity(session, user)
+    principal_users = principals_of(session, user.id)
     principals = []
-    for principal in principals_of(session, user.id):
+    for principal in principal_users:
         principal_employee, principal_name = _identity(session, principal)
         principals.append(Principal(principal.id, principal_employee, _roles(principal), principal_name))
     actor = Actor(user.id, _roles(user), employee_id, name, acting_for=tuple(principals))
-    return Caller(actor, scope_for(user), locale)
+    return Caller(actor, scope_for(user, principal_users), locale)
