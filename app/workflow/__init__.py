@@ -58,8 +58,8 @@ from .table import (
 __all__ = [
     "MAX_COMMENT", "Actor", "BadVisibility", "CommentRequired", "CommentTooLong", "EditLimitReached", "Facts",
     "Party", "Principal", "Refusal", "Step", "TransitionRefused", "acting_states", "allowed_actions",
-    "check_amend",
-    "check_comment", "check_review", "comment_visibility", "decide", "decide_as", "decide_row", "relations",
+    "check_amend", "check_comment", "check_review", "comment_visibility", "decide", "decide_as", "decide_row",
+    "relations",
     "round_approvals", "supervisor_stand_in", "waiting_for", "window_closes", "window_open",
     "Countersign", "filled_seats", "progress", "seat_for",
     "APPROVAL_STATES", "CALIBRATE", "SUPERVISOR_STAND_INS", "GUARD_VARIABLES", "Guard", "HR", "INTERNAL",
