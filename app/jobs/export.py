@@ -48,7 +48,7 @@ from .start import start_job
 
 log = logging.getLogger(__name__)
 JOB, PART = Job.__table__, JobPart.__table__
-PLAN, RENDER, ASSEMBLE = "plan", "render", "assemble"
+PLAN, ASSEMBLE, RENDER = "plan", "assemble", ticker.RENDER
 PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
 # The final zip is deflated (5% smaller, ~2 ms a PDF, once); the parts are stored as they are.
 COMPRESSION = zipfile.ZIP_DEFLATED
@@ -283,18 +283,10 @@ def fail_part(hold: PartHold, message: dict) -> None:
 
 # -- the assembly -------------------------------------------------------------------------------------------
 
-def assemble_ready():
-    """The assembler's claim: the job renders in parts, nobody holds it, and every part is done."""
-    def parts(*where):
-        return exists(select(PART.c.id).where(PART.c.job_id == JOB.c.id, *where))
-    return and_(JOB.c.state == JobState.RUNNING, JOB.c.claim.is_(None), JOB.c.stage == RENDER,
-                parts(), ~parts(PART.c.state != DONE))
-
-
 @shared_task(bind=True, name="jixiao.export_assemble", acks_late=True, ignore_result=True)
 def export_assemble(self, job_id: int) -> None:  # noqa: ARG001 - bound task
     again: list[int] = []
-    with claimed(job_id, stage=ASSEMBLE, when=assemble_ready()) as run:
+    with claimed(job_id, stage=ASSEMBLE, when=ticker.rendered()) as run:
         if run is None:
             return
         again = assemble(run)

@@ -138,15 +138,20 @@ def send_waiting_parts(at: dt.datetime) -> int:
     return sum(send_parts(job_id, numbers, stamped=True) for job_id, numbers in won.items())
 
 
+def rendered():
+    """Jobs ready to assemble: their parts render, nobody holds them, and every part is done (the
+    assembler's claim, app/jobs/export.py)."""
+    def parts(*where):
+        return select(PART.c.id).where(PART.c.job_id == JOB.c.id, *where).exists()
+    return _rendering() & parts() & ~parts(PART.c.state != "done")
+
+
 def assemble_ready(at: dt.datetime) -> int:
     """Jobs whose parts are all done, that nobody has assembled for the stale time: the assembly is sent
     (again; its claim makes a second one harmless)."""
     cutoff = stale_before(at)
-    not_done = select(PART.c.id).where(PART.c.job_id == JOB.c.id, PART.c.state != "done").exists()
-    some = select(PART.c.id).where(PART.c.job_id == JOB.c.id).exists()
     ready = db.session.execute(select(JOB.c.id).where(
-        _rendering(), some, ~not_done,
-        JOB.c.heartbeat_at.is_(None) | (JOB.c.heartbeat_at < cutoff))).all()
+        rendered(), JOB.c.heartbeat_at.is_(None) | (JOB.c.heartbeat_at < cutoff))).all()
     db.session.rollback()
     sent = 0
     for (job_id,) in ready:
