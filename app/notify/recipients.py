@@ -93,7 +93,8 @@ def actors_of(session, appraisal: Appraisal, facts: Facts, table: WorkflowTable,
     if not appraisal.is_current:
         return {}
     parties = waiting_for(table, facts)
-    by_employee = _users_of_employees(session, [party.employee_id for party in parties])
+    by_employee = _users_of_employees(session, [party.employee_id for party in parties]
+                                      + [appraisal.employee_id])
     principals: dict[int, str] = {}  # user id → relation
     for party in parties:
         if party.relation == HR and party.employee_id is None:
@@ -107,12 +108,12 @@ def actors_of(session, appraisal: Appraisal, facts: Facts, table: WorkflowTable,
         for substitute_id in substitutes:
             if substitute_id not in candidates:
                 candidates[substitute_id] = {"acting_for": _name(session, principal_id)}
-    subject_user = _users_of_employees(session, [appraisal.employee_id]).get(appraisal.employee_id)
+    subject = by_employee.get(appraisal.employee_id)
     out = {}
     for user_id, extra in candidates.items():
         if user_id == exclude_user_id:
             continue
-        if user_id == subject_user and not subject_sees(facts):
+        if user_id == subject and not subject_sees(facts):
             continue
         if _may_act(session, table, facts, user_id):
             out[user_id] = extra
