@@ -43,6 +43,11 @@ class Errors:
     def __bool__(self) -> bool:
         return bool(self.items)
 
+    @property
+    def count(self) -> int:
+        """How many problems in all, listed or only counted."""
+        return len(self.items) + self.more
+
     def as_list(self) -> list[dict[str, Any]]:
         items = sorted(self.items, key=lambda e: (e["row"] or 0))
         if self.more:

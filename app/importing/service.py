@@ -142,7 +142,7 @@ def import_file(
     matched = _match_header(table.header, spec, errors)
     if errors:
         table.rows.close()
-        raise ImportRejected(errors.as_list(), len(errors.items) + errors.more)
+        raise ImportRejected(errors.as_list(), errors.count)
     job = Job(session=session, update=update, errors=errors,
               timezone=ZoneInfo(current_app.config.get("JIXIAO_TIMEZONE", "Asia/Shanghai")))
     convert = _converter(spec, matched, errors)
@@ -177,7 +177,7 @@ def import_file(
         raise
     if errors:
         session.rollback()
-        raise ImportRejected(errors.as_list(), len(errors.items) + errors.more)
+        raise ImportRejected(errors.as_list(), errors.count)
     result = ImportResult(kind=kind, inserted=job.inserted, updated=job.updated, accounts=job.accounts)
     if before_commit is not None:
         try:
