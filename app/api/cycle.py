@@ -27,7 +27,7 @@ from ..web.datamodel import interface
 from ..web.periods import parse_date
 from ..workflow import Refusal
 from .appraisal import bulk_results
-from .base import JixiaoModelRestApi, service_error
+from .base import JixiaoModelRestApi, error_body, service_error
 
 CYCLE_LABELS = {
     "name": _l("Cycle"),
@@ -202,7 +202,7 @@ class CycleApi(JixiaoModelRestApi):
         try:
             job = start_compute(db.session, cycle, current_caller(), rebind=data.get("rebind") is True)
         except JobRunning as exc:
-            return 409, {"message": str(exc.message), "job_id": exc.job_id}
+            return 409, error_body(exc, current_locale())  # its message and job_id
         return 202, {"job_id": job.id}
 
     @expose("/<int:pk>/progress", methods=["GET"])
