@@ -23,7 +23,7 @@ from ..services.errors import NotFound, ServiceError
 from ..services.progress import progress_of
 from ..workflow import Actor
 from .messages import both, message_for
-from .queries import job_dict, latest_job
+from .queries import job_dict, latest_job, may_see
 from .runtime import Run, claimed, effective_state
 from .start import start_job
 
@@ -97,10 +97,6 @@ def busy_cycles(session) -> set[int]:
                                                             Job.state.in_(UNFINISHED))))
 
 
-def may_see(job: Job, caller) -> bool:
-    return caller.scope.everything or (job.owner_id is not None and job.owner_id == caller.actor.user_id)
-
-
 def compute_progress(session, cycle: Cycle, caller, locale: str | None = None) -> dict:
     """A cycle's compute as the progress API reports it: from its latest compute job (``job`` shown to
     its owner and HR), or from the cycle row while a command-line compute runs."""
@@ -109,7 +105,7 @@ def compute_progress(session, cycle: Cycle, caller, locale: str | None = None) -
     if job is None or (job.state not in UNFINISHED and row["running"]):
         return {**row, "job_id": None, "job": None}
     state = effective_state(job)
-    unfinished = state in {s.value for s in UNFINISHED}
+    unfinished = state in UNFINISHED
     failed = state == JobState.FAILED
     return {
         "status": row["status"], "computed_at": row["computed_at"],

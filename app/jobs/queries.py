@@ -20,6 +20,11 @@ def visible_jobs(caller) -> Select:
     return query
 
 
+def may_see(job: Job, caller) -> bool:
+    """Whether ``visible_jobs(caller)`` holds ``job``."""
+    return caller.scope.everything or (job.owner_id is not None and job.owner_id == caller.actor.user_id)
+
+
 def latest_job(session, kind: str, subject_id: int) -> Job | None:
     return session.scalars(select(Job).where(Job.kind == kind, Job.subject_id == subject_id)
                            .order_by(Job.id.desc()).limit(1)).first()

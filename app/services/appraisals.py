@@ -35,6 +35,7 @@ from .errors import NotFound
 # employee's supervisor. Select it with ``Appraisal`` joined to its ``Employee``.
 REVIEWER_ID = func.coalesce(Appraisal.reviewer_id, Employee.supervisor_id).label("supervisor_id")
 
+
 def guard_values(row) -> dict:
     """The figures a guard formula may read."""
     return {"total": row.total, "subtotal": row.subtotal, "adjustment": row.adjustment,
@@ -142,9 +143,12 @@ def publication_facts(table: WorkflowTable, published_at) -> dict:
 def facts_of(session, appraisal: Appraisal, supervisor_id, manager_id, before_id=None, state=None) -> Facts:
     """The workflow facts of an appraisal version (as of before the event ``before_id``, when given)."""
     approvals, edits = round_facts(session, [appraisal.id], before_id)[appraisal.id]
-    seats = countersign_facts(session, [appraisal.id], before_id).get(appraisal.id, ())
     table = workflows.workflow_table(session, appraisal.rule_set_version_id)
-    return Facts(state=state or appraisal.state.value, employee_id=appraisal.employee_id,
+    state = state or appraisal.state.value
+    # the seats matter only to a countersigned row out of this state (none in the shipped table)
+    seats = (countersign_facts(session, [appraisal.id], before_id).get(appraisal.id, ())
+             if any(t.countersign for t in table.transitions_from(state)) else ())
+    return Facts(state=state, employee_id=appraisal.employee_id,
                  supervisor_id=supervisor_id, station_manager_id=manager_id, values=guard_values(appraisal),
                  approvals=approvals, edits=edits, **publication_facts(table, appraisal.cycle.published_at),
                  countersigns=seats)

@@ -19,7 +19,8 @@ from .. import clock
 from .. import permissions as p
 from ..extensions import db
 from ..jobs import JobKind, JobRunning, job_dict, latest_job
-from ..jobs.compute import busy_cycles, may_see, start_compute
+from ..jobs.compute import busy_cycles, start_compute
+from ..jobs.queries import may_see
 from ..locales import current_locale
 from ..models import Appraisal, Cycle, Employee, Station
 from ..pdf.numbers import measure

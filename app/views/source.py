@@ -20,7 +20,7 @@ from .. import permissions as p
 from ..extensions import db
 from ..importing import KINDS, ImportRejected, import_file
 from ..importing.labels import column_label, kind_columns
-from ..jobs import Job, JobKind, JobState, job_dict, visible_jobs
+from ..jobs import JobKind, JobState, job_dict
 from ..jobs import imports as background
 from ..locales import current_locale
 from ..metrics import CODES, compute_metrics, metric_orders
@@ -28,6 +28,7 @@ from ..models import Employee, LaborCost, Survey, WorkOrder
 from ..scoping import get_or_404, scope_clause
 from ..web.context import current_caller
 from ..web.datamodel import interface
+from ..web.job_rows import visible_job
 from ..web.labels import (
     CUSTOMER_TYPE_LABELS,
     LABOR_COST_LABELS,
@@ -151,9 +152,8 @@ class ImportView(BaseView):
     @has_access
     def job(self, job_id: int):
         """A background import: its progress while it runs, then its counts or its problems."""
-        row = db.session.scalars(visible_jobs(current_caller()).where(
-            Job.id == job_id, Job.kind == JobKind.IMPORT)).first()
-        if row is None:
+        row = visible_job(db.session, current_caller(), job_id)
+        if row is None or row.kind != JobKind.IMPORT:
             abort(404)
         params, outcome = row.params or {}, row.result or {}
         result = errors = count = None

@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from ...charts.svg import grade_distribution
 from ...extensions import db
 from ...jobs import job_dict
-from ...jobs.compute import WHATIF, may_see, start_whatif, whatif_jobs
+from ...jobs.compute import WHATIF, start_whatif, whatif_jobs
+from ...jobs.queries import may_see
 from ...locales import current_locale
 from ...models import Job
 from ...services import rules as service
