@@ -13,7 +13,8 @@ import uuid
 
 from celery import group
 from flask import current_app
-from sqlalchemy import insert, select, update
+from kombu.exceptions import ChannelError
+from sqlalchemy import and_, func, insert, or_, select, update
 
 from ..extensions import db
 from ..models import Job, JobKind, JobMessage, JobState
@@ -99,6 +100,28 @@ def send_job(job_id: int, *, countdown: float = 0) -> str | None:
                          .values(celery_task_id=None))
         return None
     return task_id
+
+
+def waiting_messages() -> int | None:
+    """How many messages wait in the queue for a worker to take them (those a worker has taken are not
+    counted); None when the broker cannot be asked."""
+    config = current_app.config
+    if uses_broker():
+        celery = current_app.extensions["jixiao_jobs"].celery
+        try:
+            with celery.connection_for_read() as conn:
+                return conn.default_channel.queue_declare(queue=config["JIXIAO_JOB_QUEUE"],
+                                                          passive=True).message_count
+        except ChannelError:  # Redis keeps no key for an empty queue: "not found" is empty
+            return 0
+        except Exception:  # noqa: BLE001 - the broker is away: nothing is concluded from it
+            log.warning("could not ask the broker how many messages wait", exc_info=True)
+            return None
+    table = JobMessage.__table__
+    at = dt.datetime.now(dt.UTC)
+    taken_until = at - dt.timedelta(seconds=float(config["JIXIAO_JOB_VISIBILITY_TIMEOUT"]))
+    return db.session.scalar(select(func.count()).select_from(table).where(and_(
+        table.c.not_before <= at, or_(table.c.claimed_at.is_(None), table.c.claimed_at < taken_until))))
 
 
 def _new_id() -> str:

@@ -24,7 +24,6 @@ import datetime as dt
 import logging
 import os
 import shutil
-import uuid
 import zipfile
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from ..services.signoff import safe_file_name
 from . import dispatch, storage, ticker
 from .messages import both, message_columns
 from .queries import job_dict, latest_job, result_kept
-from .runtime import Beat, LostClaim, Run, Stopping, claimed, now, stale_before
+from .runtime import Beat, LostClaim, Run, Stopping, claimed, new_token, now, stale_before
 from .signals import job_finished
 from .start import start_job
 
@@ -168,7 +167,7 @@ class PartHold:
 def claim_part(job_id: int, number: int) -> PartHold | None:
     """Claim a pending part (or a running one whose heartbeat went stale) of a job rendering its parts;
     None when it is not ours to render (done, held by a live delivery, or its job ended)."""
-    at, token = now(), uuid.uuid4().hex
+    at, token = now(), new_token()
     job_renders = exists(select(JOB.c.id).where(JOB.c.id == job_id, JOB.c.state == JobState.RUNNING,
                                                 JOB.c.stage == RENDER))
     claimable = or_(PART.c.state == PENDING,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -68,13 +69,19 @@ def claimable(at: dt.datetime):
                     JOB.c.heartbeat_at < stale_before(at)))
 
 
+def new_token() -> str:
+    """A claim's token: the claiming process's id (which worker holds a job, for whoever reads the
+    table), then a random part that makes it unique."""
+    return f"{os.getpid()}-{uuid.uuid4().hex}"
+
+
 def claim_job(job_id: int, *, stage: str | None = None, when=None) -> Run | None:
     """Claim the job for this delivery (its own transaction); None when it is not to be run by us.
     ``when`` replaces the usual test (:func:`claimable`), e.g. "running, unclaimed, in stage render and no
     part left" for the task that assembles a job done in parts. A job claimed more than
     ``JIXIAO_JOB_MAX_ATTEMPTS`` times fails instead (a job that kills its worker every time must not loop
     for ever)."""
-    at, token = now(), uuid.uuid4().hex
+    at, token = now(), new_token()
     values = {"state": JobState.RUNNING, "claim": token, "attempts": JOB.c.attempts + 1, "heartbeat_at": at,
               "started_at": func.coalesce(JOB.c.started_at, at)}
     if stage is not None:

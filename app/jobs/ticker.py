@@ -7,8 +7,9 @@ why the same ticker serves the broker and the table queue.
 A job done in parts (a cycle's PDF export, app/jobs/export.py) is running and held by nobody while its
 parts render; a pending part's ``heartbeat_at`` says when its message was sent (NULL: not sent). The
 ticker reaps stale parts, sends parts whose message was never sent or is presumed lost (pending longer
-than the visibility timeout), and sends the assembly of a job whose parts are all done when nobody
-assembled it (its worker vanished between the last part and the assembly's message).
+than the visibility timeout, or than the stale time with nothing waiting in the queue), and sends the
+assembly of a job whose parts are all done when nobody assembled it (its worker vanished between the
+last part and the assembly's message).
 """
 
 from __future__ import annotations
@@ -103,9 +104,10 @@ def send_parts(job_id: int, numbers: list[int], *, countdown: float = 0, stamped
         with db.engine.begin() as conn:
             conn.execute(update(PART).where(chosen).values(heartbeat_at=None))
         return 0
-    if not stamped:
+    if not stamped:  # stamped with when a worker may start it (a countdown's message waits in a worker)
         with db.engine.begin() as conn:
-            conn.execute(update(PART).where(chosen, PART.c.heartbeat_at.is_(None)).values(heartbeat_at=now()))
+            conn.execute(update(PART).where(chosen, PART.c.heartbeat_at.is_(None))
+                         .values(heartbeat_at=now() + dt.timedelta(seconds=countdown)))
     return len(numbers)
 
 
@@ -115,24 +117,33 @@ def _rendering():
 
 
 def send_waiting_parts(at: dt.datetime) -> int:
-    """Pending parts never sent (their sender died, the broker was down), and those sent longer ago than
-    the visibility timeout (their message is presumed lost): sent (again). A busy queue gets at most one
-    copy of a part's message per visibility timeout; a copy finds the part taken and does nothing."""
-    lost = at - seconds("JIXIAO_JOB_VISIBILITY_TIMEOUT")
+    """Pending parts never sent (their sender died, the broker was down), and those whose message is
+    presumed lost: sent (again). A message is presumed lost when its part waited longer than the
+    visibility timeout, or longer than the stale time while no message waits in the queue (a worker took
+    it and vanished before claiming the part; the broker would give it back only after the visibility
+    timeout). A copy that finds the part taken does nothing."""
+    lost, stale = at - seconds("JIXIAO_JOB_VISIBILITY_TIMEOUT"), stale_before(at)
     unsent = PART.c.heartbeat_at.is_(None) & (func.coalesce(JOB.c.heartbeat_at, JOB.c.created_at)
                                               < at - UNSENT_AFTER)
-    waiting = db.session.execute(select(PART.c.id, PART.c.job_id, PART.c.number, PART.c.heartbeat_at)
+    waiting = db.session.execute(select(PART.c.id, PART.c.job_id, PART.c.number, PART.c.heartbeat_at,
+                                        (PART.c.heartbeat_at < lost).label("timed_out"))
                                  .join(JOB, JOB.c.id == PART.c.job_id)
                                  .where(_rendering(), PART.c.state == "pending",
-                                        unsent | (PART.c.heartbeat_at < lost))
+                                        unsent | (PART.c.heartbeat_at < lost) | (PART.c.heartbeat_at < stale))
                                  .order_by(PART.c.job_id, PART.c.number)).all()
     db.session.rollback()
+    if any(sent is not None and not timed_out for *_, sent, timed_out in waiting):
+        drained = dispatch.waiting_messages() == 0
+        db.session.rollback()
+        if not drained:  # the queue is busy: the messages are presumably in it, behind others
+            waiting = [row for row in waiting if row.heartbeat_at is None or row.timed_out]
     won: dict[int, list[int]] = {}
-    for part_id, job_id, number, sent in waiting:
+    for part_id, job_id, number, sent, timed_out in waiting:
+        before = lost if timed_out else stale
         with db.engine.begin() as conn:
             if conn.execute(update(PART).where(
                     PART.c.id == part_id, PART.c.state == "pending",
-                    PART.c.heartbeat_at.is_(None) if sent is None else PART.c.heartbeat_at < lost,
+                    PART.c.heartbeat_at.is_(None) if sent is None else PART.c.heartbeat_at < before,
             ).values(heartbeat_at=at)).rowcount:
                 won.setdefault(job_id, []).append(number)
     return sum(send_parts(job_id, numbers, stamped=True) for job_id, numbers in won.items())

@@ -27,7 +27,7 @@ from app.extensions import db
 from app.jobs import dispatch, storage
 from app.jobs.compute import start_compute
 from app.jobs.export import start_export
-from app.models import Appraisal, Cycle, Job, JobKind, JobMessage, JobPart, JobState, WorkOrder
+from app.models import Appraisal, Cycle, Job, JobKind, JobPart, JobState, WorkOrder
 from app.services.compute import compute_cycle
 from app.services.cycles import create_cycle
 from tests.factories import ROOT, ApiClient, caller, jwt_token, make_app
@@ -148,34 +148,22 @@ def appraisal_counts(cycle_id: int) -> tuple[int, int]:
     return tuple(row)
 
 
-def received(text: str, task: str) -> int:
-    """How many ``task`` messages a Celery worker's log says it received."""
-    return sum(1 for line in text.splitlines()
-               if f"Task {task}[" in line and line.rstrip().endswith("received"))
-
-
 def finished(text: str, task: str) -> int:
+    """How many ``task`` messages a Celery worker's log says it ended."""
     return sum(1 for line in text.splitlines() if f"Task {task}[" in line and " succeeded in " in line)
 
 
-def busy_with(workers: Workers, task: str) -> list[subprocess.Popen]:
-    """The Celery workers whose log shows a ``task`` received and not yet ended."""
-    return [p for p, log in workers.processes
-            if received(text := log.read_text(), task) > finished(text, task) and p.poll() is None]
+def holder(claims, workers: Workers) -> subprocess.Popen | None:
+    """The live worker whose process id leads one of the claims (a claim's token starts with it)."""
+    pids = {int(claim.split("-")[0]) for claim in claims if claim}
+    return next((p for p, _ in workers.processes if p.pid in pids and p.poll() is None), None)
 
 
-def holder_of(job_id: int, workers: Workers, task: str) -> subprocess.Popen | None:
-    """The worker running ``task`` now: by the table queue's claim (its pid), or by the worker's log."""
-    if not workers.app.config.get("CELERY_BROKER_URL"):
-        claimed_by = db.session.scalars(select(JobMessage.claimed_by).where(
-            JobMessage.task == task, JobMessage.claimed_by.is_not(None))).first()
-        db.session.rollback()
-        if claimed_by is None:
-            return None
-        pid = int(claimed_by.split(":")[1])
-        return next((p for p, _ in workers.processes if p.pid == pid), None)
-    busy = busy_with(workers, task)
-    return busy[0] if len(busy) == 1 else None
+def holder_of(job_id: int, workers: Workers) -> subprocess.Popen | None:
+    """The worker holding the job now, by its claim."""
+    claim = db.session.scalar(select(Job.claim).where(Job.id == job_id))
+    db.session.rollback()
+    return holder([claim], workers)
 
 
 def first_of(find, timeout: float, workers: Workers):
@@ -221,7 +209,7 @@ def test_a_worker_killed_mid_compute_loses_nothing(broker_app, workers):
         job = job_row(job_id)
         return job.stage == "score" and (job.progress_done or 0) > 0
 
-    victim = first_of(lambda: holder_of(job_id, workers, task) if scoring() else None, 60, workers)
+    victim = first_of(lambda: holder_of(job_id, workers) if scoring() else None, 60, workers)
     running = job_row(job_id)
     assert running.state == JobState.RUNNING and running.stage == "score", workers.logs()
     if broker_app.config.get("CELERY_BROKER_URL"):  # acknowledged late: held, unacknowledged, while it runs
@@ -241,6 +229,14 @@ def test_a_worker_killed_mid_compute_loses_nothing(broker_app, workers):
 
 
 @pytest.mark.parametrize("broker_app", ["redis"], indirect=True)
+def test_the_ticker_reads_how_many_messages_wait_in_redis(broker_app):
+    """Redis keeps no key for an empty queue; two messages sent and not taken wait there."""
+    assert dispatch.waiting_messages() == 0
+    dispatch.send_group("jixiao.export_part", [(0, 1), (0, 2)])
+    assert dispatch.waiting_messages() == 2
+
+
+@pytest.mark.parametrize("broker_app", ["redis"], indirect=True)
 def test_a_worker_killed_mid_export_leaves_a_whole_zip(broker_app, workers):
     """Two workers render the parts of a cycle's PDF export (three PDFs a part); one is killed with
     SIGKILL in the middle of a part; the other renders that part again and the zip is whole, one entry
@@ -253,20 +249,24 @@ def test_a_worker_killed_mid_export_leaves_a_whole_zip(broker_app, workers):
     workers.wait_ready()
 
     job_id = start_export(db.session, cycle, caller(broker_app, "hr"), "en").id
-    task = "jixiao.export_part"
 
     def mid_part() -> subprocess.Popen | None:
-        """A worker inside a part it has claimed (not merely received: a message taken and not yet
-        claimed would only come back after the visibility timeout), after a first part is done."""
-        busy = busy_with(workers, task)
-        running = db.session.scalar(select(func.count()).select_from(JobPart).where(
-            JobPart.job_id == job_id, JobPart.state == "running"))
+        """A worker inside a part it has claimed, after a first part is done."""
+        claims = db.session.scalars(select(JobPart.claim).where(
+            JobPart.job_id == job_id, JobPart.state == "running")).all()
+        done = db.session.scalar(select(func.count()).select_from(JobPart).where(
+            JobPart.job_id == job_id, JobPart.state == "done"))
         db.session.rollback()
-        return busy[0] if busy and running == len(busy) and finished(workers.logs(), task) >= 1 else None
+        return holder(claims, workers) if done else None
 
     kill(first_of(mid_part, 60, workers))
 
-    job = wait_done(job_id, timeout=60)
+    try:
+        job = wait_done(job_id, timeout=60)
+    except AssertionError as late:
+        parts = db.session.execute(select(JobPart.number, JobPart.state, JobPart.attempts)
+                                   .where(JobPart.job_id == job_id).order_by(JobPart.number)).all()
+        raise AssertionError(f"{late}\nparts {parts}\n{workers.logs()}") from None
     assert job.state == JobState.DONE, (job.message_en, workers.logs())
     path = storage.absolute(job.result_path)
     with zipfile.ZipFile(path) as archive:

@@ -23,7 +23,7 @@ from app.jobs.export import (
     latest_export,
     start_export,
 )
-from app.jobs.runtime import now
+from app.jobs.runtime import aware, now
 from app.models import Appraisal, Job, JobMessage, JobPart, JobState, SignedPdf
 from app.services import pdf_export
 from app.services.cycles import create_cycle
@@ -258,6 +258,50 @@ def test_parts_whose_messages_were_never_sent_or_lost_are_sent_by_the_ticker(exp
     assert ticker.tick(app)["parts_sent"] == count
     drain(app)
     assert job(job_id).state == JobState.DONE
+
+
+def test_parts_whose_messages_a_vanished_worker_took_are_sent_again_after_the_stale_time(exporting):
+    """A worker took the parts' messages and vanished before claiming a part: the queue gives the
+    messages back only after the visibility timeout, so with nothing waiting in the queue the ticker
+    sends the parts again after the stale time. While messages wait in the queue, it leaves them."""
+    app = current_app._get_current_object()
+    job_id = start()
+    plan(job_id)
+    count = len(parts(job_id))
+    ticker.send_parts(job_id, [part.number for part in parts(job_id)])
+    db.session.execute(update(JobPart).where(JobPart.job_id == job_id).values(heartbeat_at=ago(30)))
+    db.session.commit()
+    assert ticker.tick(app)["parts_sent"] == 0  # their messages wait in the queue, behind nothing lost
+    assert len(messages(ticker.PART_TASK)) == count
+
+    db.session.execute(update(JobMessage).values(claimed_by="gone:1:1", claimed_at=now()))
+    db.session.commit()
+    assert ticker.tick(app)["parts_sent"] == count
+    assert ticker.tick(app)["parts_sent"] == 0  # once per stale time
+    db.session.execute(delete(JobMessage).where(JobMessage.claimed_by == "gone:1:1"))
+    db.session.commit()
+    drain(app)
+    assert job(job_id).state == JobState.DONE
+
+
+def test_a_part_sent_with_a_countdown_is_not_presumed_lost_before_its_time(exporting):
+    """A part given back after a database error is sent again with a countdown (the message waits in
+    a worker meanwhile): it counts as sent when it may start, so the ticker leaves it until then."""
+    app = current_app._get_current_object()
+    job_id = start()
+    plan(job_id)
+    db.session.execute(update(JobPart).where(JobPart.job_id == job_id).values(heartbeat_at=None))
+    db.session.commit()
+    ticker.send_parts(job_id, [1], countdown=600)
+    db.session.execute(update(JobMessage).values(claimed_by="alive:1:1", claimed_at=now()))
+    db.session.commit()
+    assert aware(parts(job_id)[0].heartbeat_at) > ago(-500)
+    waiting = [part.number for part in parts(job_id) if part.number != 1]
+    assert ticker.tick(app)["parts_sent"] == 0  # the others were planned just now: not yet "never sent"
+    db.session.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=ago(60)))
+    db.session.commit()
+    assert ticker.tick(app)["parts_sent"] == len(waiting)  # never sent; part 1 is not among them
+    assert sorted(m.args[1] for m in messages(ticker.PART_TASK) if m.claimed_by is None) == waiting
 
 
 def test_a_job_whose_parts_were_all_reaped_finishes(exporting):
