@@ -212,3 +212,13 @@ def outbox_app(database_url):
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def pytest_collection_modifyitems(config, items):
+    """On PostgreSQL, only the tests that use a database run again (the rest ran on SQLite already)."""
+    if BACKEND != "postgresql":
+        return
+    kept = [item for item in items if "databases" in getattr(item, "fixturenames", ())]
+    if len(kept) != len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in set(kept)])
+        items[:] = kept
