@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(overrides: dict | None = None) -> Flask:
     import config
 
-    from . import hardening
+    from . import clock, hardening
     from .extensions import db, migrate
 
     app = Flask(
@@ -33,6 +33,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         # the driver's 5 s, after which it would fail with "database is locked".
         options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("connect_args", {}).setdefault("timeout", 30)
+    compile_catalogs(app)
     # FAB warns about every relation column it cannot offer a search filter for; that is expected.
     logging.getLogger("flask_appbuilder.models.filters").setLevel(logging.ERROR)
 
@@ -41,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     hardening.init_app(app)
+    clock.register_filters(app)
 
     with app.app_context():
         # The screens and APIs load with the app, not with ``import app``.
@@ -87,3 +89,14 @@ def sync_permissions(app: Flask) -> None:
         held = {(pv.permission.name, pv.view_menu.name) for pv in role.permissions}
         for perm, view_menu in sorted(grants - held):
             sm.add_permission_role(role, sm.add_permission_view_menu(perm, view_menu))
+
+
+def compile_catalogs(app: Flask) -> None:
+    """Compile the message catalogs that are missing or stale (app/catalogs.py)."""
+    from .catalogs import ensure_compiled
+
+    configured = app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";")
+    folders = ensure_compiled(Path(configured[0]), Path(app.instance_path) / "translations")
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(
+        [str(folder) for folder in folders] + configured[1:])
+
