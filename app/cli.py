@@ -11,6 +11,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from . import sync_permissions
+from .clock import local_iso
 from .demo import DemoExists, seed_demo
 from .exports import cycle_workbook
 from .extensions import db
@@ -26,7 +27,7 @@ from .services.cycles import create_cycle, state_counts
 from .services.errors import ServiceError, message_of
 from .services.pdf_export import count_appraisals, export_cycle
 from .services.progress import ProgressRecorder
-from .services.publication import local_iso, publish
+from .services.publication import publish
 from .services.rules import (
     NoRuleSet,
     RuleSetInvalid,

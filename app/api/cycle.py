@@ -3,14 +3,13 @@ its progress for the screens), and publish the results (HR)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import request
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from .. import clock
 from .. import permissions as p
 from ..extensions import db
 from ..jobs import JobRunning
@@ -83,7 +82,7 @@ class CycleApi(JixiaoModelRestApi):
         if isinstance(item.get("stations"), list):
             item["stations"] = [s.get("code") for s in item["stations"] if isinstance(s, dict)]
         if item.get("published_at"):  # ISO 8601 with the configured time zone's offset
-            item["published_at"] = publication.local_iso(dt.datetime.fromisoformat(item["published_at"]))
+            item["published_at"] = clock.local_iso(item["published_at"])
         return item
 
     @expose("/", methods=["POST"])
@@ -332,4 +331,4 @@ class CycleApi(JixiaoModelRestApi):
             published = publication.publish(db.session, cycle.id, current_caller(), reason)
         except (ServiceError, Refusal) as exc:
             return service_error(self, exc)
-        return self.response(200, published_at=publication.local_iso(published.published_at))
+        return self.response(200, published_at=clock.local_iso(published.published_at))

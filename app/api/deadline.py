@@ -15,7 +15,6 @@ from ..extensions import db
 from ..models import Cycle
 from ..services import deadlines
 from ..services.errors import ServiceError
-from ..services.publication import local_iso
 from ..web.context import current_caller, row_or_none
 from .base import service_error
 
@@ -108,7 +107,7 @@ class DeadlineApi(BaseApi):
 def _body(cycle_id: int, due: dict) -> dict:
     at = clock.now()
     return {"cycle_id": cycle_id, "deadlines": {
-        state: {"date": clock.to_local(due_at).date().isoformat(), "due_at": local_iso(due_at),
+        state: {"date": clock.local_date_text(due_at), "due_at": clock.local_iso(due_at),
                 "status": deadlines.due_status(due_at, at)}
         for (_, state), due_at in sorted(due.items(), key=lambda item: deadlines.STATES.index(item[0][1]))
     }}

@@ -7,15 +7,13 @@ both, the internal ones marked. The PDF always carries the shared comments only.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from ..clock import local_text
 from ..locales import default_locale
 from ..models import Appraisal, AuditEvent
 from ..workflow import State
@@ -23,15 +21,6 @@ from . import workflows
 from .audit import AMEND, COMPUTE, COUNTERSIGN, INTERNAL, REASSIGN, RECOMPUTE, REVIEW, SHARED, SYSTEM
 
 PUBLISH = "publish"  # the event publication writes on each appraisal of the cycle
-
-
-def local_text(when: dt.datetime) -> str:
-    """A stored UTC time as ``YYYY-MM-DD HH:MM`` in the configured time zone."""
-    if when.tzinfo is None:  # SQLite gives back naive UTC
-        when = when.replace(tzinfo=dt.UTC)
-    zone = ZoneInfo(current_app.config.get("JIXIAO_TIMEZONE", "Asia/Shanghai")) if has_app_context() \
-        else dt.UTC
-    return when.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
 def event_action_label(table, action: str, locale: str | None) -> str:

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
 
@@ -71,16 +69,6 @@ def _breaches_for_cycle(session, cycle: Cycle) -> list:
 
 def _allocate_cycle(session, cycle: Cycle) -> dict:
     return incentives.allocate_cycle(session, cycle)
-
-
-def local_iso(when: dt.datetime | None) -> str | None:
-    """A stored UTC time as ISO 8601 with the offset of ``JIXIAO_TIMEZONE`` (None stays None)."""
-    if when is None:
-        return None
-    if when.tzinfo is None:  # SQLite gives back naive UTC
-        when = when.replace(tzinfo=dt.UTC)
-    zone = current_app.config.get("JIXIAO_TIMEZONE", "Asia/Shanghai") if has_app_context() else "UTC"
-    return when.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")
 
 
 def _is_hr(caller: Caller) -> bool:

@@ -19,12 +19,11 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from sqlalchemy import delete, exists, func, select, text
 from sqlalchemy.orm import undefer
 
+from ..clock import local_iso
 from ..locales import default_locale
 from ..models import Appraisal, Cycle, Employee
 from ..models.signoff import GENESIS_HASH, HashChainRecord, SignedPdf, VerifyAttempt, chain_hash
@@ -154,13 +153,6 @@ def normalise_sha256(value) -> str:
     if not SHA256_HEX.fullmatch(digest):
         raise InvalidDigest(value)
     return digest
-
-
-def local_iso(when: dt.datetime) -> str:
-    if when.tzinfo is None:  # SQLite gives back naive UTC
-        when = when.replace(tzinfo=dt.UTC)
-    zone = current_app.config.get("JIXIAO_TIMEZONE", "Asia/Shanghai") if has_app_context() else "UTC"
-    return when.astimezone(ZoneInfo(zone)).isoformat(timespec="seconds")
 
 
 def mask_name(name: str) -> str:

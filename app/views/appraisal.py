@@ -5,8 +5,6 @@ a service, flash the outcome."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
@@ -30,7 +28,7 @@ from ..services import transitions as tr
 from ..services.caller import Caller
 from ..services.compute import CycleError
 from ..services.cycles import create_cycle, state_counts, submit_drafts
-from ..services.document import document_snapshot, local_text
+from ..services.document import document_snapshot
 from ..services.errors import NotFound, ServiceError
 from ..services.inbox import SORTS, STATE_ORDER, BadInboxFilter, parse_filters
 from ..services.inbox import inbox as inbox_items
@@ -76,12 +74,8 @@ def _state_label(appraisal_or_state) -> str:
     return workflows.default_table().state_label(state, current_locale())
 
 
-def local_time(value) -> str:
-    """A stored UTC time (a datetime or its ISO text) as the wall time of JIXIAO_TIMEZONE, as the
-    trail shows times."""
-    if not value:
-        return ""
-    return local_text(dt.datetime.fromisoformat(value) if isinstance(value, str) else value)
+# A stored UTC time (a datetime or its ISO text) in the wall time of JIXIAO_TIMEZONE, as the trail shows it.
+local_time = clock.local_text
 
 
 def flash_outcomes(outcomes: list[tr.BulkOutcome], action: str, person: Caller) -> None:
@@ -154,6 +148,11 @@ class AppraisalView(JixiaoModelView):
     @expose("/show/<pk>", methods=["GET"])
     @has_access
     def show(self, pk):
+        return self._page(pk)
+
+    def _page(self, pk, typed: str | None = None, field_errors: dict | None = None, status: int = 200):
+        """The appraisal's page; after a refused form (``typed`` names it: review, transition, amend,
+        reassign) that form shows what was typed (``request.form``), answered with ``status``."""
         person = current_caller()
         try:
             appraisal, facts = appraisals.load(db.session, pk, person)
@@ -198,10 +197,19 @@ class AppraisalView(JixiaoModelView):
             review_closed=review_closed, not_twice=not_twice,
             waiting=appraisals.expected_next(db.session, appraisal, facts, person),
             max_comment=MAX_COMMENT, internal=internal, visibilities=(SHARED, INTERNAL),
-        )
+            final_states=table.final_states, typed=typed, typed_values=request.form if typed else {},
+            field_errors=field_errors or {},
+        ), status
 
     def _back(self, pk):
         return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk))
+
+    def _refused(self, pk, form: str, exc: Exception):
+        """A refused form: its sentence flashed, and the page again with that form as it was typed."""
+        status = flash_error(exc)
+        errors = (getattr(exc, "payload", None) or {}).get("errors")
+        return self._page(pk, typed=form, field_errors=errors if isinstance(errors, dict) else None,
+                          status=status)
 
     @expose("/transition/<pk>", methods=["POST"])
     @has_access
@@ -215,6 +223,8 @@ class AppraisalView(JixiaoModelView):
             state = tr.transition(db.session, pk, person, action, comment, expected_state=expected,
                                   visibility=visibility)
         except (ServiceError, Refusal) as exc:
+            if request.form.get("next") != "inbox":
+                return self._refused(pk, "transition", exc)
             flash_error(exc)
         else:
             table = workflows.workflow_table(db.session, db.session.get(Appraisal, pk).rule_set_version_id)
@@ -233,10 +243,9 @@ class AppraisalView(JixiaoModelView):
             appraisal = reassign.reassign_reviewer(db.session, pk, current_caller(), reviewer,
                                                    request.form.get("reason", ""))
         except (ServiceError, Refusal) as exc:
-            flash_error(exc)
-        else:
-            name = db.session.get(Employee, appraisal.reviewer_id).name
-            flash(_("%(name)s reviews this appraisal from now on.", name=name), "success")
+            return self._refused(pk, "reassign", exc)
+        name = db.session.get(Employee, appraisal.reviewer_id).name
+        flash(_("%(name)s reviews this appraisal from now on.", name=name), "success")
         return self._back(pk)
 
     @expose("/review/<pk>", methods=["POST"])
@@ -251,10 +260,9 @@ class AppraisalView(JixiaoModelView):
                 reason=request.form.get("reason", ""), expected_hash=request.form.get("hash") or None,
             )
         except (ServiceError, Refusal) as exc:
-            flash_error(exc)
-        else:
-            total = "N/A" if appraisal.total is None else f"{appraisal.total:g}"
-            flash(_("Saved. The total is now %(total)s.", total=total), "success")
+            return self._refused(pk, "review", exc)
+        total = "N/A" if appraisal.total is None else f"{appraisal.total:g}"
+        flash(_("Saved. The total is now %(total)s.", total=total), "success")
         return self._back(pk)
 
     @expose("/amend/<pk>", methods=["POST"])
@@ -264,12 +272,10 @@ class AppraisalView(JixiaoModelView):
         try:
             new = amend_appraisal(db.session, pk, person, request.form.get("reason", ""))
         except (ServiceError, Refusal) as exc:
-            flash_error(exc)
-        else:
-            flash(_("Version %(version)s created; it goes through review again.", version=new.version),
-                  "success")
-            return self._back(new.id)
-        return self._back(pk)
+            return self._refused(pk, "amend", exc)
+        flash(_("Version %(version)s created; it goes through review again.", version=new.version),
+              "success")
+        return self._back(new.id)
 
     # -- many appraisals ---------------------------------------------------------------------
 

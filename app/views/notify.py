@@ -12,10 +12,10 @@ from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
 
 from .. import permissions as p
+from ..clock import local_text
 from ..extensions import db
 from ..locales import current_locale
 from ..notify import record
-from ..services.document import local_text
 
 MAX_PAGE = 10**6
 

@@ -20,11 +20,11 @@ from sqlalchemy import select, update
 
 from .. import clock
 from .. import permissions as p
+from ..clock import local_text
 from ..extensions import db
 from ..models import Outbox, OutboxState, RobotWebhook, Station
 from ..notify import robots
 from ..notify.crypto import SecretUnreadable, seal, unseal
-from ..services.document import local_text
 from ..web.context import current_username
 
 KIND_LABELS = {robots.DINGTALK: _l("DingTalk"), robots.WECOM: _l("WeCom"),
