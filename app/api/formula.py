@@ -3,7 +3,8 @@
 ``POST /api/v1/formula/check`` ``{"expression", "variables": {name: number|null}, "tags": {word: n}}``
 → ``{"ok": true, "value", "trace", "explanation", "names"}`` or ``{"ok": false, "error": {"code", "message",
 "position", "suggestions"}}``. The names a formula may use are the built-in catalogue plus the keys of
-``variables``; a catalogue variable not given a value is N/A; any other name is UNKNOWN_NAME.
+``variables``; a catalogue variable not given a value is N/A; any other name is UNKNOWN_NAME. A formula
+longer than the engine accepts answers ``TOO_LONG`` with its ``length`` and the ``limit``, however long it is.
 ``GET /api/v1/formula/catalogue`` lists variables and functions with Chinese and English names.
 Any signed-in user may call both: checking a formula reads no data and changes nothing.
 """
@@ -17,6 +18,8 @@ from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_babel import gettext as _
 
 from .. import permissions as p
+from ..engine.errors import fail
+from ..engine.limits import MAX_LENGTH
 from ..engine.payload import catalogue_payload, check_expression
 from ..locales import current_locale
 from ..rules.formulas import INCENTIVE_VARIABLES, OUTCOME_VARIABLES, SCORE_VARIABLES
@@ -24,7 +27,6 @@ from ..rules.formulas import INCENTIVE_VARIABLES, OUTCOME_VARIABLES, SCORE_VARIA
 MAX_VARIABLES = 300
 MAX_NAME = 64
 MAX_TEXT_VALUE = 100
-MAX_EXPRESSION = 20_000  # the engine refuses more than 1,000 with TOO_LONG; beyond this the request is junk
 
 
 def _json_number(value):
@@ -70,8 +72,12 @@ class FormulaApi(BaseApi):
         variables = data.get("variables")
         variables = {} if variables is None else variables
         tags = data.get("tags")
-        if not isinstance(expression, str) or len(expression) > MAX_EXPRESSION:
+        if not isinstance(expression, str):
             return self.response_400(message=_("The expression must be a text."))
+        if len(expression) > MAX_LENGTH:  # the engine's answer, for any length: the text is not read
+            length = len(expression)
+            error = fail("too_long", MAX_LENGTH, length=length, limit=MAX_LENGTH).to_dict(current_locale())
+            return self.response(200, ok=False, error={**error, "length": length, "limit": MAX_LENGTH})
         if not isinstance(variables, dict) or len(variables) > MAX_VARIABLES:
             return self.response_400(message=_("The variables must be an object of names and numbers."))
         if tags is not None and (not isinstance(tags, dict) or len(tags) > MAX_VARIABLES):

@@ -76,11 +76,21 @@ def test_messages_follow_the_locale(api_as):
     "not json", {"expression": 5}, {"expression": "1", "variables": []},
     {"expression": "1", "variables": {"x": [1]}}, {"expression": "1", "variables": {"x": float("inf")}},
     {"expression": "1", "variables": {"": 1}}, {"expression": "1", "tags": {"a": -1}},
-    {"expression": "x" * 30_000},
 ])
 def test_bad_requests_answer_400(emp, body):
     r = emp.post(CHECK, json=body) if not isinstance(body, str) else emp.post(CHECK, data=body)
     assert r.status_code == 400 and r.json["message"]
+
+
+@pytest.mark.parametrize("length", [1001, 30_000])
+def test_a_formula_too_long_is_told_so_with_the_limit_in_the_reader_s_language(api_as, length):
+    api = api_as("hr")
+    error = check(api, "x" * length)["error"]
+    assert (error["code"], error["length"], error["limit"]) == ("TOO_LONG", length, 1000)
+    assert error["message"] == f"公式有 {length} 个字符，最多允许 1000 个"
+    r = api.post(CHECK + "?_l_=en", json={"expression": "x" * length})
+    assert r.status_code == 200
+    assert r.json["error"]["message"] == f"The formula has {length} characters; at most 1000 are allowed"
 
 
 def test_signing_in_is_required_and_cookie_calls_need_the_csrf_token(app, login_as):
