@@ -11,6 +11,7 @@ from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 from flask_babel import gettext as _
 
+from .. import clock
 from .. import permissions as p
 from ..extensions import db
 from ..locales import current_locale
@@ -464,7 +465,7 @@ class AppraisalApi(JixiaoModelRestApi):
             "id": i.id, "cycle": i.cycle, "cycle_id": i.cycle_id, "employee_no": i.employee_no,
             "employee_name": i.employee_name, "station": i.station, "state": i.state, "total": i.total,
             "grade": i.grade, "actions": [t.action for t in i.actions], "waiting_for": i.waiting,
-            "due_at": i.due_at.isoformat() if i.due_at else None, "due_status": i.due_status,
+            "due_at": clock.local_iso(i.due_at), "due_status": i.due_status,
             "acting_for": i.acting_for,
             "countersign": {"done": i.countersign[0], "needed": i.countersign[1]} if i.countersign else None,
         } for i in items]

@@ -7,15 +7,22 @@ A service error is answered by its kind (``service_error``), the same way by eve
 
 ``_info`` describes the add and edit fields only to a caller who may write, only for FAB's own POST
 and PUT, and offers related rows within the caller's scope (``app.scoping``), like every list.
+
+Every stored moment an API answers with is ISO 8601 with the configured zone's offset (``clock.local_iso``),
+as every screen shows it in that zone; the source data's times are the wall times as imported and stay so.
 """
 
 from __future__ import annotations
 
 from flask import jsonify
 from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.api.convert import Model2SchemaConverter
 from flask_appbuilder.const import PERMISSION_PREFIX
 from flask_babel import gettext as _
+from marshmallow import fields
+from sqlalchemy import DateTime
 
+from .. import clock
 from .. import permissions as p
 from ..locales import current_locale
 from ..scoping import SCOPED
@@ -48,6 +55,32 @@ def service_error(api, exc: Exception):
     return response
 
 
+# Tables whose times are wall times as people entered or imported them, not stored UTC moments.
+WALL_TIME_TABLES = frozenset({"work_order", "survey", "labor_cost"})
+
+
+class LocalDateTime(fields.DateTime):
+    """A stored UTC moment (naive from SQLite) answered in the configured zone, with its offset."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return clock.local_iso(value)
+
+
+class LocalTimeConverter(Model2SchemaConverter):
+    """FAB's schemas, with every stored moment as :class:`LocalDateTime`."""
+
+    def _column2field(self, datamodel, column, nested=True, parent_schema_name=None):
+        field = super()._column2field(datamodel, column, nested=nested, parent_schema_name=parent_schema_name)
+        sqla = datamodel.list_columns.get(column.name)
+        if (type(field) is fields.DateTime and isinstance(getattr(sqla, "type", None), DateTime)
+                and datamodel.obj.__tablename__ not in WALL_TIME_TABLES):
+            moment = LocalDateTime(required=field.required, allow_none=field.allow_none,
+                                   dump_only=field.dump_only, load_only=field.load_only)
+            moment.unique = getattr(field, "unique", False)
+            return moment
+        return field
+
+
 class JixiaoModelRestApi(ModelRestApi):
     """Every model API derives from this: set ``resource_name`` and ``datamodel_class``'s model."""
 
@@ -55,6 +88,7 @@ class JixiaoModelRestApi(ModelRestApi):
     base_filters = SCOPED
     allow_browser_login = True
     page_size = 50
+    model2schemaconverter = LocalTimeConverter
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -6,6 +6,7 @@ import datetime as dt
 
 from sqlalchemy import Select, false, select
 
+from .. import clock
 from ..models import Job, JobPart
 from .messages import message_for
 from .runtime import aware, effective_state, now
@@ -57,4 +58,4 @@ def job_dict(job: Job, locale: str | None = None, *, parts: list[JobPart] | None
 
 
 def _iso(moment: dt.datetime | None) -> str | None:
-    return aware(moment).isoformat() if moment is not None else None
+    return clock.local_iso(moment)

@@ -206,6 +206,7 @@ class AppraisalView(JixiaoModelView):
 
     def _refused(self, pk, form: str, exc: Exception):
         """A refused form: its sentence flashed, and the page again with that form as it was typed."""
+        db.session.rollback()  # the page reads the appraisal as stored
         status = flash_error(exc)
         errors = (getattr(exc, "payload", None) or {}).get("errors")
         return self._page(pk, typed=form, field_errors=errors if isinstance(errors, dict) else None,

@@ -106,9 +106,14 @@ class JixiaoModelView(ModelView):
                     kwargs["blank_text"] = _l("(none)")
 
 
-def flash_error(exc: Exception) -> None:
+# The status of a screen that answers a refused form with the form again, as typed.
+FORM_STATUS = {Kind.CONFLICT: 409, Kind.REFUSED: 403, Kind.INVALID: 422}
+
+
+def flash_error(exc: Exception) -> int:
     """A service error or workflow refusal on a screen: not found is the 404 page; otherwise its
-    sentence is flashed (a review's field errors one by one), a conflict as a warning."""
+    sentence is flashed (a review's field errors one by one), a conflict as a warning. Returns the
+    status for a page that shows the refused form again (``FORM_STATUS``)."""
     kind = kind_of(exc)
     if kind is None:
         raise exc
@@ -118,3 +123,4 @@ def flash_error(exc: Exception) -> None:
     category = "warning" if kind is Kind.CONFLICT else "danger"
     for message in errors.values() if isinstance(errors, dict) else [message_of(exc, current_locale())]:
         flash(message, category)
+    return FORM_STATUS[kind]

@@ -65,3 +65,13 @@ def test_templates_use_the_same_formatter(zoned):
             "{{ when|local_time }} | {{ when|local_date }} | {{ when|local_iso }} | {{ local_time(when) }}",
             when=MOMENT)
     assert shown == "2026-12-02 10:40 | 2026-12-02 | 2026-12-02T10:40:05+08:00 | 2026-12-02 10:40"
+
+
+def test_api_answers_moments_with_the_zones_offset(app, api_as):
+    """A model API's stored moments (cycles, appraisals, rule versions) carry +08:00, as screens show them."""
+    hr = api_as("hr")
+    cycle = hr.get("/api/v1/cycle/?page_size=1").json["result"][0]
+    shown = hr.get(f"/api/v1/cycle/{cycle['id']}").json["result"]
+    assert shown["created_at"].endswith("+08:00"), shown["created_at"]
+    versions = hr.get("/api/v1/ruleset/?page_size=5").json["result"]
+    assert versions and all(v["created_at"].endswith("+08:00") for v in versions)
