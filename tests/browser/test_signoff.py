@@ -91,9 +91,12 @@ def test_employee_reads_the_result_downloads_the_pdf_and_signs(served, as_user):
         assert fh.read(5) == b"%PDF-"
 
     sign = page.locator("form.jx-action:has(input[name=action][value=sign])")
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     sign.locator("button[type=submit]").click()
     page.wait_for_load_state()
     assert current_state(served.app, "EMP1") == "signed"
+    assert asked and "签字确认" in asked[0] and "不能再提出异议" in asked[0], asked  # asked first
     assert "Traceback" not in page.inner_text("body")
     screenshot(page, "6-employee-signed")
 
