@@ -124,14 +124,15 @@ def test_hr_creates_checks_previews_tests_and_publishes_a_swot_indicator_for_s01
     # -- preview on a real employee -----------------------------------------------------------
     rate = _db(served.app, lambda s: _first_fix_rate(s, "EMP4"))
     assert rate is not None and 0 < rate < 1
-    page.select_option("#preview-employee", label="EMP4 孙丽")
+    page.select_option("#preview-subject", label="EMP4 孙丽")
     page.get_by_role("button", name="预览", exact=True).click()
     explain = page.locator("[data-out=explain]")
     shown = f"{rate:.4f}".rstrip("0").rstrip(".")
     figure = f"{rate * 100:.4f}".rstrip("0").rstrip(".")
     expect(explain).to_contain_text(f"100 × 一次修复率 {shown} = {figure}")
     expect(explain).to_contain_text(f"= {round(min(100, rate * 100 / 90 * 100), 4):g}")
-    expect(page.locator("[data-out=value]")).to_have_text(figure)
+    # the value as the appraisal shows it: two decimals
+    expect(page.locator("td[data-out=value]")).to_have_text(f"{rate * 100:.2f}".rstrip("0").rstrip("."))
     expect(page.locator(".jx-preview-error")).to_be_hidden()
     screenshot(page, "journey1-2-preview")
 

@@ -14,15 +14,20 @@ shows its changes), ``previews`` and ``whatif`` run a rule set on real data.
 """
 
 from ...rules import diff_rulesets, has_errors
+from .changes import readable_changes
 from .drafts import (
+    DISCARD_KEEP_DAYS,
     PublishResult,
-    delete_draft,
     diff_against,
+    discard_draft,
+    discarded_drafts,
     draft_or_raise,
     new_draft,
     publish,
     publish_preview,
     replace_grades,
+    restore_draft,
+    restore_until,
 )
 from .errors import NoRuleSet, NotADraft, RuleRefused, RuleSetInvalid, WhatIfError
 from .files import (
@@ -31,6 +36,7 @@ from .files import (
     check_ruleset,
     export_files,
     export_version,
+    export_zip,
     load_dir,
     problem_lines,
     workflow_problems,
@@ -46,7 +52,7 @@ from .policy import (
     save_policy,
 )
 from .policy_diff import policy_changes
-from .previews import employee_variables, preview_indicator, weight_table
+from .previews import employee_variables, preview_indicator, preview_station, weight_table
 from .rows import (
     delete_row,
     ensure_deletable,
@@ -55,6 +61,7 @@ from .rows import (
     save_swot_item,
     save_template,
     validate_row,
+    weight_warnings,
 )
 from .store import (
     current_version,
@@ -73,16 +80,16 @@ from .store import (
 from .whatif import cycle_names, whatif
 
 __all__ = [
-    "LoadResult", "NoRuleSet", "NotADraft", "PublishResult", "RuleRefused", "RuleSetInvalid",
-    "WhatIfError", "canonical_policy_text", "check_dir", "check_ruleset", "current_version",
-    "cycle_names", "delete_draft", "delete_row", "diff_against", "diff_rulesets", "document_from_json",
-    "draft_or_raise",
-    "employee_variables", "ensure_deletable", "export_files", "export_version", "grade_dict", "has_errors",
-    "indicator_dict", "load_dir", "new_draft", "outcome_dict", "policy_changes", "policy_document",
-    "policy_errors",
-    "policy_form", "policy_text", "preview_indicator", "problem_lines", "publish", "publish_preview",
-    "published_ruleset", "read_policy_form", "replace_grades", "ruleset_for_version",
-    "ruleset_from_version", "save_indicator", "save_policy", "save_row", "save_swot_item", "save_template",
-    "station_codes", "swot_dict", "template_dict", "validate_row", "version_document", "versions",
-    "weight_table", "whatif", "workflow_problems",
+    "DISCARD_KEEP_DAYS", "LoadResult", "NoRuleSet", "NotADraft", "PublishResult", "RuleRefused",
+    "RuleSetInvalid", "WhatIfError", "canonical_policy_text", "check_dir", "check_ruleset",
+    "current_version", "cycle_names", "delete_row", "diff_against", "diff_rulesets", "discard_draft",
+    "discarded_drafts", "document_from_json", "draft_or_raise", "employee_variables", "ensure_deletable",
+    "export_files", "export_version", "export_zip", "grade_dict", "has_errors", "indicator_dict",
+    "load_dir", "new_draft", "outcome_dict", "policy_changes", "policy_document", "policy_errors",
+    "policy_form", "policy_text", "preview_indicator", "preview_station", "problem_lines", "publish",
+    "publish_preview", "published_ruleset", "read_policy_form", "readable_changes", "replace_grades",
+    "restore_draft", "restore_until", "ruleset_for_version", "ruleset_from_version", "save_indicator",
+    "save_policy", "save_row", "save_swot_item", "save_template", "station_codes", "swot_dict",
+    "template_dict", "validate_row", "version_document", "versions", "weight_table", "weight_warnings",
+    "whatif", "workflow_problems",
 ]

@@ -1,8 +1,10 @@
-"""The editor's previews on real data: an indicator for one employee, a template's weights per station."""
+"""The editor's previews on real data: an indicator for one employee or over a station (its lowest, median
+and highest), a template's weights per station. Numbers read as the appraisal shows them (app.pdf.numbers)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 from typing import Any
 
 from sqlalchemy import select
@@ -13,6 +15,7 @@ from ...metrics import compute_metrics
 from ...models import (
     Station,
 )
+from ...pdf.numbers import format_number, measure
 from ...rules import (
     RuleSet,
     evaluate_indicator,
@@ -28,26 +31,78 @@ def employee_variables(session: Session, employee, start: dt.date, end: dt.date,
     return metrics.variables_for(employee.id, employee.station_id), dict(metrics.tags.get(employee.id, {}))
 
 
-def preview_indicator(session: Session, ruleset: RuleSet, indicator, employee, start: dt.date, end: dt.date,
-                      *, locale: str = "zh_CN") -> dict:
-    """Value, target, score and explanation of ``indicator`` (which may be unsaved) for a real
-    employee and period. Other indicators it reads are evaluated first from ``ruleset``."""
+FIELDS = ("value", "target", "score")
+
+
+def _trial(ruleset: RuleSet, indicator) -> RuleSet:
+    """The rule set with ``indicator`` (which may be unsaved) in place of its saved self."""
     others = tuple(i for i in ruleset.indicators if i.code != indicator.code)
-    trial = RuleSet(indicators=(*others, indicator), templates=ruleset.templates, grades=ruleset.grades,
-                    outcomes=ruleset.outcomes, swot=ruleset.swot)
-    variables, tags = employee_variables(session, employee, start, end, trial.tag_words)
+    return RuleSet(indicators=(*others, indicator), templates=ruleset.templates, grades=ruleset.grades,
+                   outcomes=ruleset.outcomes, swot=ruleset.swot)
+
+
+def _evaluate(trial: RuleSet, code: str, variables: dict, tags: dict, locale: str):
+    """The indicator's result, the indicators it reads evaluated first, and the values it saw."""
     values: dict[str, Any] = dict(variables)
     result = None
-    for code in indicators_needed(trial, [indicator.code]):
-        result = evaluate_indicator(trial, trial.indicator(code), values, tags, locale)
-        values[code] = result.value
-    used = {name: values.get(name) for name in sorted(result.names)} if result else {}
+    for needed in indicators_needed(trial, [code]):
+        result = evaluate_indicator(trial, trial.indicator(needed), values, tags, locale)
+        values[needed] = result.value
+    return result, values
+
+
+def shown(field: str, number: float | None, unit: str = "") -> str | None:
+    """A value, target or score as an appraisal line shows it (a "%" value times 100, two decimals);
+    None for N/A."""
+    if field == "score":
+        return None if number is None else format_number(number)
+    return measure(number, unit)
+
+
+def preview_indicator(session: Session, ruleset: RuleSet, indicator, employee, start: dt.date, end: dt.date,
+                      *, locale: str = "zh_CN") -> dict:
+    """Value, target, score (raw and ``shown``) and explanation of ``indicator`` (which may be unsaved) for a
+    real employee and period. Other indicators it reads are evaluated first from ``ruleset``."""
+    trial = _trial(ruleset, indicator)
+    variables, tags = employee_variables(session, employee, start, end, trial.tag_words)
+    result, values = _evaluate(trial, indicator.code, variables, tags, locale)
+    used = {name: values.get(name) for name in sorted(result.names)}
     return {
         "value": result.value, "target": result.target, "score": result.score, "na": result.na,
+        "shown": {field: shown(field, getattr(result, field), indicator.unit) for field in FIELDS},
         "explain": result.explain(locale),
         "error": result.error.to_dict(locale) | {"field": result.error_field} if result.error else None,
         "variables": used,
     }
+
+
+def preview_station(session: Session, ruleset: RuleSet, indicator, station, start: dt.date, end: dt.date,
+                    *, locale: str = "zh_CN") -> dict:
+    """``indicator`` for every employee of ``station`` over the period: per field the lowest, median and
+    highest of those who have a number (``shown`` as the appraisal shows them), how many had one
+    (``counts``), the headcount, and the first error a formula met (with how many met one)."""
+    trial = _trial(ruleset, indicator)
+    metrics = compute_metrics(session, start, end, station_ids=[station.id],
+                              tag_words=tuple(sorted(trial.tag_words)))
+    numbers: dict[str, list[float]] = {field: [] for field in FIELDS}
+    error, errors = None, 0
+    for employee_id in sorted(metrics.employees):
+        variables = metrics.variables_for(employee_id, station.id)
+        tags = dict(metrics.tags.get(employee_id, {}))
+        result, _ = _evaluate(trial, indicator.code, variables, tags, locale)
+        if result.error:
+            errors += 1
+            error = error or result.error.to_dict(locale) | {"field": result.error_field}
+        for field in numbers:
+            number = getattr(result, field)
+            if number is not None:
+                numbers[field].append(number)
+    spread = {field: {"min": shown(field, min(found), indicator.unit),
+                      "median": shown(field, statistics.median(found), indicator.unit),
+                      "max": shown(field, max(found), indicator.unit)} if found else None
+              for field, found in numbers.items()}
+    return {"headcount": len(metrics.employees), "counts": {f: len(v) for f, v in numbers.items()},
+            "shown": spread, "error": error, "errors": errors}
 
 
 def weight_table(session: Session, ruleset: RuleSet, template, start: dt.date, end: dt.date,

@@ -1,6 +1,7 @@
 /* The rules editor's formula fields: live check, error underline, did-you-mean, autocomplete
- * and palette, row add/remove, and the preview on real data. No framework; text goes into the page only
- * through textContent, never as HTML. The server's check API: POST /api/v1/formula/check. */
+ * and palette, row add/remove, the preview on real data (whose values show under each formula of the
+ * indicator form as HR types), and the cookbook's one-click examples. No framework; text goes into the page
+ * only through textContent, never as HTML. The server's check API: POST /api/v1/formula/check. */
 (function () {
   "use strict";
 
@@ -10,12 +11,19 @@
   var root = document.querySelector("[data-locale]");
   var english = ((root && root.getAttribute("data-locale")) || document.documentElement.lang || "").indexOf("en") === 0;
   var T = english
-    ? { ok: "OK", value: "value", na: "N/A (no data)", at: " (at character ", atEnd: ")", mean: "Replace with:",
-        vars: "Variables", funcs: "Functions", rule: "In this formula", station: "Station-wide",
-        failed: "The check could not run", preview: "Preview failed" }
-    : { ok: "正确", value: "值", na: "N/A（无数据）", at: "（位置：第 ", atEnd: " 个字符）", mean: "点击替换为：",
+    ? { ok: "OK", value: "value", na: "N/A (no data in the period)", at: " (at character ", atEnd: ")",
+        mean: "Replace with:", vars: "Variables", funcs: "Functions", rule: "In this formula",
+        station: "Station-wide", failed: "The check could not run", preview: "Preview failed",
+        computing: "computing…", lowest: "lowest", median: "median", highest: "highest", colon: ": ",
+        people: function (n, m) { return n + " people, " + m + " with a value"; },
+        failing: function (n) { return n + (n === 1 ? " person's" : " people's") + " formula failed: "; } }
+    : { ok: "正确", value: "值", na: "N/A（本期无数据）", at: "（位置：第 ", atEnd: " 个字符）", mean: "点击替换为：",
         vars: "变量", funcs: "函数", rule: "本公式可用", station: "全站指标",
-        failed: "无法检查公式", preview: "预览失败" };
+        failed: "无法检查公式", preview: "预览失败",
+        computing: "计算中…", lowest: "最低", median: "中位", highest: "最高", colon: "：",
+        people: function (n, m) { return "共 " + n + " 人，" + m + " 人有值"; },
+        failing: function (n) { return n + " 人的公式出错："; } };
+  var PREVIEW_FIELDS = ["value", "target", "score"];
   var FUNCTION_GROUPS = english
     ? { logic: "Logic", math: "Maths", lookup: "Lookup", data: "Tags" }
     : { logic: "逻辑", math: "数学", lookup: "分段取值", data: "工单标签" };
@@ -45,8 +53,13 @@
 
   function show(value) {
     if (value === null || value === undefined) { return T.na; }
-    if (typeof value === "number") { return String(Math.round(value * 10000) / 10000); }
+    if (typeof value === "number") { return String(Math.round(value * 100) / 100); }
     return String(value);
+  }
+
+  /* An error's code (UNKNOWN_NAME, 404…) as a small mark after its sentence: for whoever reports it. */
+  function codeMark(code) {
+    return el("small", "jx-code-mark", code);
   }
 
   /* ---------------------------------------------------------------- catalogue and palette */
@@ -136,8 +149,14 @@
     box.className = "jx-formula-feedback";
     if (!result) { return; }
     if (result.ok) {
-      box.classList.add("text-success");
-      box.appendChild(el("span", "jx-ok", "✓ " + T.ok + " · " + T.value + " " + show(result.value)));
+      var ok = el("span", "jx-ok text-success", "✓ " + T.ok);
+      box.appendChild(ok);
+      if (liveField(input)) {  // the value on real data, from the preview
+        box.appendChild(el("span", "jx-live"));
+        fillLive(input);
+      } else if (result.value !== null && result.value !== undefined) {  // a formula of constants
+        ok.appendChild(document.createTextNode(" · " + T.value + " " + show(result.value)));
+      }
       var plainNumber = /^\s*-?\d+(\.\d+)?\s*$/.test(input.value);
       if (result.explanation && !plainNumber) {
         box.appendChild(el("div", "jx-explain text-muted", result.explanation));
@@ -161,14 +180,11 @@
       box.appendChild(code);
     }
     var line = el("div", "jx-err-message");
-    if (error.code) {
-      line.appendChild(el("code", "jx-err-code", error.code));
-      line.appendChild(document.createTextNode(" "));
-    }
     line.appendChild(document.createTextNode(error.message || ""));
     if (typeof error.position === "number" && error.position >= 0) {
       line.appendChild(el("span", "jx-err-where", T.at + (error.position + 1) + T.atEnd));
     }
+    if (error.code) { line.appendChild(codeMark(error.code)); }
     box.appendChild(line);
     if (error.suggestions && error.suggestions.length && typeof error.position === "number") {
       var hint = el("div", "jx-suggest", T.mean + " ");
@@ -202,6 +218,7 @@
           return;
         }
         renderFeedback(input, res.data);
+        if (res.data.ok && liveField(input)) { schedulePreview(); }
       })
       .catch(function () { renderFeedback(input, { ok: false, error: { code: "", message: T.failed } }); });
   }
@@ -318,32 +335,150 @@
     copy.querySelectorAll(".jx-formula-input").forEach(bind);
   }
 
+  /* ---------------------------------------------------------------- preview and live values */
+
+  var previewPanel = null;  // the indicator form's preview panel
+  var previewTimer = null;
+  var previewSeq = 0;
+  var lastPreview = null;   // the last answer, with .subject; {failed: true} when it could not run
+
+  function liveField(input) {
+    return previewPanel && input.form && input.form.id === "indicator-form"
+      && PREVIEW_FIELDS.indexOf(input.name) >= 0 ? input.name : null;
+  }
+
+  function liveInputs() {
+    var form = document.getElementById("indicator-form");
+    return form ? PREVIEW_FIELDS.map(function (n) { return form.querySelector('[name="' + n + '"]'); })
+      .filter(Boolean) : [];
+  }
+
+  function spreadText(s) {
+    return T.lowest + " " + s.min + " · " + T.median + " " + s.median + " · " + T.highest + " " + s.max;
+  }
+
+  /* The field's value on the chosen employee or station, after "✓ 正确". */
+  function fillLive(input) {
+    var box = input.parentNode.querySelector(".jx-formula-feedback");
+    var live = box && box.querySelector(".jx-live");
+    if (!live) { return; }
+    live.textContent = "";
+    live.className = "jx-live";
+    var d = lastPreview;
+    if (!d) { live.appendChild(el("span", "text-muted", " · " + T.computing)); return; }
+    if (d.failed) { return; }
+    var field = input.name;
+    var s = d.shown && d.shown[field];
+    var text = s === null || s === undefined ? T.na : (typeof s === "string" ? s : spreadText(s));
+    live.appendChild(document.createTextNode(" · " + d.subject + T.colon));
+    live.appendChild(el("strong", "jx-live-value", text));
+    if (d.error && d.error.field === field) {
+      var warn = el("span", "jx-live-error text-warning",
+        " · " + (d.station ? T.failing(d.errors) : "") + d.error.message);
+      warn.appendChild(codeMark(d.error.code));
+      live.appendChild(warn);
+    }
+  }
+
+  function schedulePreview() {
+    if (!previewPanel) { return; }
+    clearTimeout(previewTimer);
+    liveInputs().forEach(function (i) {
+      var live = i.parentNode.querySelector(".jx-live");
+      if (live) { live.classList.add("jx-stale"); }
+    });
+    previewTimer = setTimeout(function () { preview(previewPanel); }, DEBOUNCE_MS);
+  }
+
+  function renderPreview(panel, d) {
+    var out = panel.querySelector(".jx-preview-result");
+    var err = panel.querySelector(".jx-preview-error");
+    var spread = !!d.station;
+    out.hidden = false;
+    out.querySelector('[data-out="subject"]').textContent = d.subject;
+    out.querySelector('[data-out="count"]').textContent = spread ? T.people(d.headcount, d.counts.value) : "";
+    out.querySelectorAll("[data-spread]").forEach(function (h) { h.hidden = !spread; });
+    out.querySelectorAll("[data-single]").forEach(function (h) { h.hidden = spread; });
+    PREVIEW_FIELDS.forEach(function (field) {
+      var row = out.querySelector('[data-row="' + field + '"]');
+      while (row.cells.length > 1) { row.deleteCell(1); }
+      var s = d.shown && d.shown[field];
+      var cells = spread ? (s ? [s.min, s.median, s.max] : ["N/A", "N/A", "N/A"]) : [s === null ? "N/A" : s];
+      cells.forEach(function (text) {
+        var td = el("td", "text-right", text);
+        td.setAttribute("data-out", field);
+        row.appendChild(td);
+      });
+    });
+    var explain = out.querySelector('[data-out="explain"]');
+    explain.textContent = d.explain || "";
+    explain.hidden = !d.explain;
+    err.hidden = !d.error;
+    err.textContent = "";
+    if (d.error) {
+      err.appendChild(document.createTextNode((spread ? T.failing(d.errors) : "") + d.error.message));
+      err.appendChild(codeMark(d.error.code));
+    }
+  }
+
   function preview(panel) {
     var form = document.getElementById("indicator-form");
     var out = panel.querySelector(".jx-preview-result");
     var err = panel.querySelector(".jx-preview-error");
     var field = function (name) { var f = form.querySelector('[name="' + name + '"]'); return f ? f.value : ""; };
+    var subject = panel.querySelector("#preview-subject");
+    var chosen = (subject.value || "").split(":");
     var body = {
-      employee_id: Number(panel.querySelector("#preview-employee").value),
       start: panel.querySelector("#preview-start").value, end: panel.querySelector("#preview-end").value,
       code: field("code"), name: field("name"), category: field("category"), kind: field("kind"),
-      value: field("value"), target: field("target"), score: field("score")
+      value: field("value"), unit: field("unit"), target: field("target"), score: field("score")
+    };
+    body[chosen[0] === "station" ? "station_id" : "employee_id"] = Number(chosen[1]);
+    var label = subject.selectedIndex >= 0 ? subject.options[subject.selectedIndex].text : "";
+    var seq = ++previewSeq;
+    var failed = function (message, code) {
+      lastPreview = { failed: true };
+      out.hidden = true; err.hidden = false;
+      err.textContent = T.preview + T.colon + message;
+      if (code) { err.appendChild(codeMark(code)); }
+      liveInputs().forEach(fillLive);
     };
     postJSON(panel.getAttribute("data-preview-url"), body).then(function (res) {
-      if (res.status !== 200) {
-        out.hidden = true; err.hidden = false;
-        err.textContent = T.preview + ": " + ((res.data && res.data.message) || res.status);
-        return;
-      }
-      var d = res.data;
-      err.hidden = !d.error;
-      if (d.error) { err.textContent = d.error.code + "：" + d.error.message; }
-      out.hidden = false;
-      out.querySelector('[data-out="value"]').textContent = show(d.value);
-      out.querySelector('[data-out="target"]').textContent = show(d.target);
-      out.querySelector('[data-out="score"]').textContent = show(d.score);
-      out.querySelector('[data-out="explain"]').textContent = d.explain || "";
-    }).catch(function () { err.hidden = false; err.textContent = T.preview; });
+      if (seq !== previewSeq) { return; }  // an older answer arriving late
+      if (res.status !== 200) { failed((res.data && res.data.message) || "", String(res.status)); return; }
+      lastPreview = res.data;
+      lastPreview.subject = label;
+      renderPreview(panel, lastPreview);
+      liveInputs().forEach(fillLive);
+    }).catch(function () { if (seq === previewSeq) { failed(""); } });
+  }
+
+  /* ---------------------------------------------------------------- cookbook */
+
+  function replaceText(input, text) {
+    input.focus();
+    input.select();
+    // insertText keeps the browser's undo (Ctrl+Z brings the replaced formula back) and fires "input"
+    if (!(document.execCommand && document.execCommand("insertText", false, text)) || input.value !== text) {
+      input.value = text;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    }
+  }
+
+  function insertRecipe(button) {
+    var form = document.getElementById("indicator-form");
+    var input = form && form.querySelector('textarea[name="' + button.getAttribute("data-field") + '"]');
+    if (!input || input.readOnly || input.disabled) { return; }
+    var kind = document.getElementById("kind");
+    if (input.name === "value" && kind && kind.value === "manual") {
+      kind.value = "formula";
+      kind.dispatchEvent(new Event("change"));
+    }
+    var target = button.getAttribute("data-target");
+    var targetInput = form.querySelector('textarea[name="target"]');
+    if (target && targetInput && !targetInput.value.trim()) { replaceText(targetInput, target); }
+    replaceText(input, button.getAttribute("data-formula"));
+    input.scrollIntoView({ block: "center" });
   }
 
   function toggleKind() {
@@ -356,8 +491,11 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () {
+    previewPanel = document.getElementById("indicator-form") ? document.querySelector(".jx-preview") : null;
     document.querySelectorAll(".jx-formula-input").forEach(bind);
     document.addEventListener("click", function (ev) {
+      var recipe = ev.target.closest("[data-recipe]");
+      if (recipe) { insertRecipe(recipe); return; }
       var add = ev.target.closest("[data-add-row]");
       if (add) { addRow(add.getAttribute("data-add-row")); return; }
       var remove = ev.target.closest("[data-remove-row]");
@@ -370,7 +508,12 @@
     document.querySelectorAll(".jx-preview").forEach(function (panel) {
       var run = panel.querySelector(".jx-preview-run");
       if (run) { run.addEventListener("click", function () { preview(panel); }); }
+      panel.querySelectorAll("select, input").forEach(function (f) {
+        f.addEventListener("change", schedulePreview);
+      });
     });
+    var unit = document.getElementById("unit");
+    if (unit) { unit.addEventListener("input", schedulePreview); }
     toggleKind();
     document.addEventListener("submit", function (ev) {
       var question = ev.submitter && ev.submitter.getAttribute("data-confirm");

@@ -14,6 +14,7 @@ from ...models import (
     Employee,
     PublishedVersionLocked,
     RuleIndicator,
+    Station,
 )
 from ...rules import CATEGORIES, DIRECTIONS, KINDS, Indicator, Problem, forms
 from ...rules.model import expr_text
@@ -32,10 +33,11 @@ from .screen import (
 class IndicatorScreens:
     def _indicator_page(self, version, row, form: dict, tests: list[dict], errors: dict, status: int = 200):
         employees = list(db.session.scalars(select(Employee).order_by(Employee.employee_no)))
+        stations = list(db.session.scalars(select(Station).order_by(Station.code)))
         start, end = period({})
         return self.render(
             "rules/indicator.html", version=version, row=row, form=form, tests=tests, errors=errors,
-            categories=CATEGORIES, kinds=KINDS, directions=DIRECTIONS, employees=employees,
+            categories=CATEGORIES, kinds=KINDS, directions=DIRECTIONS, employees=employees, stations=stations,
             start=start, end=end, names=formula_names(version), back=swot_back(),
         ), status
 
@@ -101,25 +103,33 @@ class IndicatorScreens:
     @expose("/v/<int:vid>/preview", methods=["POST"])
     @has_access
     def preview(self, vid: int):
-        """JSON: the value, score and explanation of the indicator in the form, for an employee and a
-        period."""
+        """JSON: the value, target and score of the indicator in the form, as the appraisal shows them, for
+        an employee (with the explanation) or over a station (lowest, median, highest), and a period."""
         version = version_or_404(vid)
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
             return jsonify(message=_("The request could not be understood.")), 400
-        employee = get_or_404(Employee, data.get("employee_id"))
+        if data.get("station_id") is not None:
+            subject = get_or_404(Station, data.get("station_id"))
+        else:
+            subject = get_or_404(Employee, data.get("employee_id"))
         start, end = period(data)
         fields = {k: data.get(k) if isinstance(data.get(k), str) else "" for k in
-                  ("code", "name", "category", "kind", "value", "target", "score")}
+                  ("code", "name", "category", "kind", "value", "unit", "target", "score")}
         problems: list[Problem] = []
         indicator = Indicator.from_dict({
             "code": fields["code"] or "preview", "name": fields["name"] or "preview",
             "category": fields["category"] if fields["category"] in CATEGORIES else CATEGORIES[-1],
             "kind": fields["kind"] if fields["kind"] in KINDS else "formula",
-            "value": fields["value"], "target": fields["target"], "score": fields["score"] or "value",
+            "value": fields["value"], "unit": fields["unit"][:32], "target": fields["target"],
+            "score": fields["score"] or "value",
         }, "", 0, problems)
-        result = service.preview_indicator(db.session, service.ruleset_from_version(version), indicator,
-                                           employee, start, end, locale=current_locale())
-        result.update(employee=f"{employee.employee_no} {employee.name}", start=start.isoformat(),
-                      end=end.isoformat())
+        preview = service.preview_station if isinstance(subject, Station) else service.preview_indicator
+        result = preview(db.session, service.ruleset_from_version(version), indicator, subject, start, end,
+                         locale=current_locale())
+        if isinstance(subject, Station):
+            result.update(station=f"{subject.code} {subject.name}")
+        else:
+            result.update(employee=f"{subject.employee_no} {subject.name}")
+        result.update(start=start.isoformat(), end=end.isoformat())
         return jsonify(result)
