@@ -122,6 +122,7 @@ class Appraisal(Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     # The rule-set version it was computed with (the cycle's when computed); its workflow table applies.
     rule_set_version_id: Mapped[int] = mapped_column(ForeignKey("rule_set_version.id"), nullable=False)
+    rule_set_version: Mapped[RuleSetVersion] = relationship()
     is_current: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     state: Mapped[State] = mapped_column(_state_enum(), nullable=False, default=State.draft)
     subtotal: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -60,11 +60,17 @@ class Change:
 
 @dataclass
 class ComputeResult:
+    """What a compute did. ``changed`` lists only appraisals whose total or grade moved; ``unchanged``
+    counts those recomputed with the same total and grade, ``rewritten`` those of them whose snapshot
+    was written again all the same (another rule-set version, another explanation); ``locked`` those
+    past review, left on the version they were computed with."""
+
     cycle_id: int
     rule_version: str
     created: int = 0
     changed: list[Change] = field(default_factory=list)
     unchanged: int = 0
+    rewritten: int = 0
     locked: int = 0
     skipped: list[str] = field(default_factory=list)  # employee numbers without a template
     seconds: float = 0.0
@@ -73,10 +79,17 @@ class ComputeResult:
         """Plain data for the API and the cycle screen (at most ``limit`` changes listed)."""
         return {
             "cycle_id": self.cycle_id, "rule_version": self.rule_version, "created": self.created,
-            "updated": len(self.changed), "unchanged": self.unchanged, "locked": self.locked,
-            "skipped": self.skipped, "seconds": round(self.seconds, 3),
+            "updated": len(self.changed), "unchanged": self.unchanged, "rewritten": self.rewritten,
+            "locked": self.locked, "skipped": self.skipped, "seconds": round(self.seconds, 3),
             "changes": [dict(c.__dict__) for c in self.changed[:limit]],
         }
+
+
+def moved(old: Existing, scored: Scored) -> bool:
+    """Whether a recompute changed what the appraisal says: its total or its grade."""
+    def rounded(total):
+        return None if total is None else round(total, 2)
+    return rounded(old.total) != rounded(scored.total) or old.grade != scored.grade
 
 
 @dataclass
@@ -237,6 +250,12 @@ def write_results(session, cycle_id: int, inputs: Inputs, scored: dict[int, Scor
         elif scored_one.digest == old.snapshot_hash:
             result.unchanged += 1
         else:
+            if moved(old, scored_one):
+                result.changed.append(Change(old.id, person.no, person.name, old.state, old.total,
+                                             scored_one.total, old.grade, scored_one.grade))
+            else:
+                result.unchanged += 1
+                result.rewritten += 1
             updates.append({
                 "b_id": old.id, "b_state": old.state, "b_hash": old.snapshot_hash,
                 "rule_set_version_id": version_id, "subtotal": scored_one.subtotal,
@@ -244,8 +263,6 @@ def write_results(session, cycle_id: int, inputs: Inputs, scored: dict[int, Scor
                 "snapshot_hash": scored_one.digest, "computed_at": at, "updated_at": at,
             })
             events_for.append((old.id, old.state, scored_one.digest))
-            result.changed.append(Change(old.id, person.no, person.name, old.state, old.total,
-                                         scored_one.total, old.grade, scored_one.grade))
     if inserts:
         ids = insert_appraisals(session, inserts)
         events = [event_row(ident, actor, COMPUTE, None, State.draft.value, None, digest, at)

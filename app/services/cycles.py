@@ -1,4 +1,5 @@
-"""Appraisal cycles: create one, count its appraisals per state, submit its drafts.
+"""Appraisal cycles: create one, count its appraisals per state and per rule-set version, submit its
+drafts.
 
 Computing a cycle is ``compute.compute_cycle``; its progress and the background run are in
 ``progress``.
@@ -8,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
+from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from ..models import Appraisal, Cycle, CycleStatus, Station
+from ..models import Appraisal, Cycle, CycleStatus, RuleSetVersion, Station
 from ..scoping import Scope, scope_clause
 from ..workflow import State
 from .caller import Caller
@@ -52,6 +54,38 @@ def state_counts(session, cycle_id: int, scope: Scope | None = None) -> dict[str
     if scope is not None:
         query = query.where(scope_clause(Appraisal, scope))
     return {state.value: count for state, count in session.execute(query)}
+
+
+@dataclass
+class VersionCount:
+    """How many of a cycle's current appraisals were computed with one rule-set version, per state."""
+
+    id: int
+    label: str
+    count: int = 0
+    states: dict[str, int] = field(default_factory=dict)
+    is_cycles: bool = False  # the version the cycle is bound to (what a recompute uses)
+
+
+def version_counts(session, cycle: Cycle, scope: Scope | None = None) -> list[VersionCount]:
+    """The rule-set versions of the cycle's current appraisals (within ``scope``, if given), the
+    cycle's own first, then the newest: appraisals past review keep the version they were computed
+    with when the cycle moves to another."""
+    query = (select(RuleSetVersion.id, RuleSetVersion.number, Appraisal.state, func.count())
+             .join(Appraisal, Appraisal.rule_set_version_id == RuleSetVersion.id)
+             .where(Appraisal.cycle_id == cycle.id, Appraisal.is_current.is_(True))
+             .group_by(RuleSetVersion.id, RuleSetVersion.number, Appraisal.state))
+    if scope is not None:
+        query = query.where(scope_clause(Appraisal, scope))
+    out: dict[int, VersionCount] = {}
+    numbers: dict[int, int] = {}
+    for version_id, number, state, count in session.execute(query):
+        item = out.setdefault(version_id, VersionCount(version_id, f"v{number}",
+                                                       is_cycles=version_id == cycle.rule_set_version_id))
+        numbers[version_id] = number
+        item.count += count
+        item.states[state.value] = count
+    return sorted(out.values(), key=lambda v: (not v.is_cycles, -numbers[v.id]))
 
 
 # At most this many drafts are submitted by one call (one transaction each, ~10 ms): a request

@@ -27,7 +27,7 @@ from ..services import appraisals, publication, reassign, workflows
 from ..services import transitions as tr
 from ..services.caller import Caller
 from ..services.compute import CycleError
-from ..services.cycles import create_cycle, state_counts, submit_drafts
+from ..services.cycles import create_cycle, state_counts, submit_drafts, version_counts
 from ..services.document import document_snapshot
 from ..services.errors import NotFound, ServiceError
 from ..services.inbox import SORTS, STATE_ORDER, BadInboxFilter, parse_filters
@@ -136,12 +136,13 @@ class AppraisalView(JixiaoModelView):
                              "reassign"}
     list_title = _l("Appraisals")
     show_title = _l("Appraisal")
-    label_columns = APPRAISAL_LABELS
-    list_columns = ["cycle", "employee", "station", "state", "total", "grade", "version", "is_current"]
+    label_columns = {**APPRAISAL_LABELS, "rule_set_version": _l("Rule set")}
+    list_columns = ["cycle", "employee", "station", "state", "total", "grade", "rule_set_version", "version",
+                    "is_current"]
     search_columns = ["cycle", "employee", "station", "state", "grade", "is_current"]
     order_columns = ["state", "total", "grade", "version"]
     base_order = ("id", "asc")
-    formatters_columns = {"state": _state_label}
+    formatters_columns = {"state": _state_label, "rule_set_version": lambda v: getattr(v, "label", "")}
 
     # -- one appraisal ---------------------------------------------------------------------
 
@@ -411,6 +412,7 @@ class CycleView(BaseView):
             local_time=local_time, may_write=may_write,
             table=workflows.workflow_table(db.session, cycle.rule_set_version_id),
             locale=current_locale(), state_css=STATE_CSS, states=[s.value for s in State],
+            versions=version_counts(db.session, cycle, person.scope),
             result=cycle.last_result if may_write else None, max_comment=MAX_COMMENT,
         )
 
