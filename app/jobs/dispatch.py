@@ -80,10 +80,12 @@ def send_job(job_id: int, *, countdown: float = 0) -> str | None:
         kind = conn.scalar(select(table.c.kind).where(table.c.id == job_id))
         if kind not in ENTRY_TASKS:
             return None
+        # Stamped with when a worker may start it (a countdown's message waits in a worker meanwhile).
         taken = conn.execute(update(table).where(
             table.c.id == job_id, table.c.celery_task_id.is_(None),
             table.c.state.in_([JobState.QUEUED, JobState.RETRYING]),
-        ).values(celery_task_id=task_id)).rowcount
+        ).values(celery_task_id=task_id,
+                 heartbeat_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=countdown))).rowcount
         if taken and not broker:  # the row and its message in one transaction
             _queue_rows(conn, ENTRY_TASKS[kind], [[job_id]], [task_id], countdown)
     if not taken:

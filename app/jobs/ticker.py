@@ -47,8 +47,8 @@ def tick(app: Flask | None = None) -> dict[str, int]:  # noqa: ARG001 - run in t
     """One round; how many rows each step touched."""
     at = now()
     return {"reaped": reap_jobs(at), "parts": reap_parts(at), "sent": send_unsent(at),
-            "parts_sent": send_waiting_parts(at), "assemble": assemble_ready(at), "opened": open_periodic(at),
-            "outbox": outbox.wake_due(clock.now())}
+            "taken": send_taken(at), "parts_sent": send_waiting_parts(at), "assemble": assemble_ready(at),
+            "opened": open_periodic(at), "outbox": outbox.wake_due(clock.now())}
 
 
 def reap_jobs(at: dt.datetime) -> int:
@@ -175,6 +175,34 @@ def assemble_ready(at: dt.datetime) -> int:
             log.warning("job %s: its parts are rendered and nobody assembles them; sent the assembly", job_id)
             dispatch.send(ASSEMBLE_TASK, job_id)
             sent += 1
+    return sent
+
+
+def send_taken(at: dt.datetime) -> int:
+    """Waiting jobs whose message went out longer than the stale time ago while nothing waits in the
+    queue: a worker took the message and vanished before claiming the job (the broker would give it back
+    only after the visibility timeout). Sent again; a copy that finds the job taken does nothing."""
+    cutoff = stale_before(at)
+    taken = db.session.execute(select(JOB.c.id, JOB.c.celery_task_id).where(
+        JOB.c.state.in_([JobState.QUEUED, JobState.RETRYING]), JOB.c.celery_task_id.is_not(None),
+        JOB.c.heartbeat_at < cutoff)).all()
+    db.session.rollback()
+    if not taken:
+        return 0
+    drained = dispatch.waiting_messages() == 0
+    db.session.rollback()
+    if not drained:  # the queue is busy: the messages are presumably in it, behind others
+        return 0
+    sent = 0
+    for job_id, task_id in taken:
+        with db.engine.begin() as conn:
+            won = conn.execute(update(JOB).where(
+                JOB.c.id == job_id, JOB.c.celery_task_id == task_id, JOB.c.heartbeat_at < cutoff,
+                JOB.c.state.in_([JobState.QUEUED, JobState.RETRYING]),
+            ).values(celery_task_id=None)).rowcount
+        if won:
+            log.warning("job %s: its message was taken and never acted on; sent again", job_id)
+            sent += dispatch.send_job(job_id) is not None
     return sent
 
 

@@ -6,13 +6,13 @@ import datetime as dt
 import time
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from app.extensions import db
 from app.jobs import dispatch, ticker
 from app.jobs.embedded import ack, claim_message
 from app.jobs.queries import job_dict
-from app.jobs.runtime import Beat, LostClaim, claim_job, claimed, effective_state, now
+from app.jobs.runtime import Beat, LostClaim, aware, claim_job, claimed, effective_state, now
 from app.models import Job, JobKind, JobMessage, JobPart, JobState
 from app.services.errors import Conflict
 from tests.jobs.conftest import drain
@@ -245,6 +245,34 @@ def test_a_committed_job_whose_message_was_never_sent_is_sent_by_the_ticker(jobc
     assert ticker.tick(jobctx)["sent"] == 1
     assert job(waiting).celery_task_id and job(recent).celery_task_id is None
     assert [m.args for m in messages(periodic=False)] == [[waiting]]
+
+
+def test_a_job_whose_message_a_vanished_worker_took_is_sent_again_after_the_stale_time(jobctx):
+    """The broker gives a taken message back only after the visibility timeout; with nothing waiting in
+    the queue, a waiting job sent longer than the stale time ago is sent again at once."""
+    ticker.tick(jobctx)  # this slot's periodic jobs, sent now
+    job_id = new_job()
+    first = dispatch.send_job(job_id)
+    assert ticker.tick(jobctx)["taken"] == 0  # just sent
+    db.session.execute(update(Job).where(Job.id == job_id).values(heartbeat_at=ago(10)))
+    db.session.commit()
+    assert ticker.tick(jobctx)["taken"] == 0  # its message still waits in the queue
+
+    db.session.execute(update(JobMessage).values(claimed_by="gone:1:1", claimed_at=now()))
+    db.session.commit()  # a worker took every message and vanished
+    assert ticker.tick(jobctx)["taken"] == 1
+    assert job(job_id).celery_task_id not in (None, first)
+    assert ticker.tick(jobctx)["taken"] == 0  # sent once
+    db.session.execute(delete(JobMessage).where(JobMessage.claimed_by == "gone:1:1"))
+    db.session.commit()
+    drain(jobctx)
+    assert (job(job_id).state, job(job_id).attempts) == (JobState.DONE, 1)
+
+
+def test_a_job_sent_with_a_countdown_waits_for_it_before_it_counts_as_sent(jobctx):
+    job_id = new_job(state=JobState.RETRYING)
+    dispatch.send_job(job_id, countdown=600)
+    assert aware(job(job_id).heartbeat_at) > ago(-500)
 
 
 def test_a_periodic_slot_gets_one_job_however_many_tick(jobctx):
