@@ -30,7 +30,7 @@ test: $(VENV)/.installed-test catalogs
 	scripts/system-packages.sh pdf postgres browser redis
 	$(MAKE) test-sqlite test-postgres
 
-PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(or $(TEST_WORKERS),2)
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider -n $(or $(TEST_WORKERS),2) --durations=20
 
 test-sqlite:
 	$(PYTEST)
