@@ -3,6 +3,10 @@
 Only current appraisal versions count. Totals, grades and rankings are GROUP BY queries; the
 category and indicator figures live in each appraisal's snapshot, so those queries read just that
 part of the JSON (``snapshot -> 'category_scores'`` / ``'lines'``) and average in Python.
+
+A cycle recomputed on a new rule set keeps the appraisals past review on the version they were computed
+with: indicators are then averaged per rule-set version, each mean saying how many of the people shown
+it covers, so that an indicator of one version is never read as everyone's.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from ..metrics import CODES
-from ..models import Appraisal, Cycle, Employee, Station
+from ..models import Appraisal, Cycle, Employee, RuleSetVersion, Station
 from ..rules.formulas import INDICATOR
 from ..rules.model import expr_text
 from ..scoping import Scope, scope_clause
@@ -134,38 +138,66 @@ def employee_ranking(session, scope: Scope, cycle_id: int, station_id: int | Non
 
 
 @dataclass
+class VersionShare:
+    """How many of the appraisals shown were computed with one rule-set version."""
+
+    label: str
+    count: int
+
+
+def rule_versions(session, scope: Scope, cycle_id: int, station_id: int | None = None) -> list[VersionShare]:
+    """The rule-set versions of the cycle's appraisals in scope, the newest first."""
+    query = (select(RuleSetVersion.number, func.count())
+             .join(Appraisal, Appraisal.rule_set_version_id == RuleSetVersion.id)
+             .where(_current(scope), Appraisal.cycle_id == cycle_id)
+             .group_by(RuleSetVersion.number).order_by(RuleSetVersion.number.desc()))
+    if station_id is not None:
+        query = query.where(Appraisal.station_id == station_id)
+    return [VersionShare(f"v{number}", count) for number, count in session.execute(query)]
+
+
+@dataclass
 class IndicatorSummary:
     code: str
     name: str
     category: str
     mean_score: float | None
-    count: int
+    count: int  # appraisals that have the indicator
     na: int
+    version: str | None = None  # the rule-set version it is averaged over, when the cycle has several
+    people: int = 0  # appraisals shown (every version): the mean covers ``count`` of them
 
 
 def indicator_summary(session, scope: Scope, cycle_id: int,
                       station_id: int | None = None) -> list[IndicatorSummary]:
-    """Each indicator of the cycle's appraisals in scope: mean score, how many, how many N/A."""
-    query = select(Appraisal.snapshot["lines"]).where(_current(scope), Appraisal.cycle_id == cycle_id)
+    """Each indicator of the cycle's appraisals in scope: mean score, how many, how many N/A. When the
+    appraisals are on several rule-set versions, one row per indicator and version."""
+    query = (select(RuleSetVersion.number, Appraisal.snapshot["lines"])
+             .join(RuleSetVersion, RuleSetVersion.id == Appraisal.rule_set_version_id)
+             .where(_current(scope), Appraisal.cycle_id == cycle_id))
     if station_id is not None:
         query = query.where(Appraisal.station_id == station_id)
-    seen: dict[str, IndicatorSummary] = {}
-    scores: dict[str, list[float]] = defaultdict(list)
-    for (lines,) in session.execute(query):
+    rows = session.execute(query).all()
+    split = len({number for number, _lines in rows}) > 1
+    seen: dict[tuple[str, int], IndicatorSummary] = {}
+    scores: dict[tuple[str, int], list[float]] = defaultdict(list)
+    for number, lines in rows:
         for line in lines or []:
             code = str(line.get("code", ""))
             if not code:
                 continue
-            item = seen.setdefault(code, IndicatorSummary(code, str(line.get("name", code)),
-                                                          str(line.get("category", "")), None, 0, 0))
+            key = (code, number if split else 0)
+            item = seen.setdefault(key, IndicatorSummary(
+                code, str(line.get("name", code)), str(line.get("category", "")), None, 0, 0,
+                f"v{number}" if split else None, len(rows)))
             item.count += 1
             if line.get("na") or _number(line.get("score")) is None:
                 item.na += 1
             else:
-                scores[code].append(float(line["score"]))
-    for code, item in seen.items():
-        item.mean_score = _mean(scores[code])
-    return sorted(seen.values(), key=lambda i: (i.category, i.code))
+                scores[key].append(float(line["score"]))
+    for key, item in seen.items():
+        item.mean_score = _mean(scores[key])
+    return [seen[key] for key in sorted(seen, key=lambda k: (seen[k].category, k[0], -k[1]))]
 
 
 @dataclass
@@ -181,6 +213,7 @@ class IndicatorRow:
     na: bool
     explain: str
     metrics: list[str] = field(default_factory=list)
+    version: str = ""  # the rule-set version the appraisal was computed with
 
 
 def indicator_rows(session, scope: Scope, cycle: Cycle, code: str,
@@ -188,15 +221,16 @@ def indicator_rows(session, scope: Scope, cycle: Cycle, code: str,
     """(indicator name, one row per appraisal in scope that has the indicator), with the built-in
     metrics its formulas read (the drill-down goes from there to the orders)."""
     query = (select(Appraisal.id, Appraisal.employee_id, Appraisal.rule_set_version_id, Employee.employee_no,
-                    Employee.name, Station.code, Appraisal.snapshot["lines"])
+                    Employee.name, Station.code, Appraisal.snapshot["lines"], RuleSetVersion.number)
              .join(Employee, Employee.id == Appraisal.employee_id)
              .join(Station, Station.id == Appraisal.station_id)
+             .join(RuleSetVersion, RuleSetVersion.id == Appraisal.rule_set_version_id)
              .where(_current(scope), Appraisal.cycle_id == cycle.id)
              .order_by(Station.code, Employee.employee_no))
     if station_id is not None:
         query = query.where(Appraisal.station_id == station_id)
     name, rows, metric_cache = "", [], {}
-    for aid, eid, version_id, no, ename, station_code, lines in session.execute(query):
+    for aid, eid, version_id, no, ename, station_code, lines, number in session.execute(query):
         line = next((ln for ln in lines or [] if ln.get("code") == code), None)
         if line is None:
             continue
@@ -206,8 +240,20 @@ def indicator_rows(session, scope: Scope, cycle: Cycle, code: str,
         rows.append(IndicatorRow(aid, eid, no, ename, station_code, _number(line.get("value")),
                                  str(line.get("unit") or ""), _number(line.get("score")),
                                  bool(line.get("na")), str(line.get("explain") or ""),
-                                 metric_cache[version_id]))
+                                 metric_cache[version_id], f"v{number}"))
     return name, rows
+
+
+def version_means(rows: list[IndicatorRow]) -> list[tuple[str, int, float | None]]:
+    """(rule-set version, appraisals with the indicator, mean score) per version, the newest first."""
+    counts: dict[str, int] = defaultdict(int)
+    scores: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        counts[row.version] += 1
+        if row.score is not None and not row.na:
+            scores[row.version].append(row.score)
+    order = sorted(counts, key=lambda label: -int(label.lstrip("v") or 0))
+    return [(label, counts[label], _mean(scores[label])) for label in order]
 
 
 def indicator_metrics(session, rule_set_version_id: int, code: str) -> list[str]:

@@ -67,6 +67,7 @@ class DashboardView(BaseView):
         history = dash.category_history(session, scope, cycles, [station.id] if station else None)
         station_charts = [(s, history_lines(history[s.id])) for s in stations if s.id in history]
         grades = ranking = people = indicators = None
+        versions = []
         if cycle is not None:
             sid = station.id if station else None
             grades = grade_distribution(dash.grade_counts(session, scope, cycle.id, sid))
@@ -75,11 +76,12 @@ class DashboardView(BaseView):
                        if len(ranked_stations) > 1 else None)
             people = dash.employee_ranking(session, scope, cycle.id, sid)
             indicators = dash.indicator_summary(session, scope, cycle.id, sid)
+            versions = dash.rule_versions(session, scope, cycle.id, sid)
         return self.render_template(
             "dashboard/index.html", cycles=cycles, cycle=cycle, stations=stations, station=station,
             station_charts=station_charts, grades=grades, ranking=ranking,
             people=people, people_chart=ranking_bars([(r.label, r.total) for r in people or []]),
-            indicators=indicators, has_own=scope.employee_id is not None,
+            indicators=indicators, versions=versions, has_own=scope.employee_id is not None,
         )
 
     @expose("/indicator/<int:cycle_id>/<code>", methods=["GET"])
@@ -97,10 +99,12 @@ class DashboardView(BaseView):
             abort(404)
         links = {(row.employee_id, metric): orders_url(row.employee_id, metric, cycle)
                  for row in rows for metric in row.metrics}
+        versions = dash.rule_versions(db.session, scope, cycle.id, station.id if station else None)
         return self.render_template(
             "dashboard/indicator.html", cycle=cycle, station=station, code=code, name=name, rows=rows,
-            measure=measure,
-            links=links, metric_names=metric_names(),
+            measure=measure, links=links, metric_names=metric_names(),
+            versions=versions, people=sum(v.count for v in versions),
+            means=dash.version_means(rows) if len(versions) > 1 else [],
             chart=ranking_bars([(f"{r.employee_no} {r.employee_name}", r.score)
                                 for r in sorted(rows, key=_score_first)]),
         )
