@@ -19,6 +19,7 @@ from ..models import Appraisal, AuditEvent
 from ..workflow import State
 from . import workflows
 from .audit import AMEND, COMPUTE, COUNTERSIGN, INTERNAL, REASSIGN, RECOMPUTE, REVIEW, SHARED, SYSTEM
+from .bilingual import in_language
 
 PUBLISH = "publish"  # the event publication writes on each appraisal of the cycle
 
@@ -89,7 +90,7 @@ def document_snapshot(session, appraisal: Appraisal, locale: str | None = None, 
     comments unless ``internal`` (a reviewer's or HR's screen; never the PDF)."""
     locale = locale or default_locale()
     table = workflows.workflow_table(session, appraisal.rule_set_version_id)
-    snapshot = json.loads(json.dumps(appraisal.snapshot))  # a deep copy
+    snapshot = in_language(session, appraisal, json.loads(json.dumps(appraisal.snapshot)), locale)  # a copy
     with force_locale(locale):
         events = trail(session, appraisal, table, locale, internal=internal)
     snapshot["trail"] = trail_rows(events, internal)
