@@ -515,10 +515,7 @@
     var unit = document.getElementById("unit");
     if (unit) { unit.addEventListener("input", schedulePreview); }
     toggleKind();
-    document.addEventListener("submit", function (ev) {
-      var question = ev.submitter && ev.submitter.getAttribute("data-confirm");
-      if (question && !window.confirm(question)) { ev.preventDefault(); }
-    });
+    // A button's data-confirm is asked by confirm.js, on every page.
     if (document.querySelector(".jx-formula-input, [data-palette]")) { loadCatalogue(); }
   });
 })();
