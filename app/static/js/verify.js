@@ -41,18 +41,24 @@
     out.appendChild(box);
   }
 
+  // The API gives ISO 8601 in the configured zone (2026-12-02T10:42:24+08:00): its wall time is what the
+  // pages print (2026-12-02 10:42), as the server's local_time filter does.
+  function localTime(iso) {
+    var found = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})/.exec(iso || "");
+    return found ? found[1] + " " + found[2] : (iso || "");
+  }
+
   function answer(response) {
     return response.json().then(function (body) {
       if (response.status === 200 && body.match) {
         // Who and which appraisal only come to someone whose scope includes it; others see a masked name.
+        // The employee's name links to the appraisal's own page (same site) for those who may open it.
+        var url = typeof body.url === "string" && /^\/[^\/]/.test(body.url) ? body.url : "";
         var rows = [];
-        if (body.appraisal_id !== null && body.appraisal_id !== undefined) {
-          var url = typeof body.url === "string" && /^\/[^\/]/.test(body.url) ? body.url : "";
-          rows.push([text.labelAppraisal, String(body.appraisal_id), "", url]);
-        }
-        rows.push([text.labelEmployee, body.employee + (body.employee_no ? " (" + body.employee_no + ")" : "")]);
+        rows.push([text.labelEmployee, body.employee + (body.employee_no ? " (" + body.employee_no + ")" : ""),
+                   "", url]);
         rows.push([text.labelCycle, body.cycle || ""]);
-        rows.push([text.labelSigned, body.signed_at]);
+        rows.push([text.labelSigned, localTime(body.signed_at)]);
         rows.push([text.labelSha, body.sha256 || "", "jx-hash"]);
         show("success", text.match, rows);
       } else if (response.status === 200) {
