@@ -2,7 +2,7 @@
 
 The PDF renders without Flask, so it cannot use the app's Babel catalogs; these two dicts are its
 catalog, and a test keeps their keys identical. User data (indicator names, actions, outcomes) is
-printed as given.
+printed as given; a station's segment is a code, printed by its ``segment_<code>`` label.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ LABELS: dict[str, dict[str, str]] = {
         "position": "岗位",
         "station": "服务站",
         "segment": "站点分级",
+        "segment_enterprise": "企业客户",
+        "segment_consumer": "个人客户",
+        "segment_mixed": "混合",
         "indicators": "考核指标",
         "col_category": "类别",
         "col_indicator": "指标",
@@ -62,6 +65,7 @@ LABELS: dict[str, dict[str, str]] = {
         "manager_signature": "主管签字",
         "date": "日期：",
         "signed": "已于 {at} 由 {by} 电子签署",
+        "approved": "已于 {at} 由 {by} 审核批准",
         "not_signed": "尚未签署",
         "page": "第 {page} 页 / 共 {pages} 页",
     },
@@ -75,6 +79,9 @@ LABELS: dict[str, dict[str, str]] = {
         "position": "Position",
         "station": "Station",
         "segment": "Segment",
+        "segment_enterprise": "Enterprise",
+        "segment_consumer": "Consumer",
+        "segment_mixed": "Mixed",
         "indicators": "Indicators",
         "col_category": "Category",
         "col_indicator": "Indicator",
@@ -121,6 +128,7 @@ LABELS: dict[str, dict[str, str]] = {
         "manager_signature": "Manager signature",
         "date": "Date:",
         "signed": "Signed electronically by {by} at {at}",
+        "approved": "Approved by {by} at {at}",
         "not_signed": "Not signed yet",
         "page": "Page {page} of {pages}",
     },

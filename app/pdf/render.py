@@ -31,7 +31,7 @@ REQUIRED = ("company", "cycle", "employee", "station", "lines", "total", "grade"
 SNAPSHOT_DEFAULTS = {
     "rule_version": "", "na_notes": [], "subtotal": None, "adjustment": 0.0,
     "adjustment_reason": "", "grade_label": "", "outcomes": [], "comments": [], "trail": [],
-    "category_scores": {}, "signed": None,
+    "category_scores": {}, "signed": None, "approved": [],
 }
 LINE_DEFAULTS = {
     "code": "", "unit": "", "value": None, "target": None, "score": None, "weighted": None,

@@ -16,10 +16,12 @@ from sqlalchemy import select
 from ..clock import local_text
 from ..locales import default_locale
 from ..models import Appraisal, AuditEvent
-from ..workflow import State
+from ..workflow import State, Step, round_approval_positions
 from . import workflows
 from .audit import AMEND, COMPUTE, COUNTERSIGN, INTERNAL, REASSIGN, RECOMPUTE, REVIEW, SHARED, SYSTEM
 from .bilingual import in_language
+from .review_note import read_note
+from .rules import NoRuleSet, ruleset_for_version
 
 PUBLISH = "publish"  # the event publication writes on each appraisal of the cycle
 
@@ -55,39 +57,61 @@ def trail(session, appraisal: Appraisal, table, locale: str | None, *, internal:
         select(AuditEvent).where(AuditEvent.appraisal_id.in_(versions.scalar_subquery()))
         .order_by(AuditEvent.id)
     ).all()
+    lines = None
     out = []
     for event in events:
         hidden = event.visibility == INTERNAL and not internal
+        comment = "" if hidden else event.comment or ""
+        if event.action == REVIEW and comment:  # stored in codes (app/services/review_note.py)
+            lines = named_lines(session, appraisal, locale) if lines is None else lines
+            comment = read_note(comment, lines, locale)
         out.append({
             "when": local_text(event.at),
             "who": who_label(event),
             "action": event_action_label(table, event.action, locale),
             "from": table.state_label(event.from_state, locale) if event.from_state else "",
             "to": table.state_label(event.to_state, locale),
-            "comment": "" if hidden else event.comment or "",
+            "comment": comment,
             "visibility": SHARED if hidden else event.visibility or SHARED,
-            "code": event.action,
+            "action_code": event.action,
+            "from_code": event.from_state,
             "to_code": event.to_state,
             "hash": event.snapshot_hash,
         })
     return out
 
 
-TRAIL_KEYS = ("when", "who", "action", "from", "to", "comment")
+def named_lines(session, appraisal: Appraisal, locale: str | None) -> list[dict]:
+    """The appraisal's lines, each indicator named in ``locale`` as its rule set names it (the name
+    the snapshot was computed with when the rule set does not know it)."""
+    try:
+        indicators = ruleset_for_version(session, appraisal.rule_set_version_id).indicators
+    except NoRuleSet:
+        indicators = ()
+    names = {indicator.code: indicator.label(locale) for indicator in indicators}
+    return [{**line, "name": names.get(line.get("code")) or line.get("name")}
+            for line in (appraisal.snapshot or {}).get("lines", [])]
+
+
+# The labels people read, then the codes beside them for programs (the action's and the states' codes
+# of the workflow table; ``from_code`` is null for the compute that created the appraisal).
+TRAIL_KEYS = ("when", "who", "action", "from", "to", "comment", "action_code", "from_code", "to_code")
 
 
 def trail_rows(events: list[dict], internal: bool) -> list[dict]:
-    """The trail as screens and API answers show it: for reviewers and HR each row says its comment's
-    ``visibility``; for the appraised employee the rows carry shared comments only and no such key."""
+    """The trail as screens and API answers show it: each row's labels in the reader's language and
+    the codes beside them; for reviewers and HR each row says its comment's ``visibility``; for the
+    appraised employee the rows carry shared comments only and no such key."""
     keys = (*TRAIL_KEYS, "visibility") if internal else TRAIL_KEYS
     return [{k: e[k] for k in keys} for e in events]
 
 
 def document_snapshot(session, appraisal: Appraisal, locale: str | None = None, *,
                       internal: bool = False) -> dict:
-    """The full snapshot for the PDF and the screens: the stored one plus the trail, the comments
-    and the signature, with labels in ``locale`` (the configured language if None). Only shared
-    comments unless ``internal`` (a reviewer's or HR's screen; never the PDF)."""
+    """The full snapshot for the PDF and the screens: the stored one plus the trail, the comments,
+    the signature and the approvals of the current round (``approved``: who and when), with labels
+    in ``locale`` (the configured language if None). Only shared comments unless ``internal`` (a
+    reviewer's or HR's screen; never the PDF)."""
     locale = locale or default_locale()
     table = workflows.workflow_table(session, appraisal.rule_set_version_id)
     snapshot = in_language(session, appraisal, json.loads(json.dumps(appraisal.snapshot)), locale)  # a copy
@@ -100,6 +124,9 @@ def document_snapshot(session, appraisal: Appraisal, locale: str | None = None, 
     signed = ([e for e in events if e["to_code"] == State.signed.value]
               if appraisal.state == State.signed else [])
     snapshot["signed"] = {"by": signed[-1]["who"], "at": signed[-1]["when"]} if signed else None
+    steps = [Step(e["from_code"], e["to_code"]) for e in events]
+    snapshot["approved"] = [{"by": events[i]["who"], "at": events[i]["when"]}
+                            for i in round_approval_positions(steps)]
     snapshot["state"] = appraisal.state.value
     snapshot["appraisal_version"] = appraisal.version
     snapshot["snapshot_hash"] = appraisal.snapshot_hash

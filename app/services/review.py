@@ -20,6 +20,7 @@ from .appraisals import load
 from .audit import REVIEW, event_row, now
 from .caller import Caller
 from .errors import Conflict, Kind, ServiceError
+from .review_note import write_note
 from .rules import ruleset_for_version
 from .scoring import Appraisee, Scorer
 from .snapshot import snapshot_hash
@@ -140,12 +141,8 @@ def review(session, appraisal_id, caller: Caller, *, manual: Mapping | None = No
         ).rowcount
         if changed != 1:
             raise Conflict()
-        summary = "; ".join(
-            [f"{code} = {values[code] if values[code] is not None else 'N/A'}"
-             for code in sorted(manual or {})]
-            + ([f"{_('Adjustment')} {new_adjustment:+g}"] if adjustment_changed else [])
-        )
-        comment = f"{summary}: {reason}" if reason and summary else (reason or summary)
+        comment = write_note({code: values[code] for code in manual or {}},
+                             new_adjustment if adjustment_changed else None, reason)
         session.execute(insert(AuditEvent), [event_row(appraisal.id, caller.actor, REVIEW, facts.state,
                                                        facts.state, comment, digest, at)])
         session.commit()

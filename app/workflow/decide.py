@@ -79,13 +79,19 @@ class Step:
 def round_approvals(steps: Iterable[Step]) -> tuple[Step, ...]:
     """The approval steps of the current round: those since the appraisal last entered
     pending_review (submitted, returned from the second review, resolved after a dispute, amended)."""
-    current: list[Step] = []
-    for step in steps:
+    steps = tuple(steps)
+    return tuple(steps[i] for i in round_approval_positions(steps))
+
+
+def round_approval_positions(steps: Iterable[Step]) -> list[int]:
+    """Where the approval steps of the current round (:func:`round_approvals`) stand in ``steps``."""
+    current: list[int] = []
+    for position, step in enumerate(steps):
         if step.target == State.pending_review and step.source != State.pending_review:
             current = []
         elif step.is_approval:
-            current.append(step)
-    return tuple(current)
+            current.append(position)
+    return current
 
 
 @dataclass(frozen=True)
