@@ -47,6 +47,10 @@ class SubstituteView(BaseView):
     @expose("/", methods=["GET"])
     @has_access
     def index(self):
+        return self._page()
+
+    def _page(self, typed: dict | None = None, status: int = 200):
+        """The screen; after a refused form, the form as it was typed (``typed``), answered with ``status``."""
         person = current_caller()
         me = person.actor.user_id
         hr = p.HR in person.actor.roles
@@ -57,7 +61,8 @@ class SubstituteView(BaseView):
             mine=[i for i in items if i.principal_user_id == me],
             for_others=[i for i in items if i.substitute_user_id == me and i.principal_user_id != me],
             others=[i for i in items if me not in (i.principal_user_id, i.substitute_user_id)],
-            today=clock.local_today(), max_days=substitutes.MAX_DAYS, max_comment=MAX_COMMENT)
+            today=clock.local_today(), max_days=substitutes.MAX_DAYS, max_comment=MAX_COMMENT,
+            typed=typed or {}), status
 
     @expose("/create", methods=["POST"])
     @has_access
@@ -69,11 +74,11 @@ class SubstituteView(BaseView):
                 form.get("substitute_user_id"), form.get("starts_on", ""), form.get("ends_on", ""),
                 form.get("reason", ""))
         except (ServiceError, Refusal) as exc:
-            flash_error(exc)
-        else:
-            flash(_("%(substitute)s stands in for %(principal)s from %(first)s to %(last)s.",
-                    substitute=item.substitute, principal=item.principal, first=item.starts_on.isoformat(),
-                    last=item.ends_on.isoformat()), "success")
+            db.session.rollback()
+            return self._page(typed=form, status=flash_error(exc))
+        flash(_("%(substitute)s stands in for %(principal)s from %(first)s to %(last)s.",
+                substitute=item.substitute, principal=item.principal, first=item.starts_on.isoformat(),
+                last=item.ends_on.isoformat()), "success")
         return redirect(url_for("SubstituteView.index"))
 
     @expose("/<int:pk>/revoke", methods=["POST"])

@@ -54,7 +54,7 @@ def test_supervisor_adjusts_approves_and_bulk_approves_then_manager_reviews(serv
     sup1.goto("/appraisal/inbox/")
     emp5 = state_of(app, "EMP5")[0]
     sup1.check(f"input.jx-pick[value='{emp5}']")
-    sup1.locator("#jx-bulk button[type=submit]").click()
+    sup1.locator("#jx-bulk button.jx-bulk-approve").click()
     sup1.wait_for_load_state()
     sup1.locator("#jx-bulk-confirm button.jx-confirm").click()  # the confirmation names EMP5
     sup1.wait_for_load_state()

@@ -146,10 +146,13 @@ def test_hr_calibrates_publishes_over_the_quota_and_the_employee_sees_the_result
     override = publish.locator("#override_reason")
     assert override.evaluate("el => el.validity.valueMissing") is True  # the browser keeps the form
     override.fill(OVERRIDE)
+    asked = []
+    hr.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     publish.locator(".jx-publish-button").click()
     hr.wait_for_load_state()
     expect(hr.locator(".alert-success", has_text="员工从现在起可以看到自己已批准的结果")).to_be_visible()
     expect(hr.locator(".jx-published")).to_be_visible()
+    assert len(asked) == 1 and "公示后不能撤回" in asked[0], asked  # asked once the form was complete
     expect(hr.locator(".jx-override")).to_contain_text(OVERRIDE)
     expect(hr.locator(".jx-override")).to_contain_text("全网：A 级 3/13 人")
     expect(hr.locator("form.jx-publish")).to_have_count(0)

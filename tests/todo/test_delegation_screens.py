@@ -78,12 +78,18 @@ def test_bad_input_is_explained_and_stores_nothing(app, login_as, form, field):
     before = len(substitutes_of(app, "sup1"))
     start = today(app) + dt.timedelta(days=1)
     data = {"substitute_user_id": user_id(app, "manager1"), "starts_on": start.isoformat(),
-            "ends_on": (start + dt.timedelta(days=3)).isoformat(), **form}
+            "ends_on": (start + dt.timedelta(days=3)).isoformat(), "reason": "出差一周", **form}
     if data["substitute_user_id"] == "self":
         data["substitute_user_id"] = user_id(app, "sup1")
-    html = name(login_as("sup1"), **data).get_data(as_text=True)
-    assert "alert-danger" in html, field
+    page = name(login_as("sup1"), **data)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 422 and "alert-danger" in html, field
     assert len(substitutes_of(app, "sup1")) == before
+    # the form shows what was typed
+    for key in ("starts_on", "ends_on", "reason"):
+        assert re.search(rf'name="{key}"[^>]*value="{re.escape(data[key])}"', html), key
+    if field != "substitute_user_id":  # oneself is not among the choices
+        assert f'<option value="{data["substitute_user_id"]}" selected>' in html
 
 
 def test_hr_sees_and_names_everybodys_and_employees_have_no_screen(app, login_as):
