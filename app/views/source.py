@@ -28,6 +28,7 @@ from ..models import Employee, LaborCost, Survey, WorkOrder
 from ..scoping import get_or_404, scope_clause
 from ..web.context import current_caller
 from ..web.datamodel import interface
+from ..web.drilldown import left_out, order_counts
 from ..web.job_rows import visible_job
 from ..web.labels import (
     CUSTOMER_TYPE_LABELS,
@@ -215,5 +216,7 @@ class MetricsView(BaseView):
         lines = metric_orders(db.session, employee.id, start, end, code, limit=5000)
         return self.render_template(
             "source/orders.html", employee=employee, code=code, name=metric_names()[code], start=start,
-            end=end,
-            value=metrics[code], lines=lines, customer_types=CUSTOMER_TYPE_LABELS)
+            end=end, value=metrics[code], customer_types=CUSTOMER_TYPE_LABELS,
+            lines=[(line, *order_counts(line, code)) for line in lines],
+            counted=sum(1 for line in lines if order_counts(line, code)[0]),
+            left_out=left_out(code, int(metrics["orders"] or 0) - len(lines)))
