@@ -16,9 +16,11 @@ from app.models import Appraisal, Employee, SignedPdf
 from app.pdf import render_html
 from app.services.document import document_snapshot, named_lines
 from app.services.review_note import read_note, write_note
+from app.services.signoff import render_live
 from app.workflow import State
 from tests.conftest import csrf_token
 from tests.factories import appraisal_of, current_id
+from tests.pdf.test_pdf_render import squeeze, text_of
 
 TEAMWORK_ZH, TEAMWORK_EN = "团队协作（主管评分）", "Teamwork (supervisor's rating)"
 
@@ -114,3 +116,14 @@ def test_the_verify_page_names_the_employee_and_the_cycle_in_local_time(login_as
     assert "<dt>考核</dt>" not in answer and f">{signed}</a>" not in answer
     assert re.search(r"<dt>签字时间</dt><dd>\d{4}-\d{2}-\d{2} \d{2}:\d{2}</dd>", answer)
     assert "+08:00" not in answer and "演示考核" in answer
+
+
+@pytest.mark.parametrize("locale, expected", [
+    ("zh_CN", ["个人客户", "由李明审核批准", f"{TEAMWORK_ZH}88分"]),
+    ("en", ["Consumer", "Approvedby李明at", f"{TEAMWORK_EN}88分".replace(" ", "")]),
+])
+def test_the_pdf_itself_reads_in_its_language(appctx, locale, expected):
+    text = squeeze(text_of(render_live(db.session, appraisal_of("EMP1"), locale)))
+    for shown in expected:
+        assert shown in text
+    assert "kpi_" not in text and "consumer" not in text
