@@ -2,6 +2,11 @@
 review edits, bulk approval, amendment and the inbox. Each endpoint parses, calls a service and maps
 errors by their kind (``app.api.base.service_error``): not found 404, refused 403 (the reason in the caller's
 language and its code), conflict 409, invalid input 422.
+
+``GET /api/v1/appraisal/<id>`` carries the ``trail``, oldest first: each step's ``when``, ``who``,
+``action``, ``from``, ``to`` (labels in the reader's language) and ``comment``, and beside them the
+workflow table's codes ``action_code``, ``from_code`` (null for the compute that created it) and
+``to_code``; reviewers and HR also read each comment's ``visibility``.
 """
 
 from __future__ import annotations
