@@ -23,7 +23,7 @@ class Formula:
     codes it reads, ``tag_words`` the words it passes to TAGGED / TAGGED_RATE. Immutable and safe to share
     between threads: evaluation keeps no state on the instance."""
 
-    __slots__ = ("source", "names", "tag_words", "_checked", "_fn", "_traced", "_shown", "_pieces")
+    __slots__ = ("source", "names", "tag_words", "_checked", "_fn", "_traced", "_shown", "_pieces", "_typed")
 
     def __init__(self, checked: Checked):
         self.source = checked.source
@@ -37,6 +37,9 @@ class Formula:
         ends = sorted(after)
         self._shown = [after[end] for end in ends]
         self._pieces = line_pieces(self.source, operator_symbols(checked.text), ends)
+        # per cut: the name typed just before it, so that a line can print another name there
+        typed = {end: self.source[start:end] for start, end, _key in _shown_spans(checked.tree)}
+        self._typed = tuple(typed.get(end, "") for end in ends)
 
     def __repr__(self) -> str:
         return f"Formula({self.source!r})"
@@ -80,13 +83,22 @@ class Formula:
         """One line for a person: ``一次修复率 0.92 × 100 = 92``. Raises FormulaError as ``evaluate``."""
         return self.explain_text(values, tags, locale)[1]
 
-    def explain_text(self, values: Values | None, tags: Tags | None = None,
-                     locale: str | None = "zh_CN") -> tuple[float | None, str]:
-        """(value, the line of ``describe``)."""
+    def explain_text(self, values: Values | None, tags: Tags | None = None, locale: str | None = "zh_CN",
+                     labels: Mapping[str, str] | None = None) -> tuple[float | None, str]:
+        """(value, the line of ``describe``). ``labels`` (code → name) prints a name as the reader calls
+        it instead of as it was typed (``一次修复率`` reads ``First-time fix rate`` on English pages)."""
         value = self.evaluate(values, tags)
         values = _EMPTY if values is None else values
         shown = [_shown_value(key, values, tags) for key in self._shown]
-        return value, render_pieces(self._pieces, shown, value, locale)
+        return value, render_pieces(self._labelled(labels) if labels else self._pieces, shown, value, locale)
+
+    def _labelled(self, labels: Mapping[str, str]) -> tuple[str, ...]:
+        pieces = list(self._pieces)
+        for i, (key, typed) in enumerate(zip(self._shown, self._typed, strict=True)):
+            label = labels.get(key[1]) if key[0] == "name" else None
+            if label and typed and pieces[i].endswith(typed):
+                pieces[i] = pieces[i][: len(pieces[i]) - len(typed)] + label
+        return tuple(pieces)
 
     def reference(self, values: Values | None, tags: Tags | None = None) -> float | None:
         """The value computed by the simpleeval reference evaluator (slow; for tests and cross-checks)."""

@@ -57,9 +57,9 @@ def evaluate_indicator(ruleset, indicator: Indicator, values: Mapping, tags: Map
         if indicator.manual:
             result.value = _number(values.get(indicator.code))
             result.names.add(indicator.code)
-            manual = "手工录入" if not locale.startswith("en") else "entered"
             shown = "N/A" if result.value is None else _fmt(result.value)
-            result.value_text = f"{indicator.label(locale)}（{manual}）{shown}"
+            result.value_text = (f"{indicator.label(locale)} (entered) {shown}" if locale.startswith("en")
+                                 else f"{indicator.label(locale)}（手工录入）{shown}")
         else:
             result.error_field = "value"
             formula = formulas.compile(INDICATOR, expr_text(indicator.value))

@@ -98,9 +98,15 @@ class Formulas:
         return list(self.catalogues[INDICATOR].codes)
 
 
+# What an English line calls the variables a formula may have typed in Chinese (or by code).
+ENGLISH_NAMES = {v.code: v.en for v in (*builtin_catalogue(), *_RULE_VARIABLES) if v.en}
+
+
 def explain_text(formula, values: Mapping, tags: Mapping[str, int] | None, locale: str = "zh_CN"):
-    """(value, one line such as ``一次修复率 0.92 × 100 = 92``); raises FormulaError."""
-    return formula.explain_text(values, tags, locale)
+    """(value, one line such as ``一次修复率 0.92 × 100 = 92``; in English the variables by their English
+    names, ``First-time fix rate 0.92 × 100 = 92``); raises FormulaError."""
+    labels = ENGLISH_NAMES if (locale or "").startswith("en") else None
+    return formula.explain_text(values, tags, locale, labels)
 
 
 def order_indicators(dependencies: Mapping[str, set[str]]) -> list[str]:
