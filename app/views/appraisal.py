@@ -367,13 +367,17 @@ class CycleView(BaseView):
     @expose("/", methods=["GET"])
     @has_access
     def list(self):
+        return self._list()
+
+    def _list(self, typed: bool = False, status: int = 200):
+        """The cycles and the form for a new one; after a refused creation the form as typed."""
         cycles = db.session.scalars(
             select(Cycle).order_by(Cycle.end.desc(), Cycle.start.desc(), Cycle.id.desc())).all()
         stations = db.session.scalars(select(Station).order_by(Station.code)).all()
         may_write = self.appbuilder.sm.has_access(p.permission(p.WRITE), p.CYCLE)
         return self.render_template("appraisal/cycles.html", cycles=cycles, stations=stations,
                                     may_write=may_write, computing=busy_cycles(db.session),
-                                    local_time=local_time)
+                                    local_time=local_time, typed=request.form if typed else {}), status
 
     @expose("/create", methods=["POST"])
     @has_access
@@ -383,12 +387,13 @@ class CycleView(BaseView):
             start, end = parse_date(form.get("start", "")), parse_date(form.get("end", ""))
         except ValueError:
             flash(_("Dates are written YYYY-MM-DD."), "danger")
-            return redirect(url_for("CycleView.list"))
+            return self._list(typed=True, status=422)
         try:
             cycle = create_cycle(db.session, form.get("name", ""), start, end, form.getlist("stations"))
         except CycleError as exc:
+            db.session.rollback()
             flash(exc.message, "danger")
-            return redirect(url_for("CycleView.list"))
+            return self._list(typed=True, status=422)
         flash(_("Cycle “%(name)s” created.", name=cycle.name), "success")
         if form.get("compute"):
             return self._start(cycle)
@@ -400,6 +405,11 @@ class CycleView(BaseView):
         cycle = row_or_none(Cycle, pk)
         if cycle is None:
             abort(404)
+        return self.page(cycle)
+
+    def page(self, cycle: Cycle, typed: str | None = None, status: int = 200):
+        """The cycle's page; after a refused form on it (``typed`` names it: deadlines, publish) that form
+        shows what was typed (``request.form``), answered with ``status``."""
         person = current_caller()
         counts = state_counts(db.session, cycle.id, person.scope)
         may_write = self.appbuilder.sm.has_access(p.permission(p.WRITE), p.CYCLE)
@@ -414,7 +424,8 @@ class CycleView(BaseView):
             locale=current_locale(), state_css=STATE_CSS, states=[s.value for s in State],
             versions=version_counts(db.session, cycle, person.scope),
             result=cycle.last_result if may_write else None, max_comment=MAX_COMMENT,
-        )
+            typed=typed, typed_values=request.form if typed else {},
+        ), status
 
     @staticmethod
     def _compute_job(cycle: Cycle, person: Caller, may_write: bool) -> dict | None:
@@ -474,8 +485,8 @@ class CycleView(BaseView):
             published = publication.publish(db.session, cycle.id, current_caller(),
                                             request.form.get("override_reason", ""))
         except (ServiceError, Refusal) as exc:
-            flash_error(exc)
-        else:
-            flash(_("Published at %(when)s: employees see their approved results from now on.",
-                    when=local_time(published.published_at)), "success")
+            db.session.rollback()
+            return self.page(cycle, "publish", flash_error(exc))
+        flash(_("Published at %(when)s: employees see their approved results from now on.",
+                when=local_time(published.published_at)), "success")
         return redirect(url_for("CycleView.show", pk=cycle.id))

@@ -16,6 +16,7 @@ from ..models import Cycle
 from ..services import deadlines
 from ..services.errors import ServiceError
 from ..web.context import current_caller, row_or_none
+from .appraisal import CycleView
 from .base import flash_error
 
 
@@ -42,9 +43,12 @@ class DeadlineView(BaseView):
             dates = deadlines.parse({s: request.form[s] for s in deadlines.STATES if s in request.form})
             deadlines.set_deadlines(db.session, cycle.id, current_caller(), dates)
         except ServiceError as exc:
-            flash_error(exc)
-        else:
-            flash(_("Due dates saved."), "success")
+            # the cycle page again, the dates as typed
+            db.session.rollback()
+            status = flash_error(exc)
+            cycles = next(v for v in self.appbuilder.baseviews if isinstance(v, CycleView))
+            return cycles.page(cycle, "deadlines", status)
+        flash(_("Due dates saved."), "success")
         return redirect(url_for("CycleView.show", pk=cycle.id) + "#jx-deadlines")
 
 

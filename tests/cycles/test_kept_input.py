@@ -108,3 +108,17 @@ def test_a_refused_reassignment_keeps_the_number_and_the_reason(app, login_as, e
     assert r.status_code in (409, 422)
     reassigning = form_of(html, 'name="reviewer_employee_no"')
     assert field(reassigning, "reviewer_employee_no") == "NOBODY9" and field(reassigning, "reason") == "主管休假"
+
+
+def test_a_refused_new_cycle_keeps_its_name_dates_and_stations(app, login_as):
+    hr = login_as("hr")
+    token = token_of(hr.get("/cycles/").get_data(as_text=True))
+    r = hr.post("/cycles/create", data={"csrf_token": token, "name": "<i>十二月</i>", "start": "2026-12-31",
+                                        "end": "2026-12-01", "stations": ["S02"]})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "alert-danger" in html
+    assert field(html, "name") == "<i>十二月</i>" and "<i>十二月</i>" not in html
+    assert field(html, "start") == "2026-12-31" and field(html, "end") == "2026-12-01"
+    assert re.search(r'name="stations" value="S02" checked', html)
+    assert not re.search(r'name="stations" value="S01" checked', html)
+    assert not re.search(r'name="compute" value="1" checked', html)  # left unticked, as sent

@@ -120,6 +120,15 @@ def test_hr_sets_and_clears_due_dates_on_the_cycle_page(mail_app, clock):
     bad = client.post(f"/cycles/{cycle_id}/deadlines", follow_redirects=True,
                       data={"csrf_token": token, "pending_review": "tomorrow"}).get_data(as_text=True)
     assert "YYYY-MM-DD" in bad
+    # refused: the page again with the dates as typed
+    later = (day + dt.timedelta(days=7)).isoformat()
+    r = client.post(f"/cycles/{cycle_id}/deadlines",
+                    data={"csrf_token": token, "pending_review": "1999-01-01", "approved": later})
+    kept = r.get_data(as_text=True)
+    assert r.status_code == 422 and "alert-danger" in kept
+    assert 'name="pending_review" value="1999-01-01"' in kept and f'name="approved" value="{later}"' in kept
+    with mail_app.app_context():
+        assert set(stored()) == {"pending_review"}
     client.post(f"/cycles/{cycle_id}/deadlines", data={"csrf_token": token, "pending_review": ""})
     with mail_app.app_context():
         assert stored() == {}
