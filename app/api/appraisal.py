@@ -15,19 +15,23 @@ from flask import request
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from .. import clock
 from .. import permissions as p
 from ..extensions import db
 from ..locales import current_locale
 from ..models import Appraisal
+from ..rules.names import relabel
 from ..services import appraisals, workflows
 from ..services import transitions as tr
+from ..services.bilingual import in_language
 from ..services.document import trail, trail_rows
 from ..services.errors import ServiceError, kind_of
 from ..services.inbox import inbox as inbox_items
 from ..services.inbox import parse_filters
 from ..services.review import review as review_appraisal
+from ..services.rules import ruleset_for_version
 from ..web.context import MAX_COMMENT, current_caller
 from ..web.datamodel import interface
 from ..web.labels import APPRAISAL_LABELS
@@ -116,11 +120,22 @@ class AppraisalApi(JixiaoModelRestApi):
         return item
 
     def pre_get_list(self, data: dict) -> None:
-        data["result"] = [self._reshape(item) for item in data.get("result", [])]
+        items = data.get("result", [])
+        ids = [item.get("id") for item in items if isinstance(item.get("snapshot"), dict)]
+        versions = dict(db.session.execute(select(Appraisal.id, Appraisal.rule_set_version_id)
+                                           .where(Appraisal.id.in_(ids))).all()) if ids else {}
+        for item in items:  # what the rule set names, in the reader's language
+            version_id = versions.get(item.get("id"))
+            if version_id is not None:
+                relabel(item["snapshot"], ruleset_for_version(db.session, version_id), current_locale())
+        data["result"] = [self._reshape(item) for item in items]
 
     def pre_get(self, data: dict) -> None:
-        data["result"] = self._reshape(data.get("result", {}))
         appraisal = db.session.get(Appraisal, data.get("id"))
+        item = data.get("result", {})
+        if appraisal is not None and isinstance(item.get("snapshot"), dict):
+            item["snapshot"] = in_language(db.session, appraisal, item["snapshot"], current_locale())
+        data["result"] = self._reshape(item)
         if appraisal is not None:
             table = workflows.workflow_table(db.session, appraisal.rule_set_version_id)
             data["result"]["state_label"] = table.state_label(appraisal.state.value, current_locale())

@@ -3,6 +3,7 @@
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from ..web.labels import register_filters
 from .appraisal import AppraisalView, CycleView
 from .base import register_display
 from .calibration import CalibrationView
@@ -30,6 +31,7 @@ MESSAGES = (
 
 def register_views(appbuilder) -> None:
     register_display(current_app)
+    register_filters(current_app)
 
     appbuilder.add_view(
         StationView, "Stations", label=_l("Stations"), icon="fa-building",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from flask import g, has_request_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from ..engine import BUILTIN_VARIABLES
+from ..extensions import db
 from ..locales import current_locale, is_english
 from ..models.org import Segment
+from ..rules.names import category_label, unit_label
+from ..services.rules import NoRuleSet, published_ruleset
 
 SEGMENT_LABELS = {
     Segment.enterprise.value: _l("Enterprise"),
@@ -130,3 +134,52 @@ def metric_names() -> dict[str, str]:
     """code -> the metric's name in the user's language (from the formula catalogue)."""
     english = is_english(current_locale())
     return {v.code: (v.en if english else v.zh) for v in BUILTIN_VARIABLES}
+
+
+# What the rule set names (indicators, categories, units, grades), in the reader's language. A stored
+# snapshot keeps the names of the language it was computed in; screens that read its parts directly
+# (dashboards, lists) show them through these, by code, from the current published rule set.
+
+
+def _current_rules():
+    """The current published rule set, read once per request (None when there is none)."""
+    if has_request_context() and "jx_rules" in g:
+        return g.jx_rules
+    try:
+        ruleset = published_ruleset(db.session)[1]
+    except NoRuleSet:
+        ruleset = None
+    if has_request_context():
+        g.jx_rules = ruleset
+    return ruleset
+
+
+def category_name(category) -> str:
+    """A category (its Chinese code, or a name) in the reader's language."""
+    return category_label(category, current_locale())
+
+
+def unit_name(unit) -> str:
+    return unit_label(unit, current_locale())
+
+
+def indicator_name(code, stored: str = "") -> str:
+    """An indicator's name in the reader's language by its code; ``stored`` (or the code) when the rule
+    set no longer has it."""
+    ruleset = _current_rules()
+    indicator = ruleset.indicator(code) if ruleset is not None and code else None
+    return indicator.label(current_locale()) if indicator is not None else (stored or code or "")
+
+
+def grade_name(grade, stored: str = "") -> str:
+    """A grade's label (优秀 / Excellent) in the reader's language; ``stored`` when unknown."""
+    ruleset = _current_rules()
+    band = ruleset.band(grade) if ruleset is not None and grade else None
+    return band.text(current_locale()) if band is not None else (stored or "")
+
+
+def register_filters(app) -> None:
+    """``{{ line.category|jx_category }}``, ``|jx_unit``, ``{{ code|jx_indicator(stored_name) }}``,
+    ``{{ grade|jx_grade }}`` for every template."""
+    app.jinja_env.filters.update(jx_category=category_name, jx_unit=unit_name, jx_indicator=indicator_name,
+                                 jx_grade=grade_name)
