@@ -213,10 +213,10 @@ class MetricsView(BaseView):
         if problem:
             abort(400)
         metrics = compute_metrics(db.session, start, end, employee_ids=[employee.id]).employees[employee.id]
-        lines = metric_orders(db.session, employee.id, start, end, code, limit=5000)
+        lines = [(line, *order_counts(line, code))
+                 for line in metric_orders(db.session, employee.id, start, end, code, limit=5000)]
         return self.render_template(
             "source/orders.html", employee=employee, code=code, name=metric_names()[code], start=start,
-            end=end, value=metrics[code], customer_types=CUSTOMER_TYPE_LABELS,
-            lines=[(line, *order_counts(line, code)) for line in lines],
-            counted=sum(1 for line in lines if order_counts(line, code)[0]),
+            end=end, value=metrics[code], customer_types=CUSTOMER_TYPE_LABELS, lines=lines,
+            counted=sum(1 for _line, counts, _why in lines if counts),
             left_out=left_out(code, int(metrics["orders"] or 0) - len(lines)))
