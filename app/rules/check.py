@@ -14,9 +14,10 @@ from collections import Counter
 from collections.abc import Iterable
 
 from app.engine import FormulaError
+from app.engine.catalogue import BUILTIN_VARIABLES
 
 from .evaluate import run_test
-from .formulas import INDICATOR, OUTCOME, RESERVED, SCORE, WEIGHT, order_indicators
+from .formulas import INDICATOR, OUTCOME, RESERVED, SCORE, WEIGHT, order_indicators, personal_names
 from .incentive import check_incentive
 from .model import FILES, NA, Problem, expr_text
 from .policy import check_distribution
@@ -160,6 +161,24 @@ def _run_tests(ruleset, ind, item: str, catalogue, out: list[Problem]) -> None:
                       f"test {n}: expected {result.field} {expected}, got {shown}"))
 
 
+def _personal_weight(file: str, item: str, where: str, formula) -> list[Problem]:
+    """A warning for a weight formula that reads a personal metric: people at one station would weigh
+    the same indicator differently. Weights should read station variables (``station_<code>``)."""
+    personal = personal_names(formula.names) if formula is not None else []
+    if not personal:
+        return []
+    zh = {v.code: v.zh for v in BUILTIN_VARIABLES}
+    names_zh = "、".join(zh[name] for name in personal)
+    station_zh = "、".join(f"站点{zh[name]}" for name in personal)
+    names, station = ", ".join(personal), ", ".join(f"station_{name}" for name in personal)
+    return [_p(file, item, f"{where} weight", "PERSONAL_WEIGHT",
+               f"权重公式使用了个人变量 {names_zh}：同一服务站的人会得到不同的权重；"
+               f"权重应使用站点变量，如 {station_zh}",
+               f"the weight formula uses the personal variable {names}: people at one station would get "
+               f"different weights; weights should use station variables such as {station}",
+               severity="warning")]
+
+
 def _check_lines(ruleset, lines, file: str, item: str, out: list[Problem]) -> None:
     codes = set(ruleset.indicator_map)
     for code in sorted(_duplicates(line.indicator for line in lines)):
@@ -172,7 +191,8 @@ def _check_lines(ruleset, lines, file: str, item: str, out: list[Problem]) -> No
                           f"there is no indicator with the code “{line.indicator}”",
                           suggestions=_did_you_mean(line.indicator, codes)))
         if isinstance(line.weight, str):
-            _compile(ruleset, WEIGHT, line.weight, file, item, f"{where} weight", out)
+            formula = _compile(ruleset, WEIGHT, line.weight, file, item, f"{where} weight", out)
+            out += _personal_weight(file, item, where, formula)
         elif line.weight < 0:
             out.append(_p(file, item, f"{where} weight", "BAD_VALUE", "权重不能为负数",
                           "a weight cannot be negative"))

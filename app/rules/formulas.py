@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from app.engine import Catalogue, FormulaError, Variable, builtin_catalogue, compile_formula, dependency_order
-from app.engine.catalogue import TEXT
+from app.engine.catalogue import BUILTIN_VARIABLES, TEXT
 
 INDICATOR, SCORE, WEIGHT, OUTCOME = "indicator", "score", "weight", "outcome"
 INCENTIVE = "incentive"
@@ -47,6 +47,16 @@ INCENTIVE_VARIABLES = (
 )
 _RULE_VARIABLES = (*SCORE_VARIABLES, *OUTCOME_VARIABLES, *INCENTIVE_VARIABLES)
 RESERVED = frozenset(v.code for v in _RULE_VARIABLES) | frozenset(v.zh for v in _RULE_VARIABLES)
+
+
+# The built-in metrics that differ from one person to the next (the period's length is everyone's).
+PERSONAL_VARIABLES = frozenset(v.code for v in BUILTIN_VARIABLES) - {"period_days"}
+
+
+def personal_names(names: Iterable[str]) -> list[str]:
+    """The personal metrics among a formula's names (a weight should read station variables:
+    ``station_first_fix_rate``, not ``first_fix_rate``)."""
+    return sorted(set(names) & PERSONAL_VARIABLES)
 
 
 def role_catalogue(role: str, indicator_codes: Iterable[str] = ()) -> Catalogue:

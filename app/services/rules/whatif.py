@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -31,6 +32,12 @@ from .store import ruleset_for_version
 def cycle_names(session: Session) -> list[str]:
     """Names of the cycles, newest first (for the what-if screen)."""
     return list(session.scalars(select(Cycle.name).order_by(Cycle.start.desc(), Cycle.id.desc())))
+
+
+def natural_key(text: str) -> tuple:
+    """Sorts numbers within a text by their value: EMP2 before EMP10."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part)
+                 for part in re.split(r"(\d+)", text or "") if part)
 
 
 def _ruleset_of(session: Session, source: str | Path | int) -> RuleSet:
@@ -91,7 +98,7 @@ def whatif(session: Session, source: str | Path | int, cycle_name: str, *, local
     report("inputs", 0, 1)
     ruleset = _ruleset_of(session, source)
     current = select(Appraisal).where(Appraisal.cycle_id == cycle.id, Appraisal.is_current.is_(True))
-    appraisals = sorted(session.scalars(current), key=lambda a: (a.employee.employee_no, a.id))
+    appraisals = sorted(session.scalars(current), key=lambda a: (natural_key(a.employee.employee_no), a.id))
     metrics = compute_metrics(
         session, cycle.start, cycle.end, employee_ids=sorted({a.employee_id for a in appraisals}),
         station_ids=sorted({a.station_id for a in appraisals}), tag_words=tuple(sorted(ruleset.tag_words)),
