@@ -149,7 +149,8 @@ class RuleSwotLineApi(_RuleRowApi):
 
 class RuleSetApi(JixiaoModelRestApi):
     """Versions: list and show; POST makes a draft (a copy of ``based_on_id`` or of the current version);
-    DELETE discards a draft; ``/<id>/check``, ``/<id>/diff``, ``/<id>/publish``, ``/<id>/export``, and
+    DELETE discards a draft (``/<id>/restore`` brings it back for a while); ``/<id>/check``,
+    ``/<id>/diff``, ``/<id>/publish``, ``/<id>/export``, and
     ``/<id>/policy`` (GET; PUT a draft's distribution policy and incentives)."""
 
     resource_name = "ruleset"
@@ -158,15 +159,15 @@ class RuleSetApi(JixiaoModelRestApi):
     base_filters = []
     include_route_methods = {
         "get", "get_list", "info", "post", "delete", "check", "diff", "publish", "export", "policy",
-        "put_policy",
+        "put_policy", "restore",
     }
     method_permission_name = {
         **p.METHOD_PERMISSIONS, "check": p.READ, "diff": p.READ, "export": p.READ, "publish": p.WRITE,
-        "policy": p.READ, "put_policy": p.WRITE,
+        "policy": p.READ, "put_policy": p.WRITE, "restore": p.WRITE,
     }
     list_columns = show_columns = [
         "id", "number", "status", "content_hash", "based_on_id", "note", "created_at", "created_by",
-        "published_at", "published_by", "current_since",
+        "published_at", "published_by", "current_since", "discarded_at", "discarded_by",
     ]
     add_columns = ["based_on_id", "note"]
     search_columns = ["number", "status"]
@@ -202,10 +203,24 @@ class RuleSetApi(JixiaoModelRestApi):
         if version is None:
             return self.response_404()
         try:
-            service.delete_draft(db.session, version.id)
-        except PublishedVersionLocked as exc:
+            service.discard_draft(db.session, version.id, user=self._user())
+        except (PublishedVersionLocked, service.NoRuleSet) as exc:
             return service_error(self, exc)
-        return self.response(200, message="OK")
+        return self.response(200, message="OK", restorable_days=service.DISCARD_KEEP_DAYS)
+
+    @expose("/<pk>/restore", methods=["POST"])
+    @protect()
+    @safe
+    def restore(self, pk):
+        """Bring back a discarded draft (within DISCARD_KEEP_DAYS days of its discarding)."""
+        version = self._version(pk)
+        if version is None:
+            return self.response_404()
+        try:
+            service.restore_draft(db.session, version.id)
+        except service.NoRuleSet as exc:
+            return service_error(self, exc)
+        return self.response(200, number=version.number, status=version.status.value)
 
     @expose("/<pk>/check", methods=["GET"])
     @protect()

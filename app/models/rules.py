@@ -82,6 +82,9 @@ class RuleSetVersion(Model):
     published_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
     # When this version became the one new cycles use; loading an older content again re-activates it.
     current_since: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True, index=True)
+    # A discarded draft is kept for a while (hidden, read-only) so that it can be restored.
+    discarded_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    discarded_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
     indicators: Mapped[list[RuleIndicator]] = relationship(
         back_populates="version", order_by="RuleIndicator.position", cascade="all, delete-orphan"
@@ -106,6 +109,10 @@ class RuleSetVersion(Model):
     @property
     def is_published(self) -> bool:
         return self.status == RuleSetStatus.published
+
+    @property
+    def is_discarded(self) -> bool:
+        return self.discarded_at is not None
 
     def __repr__(self) -> str:
         return f"v{self.number} ({self.status.value if self.status else 'draft'})"

@@ -8,7 +8,9 @@ from typing import Any
 from .ruleset import RuleSet
 
 
-def _identity(kind: str, item: dict) -> str:
+def item_key(kind: str, item: dict) -> str:
+    """The key an item keeps from one version to the next: its code (a SWOT item: station, year, kind,
+    title)."""
     if kind == "swot":
         return f"{item.get('station')} {item.get('year')} {item.get('kind')} {item.get('title')}"
     if kind == "grade":
@@ -28,8 +30,8 @@ def diff_rulesets(old: RuleSet | None, new: RuleSet) -> list[dict]:
     new_doc = new.to_document()
     changes: list[dict] = []
     for kind in ("indicator", "template", "grade", "outcome", "swot"):
-        before = {_identity(kind, i): i for i in old_doc.get(kind, [])}
-        after = {_identity(kind, i): i for i in new_doc.get(kind, [])}
+        before = {item_key(kind, i): i for i in old_doc.get(kind, [])}
+        after = {item_key(kind, i): i for i in new_doc.get(kind, [])}
         for key, item in after.items():
             if key not in before:
                 changes.append({"kind": kind, "key": key, "change": "added", "fields": []})

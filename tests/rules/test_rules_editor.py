@@ -166,7 +166,8 @@ def test_publish_shows_the_diff_and_failing_tests_block_it(appctx, hr):
     db.session.commit()
     page = hr.get(f"/rules/v/{vid}/publish").get_data(as_text=True)
     assert "TEST_FAILED" in page and "kpi_rework" in page and "disabled" in page
-    refused = hr.post(f"/rules/v/{vid}/publish", data=form(hr, f"/rules/v/{vid}/publish", note="x"))
+    refused = hr.post(f"/rules/v/{vid}/publish",
+                      data=form(hr, f"/rules/v/{vid}/publish", note="x", confirm="1"))
     assert refused.status_code == 302 and "/publish" in refused.headers["Location"]
     row = db.session.get(RuleIndicator, row.id)
     row.score_formula = "PIECEWISE(value, 0, 100, target, 90, 0.2, 0)"
@@ -174,7 +175,8 @@ def test_publish_shows_the_diff_and_failing_tests_block_it(appctx, hr):
     db.session.commit()
     page = hr.get(f"/rules/v/{vid}/publish").get_data(as_text=True)
     assert "返修率（新）" in page and "<del>返修率</del>" in page
-    done = hr.post(f"/rules/v/{vid}/publish", data=form(hr, f"/rules/v/{vid}/publish", note="rename"))
+    done = hr.post(f"/rules/v/{vid}/publish", data=form(hr, f"/rules/v/{vid}/publish", note="rename",
+                                                         confirm="1"))
     assert done.status_code == 302
     db.session.expire_all()
     assert db.session.get(RuleSetVersion, vid).is_published

@@ -106,9 +106,14 @@ def test_a_publish_with_a_failing_test_is_refused(hr, draft_id):
     piecewise = "PIECEWISE(value, 0, 100, target, 80, 0.2, 0)"
     r = hr.put(f"/api/v1/rule_indicator/{ind}", json={"score_formula": piecewise})
     assert r.status_code == 422 and r.json["error"]["code"] == "TEST_FAILED"
-    # … and a draft discarded is gone
+    # … and a draft discarded leaves the editor, kept for a while to be restored
     assert hr.delete(f"/api/v1/ruleset/{draft_id}").status_code == 200
-    assert hr.get(f"/api/v1/ruleset/{draft_id}").status_code == 404
+    assert hr.get(f"/api/v1/ruleset/{draft_id}").json["result"]["discarded_at"] is not None
+    assert hr.put(f"/api/v1/rule_indicator/{ind}", json={"name": "改名"}).status_code == 422
+    assert hr.delete(f"/api/v1/ruleset/{draft_id}").status_code == 422
+    assert hr.post(f"/api/v1/ruleset/{draft_id}/restore").status_code == 200
+    assert hr.get(f"/api/v1/ruleset/{draft_id}").json["result"]["discarded_at"] is None
+    assert hr.post(f"/api/v1/ruleset/{draft_id}/restore").status_code == 422  # nothing to restore
 
 
 @pytest.mark.parametrize("username,read,write", [

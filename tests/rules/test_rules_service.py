@@ -113,7 +113,7 @@ def test_a_published_version_cannot_change_by_any_path(appctx):
         db.session.flush()
     db.session.rollback()
     with pytest.raises(PublishedVersionLocked):
-        service.delete_draft(db.session, version.id)
+        service.discard_draft(db.session, version.id)
     assert service.ruleset_for_version(db.session, version.id).indicator("sneaky") is None
 
 

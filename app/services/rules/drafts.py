@@ -1,11 +1,14 @@
-"""Drafts: start one, discard it, replace its grades, preview and publish it."""
+"""Drafts: start one, discard it (and restore it for a while), replace its grades, preview and publish it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ... import clock
 from ...models import (
     PublishedVersionLocked,
     RuleSetStatus,
@@ -33,6 +36,9 @@ from .store import (
     version_document,
 )
 
+# How long a discarded draft can be restored.
+DISCARD_KEEP_DAYS = 30
+
 
 def new_draft(session: Session, *, based_on_id: int | None = None, user: str = "",
               note: str = "") -> RuleSetVersion:
@@ -56,19 +62,69 @@ def new_draft(session: Session, *, based_on_id: int | None = None, user: str = "
 
 
 def draft_or_raise(session: Session, version_id: int) -> RuleSetVersion:
+    """A draft that may change: NoRuleSet for a missing or discarded one, PublishedVersionLocked for a
+    published one."""
     version = session.get(RuleSetVersion, version_id)
-    if version is None:
+    if version is None or version.is_discarded:
         raise NoRuleSet(f"no rule set version {version_id}")
     if version.is_published:
         raise PublishedVersionLocked(version.number)
     return version
 
 
-def delete_draft(session: Session, version_id: int) -> None:
-    version = draft_or_raise(session, version_id)
-    try:
+def _discard_horizon() -> dt.datetime:
+    """Drafts discarded before this moment are gone for good (naive UTC, as stored)."""
+    return clock.now().replace(tzinfo=None) - dt.timedelta(days=DISCARD_KEEP_DAYS)
+
+
+def purge_discarded(session: Session) -> int:
+    """Delete the drafts discarded more than DISCARD_KEEP_DAYS ago (in the caller's transaction);
+    how many."""
+    expired = list(session.scalars(select(RuleSetVersion).where(
+        RuleSetVersion.discarded_at.is_not(None), RuleSetVersion.discarded_at < _discard_horizon())))
+    for version in expired:
         session.delete(version)
+    return len(expired)
+
+
+def discard_draft(session: Session, version_id: int, *, user: str = "") -> RuleSetVersion:
+    """Discard a draft: it leaves the lists and can no longer change, but ``restore_draft`` brings it
+    back for DISCARD_KEEP_DAYS days; drafts discarded longer ago are deleted now."""
+    try:
+        version = draft_or_raise(session, version_id)
+        version.discarded_at, version.discarded_by = clock.now().replace(tzinfo=None), user
+        purge_discarded(session)
         session.commit()
+        return version
+    except Exception:
+        session.rollback()
+        raise
+
+
+def discarded_drafts(session: Session) -> list[RuleSetVersion]:
+    """The discarded drafts that can still be restored, the last discarded first."""
+    return list(session.scalars(select(RuleSetVersion).where(
+        RuleSetVersion.discarded_at.is_not(None), RuleSetVersion.discarded_at >= _discard_horizon(),
+    ).order_by(RuleSetVersion.discarded_at.desc())))
+
+
+def restore_until(version: RuleSetVersion) -> dt.datetime | None:
+    """Until when a discarded draft can be restored (naive UTC), None for one not discarded."""
+    if version.discarded_at is None:
+        return None
+    return version.discarded_at + dt.timedelta(days=DISCARD_KEEP_DAYS)
+
+
+def restore_draft(session: Session, version_id: int) -> RuleSetVersion:
+    """Bring a discarded draft back as it was; NoRuleSet when there is none to restore (never
+    discarded, or discarded too long ago)."""
+    try:
+        version = session.get(RuleSetVersion, version_id)
+        if version is None or version.discarded_at is None or version.discarded_at < _discard_horizon():
+            raise NoRuleSet(f"no discarded draft {version_id} to restore")
+        version.discarded_at = version.discarded_by = None
+        session.commit()
+        return version
     except Exception:
         session.rollback()
         raise

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,7 @@ from ...rules import (
 from ...rules import load_dir as read_rules_dir
 from ...rules.model import Problem
 from ...workflow import WorkflowTableError, parse_table
-from .errors import RuleSetInvalid
+from .errors import NoRuleSet, RuleSetInvalid
 from .store import (
     current_version,
     fill_version,
@@ -121,6 +123,22 @@ def export_version(session: Session, path: str | Path, version_id: int | None = 
 def export_files(session: Session, version_id: int) -> dict[str, str]:
     """The canonical files of a version (for a download)."""
     return dump_files(ruleset_for_version(session, version_id))
+
+
+def export_zip(session: Session, version_id: int) -> bytes:
+    """The canonical files of a version as a zip holding one folder ``rules-v<N>/`` (what
+    ``flask rules load DIR`` reads once unpacked)."""
+    version = session.get(RuleSetVersion, version_id)
+    if version is None:
+        raise NoRuleSet(f"no rule set version {version_id}")
+    stamp = (version.published_at or version.created_at).timetuple()[:6]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in export_files(session, version_id).items():
+            entry = zipfile.ZipInfo(f"rules-v{version.number}/{name}", date_time=stamp)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, text.encode("utf-8"))
+    return buffer.getvalue()
 
 
 def problem_lines(problems: Iterable[Problem], locale: str = "zh_CN") -> list[str]:

@@ -68,7 +68,7 @@ def validate_row(session: Session, row) -> list[Problem]:
     Raises PublishedVersionLocked for a published version and NoRuleSet for a missing one."""
     with session.no_autoflush:
         version = owning_version(session, row)
-        if version is None:
+        if version is None or version.is_discarded:  # a discarded draft changes only once restored
             raise NoRuleSet("the rule set version does not exist")
         if version.is_published:
             raise PublishedVersionLocked(version.number)
@@ -144,6 +144,8 @@ def ensure_deletable(session: Session, row) -> None:
     version = owning_version(session, row)
     if version is not None and version.is_published:
         raise PublishedVersionLocked(version.number)
+    if version is not None and version.is_discarded:
+        raise NoRuleSet("the rule set version does not exist")
     if isinstance(row, RuleIndicator) and version is not None:
         users = [t.code for t in version.templates if any(ln.indicator_code == row.code for ln in t.lines)]
         users += [f"SWOT {s.station_code} {s.kind} {s.title}" for s in version.swot_items
@@ -209,3 +211,16 @@ def save_swot_item(session: Session, version: RuleSetVersion, row: RuleSwotItem 
         row.lines = [RuleSwotLine(position=n, indicator_code=i, weight=w) for n, (i, w) in enumerate(lines)]
     save_row(session, row)
     return row
+
+
+def weight_warnings(row: RuleTemplate | RuleSwotItem) -> list[Problem]:
+    """The warnings about a saved template's or SWOT item's weights (e.g. a weight formula reading a
+    personal metric), for the editor to show beside "saved"."""
+    version = row.version
+    ruleset, _ = RuleSet.from_document(version_document(version))
+    if isinstance(row, RuleTemplate):
+        item = f"template {row.code}"
+    else:
+        item = f"swot {row.station_code} {row.year} {row.kind} #{version.swot_items.index(row) + 1}"
+    return [p for p in ruleset.check(station_codes=None)
+            if not p.is_error and p.item == item and p.field.endswith(" weight")]

@@ -209,4 +209,6 @@ def published_ruleset(session: Session) -> tuple[RuleSetVersion, RuleSet]:
 
 
 def versions(session: Session) -> list[RuleSetVersion]:
-    return list(session.scalars(select(RuleSetVersion).order_by(RuleSetVersion.number.desc())))
+    """The versions, newest first, without the discarded drafts."""
+    return list(session.scalars(select(RuleSetVersion).where(RuleSetVersion.discarded_at.is_(None))
+                                .order_by(RuleSetVersion.number.desc())))

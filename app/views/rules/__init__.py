@@ -19,6 +19,7 @@ from ... import permissions as p
 from ...locales import current_locale
 from ...rules import SEGMENTS
 from ...rules.pools import money_text
+from ...services import rules as service
 from ...web.labels import segment_label
 from .grades import GradeScreens
 from .indicators import IndicatorScreens
@@ -30,10 +31,10 @@ from .versions import VersionScreens
 from .whatif import WhatIfScreens
 
 READ_METHODS = ("index", "version", "indicator_form", "template_form", "swot", "grades", "policy",
-                "publish_page", "preview", "export")
+                "publish_page", "preview", "export", "export_zip", "export_file")
 WRITE_METHODS = ("new_draft", "discard", "indicator_save", "indicator_delete", "template_save",
                  "template_delete", "swot_save", "swot_delete", "grades_save", "policy_save", "publish",
-                 "whatif")
+                 "whatif", "restore")
 
 
 class RulesView(VersionScreens, IndicatorScreens, TemplateScreens, SwotScreens, GradeScreens, PolicyScreens,
@@ -48,5 +49,6 @@ class RulesView(VersionScreens, IndicatorScreens, TemplateScreens, SwotScreens, 
         kwargs.setdefault("segment_labels", {code: segment_label(code) for code in SEGMENTS})
         kwargs.setdefault("swot_labels", SWOT_LABELS)
         kwargs.setdefault("money", money_text)
+        kwargs.setdefault("discard_days", service.DISCARD_KEEP_DAYS)
         kwargs.setdefault("can_write", self.appbuilder.sm.has_access(f"can_{p.WRITE}", p.RULES))
         return self.render_template(template, **kwargs)

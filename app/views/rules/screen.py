@@ -19,9 +19,11 @@ ACTION_LABELS = {"bonus": ("奖金系数", "Bonus coefficient"), "training": ("�
                  "improvement_plan": ("改进计划", "Improvement plan")}
 
 
-def version_or_404(vid: int) -> RuleSetVersion:
+def version_or_404(vid: int, *, discarded: bool = False) -> RuleSetVersion:
+    """The version of a URL; a discarded draft only where ``discarded`` (its page and its restore),
+    elsewhere it is gone."""
     version = row_or_none(RuleSetVersion, vid)
-    if version is None:
+    if version is None or (version.is_discarded and not discarded):
         abort(404)
     return version
 

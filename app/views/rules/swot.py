@@ -72,7 +72,7 @@ class SwotScreens:
         f = request.form
         fields, lines = forms.swot_fields(f)
         try:
-            service.save_swot_item(db.session, version, row, code, fields, lines)
+            row = service.save_swot_item(db.session, version, row, code, fields, lines)
         except service.RuleRefused as exc:
             failed = {"id": sid or "new", "kind": f.get("kind", ""), "title": f.get("title", ""),
                       "positions": f.get("positions", ""), "description": f.get("description", ""),
@@ -80,6 +80,8 @@ class SwotScreens:
             errors = forms.field_errors(exc.problems, current_locale())
             return self.swot(vid, code, errors=errors, failed=failed, status=422)
         flash(_("SWOT item saved."), "success")
+        for warning in service.weight_warnings(row):
+            flash(warning.message(current_locale()), "warning")
         return redirect(url_for("RulesView.swot", vid=vid, code=code, year=fields["year"]))
 
     @expose("/v/<int:vid>/swot/<code>/item/<int:sid>/delete", methods=["POST"])

@@ -70,6 +70,8 @@ class TemplateScreens:
             errors = forms.field_errors(exc.problems, current_locale())
             return self._template_page(version, row, form, lines, errors, 422)
         flash(_("Template %(code)s saved.", code=row.code), "success")
+        for warning in service.weight_warnings(row):
+            flash(warning.message(current_locale()), "warning")
         return redirect(url_for("RulesView.template_form", vid=vid, tid=row.id))
 
     @expose("/v/<int:vid>/template/<int:tid>/delete", methods=["POST"])
