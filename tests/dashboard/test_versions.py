@@ -23,7 +23,7 @@ def test_indicators_are_averaged_per_version_on_a_cycle_with_two(app, moves, fre
             Appraisal.cycle_id == fresh, Appraisal.station_id == s01, Appraisal.is_current.is_(True)))
     hr = login_as("hr")
     html = hr.get(f"/dashboard/?cycle={fresh}&station={s01}").get_data(as_text=True)
-    assert "jx-versions-split" in html
+    assert "jx-versions-split" in html and "jx-versions-mixed" in html
     versions_of = {}
     for version, code in re.findall(r'<tr data-version="(v\d)" data-code="([^"]+)">', html):
         versions_of.setdefault(code, set()).add(version)
@@ -42,4 +42,4 @@ def test_indicators_are_averaged_per_version_on_a_cycle_with_two(app, moves, fre
 
 def test_a_cycle_on_one_version_is_not_split(app, login_as):
     html = login_as("hr").get("/dashboard/").get_data(as_text=True)
-    assert "jx-indicators" in html and "jx-versions-split" not in html
+    assert "jx-indicators" in html and "jx-versions-split" not in html and "jx-versions-mixed" not in html
