@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Appraisal, Cycle, Employee, RuleSetVersion, RuleTemplate
 from app.rules import load_dir
+from app.rules.model import CATEGORY_EN
 from app.services import rules as service
 from tests.factories import RULES_DIR, csrf_token
 
@@ -65,7 +66,7 @@ def test_readable_changes_list_added_removed_and_changed_items(appctx):
         {**first_fix, "code": "kpi_new", "name": "新指标", "name_en": "New one"}]
     for item in doc["indicator"]:
         if item["code"] == "kpi_first_fix":
-            item["target"] = 0.8
+            item["target"], item["category"] = 0.8, "工作效率"
     for template in doc["template"]:
         template["line"] = [ln for ln in template["line"] if ln["indicator"] != "kpi_labor_cost"]
     from app.rules import RuleSet, diff_rulesets
@@ -76,7 +77,9 @@ def test_readable_changes_list_added_removed_and_changed_items(appctx):
     by_key = {(r["kind"], r["key"]): r for r in rows}
     first_fix = by_key[("indicator", "kpi_first_fix")]
     assert first_fix["name"] == old.indicator("kpi_first_fix").label("en")
-    assert [(r["what"], r["before"], r["after"]) for r in first_fix["rows"]] == [("Target", "0.9", "0.8")]
+    assert [(r["what"], r["before"], r["after"]) for r in first_fix["rows"]] == [
+        ("Category", CATEGORY_EN[old.indicator("kpi_first_fix").category], CATEGORY_EN["工作效率"]),
+        ("Target", "0.9", "0.8")]
     added = by_key[("indicator", "kpi_new")]
     assert added["change"] == "added" and added["name"] == "New one"
     assert {"what": "Score formula", "before": ""} .items() <= next(

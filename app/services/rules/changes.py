@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from ...rules import RuleSet
 from ...rules.diff import item_key
 from ...rules.model import expr_text
+from ...rules.names import category_label, unit_label
 
 ITEM_KINDS = ("indicator", "template", "grade", "outcome", "swot")
 IDENTITY = {"indicator": "code", "template": "code", "outcome": "code", "grade": "grade"}
@@ -47,11 +48,17 @@ def _kind_labels() -> dict[str, str]:
             "incentive_test": _("Incentive test case")}
 
 
-def _text(field: str, value: Any) -> str:
+def _text(field: str, value: Any, locale: str = "zh_CN", segment_name=str) -> str:
     if value is None or value == "" or value == []:
         return ""
     if field == "test":
         return _("%(n)s test cases", n=len(value))
+    if field == "category":
+        return category_label(value, locale)
+    if field == "unit":
+        return unit_label(value, locale)
+    if field == "segments":
+        return ", ".join(segment_name(v) for v in value)
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     if isinstance(value, float):
@@ -88,7 +95,8 @@ def _line_rows(before: list | None, after: list | None, indicator_name) -> list[
     return rows
 
 
-def _field_rows(kind: str, before: Mapping, after: Mapping, indicator_name) -> list[dict]:
+def _field_rows(kind: str, before: Mapping, after: Mapping, indicator_name, locale: str,
+                segment_name) -> list[dict]:
     labels = _field_labels()
     rows = []
     for field in dict.fromkeys([*before, *after]):
@@ -98,15 +106,18 @@ def _field_rows(kind: str, before: Mapping, after: Mapping, indicator_name) -> l
             rows += _line_rows(before.get(field), after.get(field), indicator_name)
             continue
         rows.append({"field": field, "what": labels.get(field, field), "code": "",
-                     "before": _text(field, before.get(field)), "after": _text(field, after.get(field)),
+                     "before": _text(field, before.get(field), locale, segment_name),
+                     "after": _text(field, after.get(field), locale, segment_name),
                      "formula": field in FORMULA_FIELDS})
     return rows
 
 
-def readable_changes(changes: list[dict], old: RuleSet | None, new: RuleSet, locale: str) -> list[dict]:
+def readable_changes(changes: list[dict], old: RuleSet | None, new: RuleSet, locale: str,
+                     segment_name=str) -> list[dict]:
     """``diff_against``'s changes for a screen: [{"kind", "kind_label", "key", "name", "change", "rows":
     [{"field", "what", "code", "before", "after", "formula"}]}]. An added item lists what it holds in
-    "after", a removed one what it held in "before"; policy entries keep their own field names."""
+    "after", a removed one what it held in "before"; policy entries keep their own field names.
+    Categories and units read in ``locale``, segments through ``segment_name``."""
     old_doc = old.to_document() if old is not None else {}
     new_doc = new.to_document()
     items = {(side, kind): {item_key(kind, i): i for i in doc.get(kind, [])}
@@ -130,7 +141,7 @@ def readable_changes(changes: list[dict], old: RuleSet | None, new: RuleSet, loc
             before = items[("old", kind)].get(key, {})
             after = items[("new", kind)].get(key, {})
             entry["name"] = _item_name(kind, after or before, locale)
-            entry["rows"] = _field_rows(kind, before, after, indicator_name)
+            entry["rows"] = _field_rows(kind, before, after, indicator_name, locale, segment_name)
         else:
             entry["rows"] = [{"field": f["field"], "what": policy_labels.get(f["field"], f["field"]),
                               "code": "", "before": f["old"], "after": f["new"], "formula": False}

@@ -17,6 +17,7 @@ from ...models import (
 from ...rules import CATEGORIES
 from ...services import rules as service
 from ...web.context import current_username
+from ...web.labels import category_name, segment_label
 from ...web.verify import content_disposition
 from .screen import (
     version_or_404,
@@ -63,7 +64,8 @@ class VersionScreens:
         stations = list(db.session.scalars(select(Station).order_by(Station.code)))
         return self.render("rules/version.html", version=version, ruleset=ruleset, problems=problems,
                            by_item=by_item, stations=stations, has_errors=service.has_errors(problems),
-                           categories=CATEGORIES, current=service.current_version(db.session),
+                           categories=CATEGORIES, category_name=category_name,
+                           current=service.current_version(db.session),
                            restore_until=service.restore_until(version), lost=_draft_contents(version))
 
     @expose("/v/<int:vid>/discard", methods=["POST"])
@@ -127,7 +129,7 @@ class VersionScreens:
             return redirect(url_for("RulesView.version", vid=vid))
         ruleset, problems, previous, diff = service.publish_preview(db.session, vid)
         old = service.ruleset_for_version(db.session, previous.id) if previous is not None else None
-        changes = service.readable_changes(diff, old, ruleset, current_locale())
+        changes = service.readable_changes(diff, old, ruleset, current_locale(), segment_label)
         return self.render("rules/publish.html", version=version, problems=problems, previous=previous,
                            changes=changes, has_errors=service.has_errors(problems))
 
