@@ -112,6 +112,7 @@ def test_a_review_refused_for_a_missing_reason_keeps_the_typed_values(served, as
     row = page.locator(f"tr.jx-item[data-id='{pk}']")
     approve = row.locator("button.jx-act-approve")
     expect(approve).to_be_visible()  # a button, not a label
+    screenshot(page, "inbox-action-buttons")
     expect(row.locator("a.jx-act-return")).to_have_attribute("href", f"/appraisal/show/{pk}#jx-act-return")
     row.locator("a.jx-act-return").click()
     page.wait_for_load_state()
