@@ -50,7 +50,7 @@ class SubstituteView(BaseView):
         return self._page()
 
     def _page(self, typed: dict | None = None, status: int = 200):
-        """The screen; after a refused form, the form as it was typed (``typed``), answered with ``status``."""
+        """The screen; after a refused form, that form as typed (``typed``), answered with ``status``."""
         person = current_caller()
         me = person.actor.user_id
         hr = p.HR in person.actor.roles

@@ -107,7 +107,7 @@ def test_hr_creates_computes_and_submits_a_cycle(served, as_user, monkeypatch):
     page.get_by_role("button", name="全部提交审核（13 份草稿）").click()
     page.wait_for_load_state()
     expect(page.locator(".alert", has_text="13 份考核中 13 份已完成")).to_be_visible()
-    assert asked == ["提交 13 份考核审核？每份考核将进入其审核人的待办。"], asked  # asked first, with the count
+    assert asked == ["提交 13 份考核审核？每份考核将进入其审核人的待办。"], asked  # asked first: how many
     expect(page.locator("form.jx-submit-drafts")).to_have_count(0)
     assert "Traceback" not in page.inner_text("body")
     screenshot(page, "journey3-cycle-submitted")

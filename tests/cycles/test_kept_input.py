@@ -107,7 +107,8 @@ def test_a_refused_reassignment_keeps_the_number_and_the_reason(app, login_as, e
     html = r.get_data(as_text=True)
     assert r.status_code in (409, 422)
     reassigning = form_of(html, 'name="reviewer_employee_no"')
-    assert field(reassigning, "reviewer_employee_no") == "NOBODY9" and field(reassigning, "reason") == "主管休假"
+    assert field(reassigning, "reviewer_employee_no") == "NOBODY9"
+    assert field(reassigning, "reason") == "主管休假"
 
 
 def test_a_refused_new_cycle_keeps_its_name_dates_and_stations(app, login_as):
