@@ -19,7 +19,7 @@ from ..extensions import db
 from ..pdf.numbers import measure
 from ..scoping import current_scope
 from ..services import dashboard as dash
-from ..web.labels import metric_names
+from ..web.labels import category_name, indicator_name, metric_names, unit_name
 
 
 def _chosen(items, arg: str):
@@ -47,6 +47,11 @@ def orders_url(employee_id: int, metric: str, cycle) -> str | None:
         return None
 
 
+def _named(by_category: dict) -> dict:
+    """Category → value, the categories named in the reader's language."""
+    return {category_name(category): value for category, value in by_category.items()}
+
+
 class DashboardView(BaseView):
     route_base = "/dashboard"
     class_permission_name = p.DASHBOARD
@@ -65,7 +70,7 @@ class DashboardView(BaseView):
         cycle = _chosen(cycles, "cycle") or (cycles[-1] if cycles else None)
         station = _chosen(stations, "station")
         history = dash.category_history(session, scope, cycles, [station.id] if station else None)
-        station_charts = [(s, history_lines(history[s.id])) for s in stations if s.id in history]
+        station_charts = [(s, history_lines(_named(history[s.id]))) for s in stations if s.id in history]
         grades = ranking = people = indicators = None
         versions = []
         if cycle is not None:
@@ -76,6 +81,8 @@ class DashboardView(BaseView):
                        if len(ranked_stations) > 1 else None)
             people = dash.employee_ranking(session, scope, cycle.id, sid)
             indicators = dash.indicator_summary(session, scope, cycle.id, sid)
+            for item in indicators:  # the snapshots' names, in the reader's language
+                item.name, item.category = indicator_name(item.code, item.name), category_name(item.category)
             versions = dash.rule_versions(session, scope, cycle.id, sid)
         return self.render_template(
             "dashboard/index.html", cycles=cycles, cycle=cycle, stations=stations, station=station,
@@ -101,8 +108,9 @@ class DashboardView(BaseView):
                  for row in rows for metric in row.metrics}
         versions = dash.rule_versions(db.session, scope, cycle.id, station.id if station else None)
         return self.render_template(
-            "dashboard/indicator.html", cycle=cycle, station=station, code=code, name=name, rows=rows,
-            measure=measure, links=links, metric_names=metric_names(),
+            "dashboard/indicator.html", cycle=cycle, station=station, code=code,
+            name=indicator_name(code, name), rows=rows, links=links, metric_names=metric_names(),
+            measure=lambda value, unit: measure(value, unit_name(unit)),
             versions=versions, people=sum(v.count for v in versions),
             means=dash.version_means(rows) if len(versions) > 1 else [],
             chart=ranking_bars([(f"{r.employee_no} {r.employee_name}", r.score)
@@ -117,11 +125,11 @@ class DashboardView(BaseView):
         series = {_("Total"): [(pt.cycle, pt.total) for pt in points]}
         categories = sorted({c for pt in points for c in pt.category_scores})
         for category in categories:
-            series[category] = [(pt.cycle, pt.category_scores.get(category)) for pt in points]
+            series[category_name(category)] = [(pt.cycle, pt.category_scores.get(category)) for pt in points]
         latest = points[-1] if points else None
         return self.render_template(
             "dashboard/mine.html", points=points, chart=history_lines(series) if points else None,
-            latest=latest, latest_chart=category_bars(latest.category_scores) if latest else None,
+            latest=latest, latest_chart=category_bars(_named(latest.category_scores)) if latest else None,
             manager=dash.is_manager_view(scope),
         )
 
