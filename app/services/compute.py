@@ -10,6 +10,7 @@ the rule set and the review inputs, a rerun converges to what an uninterrupted r
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,14 +57,16 @@ class Change:
     new_total: float | None
     old_grade: str | None
     new_grade: str | None
+    old_amount: str | None = None  # the incentive amount (yuan, as text), when the rule set has one
+    new_amount: str | None = None
 
 
 @dataclass
 class ComputeResult:
-    """What a compute did. ``changed`` lists only appraisals whose total or grade moved; ``unchanged``
-    counts those recomputed with the same total and grade, ``rewritten`` those of them whose snapshot
-    was written again all the same (another rule-set version, another explanation); ``locked`` those
-    past review, left on the version they were computed with."""
+    """What a compute did. ``changed`` lists only appraisals whose total, grade or incentive amount
+    moved; ``unchanged`` counts those recomputed with the same figures, ``rewritten`` those of them
+    whose snapshot was written again all the same (another rule-set version, another explanation);
+    ``locked`` those past review, left on the version they were computed with."""
 
     cycle_id: int
     rule_version: str
@@ -85,11 +88,17 @@ class ComputeResult:
         }
 
 
-def moved(old: Existing, scored: Scored) -> bool:
-    """Whether a recompute changed what the appraisal says: its total or its grade."""
+def new_amount(scored: Scored) -> str | None:
+    """The incentive amount of a scored snapshot (None without one)."""
+    return (json.loads(scored.json).get("incentive") or {}).get("amount")
+
+
+def moved(old: Existing, scored: Scored, amount: str | None) -> bool:
+    """Whether a recompute changed what the appraisal says: its total, grade or incentive amount."""
     def rounded(total):
         return None if total is None else round(total, 2)
-    return rounded(old.total) != rounded(scored.total) or old.grade != scored.grade
+    return (rounded(old.total) != rounded(scored.total) or old.grade != scored.grade
+            or old.amount != amount)
 
 
 @dataclass
@@ -106,6 +115,7 @@ class Existing:
     snapshot_hash: str
     total: float | None
     grade: str | None
+    amount: str | None = None  # the snapshot's incentive amount
 
     @property
     def inputs(self) -> tuple:
@@ -118,7 +128,7 @@ def existing(session, cycle_id: int, *, lock: bool = False) -> dict[int, Existin
     query = select(
         Appraisal.id, Appraisal.employee_id, Appraisal.state, Appraisal.version, Appraisal.manual,
         Appraisal.adjustment, Appraisal.adjustment_reason, Appraisal.snapshot_hash, Appraisal.total,
-        Appraisal.grade,
+        Appraisal.grade, Appraisal.snapshot[("incentive", "amount")].as_string().label("amount"),
     ).where(Appraisal.cycle_id == cycle_id, Appraisal.is_current.is_(True))
     if lock:
         query = query.with_for_update()
@@ -126,7 +136,7 @@ def existing(session, cycle_id: int, *, lock: bool = False) -> dict[int, Existin
     for row in session.execute(query):
         out[row.employee_id] = Existing(row.id, row.employee_id, row.state.value, row.version,
                                         row.manual or {}, row.adjustment or 0.0, row.adjustment_reason,
-                                        row.snapshot_hash, row.total, row.grade)
+                                        row.snapshot_hash, row.total, row.grade, row.amount)
     return out
 
 
@@ -250,9 +260,11 @@ def write_results(session, cycle_id: int, inputs: Inputs, scored: dict[int, Scor
         elif scored_one.digest == old.snapshot_hash:
             result.unchanged += 1
         else:
-            if moved(old, scored_one):
+            amount = new_amount(scored_one)
+            if moved(old, scored_one, amount):
                 result.changed.append(Change(old.id, person.no, person.name, old.state, old.total,
-                                             scored_one.total, old.grade, scored_one.grade))
+                                             scored_one.total, old.grade, scored_one.grade,
+                                             old.amount, amount))
             else:
                 result.unchanged += 1
                 result.rewritten += 1

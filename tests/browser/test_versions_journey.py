@@ -57,7 +57,7 @@ def test_hr_recomputes_on_a_new_rule_set_and_sees_who_is_on_which(served, as_use
     expect(versions).to_be_visible(timeout=30000)  # the page reloads once the compute's job is done
     summary = page.locator(".jx-compute-summary")
     expect(summary).to_contain_text("已锁定、保留计算时规则集 3 份")
-    changed = int(re.search(r"总分或等级有变化 (\d+) 份", summary.inner_text()).group(1))
+    changed = int(re.search(r"总分、等级或奖金有变化 (\d+) 份", summary.inner_text()).group(1))
     assert changed <= 1  # only EMP4 (S01, not approved) gains the indicator; the others move unchanged
     expect(versions.locator('li[data-version="v1"]')).to_contain_text("3 份考核")
     expect(versions.locator('li[data-version="v1"]')).to_contain_text("已锁定")
