@@ -16,12 +16,13 @@ from sqlalchemy import select
 from ..clock import local_text
 from ..locales import default_locale
 from ..models import Appraisal, AuditEvent
+from ..rules.names import relabel
 from ..workflow import State, Step, round_approval_positions
 from . import workflows
 from .audit import AMEND, COMPUTE, COUNTERSIGN, INTERNAL, REASSIGN, RECOMPUTE, REVIEW, SHARED, SYSTEM
 from .bilingual import in_language
 from .review_note import read_note
-from .rules import NoRuleSet, ruleset_for_version
+from .rules import ruleset_for_version
 
 PUBLISH = "publish"  # the event publication writes on each appraisal of the cycle
 
@@ -82,15 +83,10 @@ def trail(session, appraisal: Appraisal, table, locale: str | None, *, internal:
 
 
 def named_lines(session, appraisal: Appraisal, locale: str | None) -> list[dict]:
-    """The appraisal's lines, each indicator named in ``locale`` as its rule set names it (the name
-    the snapshot was computed with when the rule set does not know it)."""
-    try:
-        indicators = ruleset_for_version(session, appraisal.rule_set_version_id).indicators
-    except NoRuleSet:
-        indicators = ()
-    names = {indicator.code: indicator.label(locale) for indicator in indicators}
-    return [{**line, "name": names.get(line.get("code")) or line.get("name")}
-            for line in (appraisal.snapshot or {}).get("lines", [])]
+    """The appraisal's lines with what its rule set names (indicator, unit) in ``locale``."""
+    lines = [dict(line) for line in (appraisal.snapshot or {}).get("lines", [])]
+    return relabel({"lines": lines}, ruleset_for_version(session, appraisal.rule_set_version_id),
+                   locale)["lines"]
 
 
 # The labels people read, then the codes beside them for programs (the action's and the states' codes

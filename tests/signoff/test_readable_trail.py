@@ -47,7 +47,7 @@ def test_a_review_note_is_stored_in_codes_whatever_the_language():
 
 @pytest.mark.parametrize("locale, expected", [
     ("zh_CN", f"{TEAMWORK_ZH} 90 分；调整分 +6：季度技能比武第一名，加 6 分。"),
-    ("en", f"{TEAMWORK_EN} 90 分; Adjustment +6: 季度技能比武第一名，加 6 分。"),
+    ("en", f"{TEAMWORK_EN} 90 points; Adjustment +6: 季度技能比武第一名，加 6 分。"),
 ])
 def test_the_trail_names_the_indicator_and_formats_its_value(appctx, locale, expected):
     """EMP3's supervisor set teamwork to 90 and added 6 points in the demo."""
@@ -120,7 +120,7 @@ def test_the_verify_page_names_the_employee_and_the_cycle_in_local_time(login_as
 
 @pytest.mark.parametrize("locale, expected", [
     ("zh_CN", ["个人客户", "由李明审核批准", f"{TEAMWORK_ZH}88分"]),
-    ("en", ["Consumer", "Approvedby李明at", f"{TEAMWORK_EN}88分".replace(" ", "")]),
+    ("en", ["Consumer", "Approvedby李明at", f"{TEAMWORK_EN}88points".replace(" ", "")]),
 ])
 def test_the_pdf_itself_reads_in_its_language(appctx, locale, expected):
     text = squeeze(text_of(render_live(db.session, appraisal_of("EMP1"), locale)))
