@@ -243,10 +243,25 @@ def test_a_weight_reading_a_personal_metric_is_warned_not_refused(appctx, hr):
     db.session.expire_all()
     assert _template(vid, "tech_mixed").lines[0].weight == "IF(一次修复率 > 0.9, 30, 20)"
     check = hr.get(f"/rules/v/{vid}/").get_data(as_text=True)
-    assert "PERSONAL_WEIGHT" in check
+    # the check leads with the sentence; the code follows as a small mark
+    shown = re.search(r'<span class="label label-warning">提醒</span>\s*权重公式使用了个人变量 一次修复率'
+                      r'[^<]*<small[^>]*>[^<]*<span class="jx-code">PERSONAL_WEIGHT</span>', check)
+    assert shown, check[check.find("jx-problems"):][:1500]
     problems = service.check_ruleset(service.ruleset_from_version(db.session.get(RuleSetVersion, vid)))
     personal = [p for p in problems if p.code == "PERSONAL_WEIGHT"]
     assert personal and not personal[0].is_error and personal[0].item == "template tech_mixed"
     # the station's twin is what a weight should read: no warning
     assert not [p for p in service.check_ruleset(service.ruleset_for_version(db.session, 1))
                 if p.code == "PERSONAL_WEIGHT"]
+
+
+def test_a_refused_formula_leads_with_the_sentence_and_keeps_the_code_small(appctx, hr):
+    vid = new_draft(hr)
+    template = _template(vid, "cs_default")
+    path = f"/rules/v/{vid}/template/{template.id}"
+    fields = {"code": "cs_default", "name": "客服", "positions": "客服", "description": "",
+              "line_indicator": ["kpi_station_satisfaction", "kpi_station_survey_rate"],
+              "line_weight": ["60", "40 * 站点回访"]}
+    page = hr.post(path, data={"csrf_token": csrf_token(hr, path), **fields}).get_data(as_text=True)
+    line = re.search(r'>([^<>]+)<small class="text-muted jx-code">UNKNOWN_NAME</small>', page)
+    assert line and "站点回访" in line.group(1) and "UNKNOWN_NAME" not in line.group(1)
