@@ -124,10 +124,11 @@ class AppraisalApi(JixiaoModelRestApi):
         ids = [item.get("id") for item in items if isinstance(item.get("snapshot"), dict)]
         versions = dict(db.session.execute(select(Appraisal.id, Appraisal.rule_set_version_id)
                                            .where(Appraisal.id.in_(ids))).all()) if ids else {}
+        rulesets = {v: ruleset_for_version(db.session, v) for v in set(versions.values())}  # once per page
         for item in items:  # what the rule set names, in the reader's language
             version_id = versions.get(item.get("id"))
             if version_id is not None:
-                relabel(item["snapshot"], ruleset_for_version(db.session, version_id), current_locale())
+                relabel(item["snapshot"], rulesets[version_id], current_locale())
         data["result"] = [self._reshape(item) for item in items]
 
     def pre_get(self, data: dict) -> None:

@@ -10,6 +10,7 @@ from .calibration import CalibrationView
 from .dashboard import DashboardView
 from .deadlines import DeadlineView
 from .jobs import JobsView
+from .lookup import LookupView
 from .notify import NotificationView
 from .org import EmployeeView, StationView
 from .robots import RobotView
@@ -80,6 +81,7 @@ def register_views(appbuilder) -> None:
                         category="Appraisal", category_label=_l("Appraisal"))
     appbuilder.add_view_no_menu(CycleExportView)
     appbuilder.add_view_no_menu(CalibrationView)
+    appbuilder.add_view_no_menu(LookupView)
 
     # --- notifications, due dates, substitutes, group robots ---
     for view in (NotificationView, SubstituteView, RobotView, DeadlineView):

@@ -54,6 +54,7 @@ from ..workflow import (
     decide,
 )
 from .base import JixiaoModelView, flash_error
+from .lookup import employee_lookup_field
 
 # Actions the inbox offers on many appraisals at once (HR submits drafts, reviewers approve).
 BULK_ACTIONS = ("submit", "approve")
@@ -140,6 +141,8 @@ class AppraisalView(JixiaoModelView):
     list_columns = ["cycle", "employee", "station", "state", "total", "grade", "rule_set_version", "version",
                     "is_current"]
     search_columns = ["cycle", "employee", "station", "state", "grade", "is_current"]
+    # thousands of employees: typed and looked up, not listed in the page
+    search_form_extra_fields = {"employee": employee_lookup_field(APPRAISAL_LABELS["employee"])}
     order_columns = ["state", "total", "grade", "version"]
     base_order = ("id", "asc")
     formatters_columns = {"state": _state_label, "rule_set_version": lambda v: getattr(v, "label", "")}

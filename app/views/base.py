@@ -93,6 +93,9 @@ class JixiaoModelView(ModelView):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.datamodel.field_labels = self.label_columns
+        self.datamodel.list_relations = tuple(
+            name for name in self.list_columns
+            if self.datamodel.is_relation_many_to_one(name) or self.datamodel.is_relation_one_to_one(name))
 
     def _init_forms(self):
         """FAB's forms, with an optional relation's empty choice saying so (FAB leaves it blank and
