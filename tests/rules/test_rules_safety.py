@@ -84,6 +84,10 @@ def test_readable_changes_list_added_removed_and_changed_items(appctx):
     assert added["change"] == "added" and added["name"] == "New one"
     assert {"what": "Score formula", "before": ""} .items() <= next(
         r for r in added["rows"] if r["field"] == "score").items()
+    assert {"what": "Kind", "after": "Computed by a formula"}.items() <= next(
+        r for r in added["rows"] if r["field"] == "kind").items()
+    assert {"what": "Direction", "after": "higher"}.items() <= next(
+        r for r in added["rows"] if r["field"] == "direction").items()
     assert by_key[("indicator", "kpi_labor_cost")]["change"] == "removed"
     weights = [r for row in rows if row["kind"] == "template" for r in row["rows"]]
     assert weights and all(r["code"] == "kpi_labor_cost" and r["after"] == "" for r in weights)

@@ -34,6 +34,16 @@ def _field_labels() -> dict[str, str]:
     }
 
 
+def _value_labels() -> dict[str, str]:
+    """The words an indicator's kind and direction, a SWOT item's quadrant and an outcome's action are
+    stored as, as the editor's forms name them."""
+    return {"formula": _("Computed by a formula"), "manual": _("Entered by the supervisor"),
+            "higher": _("higher"), "lower": _("lower"), "S": _("Strengths"), "W": _("Weaknesses"),
+            "O": _("Opportunities"), "T": _("Threats"), "bonus": _("Bonus coefficient"),
+            "training": _("Training"), "promotion": _("Promotion candidate"),
+            "improvement_plan": _("Improvement plan")}
+
+
 def _policy_labels() -> dict[str, str]:
     return {"min": _("Minimum share"), "max": _("Maximum share"), "amount": _("Amount formula"),
             "cap": _("Cap (yuan)"), "inputs": _("Inputs"), "expected": _("Expected"),
@@ -59,6 +69,8 @@ def _text(field: str, value: Any, locale: str = "zh_CN", segment_name=str) -> st
         return unit_label(value, locale)
     if field == "segments":
         return ", ".join(segment_name(v) for v in value)
+    if field in ("kind", "direction", "action"):
+        return _value_labels().get(value, str(value))
     if isinstance(value, list | tuple):
         return ", ".join(str(v) for v in value)
     if isinstance(value, float):
