@@ -17,6 +17,7 @@ from ...models import (
     Station,
 )
 from ...rules import CATEGORIES, DIRECTIONS, KINDS, Indicator, Problem, forms
+from ...rules.cookbook import RECIPES
 from ...rules.model import expr_text
 from ...scoping import get_or_404
 from ...services import rules as service
@@ -38,7 +39,7 @@ class IndicatorScreens:
         return self.render(
             "rules/indicator.html", version=version, row=row, form=form, tests=tests, errors=errors,
             categories=CATEGORIES, kinds=KINDS, directions=DIRECTIONS, employees=employees, stations=stations,
-            start=start, end=end, names=formula_names(version), back=swot_back(),
+            start=start, end=end, names=formula_names(version), back=swot_back(), recipes=RECIPES,
         ), status
 
     @expose("/v/<int:vid>/indicator/new")
