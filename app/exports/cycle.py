@@ -18,11 +18,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..models import Appraisal, Cycle, Station
 from ..rules.items import Indicator
+from ..rules.names import unit_label
 from ..scoping import Scope, scope_clause
 from ..services.errors import Kind, ServiceError
 from ..services.rules import ruleset_for_version
 from .distribution import distribution_sheet
-from .rows import StateLabels, incentive_amount, outcomes_text, result_rows
+from .rows import OutcomeTexts, StateLabels, incentive_amount, result_rows
 from .sheets import DATETIME, MONEY, NUMBER, SCORE, SHARE, Book, Column, number
 
 
@@ -75,7 +76,7 @@ def _indicator_columns(indicators: list[Indicator], locale: str) -> list[Column]
         name = indicator.label(locale)
         value = _("%(indicator)s value", indicator=name)
         if indicator.unit and indicator.unit != "%":
-            value = _("%(header)s (%(unit)s)", header=value, unit=indicator.unit)
+            value = _("%(header)s (%(unit)s)", header=value, unit=unit_label(indicator.unit, locale))
         columns.append(Column(value, SHARE if indicator.unit == "%" else NUMBER))
         columns.append(Column(_("%(indicator)s score", indicator=name), SCORE))
     return columns
@@ -100,6 +101,7 @@ def cycle_workbook(session, cycle: Cycle, scope: Scope, locale: str, out) -> int
             Column(_("Amount (yuan)"), MONEY),
         ])
         state_label = StateLabels(session, locale)
+        outcome_text = OutcomeTexts(session, locale)
         count = 0
         codes = [indicator.code for indicator in indicators]
         for row in result_rows(session, where):
@@ -111,7 +113,7 @@ def cycle_workbook(session, cycle: Cycle, scope: Scope, locale: str, out) -> int
             amount = incentive_amount(row.incentive)
             results.append([
                 row.station, row.employee_no, row.name, row.position, *measured,
-                row.total, row.grade, outcomes_text(row.outcomes, locale), amount,
+                row.total, row.grade, outcome_text(row), amount,
                 state_label(row.state, row.rule_set_version_id), row.signed_at,
             ])
             if amount is not None:

@@ -12,7 +12,7 @@ from ..models import Cycle, Station
 from ..rules.policy import NETWORK
 from ..scoping import Scope
 from ..services import dashboard as dash
-from .rows import StateLabels, incentive_amount, outcomes_text, result_rows
+from .rows import OutcomeTexts, StateLabels, incentive_amount, result_rows
 from .sheets import COUNT, DATETIME, MONEY, SCORE, Book, Column
 
 
@@ -28,11 +28,12 @@ def results_workbook(session, where: ColumnElement[bool], order_by, locale: str,
             Column(_("Current version")), Column(_("Signed at"), DATETIME),
         ])
         state_label = StateLabels(session, locale)
+        outcome_text = OutcomeTexts(session, locale)
         yes, no = _("Yes"), _("No")
         for row in result_rows(session, where, order_by, lines=False):
             sheet.append([
                 row.cycle, row.station, row.employee_no, row.name, row.position, row.total, row.grade,
-                outcomes_text(row.outcomes, locale), incentive_amount(row.incentive),
+                outcome_text(row), incentive_amount(row.incentive),
                 state_label(row.state, row.rule_set_version_id), row.version, yes if row.is_current else no,
                 row.signed_at,
             ])

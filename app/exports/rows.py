@@ -14,7 +14,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..locales import is_english
 from ..models import Appraisal, Cycle, Employee, SignedPdf, Station
+from ..rules.names import outcome_texts
 from ..rules.pools import stored_money
+from ..services.rules import ruleset_for_version
 from ..services.workflows import workflow_table
 
 CHUNK = 500  # rows fetched from the database at a time
@@ -25,13 +27,15 @@ def result_rows(session, where: ColumnElement[bool], order_by=None, *, lines: bo
     signed PDF's time), in ``order_by`` (default: station code, employee number), fetched in chunks.
 
     Each row has ``id, cycle, station, station_name, employee_no, name, position, state, total, grade,
-    version, is_current, rule_set_version_id, outcomes, incentive, signed_at`` and, with ``lines``,
+    version, is_current, rule_set_version_id, outcomes, outcome_details, incentive, signed_at`` and, with
+    ``lines``,
     ``lines`` (the snapshot's indicator lines)."""
     columns = [
         Appraisal.id, Cycle.name.label("cycle"), Station.code.label("station"),
         Station.name.label("station_name"), Employee.employee_no, Employee.name, Employee.position,
         Appraisal.state, Appraisal.total, Appraisal.grade, Appraisal.version, Appraisal.is_current,
         Appraisal.rule_set_version_id, Appraisal.snapshot["outcomes"].label("outcomes"),
+        Appraisal.snapshot["outcome_details"].label("outcome_details"),
         Appraisal.snapshot["incentive"].label("incentive"), SignedPdf.signed_at,
     ]
     if lines:
@@ -58,6 +62,22 @@ def outcomes_text(outcomes, locale: str) -> str:
     if not isinstance(outcomes, list):
         return ""
     return ("; " if is_english(locale) else "；").join(str(o) for o in outcomes if o)
+
+
+class OutcomeTexts:
+    """A row's outcomes as one cell in the reader's language, named by the rules of its rule-set version
+    (the snapshot keeps the texts of the language it was computed in)."""
+
+    def __init__(self, session, locale: str) -> None:
+        self.session = session
+        self.locale = locale
+
+    def __call__(self, row) -> str:
+        texts = None
+        if row.rule_set_version_id is not None:
+            ruleset = ruleset_for_version(self.session, row.rule_set_version_id)
+            texts = outcome_texts(row.outcome_details, ruleset, self.locale)
+        return outcomes_text(row.outcomes if texts is None else texts, self.locale)
 
 
 class StateLabels:

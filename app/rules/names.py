@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from .formulas import ENGLISH_NAMES, INCENTIVE, OUTCOME, SCORE, role_catalogue
 from .model import CATEGORY_EN
 
 # Unit words as HR writes them, longest first, and how an English page shows them.
@@ -49,6 +50,25 @@ def unit_label(unit: str | None, locale: str | None) -> str:
         text = text.replace(word, f" {shown} ")
     text = _SPACES.sub(" ", text).replace("( ", "(").replace(" )", ")").replace(" /", "/").replace("/ ", "/")
     return text.strip()
+
+
+def _chinese_aliases() -> dict[str, str]:
+    """Every variable's Chinese name → its English name (the built-in ones and those of the rules)."""
+    variables = [v for role in (SCORE, OUTCOME, INCENTIVE) for v in role_catalogue(role)]
+    return {v.zh: ENGLISH_NAMES[v.code] for v in variables if v.zh and v.code in ENGLISH_NAMES}
+
+
+_ALIASES = _chinese_aliases()
+_ALIAS = re.compile("|".join(map(re.escape, sorted(_ALIASES, key=len, reverse=True))))
+
+
+def explain_label(text: str | None, locale: str | None) -> str:
+    """A stored explanation line for the reader: on English pages the variables' Chinese names (as a
+    formula typed them) read in English, ``客户满意度 4.46 → …`` as ``Customer satisfaction 4.46 → …``.
+    For a screen that lists many stored lines; one appraisal is scored again instead (:func:`relabel`)."""
+    if not text or not english(locale):
+        return text or ""
+    return _ALIAS.sub(lambda m: _ALIASES[m.group(0)], text)
 
 
 def _same(a, b) -> bool:
@@ -98,17 +118,29 @@ def relabel(snapshot: dict, ruleset, locale: str | None, rescored=None) -> dict:
 def _outcomes(snapshot: dict, ruleset, locale: str | None) -> None:
     """Each outcome's label from its rule (by code); the outcomes' texts rebuilt alike."""
     details = snapshot.get("outcome_details")
-    if not isinstance(details, list):
+    texts = outcome_texts(details, ruleset, locale)
+    if texts is None:
         return
-    rules = {rule.code: rule for rule in ruleset.outcomes}
-    texts = []
-    for detail in details:
-        if not isinstance(detail, Mapping):
-            return
-        rule = rules.get(detail.get("code"))
-        label = rule.text(locale) if rule is not None else detail.get("label", "")
-        detail["label"] = label
-        coefficient = detail.get("coefficient")
-        texts.append(f"{label} ×{coefficient:.2f}" if isinstance(coefficient, int | float) else label)
+    for detail, rule in zip(details, _rules_of(details, ruleset), strict=True):
+        if rule is not None:
+            detail["label"] = rule.text(locale)
     if len(texts) == len(snapshot.get("outcomes") or []):
         snapshot["outcomes"] = texts
+
+
+def _rules_of(details: list, ruleset) -> list:
+    rules = {rule.code: rule for rule in ruleset.outcomes}
+    return [rules.get(detail.get("code")) for detail in details]
+
+
+def outcome_texts(details, ruleset, locale: str | None) -> list[str] | None:
+    """The outcomes a snapshot's ``outcome_details`` list, as texts in ``locale`` (a bonus with its
+    coefficient: ``Bonus coefficient ×1.20``); None when the details are not a list of outcomes."""
+    if not isinstance(details, list) or not all(isinstance(d, Mapping) for d in details):
+        return None
+    texts = []
+    for detail, rule in zip(details, _rules_of(details, ruleset), strict=True):
+        label = rule.text(locale) if rule is not None else str(detail.get("label", ""))
+        coefficient = detail.get("coefficient")
+        texts.append(f"{label} ×{coefficient:.2f}" if isinstance(coefficient, int | float) else label)
+    return texts

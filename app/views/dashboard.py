@@ -16,7 +16,9 @@ from werkzeug.routing import BuildError
 from .. import permissions as p
 from ..charts.svg import category_bars, grade_distribution, history_lines, ranking_bars
 from ..extensions import db
+from ..locales import current_locale
 from ..pdf.numbers import measure
+from ..rules.names import explain_label
 from ..scoping import current_scope
 from ..services import dashboard as dash
 from ..web.labels import category_name, indicator_name, metric_names, unit_name
@@ -104,6 +106,8 @@ class DashboardView(BaseView):
         name, rows = dash.indicator_rows(db.session, scope, cycle, code, station.id if station else None)
         if not rows:
             abort(404)
+        for row in rows:  # the stored lines name the variables as the formula typed them
+            row.explain = explain_label(row.explain, current_locale())
         links = {(row.employee_id, metric): orders_url(row.employee_id, metric, cycle)
                  for row in rows for metric in row.metrics}
         versions = dash.rule_versions(db.session, scope, cycle.id, station.id if station else None)

@@ -82,3 +82,12 @@ def test_an_explanation_whose_figures_differ_is_kept(default_ruleset):
     line["value"], kept = 4.9, line["explain"]
     shown = relabel(stored, default_ruleset, "en", english)
     assert next(x for x in shown["lines"] if x["code"] == "kpi_satisfaction")["explain"] == kept
+
+
+def test_a_stored_explanation_read_in_english():
+    from app.rules.names import explain_label
+
+    line = "站点客户满意度 4.46 → CLAMP((value 4.46 - 3) ÷ 1.5 × 100, 0, 100) = 97.33 + TAGGED(\"增值服务\") 2"
+    assert explain_label(line, "en") == ("Station customer satisfaction 4.46 → CLAMP((value 4.46 - 3) ÷ 1.5 × 100, "
+                                         "0, 100) = 97.33 + TAGGED(\"增值服务\") 2")
+    assert explain_label(line, "zh_CN") == line
