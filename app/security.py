@@ -147,9 +147,10 @@ class JixiaoSecurityManager(SecurityManager):
     def __init__(self, appbuilder):
         super().__init__(appbuilder)
         # late: app.views.accounts imports this module at its top (the login lock and failure counting)
-        from .views.accounts import ResetMyPasswordView, ResetPasswordView, UserDBModelView
+        from .views.accounts import ResetMyPasswordView, ResetPasswordView, RoleModelView, UserDBModelView
 
         self.userdbmodelview = UserDBModelView
+        self.rolemodelview = RoleModelView
         self.resetmypasswordview = ResetMyPasswordView
         self.resetpasswordview = ResetPasswordView
         user_logged_in.connect(_stamp_new_session)  # a module function: connected once per process

@@ -117,3 +117,10 @@ class ResetPasswordView(fab.ResetPasswordView):
 class UserDBModelView(fab.UserDBModelView):
     add_form_extra_fields = _password_fields(lambda form: form.username.data)
     validators_columns = {**fab.UserDBModelView.validators_columns, "username": [UsernameFreeAnyCase()]}
+
+
+class RoleModelView(fab.RoleModelView):
+    """FAB's role screens, with the search filters on users and groups labelled (its own label only
+    the listed columns, so these two read in English on every page)."""
+
+    label_columns = {**fab.RoleModelView.label_columns, "user": _l("Users"), "groups": _l("Groups")}
