@@ -176,8 +176,10 @@ def test_publishing_needs_the_confirmation_that_says_what_happens(appctx, hr):
     page = hr.get(f"/rules/v/{vid}/publish").get_data(as_text=True)
     box = r'<input type="checkbox" name="confirm" value="1" required>\s*发布 v2：它将成为当前规则集'
     assert re.search(box, page)
-    unconfirmed = post(hr, f"/rules/v/{vid}/publish", note="x")
-    assert unconfirmed.status_code == 302 and unconfirmed.headers["Location"].endswith("/publish")
+    unconfirmed = post(hr, f"/rules/v/{vid}/publish", note="更严格的一次修复率")
+    assert unconfirmed.status_code == 422  # the page again, with what was typed
+    assert 'value="更严格的一次修复率"' in unconfirmed.get_data(as_text=True)
+    assert "请勾选确认框" in unconfirmed.get_data(as_text=True)
     db.session.expire_all()
     assert not db.session.get(RuleSetVersion, vid).is_published
     assert post(hr, f"/rules/v/{vid}/publish", confirm="1").status_code == 302

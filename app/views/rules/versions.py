@@ -121,27 +121,31 @@ class VersionScreens:
         response.headers["Content-Disposition"] = content_disposition(name, name)
         return response
 
+    def _publish_page(self, version, note: str | None = None, status: int = 200):
+        ruleset, problems, previous, diff = service.publish_preview(db.session, version.id)
+        old = service.ruleset_for_version(db.session, previous.id) if previous is not None else None
+        changes = service.readable_changes(diff, old, ruleset, current_locale(), segment_label)
+        return self.render("rules/publish.html", version=version, problems=problems, previous=previous,
+                           changes=changes, has_errors=service.has_errors(problems),
+                           note=version.note if note is None else note), status
+
     @expose("/v/<int:vid>/publish")
     @has_access
     def publish_page(self, vid: int):
         version = version_or_404(vid)
         if version.is_published:
             return redirect(url_for("RulesView.version", vid=vid))
-        ruleset, problems, previous, diff = service.publish_preview(db.session, vid)
-        old = service.ruleset_for_version(db.session, previous.id) if previous is not None else None
-        changes = service.readable_changes(diff, old, ruleset, current_locale(), segment_label)
-        return self.render("rules/publish.html", version=version, problems=problems, previous=previous,
-                           changes=changes, has_errors=service.has_errors(problems))
+        return self._publish_page(version)
 
     @expose("/v/<int:vid>/publish", methods=["POST"])
     @has_access
     def publish(self, vid: int):
         version = version_or_404(vid)
-        if not request.form.get("confirm"):
+        note = request.form.get("note", "")[:2000]
+        if not request.form.get("confirm") and not version.is_published:  # the page again, the note kept
             flash(_("Tick the box to confirm that you want to publish this version."), "warning")
-            return redirect(url_for("RulesView.publish_page", vid=vid))
+            return self._publish_page(version, note, 422)
         try:
-            note = request.form.get("note", "")[:2000]
             result = service.publish(db.session, vid, user=current_username(), note=note)
         except service.NotADraft:
             flash(_("This version is published already."), "warning")
