@@ -271,3 +271,21 @@ def test_a_refused_formula_leads_with_the_sentence_and_keeps_the_code_small(appc
     page = hr.post(path, data={"csrf_token": csrf_token(hr, path), **fields}).get_data(as_text=True)
     line = re.search(r'>([^<>]+)<small class="text-muted jx-code">UNKNOWN_NAME</small>', page)
     assert line and "站点回访" in line.group(1) and "UNKNOWN_NAME" not in line.group(1)
+
+
+def test_the_new_rule_screens_read_english_on_english_pages(appctx, hr):
+    hr.get("/lang/en")
+    vid = new_draft(hr)
+    template = _template(vid, "tech_mixed")
+    template.lines[0].weight = "30"
+    db.session.commit()
+    publish = hr.get(f"/rules/v/{vid}/publish").get_data(as_text=True)
+    code = template.lines[0].indicator_code
+    name_en = service.ruleset_for_version(db.session, 1).indicator(code).label("en")
+    assert f"Weight of {name_en}" in publish and "it becomes the current rule set" in publish
+    post(hr, f"/rules/v/{vid}/discard")
+    for page in (hr.get("/rules/").get_data(as_text=True), hr.get(f"/rules/v/{vid}/").get_data(as_text=True)):
+        shown = re.sub(r"<[^>]+>", " ", page[page.index('class="jx-rules"'):])
+        assert "Discarded" in shown or "discarded" in shown
+        for word in ("丢弃", "恢复", "权重", "发布"):
+            assert word not in shown, word
