@@ -59,7 +59,7 @@
 
   /* An error's code (UNKNOWN_NAME, 404…) as a small mark after its sentence: for whoever reports it. */
   function codeMark(code) {
-    return el("small", "jx-code-mark", code);
+    return el("small", "text-muted jx-code", code);
   }
 
   /* ---------------------------------------------------------------- catalogue and palette */
@@ -151,14 +151,17 @@
     if (result.ok) {
       var ok = el("span", "jx-ok text-success", "✓ " + T.ok);
       box.appendChild(ok);
-      if (liveField(input)) {  // the value on real data, from the preview
+      // The check runs without data: its value and explanation mean something only for a formula of
+      // constants. The indicator form's fields show the preview's values on real data instead.
+      var known = result.value !== null && result.value !== undefined;
+      if (liveField(input)) {
         box.appendChild(el("span", "jx-live"));
         fillLive(input);
-      } else if (result.value !== null && result.value !== undefined) {  // a formula of constants
+      } else if (known) {
         ok.appendChild(document.createTextNode(" · " + T.value + " " + show(result.value)));
       }
       var plainNumber = /^\s*-?\d+(\.\d+)?\s*$/.test(input.value);
-      if (result.explanation && !plainNumber) {
+      if (result.explanation && known && !plainNumber) {
         box.appendChild(el("div", "jx-explain text-muted", result.explanation));
       }
       input.parentNode.classList.remove("has-error");
