@@ -43,9 +43,9 @@ from tests.signoff.conftest import appraisal_of
 
 pytestmark = pytest.mark.browser
 
-# English words allowed on Chinese pages: format, unit and brand names.
+# English words allowed on Chinese pages: format, unit and brand names, and the language switch's "English".
 ALLOWED = {"SWOT", "SHA", "PDF", "CSV", "XLSX", "API", "N/A", "NPS", "FTF", "KPI", "Jixiao", "ID", "JSON",
-           "TOML", "UTF", "GBK", "Excel"}
+           "TOML", "UTF", "GBK", "Excel", "English"}
 WORD = re.compile(r"[A-Za-z][A-Za-z']{3,}(?: [A-Za-z][A-Za-z']+)*")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 HASH = re.compile(r"\b[0-9a-f]{16,}")  # a content hash (or the start of one)
