@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 
 from flask_babel import force_locale
@@ -71,16 +72,57 @@ class Plan:
     def comment(self) -> str:
         """The audit event's comment, in the language stored texts are written in:
         ``等级 B → A；总分 88.5 → 91：<reason>``."""
+        grade = ((self.appraisal.grade or "N/A", self.new_grade or "N/A")
+                 if self.new_grade != self.appraisal.grade else None)
+        total = ((number_text(self.appraisal.total), number_text(self.new_total))
+                 if self.new_total != self.appraisal.total else None)
         with force_locale(default_locale()):
-            changes = []
-            if self.new_grade != self.appraisal.grade:
-                changes.append(_("Grade %(old)s → %(new)s", old=self.appraisal.grade or "N/A",
-                                 new=self.new_grade or "N/A"))
-            if self.new_total != self.appraisal.total:
-                changes.append(_("Total %(old)s → %(new)s", old=number_text(self.appraisal.total),
-                                 new=number_text(self.new_total)))
-            joined = ("; " if is_english(default_locale()) else "；").join(changes)
-            return _("%(changes)s: %(reason)s", changes=joined, reason=self.reason)
+            return _comment_text(grade, total, self.reason, default_locale())
+
+
+def _comment_text(grade: tuple[str, str] | None, total: tuple[str, str] | None, reason: str,
+                  locale: str | None) -> str:
+    """A calibration's comment in the current gettext locale (whose code is ``locale``)."""
+    changes = []
+    if grade is not None:
+        changes.append(_("Grade %(old)s → %(new)s", old=grade[0], new=grade[1]))
+    if total is not None:
+        changes.append(_("Total %(old)s → %(new)s", old=total[0], new=total[1]))
+    joined = ("; " if is_english(locale) else "；").join(changes)
+    return _("%(changes)s: %(reason)s", changes=joined, reason=reason)
+
+
+def _pattern(message: str, **groups: str) -> str:
+    """The current locale's translation of ``message`` as a regular expression, each placeholder
+    replaced by its group."""
+    marks = {name: f"\x00{i}\x00" for i, name in enumerate(groups)}
+    pattern = re.escape(_(message, **marks))
+    for name, mark in marks.items():
+        pattern = pattern.replace(re.escape(mark), groups[name])
+    return pattern
+
+
+def readable_comment(comment: str, locale: str | None) -> str:
+    """A calibration's stored comment (:meth:`Plan.comment`, in the configured language) in the
+    reader's ``locale``, the current gettext locale; as written when it already reads so or is none."""
+    written = default_locale()
+    if not comment or is_english(locale) == is_english(written):
+        return comment
+    def pair(name: str) -> dict[str, str]:  # a grade, a total or N/A, before and after
+        return {when: rf"(?P<{name}_{when}>[^\s;；:：]+)" for when in ("old", "new")}
+
+    with force_locale(written):
+        grade = _pattern("Grade %(old)s → %(new)s", **pair("grade"))
+        total = _pattern("Total %(old)s → %(new)s", **pair("total"))
+        joint = re.escape("; " if is_english(written) else "；")
+        whole = _pattern("%(changes)s: %(reason)s", changes=rf"(?:{grade})?(?:{joint})?(?:{total})?",
+                         reason=r"(?P<reason>.*)")
+    match = re.fullmatch(whole, comment, re.S)
+    if match is None or not (match["grade_old"] or match["total_old"]):
+        return comment
+    return _comment_text(match["grade_old"] and (match["grade_old"], match["grade_new"]),
+                         match["total_old"] and (match["total_old"], match["total_new"]),
+                         match["reason"], locale)
 
 
 def number_text(value: float | None) -> str:

@@ -17,10 +17,11 @@ from ..clock import local_text
 from ..locales import default_locale
 from ..models import Appraisal, AuditEvent
 from ..rules.names import relabel
-from ..workflow import State, Step, round_approval_positions
+from ..workflow import CALIBRATE, State, Step, round_approval_positions
 from . import workflows
 from .audit import AMEND, COMPUTE, COUNTERSIGN, INTERNAL, REASSIGN, RECOMPUTE, REVIEW, SHARED, SYSTEM
 from .bilingual import in_language
+from .calibration import readable_comment
 from .review_note import read_note
 from .rules import ruleset_for_version
 
@@ -66,6 +67,8 @@ def trail(session, appraisal: Appraisal, table, locale: str | None, *, internal:
         if event.action == REVIEW and comment:  # stored in codes (app/services/review_note.py)
             lines = named_lines(session, appraisal, locale) if lines is None else lines
             comment = read_note(comment, lines, locale)
+        elif event.action == CALIBRATE:  # written in the configured language
+            comment = readable_comment(comment, locale)
         out.append({
             "when": local_text(event.at),
             "who": who_label(event),

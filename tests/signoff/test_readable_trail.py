@@ -14,12 +14,13 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Appraisal, Employee, SignedPdf
 from app.pdf import render_html
+from app.services.calibration import calibrate, number_text
 from app.services.document import document_snapshot, named_lines
 from app.services.review_note import read_note, write_note
 from app.services.signoff import render_live
 from app.workflow import State
 from tests.conftest import csrf_token
-from tests.factories import appraisal_of, current_id
+from tests.factories import appraisal_of, caller, current_id
 from tests.pdf.test_pdf_render import squeeze, text_of
 
 TEAMWORK_ZH, TEAMWORK_EN = "团队协作（主管评分）", "Teamwork (supervisor's rating)"
@@ -127,3 +128,18 @@ def test_the_pdf_itself_reads_in_its_language(appctx, locale, expected):
     for shown in expected:
         assert shown in text
     assert "kpi_" not in text and "consumer" not in text
+
+
+def test_a_calibration_reads_in_the_readers_language(app, appctx):
+    """Its comment is written in the configured language (Chinese); an English reader reads English."""
+    old = appraisal_of("EMP1")
+    grade, total = old.grade, number_text(old.total)
+    new = calibrate(db.session, old.id, caller(app, "hr"), total=99, reason="依据：复核", visibility="shared")
+    assert new.grade != grade
+
+    def said(locale):
+        trail = document_snapshot(db.session, new, locale)["trail"]
+        return [step["comment"] for step in trail if step["action_code"] == "calibrate"]
+
+    assert said("zh_CN") == [f"等级 {grade} → {new.grade}；总分 {total} → 99：依据：复核"]
+    assert said("en") == [f"Grade {grade} → {new.grade}; Total {total} → 99: 依据：复核"]
