@@ -8,7 +8,6 @@ the job layer drains the outbox after the commit (``session.info["jixiao_outbox"
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from flask import current_app
@@ -112,9 +111,7 @@ def shown(note: Notification, locale: str) -> dict:
 
 
 def _iso(moment) -> str | None:
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).isoformat()
+    return clock.local_iso(moment)  # the configured zone's offset, as every API answers a moment
 
 
 def mark_read(session, user_id: int, ids: Iterable[int] | None = None) -> int:

@@ -29,4 +29,4 @@ class HomeView(IndexView):
             items = todo(db.session, current_caller(), clock.now())
         return self.render_template(self.index_template, appbuilder=self.appbuilder, employee=employee,
                                     roles=roles, todo=items, steps=STEPS, table=workflows.default_table(),
-                                    locale=current_locale(), state_css=STATE_CSS, to_local=clock.to_local)
+                                    locale=current_locale(), state_css=STATE_CSS)
