@@ -5,16 +5,23 @@ Every recipe carries a sample: the inputs it is evaluated on and the number it m
 tests/rules/test_formula_cookbook.py runs each through the editor's live check and the rule set's own
 compile, so a change of the language that breaks an example breaks that test, not HR's first try.
 Titles and explanations are English message ids marked for the catalogs (their Chinese is in
-app/translations/areas/cookbook.tsv); the screen translates them.
+app/translations/areas/cookbook.tsv); the screen translates them. The formulas are written with the
+variables' Chinese names; an English reader gets them with their codes (``first_fix_rate``), which the
+language reads the same.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from app.engine import builtin_catalogue
+
 FIELDS = ("value", "target", "score")
+# A quoted text (a tag word: data, kept as written) or a name.
+_TOKEN = re.compile(r"\"[^\"]*\"|'[^']*'|[^\W\d]\w*")
 
 
 def _l(text: str) -> str:
@@ -37,6 +44,25 @@ class Recipe:
     expected: float | None
     target: str = ""
     tags: Mapping[str, int] = dataclasses.field(default_factory=dict)
+
+    def formula_in(self, locale: str | None) -> str:
+        """The formula as a reader of ``locale`` reads it (see :func:`in_codes`)."""
+        return in_codes(self.formula) if (locale or "").startswith("en") else self.formula
+
+    def target_in(self, locale: str | None) -> str:
+        return in_codes(self.target) if (locale or "").startswith("en") else self.target
+
+
+def in_codes(text: str) -> str:
+    """``text`` with every variable's Chinese name replaced by its code: ``AVG(服务态度, 维修质量)`` reads
+    ``AVG(attitude, repair_quality)``. Quoted words stay as written."""
+    catalogue = builtin_catalogue()
+
+    def code(match: re.Match) -> str:
+        token = match.group(0)
+        return token if token[0] in "\"'" else catalogue.resolve(token) or token
+
+    return _TOKEN.sub(code, text)
 
 
 RECIPES: tuple[Recipe, ...] = (

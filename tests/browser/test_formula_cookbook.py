@@ -133,6 +133,9 @@ def test_the_cookbook_reads_english_and_a_published_version_offers_no_insert(ser
     assert len(titles) >= 12 and "Rework penalty" in titles
     assert not [t for t in titles if CJK.search(t)]
     assert not [t for t in explanations if CJK.search(t.replace("新技术", ""))]  # the tag word is data
+    formulas = cookbook.locator(".jx-recipe-formula").all_inner_texts()
+    assert "AVG(attitude, repair_quality, speed_rating)" in formulas
+    assert not [f for f in formulas if CJK.search(f.replace('"新技术"', ""))]
     expect(cookbook.locator("[data-recipe]")).to_have_count(0)
     live = page.locator(".jx-formula:has(textarea[name=value]) .jx-live")
     expect(live).to_contain_text(re.compile(r"lowest .+ · median .+ · highest "))
