@@ -8,6 +8,7 @@ import time
 
 from sqlalchemy import update
 
+from .. import clock
 from ..models import Cycle
 from .audit import now
 from .scoring_pool import Progress
@@ -53,5 +54,5 @@ def progress_of(cycle: Cycle) -> dict:
         "status": cycle.status.value, "running": running, "stage": cycle.progress_stage,
         "done": cycle.progress_done, "total": cycle.progress_total, "error": cycle.progress_error,
         "interrupted": bool(cycle.progress_stage) and not running and not cycle.progress_error,
-        "computed_at": cycle.computed_at.isoformat() if cycle.computed_at else None,
+        "computed_at": clock.local_iso(cycle.computed_at),
     }
