@@ -406,7 +406,8 @@
       var row = out.querySelector('[data-row="' + field + '"]');
       while (row.cells.length > 1) { row.deleteCell(1); }
       var s = d.shown && d.shown[field];
-      var cells = spread ? (s ? [s.min, s.median, s.max] : ["N/A", "N/A", "N/A"]) : [s === null ? "N/A" : s];
+      var cells = !spread ? [typeof s === "string" ? s : "N/A"]
+        : s ? [s.min, s.median, s.max] : ["N/A", "N/A", "N/A"];
       cells.forEach(function (text) {
         var td = el("td", "text-right", text);
         td.setAttribute("data-out", field);

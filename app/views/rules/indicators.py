@@ -125,10 +125,11 @@ class IndicatorScreens:
             "value": fields["value"], "unit": fields["unit"][:32], "target": fields["target"],
             "score": fields["score"] or "value",
         }, "", 0, problems)
-        preview = service.preview_station if isinstance(subject, Station) else service.preview_indicator
+        station = isinstance(subject, Station)
+        preview = service.preview_station if station else service.preview_indicator
         result = preview(db.session, service.ruleset_from_version(version), indicator, subject, start, end,
                          locale=current_locale())
-        if isinstance(subject, Station):
+        if station:
             result.update(station=f"{subject.code} {subject.name}")
         else:
             result.update(employee=f"{subject.employee_no} {subject.name}")
