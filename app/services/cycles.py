@@ -88,6 +88,18 @@ def version_counts(session, cycle: Cycle, scope: Scope | None = None) -> list[Ve
     return sorted(out.values(), key=lambda v: (not v.is_cycles, -numbers[v.id]))
 
 
+def off_version_counts(session, cycle_ids: Collection[int]) -> dict[int, int]:
+    """Cycle id → how many of its current appraisals are on another rule-set version than the cycle's
+    (those locked when it moved to a new one); cycles with none left out."""
+    if not cycle_ids:
+        return {}
+    return dict(session.execute(
+        select(Appraisal.cycle_id, func.count()).join(Cycle, Cycle.id == Appraisal.cycle_id)
+        .where(Appraisal.cycle_id.in_(list(cycle_ids)), Appraisal.is_current.is_(True),
+               Appraisal.rule_set_version_id != Cycle.rule_set_version_id)
+        .group_by(Appraisal.cycle_id)).all())
+
+
 # At most this many drafts are submitted by one call (one transaction each, ~10 ms): a request
 # stays short; the caller says how many remain.
 MAX_SUBMIT = 1000

@@ -27,7 +27,7 @@ from ..services import appraisals, publication, reassign, workflows
 from ..services import transitions as tr
 from ..services.caller import Caller
 from ..services.compute import CycleError
-from ..services.cycles import create_cycle, state_counts, submit_drafts, version_counts
+from ..services.cycles import create_cycle, off_version_counts, state_counts, submit_drafts, version_counts
 from ..services.document import document_snapshot
 from ..services.errors import NotFound, ServiceError
 from ..services.inbox import SORTS, STATE_ORDER, BadInboxFilter, parse_filters
@@ -380,6 +380,7 @@ class CycleView(BaseView):
         may_write = self.appbuilder.sm.has_access(p.permission(p.WRITE), p.CYCLE)
         return self.render_template("appraisal/cycles.html", cycles=cycles, stations=stations,
                                     may_write=may_write, computing=busy_cycles(db.session),
+                                    off_version=off_version_counts(db.session, [c.id for c in cycles]),
                                     local_time=local_time, typed=request.form if typed else {}), status
 
     @expose("/create", methods=["POST"])

@@ -3,6 +3,8 @@ move to the new version and which stay locked on the one they were computed with
 
 from __future__ import annotations
 
+import re
+
 from app.extensions import db
 from app.models import Cycle
 from app.services.compute import compute_cycle
@@ -52,6 +54,9 @@ def test_the_cycle_says_how_many_appraisals_are_on_which_version_and_why(app, mo
     html = hr.get(f"/cycles/{fresh}").get_data(as_text=True)
     assert f'data-version="v2" data-count="{len(ids) - 3}"' in html
     assert 'data-version="v1" data-count="3"' in html and "jx-versions-note" in html
+    # the list of cycles names the cycle's version and how many are on another
+    cycles = hr.get("/cycles/").get_data(as_text=True)
+    assert re.search(r'<td class="jx-cycle-version">v2 <span class="text-muted small">[^<]*\b3\b', cycles)
     # the list of the cycle's appraisals names each one's version
     listed = hr.get(f"/appraisal/list/?_flt_0_cycle={fresh}&psize_AppraisalView=100").get_data(as_text=True)
     assert listed.count(">v1<") == 3 and listed.count(">v2<") == len(ids) - 3
