@@ -76,7 +76,7 @@ class OutcomeTexts:
         texts = None
         if row.rule_set_version_id is not None:
             ruleset = ruleset_for_version(self.session, row.rule_set_version_id)
-            texts = outcome_texts(row.outcome_details, ruleset, self.locale)
+            texts = outcome_texts(row.outcomes, row.outcome_details, ruleset, self.locale)
         return outcomes_text(row.outcomes if texts is None else texts, self.locale)
 
 

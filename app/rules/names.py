@@ -116,16 +116,15 @@ def relabel(snapshot: dict, ruleset, locale: str | None, rescored=None) -> dict:
 
 
 def _outcomes(snapshot: dict, ruleset, locale: str | None) -> None:
-    """Each outcome's label from its rule (by code); the outcomes' texts rebuilt alike."""
+    """Each outcome's label from its rule (by code); the outcomes' texts renamed alike."""
     details = snapshot.get("outcome_details")
-    texts = outcome_texts(details, ruleset, locale)
+    texts = outcome_texts(snapshot.get("outcomes"), details, ruleset, locale)
     if texts is None:
         return
     for detail, rule in zip(details, _rules_of(details, ruleset), strict=True):
         if rule is not None:
             detail["label"] = rule.text(locale)
-    if len(texts) == len(snapshot.get("outcomes") or []):
-        snapshot["outcomes"] = texts
+    snapshot["outcomes"] = texts
 
 
 def _rules_of(details: list, ruleset) -> list:
@@ -133,14 +132,17 @@ def _rules_of(details: list, ruleset) -> list:
     return [rules.get(detail.get("code")) for detail in details]
 
 
-def outcome_texts(details, ruleset, locale: str | None) -> list[str] | None:
-    """The outcomes a snapshot's ``outcome_details`` list, as texts in ``locale`` (a bonus with its
-    coefficient: ``Bonus coefficient ×1.20``); None when the details are not a list of outcomes."""
-    if not isinstance(details, list) or not all(isinstance(d, Mapping) for d in details):
+def outcome_texts(outcomes, details, ruleset, locale: str | None) -> list[str] | None:
+    """A snapshot's ``outcomes`` (texts such as ``绩效奖金系数 ×1.20``) in ``locale``: each text's label,
+    found in its ``outcome_details``, renamed by its rule (``Bonus coefficient ×1.20``); None when the
+    two lists do not match."""
+    if not isinstance(outcomes, list) or not isinstance(details, list) or len(outcomes) != len(details) \
+            or not all(isinstance(d, Mapping) for d in details):
         return None
     texts = []
-    for detail, rule in zip(details, _rules_of(details, ruleset), strict=True):
-        label = rule.text(locale) if rule is not None else str(detail.get("label", ""))
-        coefficient = detail.get("coefficient")
-        texts.append(f"{label} ×{coefficient:.2f}" if isinstance(coefficient, int | float) else label)
+    for text, detail, rule in zip(outcomes, details, _rules_of(details, ruleset), strict=True):
+        text, stored = str(text), str(detail.get("label") or "")
+        if rule is not None and stored and text.startswith(stored):
+            text = rule.text(locale) + text[len(stored):]
+        texts.append(text)
     return texts
