@@ -93,7 +93,7 @@ def sync_permissions(app: Flask) -> None:
 
 def compile_catalogs(app: Flask) -> None:
     """Compile the message catalogs that are missing or stale (app/catalogs.py)."""
-    from .catalogs import ensure_compiled
+    from .catalogs import ensure_compiled  # late: importing app stays free of Babel
 
     configured = app.config["BABEL_TRANSLATION_DIRECTORIES"].split(";")
     folders = ensure_compiled(Path(configured[0]), Path(app.instance_path) / "translations")
