@@ -7,14 +7,17 @@ surveys, labour costs), with values already formatted as a station's export woul
 they can go straight into a CSV file and through the import.
 
 What makes the data realistic enough for appraisals: each technician has a skill that moves their
-first-time-fix rate, repair times (log-normal, long-tailed) and survey scores; enterprise customers
-come with response promises; stations differ by customer segment; some orders come back as reworks
-of earlier ones; some wait for parts; some carry tags such as 新技术 or 增值服务.
+first-time-fix rate, repair times (log-normal, long-tailed), how many orders they take and survey
+scores; enterprise customers come with response promises and answer call-backs less often; stations
+differ by customer segment; orders that were not fixed the first time are the ones that come back as
+reworks; some wait for parts; some carry tags such as 新技术 or 增值服务. Fees and labour costs keep a
+service business's proportion: a station's labour cost is roughly a third of its service revenue.
 """
 
 from __future__ import annotations
 
 import bisect
+import calendar
 import csv
 import datetime as dt
 import io
@@ -22,14 +25,13 @@ import itertools
 import math
 import random
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from sqlalchemy import select
 
+from . import clock
 from .extensions import db
 from .importing import import_file
 from .models import Employee, Station
@@ -45,9 +47,21 @@ EMPLOYEE_COLUMNS = [
     "employee_no", "name", "station_code", "position", "supervisor_no", "username", "hired_on", "bonus_base",
 ]
 
-TAGS = [("新技术", 0.07), ("增值服务", 0.10), ("新工艺", 0.05), ("上门服务", 0.20), ("夜间抢修", 0.03)]
+TAGS = [("新技术", 0.12), ("增值服务", 0.10), ("新工艺", 0.05), ("上门服务", 0.20), ("夜间抢修", 0.03)]
+# Tags that skilled technicians earn more often (at skill 1, 1.7 times the rate above; at 0, 0.3 times).
+SKILLED_TAGS = frozenset({"新技术", "新工艺"})
+PARTS_DELAY = 0.03  # the share of orders that wait for parts, where a station's stock is not said
 ORDER_WEIGHT = {"维修技师": 1.0, "客服": 0.35, "主管": 0.15, "站长": 0.0}
-SALARY = {"维修技师": 8000, "客服": 6000, "主管": 11000, "站长": 15000}
+# Monthly base salary by position, yuan (each month's row varies around it).
+SALARY = {"维修技师": 8000, "客服": 5500, "主管": 8500, "站长": 11000}
+# What an order is billed (service revenue, yuan): a call-out fee, the labour of the job at an hourly rate
+# (standard hours for the job, whoever does it), and the parts at a markup. By customer type.
+CALL_OUT_FEE = {"consumer": 400, "enterprise": 600}
+HOURLY_RATE = {"consumer": 380, "enterprise": 480}
+PARTS_MARKUP = 1.5
+# The share of completed orders whose customer answers the call-back survey, by customer type.
+SURVEY_ANSWERED = {"consumer": 0.88, "enterprise": 0.62}
+DAYS_PER_MONTH = 365.25 / 12
 # Monthly performance-bonus base (奖金基数) by position: the lowest and highest, in steps of 100 yuan.
 BONUS_BASE = {"维修技师": (1500, 3000), "客服": (1200, 2000), "主管": (3000, 4500), "站长": (4500, 6000)}
 SEGMENT_ENTERPRISE_SHARE = {"enterprise": 0.75, "consumer": 0.12, "mixed": 0.45}
@@ -126,12 +140,21 @@ def organisation(stations: int, employees: int, seed: int = 1) -> Organisation:
 
 @dataclass(frozen=True)
 class Worker:
-    """Who takes orders: an employee number, their station's code and segment, and a weight."""
+    """Who takes orders: an employee number, their station's code and segment, their position (which
+    weighs how many orders they take), their skill in [0, 1] (None: drawn from the seed) and the share
+    of their orders that wait for parts (their station's stock)."""
 
     employee_no: str
     station_code: str
     segment: str
     position: str = "维修技师"
+    skill: float | None = None
+    parts_delay: float = PARTS_DELAY
+
+
+def _throughput(skill: float) -> float:
+    """How many orders a person of ``skill`` gets done, relative to an average technician."""
+    return 0.3 + 0.9 * skill
 
 
 def workers_of(org: Organisation) -> list[Worker]:
@@ -176,11 +199,14 @@ def orders_and_surveys(
     weighted = [w for w in workers if ORDER_WEIGHT.get(w.position, 1.0) > 0]
     if not weighted or count <= 0:
         return
-    cumulative = list(itertools.accumulate(ORDER_WEIGHT.get(w.position, 1.0) for w in weighted))
+    # A technician's skill in [0, 1] moves quality, speed and how many orders they take; stable per
+    # employee and seed unless given.
+    skill = {w.employee_no: w.skill if w.skill is not None
+             else random.Random(f"{seed}:{w.employee_no}").betavariate(5, 2) for w in weighted}
+    cumulative = list(itertools.accumulate(
+        ORDER_WEIGHT.get(w.position, 1.0) * _throughput(skill[w.employee_no]) for w in weighted))
     total = cumulative[-1]
-    # A technician's skill in [0, 1] moves quality and speed; stable per employee and seed.
-    skill = {w.employee_no: random.Random(f"{seed}:{w.employee_no}").betavariate(5, 2) for w in weighted}
-    recent: dict[str, deque] = {}  # station -> recently completed (order_no, completed minute)
+    recent: dict[str, deque] = {}  # station -> recently completed (order_no, completed minute, fixed)
     clock = _Clock(start)
     span = ((end - start).days + 1) * 1440
     last = clock.minutes(now) if now else span + 30 * 1440
@@ -192,31 +218,36 @@ def orders_and_surveys(
         s = skill[worker.employee_no]
         enterprise = random_() < SEGMENT_ENTERPRISE_SHARE.get(worker.segment, 0.4)
         sla = rng.choice((2, 4, 4, 8, 24)) if enterprise and random_() < 0.8 else None
-        response_h = expo(1 / (1.5 if enterprise else 3.0)) * (1.4 - 0.6 * s)
+        # enterprise customers are answered first, at an enterprise station by a desk of their own
+        mean_response = (1.0 if worker.segment == "enterprise" else 1.5) if enterprise else 2.4
+        response_h = expo(1 / mean_response) * (1.4 - 0.6 * s)
         responded = reported + 5 + int(response_h * 60) if random_() < 0.97 else None
         arrived = None
         if responded is not None and random_() < 0.9:
             arrived = responded + (int(expo(1 / 90)) if random_() < 0.7 else 0)
-        delay = random_() < 0.05
-        repair_h = math.exp(gauss(0.7, 0.8)) * (1.5 - s) + (uniform(24, 96) if delay else 0)
+        delay = random_() < worker.parts_delay
+        repair_h = math.exp(gauss(0.7, 0.8)) * (1.5 - s) + (uniform(24, 72) if delay else 0)
         begun = arrived if arrived is not None else responded
         completed = None
         if begun is not None and random_() >= 0.01:
             completed = begun + max(10, int(repair_h * 60))
             if completed > last:
                 completed = None
-        ftf = random_() < 0.55 + 0.4 * s
+        ftf = random_() < 0.6 + 0.38 * s
         rework_of = ""
         queue = recent.get(station)
         if queue is None:
             queue = recent[station] = deque(maxlen=200)
-        if queue and random_() < 0.06:
-            no, done = queue[int(random_() * len(queue))]
-            if done < reported:
+        if queue and random_() < 0.2:
+            # a customer calls again: mostly about an order that was not fixed the first time
+            no, done, fixed = queue[int(random_() * len(queue))]
+            if done < reported and (not fixed or random_() < 0.08):
                 rework_of = no
-        parts = 0.0 if random_() < 0.4 else math.exp(gauss(5.0, 0.9))
+        # a skilled technician replaces fewer parts that did not need replacing
+        parts = 0.0 if random_() < 0.4 else math.exp(gauss(6.6, 0.8)) * (1.3 - 0.5 * s)
         labor = round(max(0.25, repair_h * uniform(0.6, 1.0)), 2)
-        fee = 80 + parts * 1.25 + labor * 90 * (1.3 if enterprise else 1.0)
+        kind = "enterprise" if enterprise else "consumer"
+        fee = CALL_OUT_FEE[kind] + math.exp(gauss(1.1, 0.5)) * HOURLY_RATE[kind] + parts * PARTS_MARKUP
         order_no = f"{prefix}{i + 1:08d}"
         order = {
             "order_no": order_no,
@@ -234,13 +265,14 @@ def orders_and_surveys(
             "service_fee": f"{fee:.2f}" if completed else "",
             "sla_response_hours": f"{sla}" if sla else "",
             "parts_delay": "1" if delay else ("0" if random_() < 0.5 else ""),
-            "tags": ";".join([word for word, p in TAGS if random_() < p]),
+            "tags": ";".join([word for word, p in TAGS
+                              if random_() < (p * (0.3 + 1.4 * s) if word in SKILLED_TAGS else p)]),
         }
         survey = None
         if completed is not None:
-            queue.append((order_no, completed))
+            queue.append((order_no, completed, ftf))
             surveyed = completed + int(uniform(120, 4320))
-            if surveyed <= last and random_() < 0.6:
+            if surveyed <= last and random_() < SURVEY_ANSWERED[kind]:
                 base = 2.6 + 2.2 * s + (0.3 if ftf else -0.5) - (0.6 if delay else 0)
                 survey = {
                     "order_no": order_no,
@@ -268,17 +300,20 @@ def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
 
 def labour_costs(people: Iterable[GeneratedEmployee], start: dt.date, end: dt.date, *,
                  seed: int = 1) -> Iterator[dict]:
-    """One cost row per person and month from ``start`` to ``end``."""
+    """One cost row per person and month from ``start`` to ``end``. A month that ``end`` cuts short
+    carries the cost accrued so far (its share of the days), as a month-to-date payroll export would."""
     rng = random.Random(seed)
     for month in months_between(start, end):
+        days = calendar.monthrange(month.year, month.month)[1]
+        share = min(days, (end - month).days + 1) / days
         for p in people:
             base = SALARY.get(p.position, 7000)
             yield {
                 "employee_no": p.employee_no,
                 "month": month.strftime("%Y-%m"),
-                "salary": _fmt_money(base * rng.uniform(0.9, 1.25)),
-                "training_cost": _fmt_money(rng.choice((0, 0, 0, 300, 800, 1500))),
-                "other_labor_cost": _fmt_money(base * rng.uniform(0.1, 0.2)),
+                "salary": _fmt_money(base * rng.uniform(0.9, 1.25) * share),
+                "training_cost": _fmt_money(rng.choice((0, 0, 0, 300, 800, 1500)) * share),
+                "other_labor_cost": _fmt_money(base * rng.uniform(0.1, 0.2) * share),
             }
 
 
@@ -300,27 +335,34 @@ def _fmt_money(x: float) -> str:
 DEMO_SEED = 20240601
 
 
-def seed_demo_data(months: int = 3, *, seed: int = DEMO_SEED, orders_per_month: int = 16) -> dict[str, int]:
+def seed_demo_data(months: int = 3, *, seed: int = DEMO_SEED, orders_per_month: int = 16,
+                   skills: Mapping[str, float] | None = None,
+                   parts_delay: Mapping[str, float] | None = None) -> dict[str, int]:
     """Three months (by default) of orders, surveys and labour costs for the demo organisation,
-    ending today (local time), imported through the import service like any station's file.
+    from the first day of the month two months back to today (local time), imported through the
+    import service like any station's file.
 
     The same seed gives the same rows for the same day. Needs an application context and the
-    demo people; returns the number of rows per kind. ``orders_per_month`` is per technician
-    (about 430 orders for the demo's people: every list fits one 500-row page).
+    demo people; returns the number of rows per kind. ``orders_per_month`` is per average technician
+    and whole month (at most about 440 orders for the demo's people: every list fits one 500-row
+    page); ``skills`` gives some people's skill in [0, 1] by employee number (the others' comes from
+    the seed), ``parts_delay`` the share of orders that wait for parts by station code.
     """
-    now = dt.datetime.now(ZoneInfo(current_app.config.get("JIXIAO_TIMEZONE", "Asia/Shanghai"))).replace(
-        tzinfo=None, second=0, microsecond=0)
+    now = clock.to_local(clock.now()).replace(tzinfo=None, second=0, microsecond=0)
     first = now.date().replace(day=1)
     for _ in range(months - 1):
         first = (first - dt.timedelta(days=1)).replace(day=1)
     rows = db.session.execute(
         select(Employee.employee_no, Employee.position, Station.code, Station.segment)
         .join(Station, Employee.station_id == Station.id).order_by(Employee.employee_no)).all()
-    workers = [Worker(no, code, getattr(segment, "value", segment), position)
+    skills, parts_delay = skills or {}, parts_delay or {}
+    workers = [Worker(no, code, getattr(segment, "value", segment), position, skills.get(no),
+                      parts_delay.get(code, PARTS_DELAY))
                for no, position, code, segment in rows]
     people = [GeneratedEmployee(no, "", code, position) for no, position, code, _segment in rows]
     weight = sum(ORDER_WEIGHT.get(w.position, 1.0) for w in workers)
-    count = int(weight * orders_per_month * months)
+    # as many orders a month whatever the day: the months so far, the current one as far as it has gone
+    count = int(weight * orders_per_month * ((now.date() - first).days + 1) / DAYS_PER_MONTH)
 
     orders, surveys = io.StringIO(), io.StringIO()
     pairs = list(orders_and_surveys(workers, first, now.date(), count, seed=seed, now=now, prefix="DEMO"))

@@ -53,6 +53,15 @@ BONUS_BASE = {
     "emp1": "2500", "emp2": "2200", "emp3": "1800", "emp4": "2000", "emp5": "1500",
     "emp6": "2800", "emp7": "3000", "emp8": "2400", "emp9": "1600", "emp10": "1800",
 }
+# Skill in [0, 1] (quality, speed, how many orders): a spread from the station's best technician to one
+# who needs training, so that the demo cycle has every grade.
+SKILL = {
+    "manager1": 0.8, "sup1": 0.8, "sup2": 0.7,
+    "emp1": 0.8, "emp2": 0.7, "emp3": 0.55, "emp4": 0.3, "emp5": 0.8,
+    "emp6": 0.8, "emp7": 0.93, "emp8": 0.45, "emp9": 0.15, "emp10": 0.75,
+}
+# The share of orders that wait for parts: S01 keeps little stock (its SWOT weakness 配件储备不足).
+PARTS_DELAY = {"S01": 0.045, "S02": 0.015, "S03": 0.03}
 HR_NAME = "人力资源"
 STAFF_ACCOUNTS = [("admin", "系统管理员", p.ADMIN), ("hr", HR_NAME, p.HR)]
 # principal, substitute, days from the day of seeding (inclusive), reason
@@ -106,6 +115,7 @@ def seed_demo() -> str:
     db.session.commit()
     summary = f"Demo seeded: {len(stations)} stations, {len(PEOPLE) + len(STAFF_ACCOUNTS)} users."
     # --- source data: three months of generated orders, surveys and costs ---
-    counts = seed_demo_data(months=3)
+    counts = seed_demo_data(months=3, skills={username.upper(): skill for username, skill in SKILL.items()},
+                            parts_delay=PARTS_DELAY)
     summary += " Data: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()) + "."
     return summary

@@ -135,12 +135,17 @@ def seed_demo_cycle(session) -> str | None:
     for no, ident in sorted(ids.items()):
         if no not in ("EMP9", "EMP10"):
             transition(session, ident, hr, "submit", "")
+    # sup1 rates teamwork (团队协作) on the way: above the target for EMP1 and EMP3, below for EMP2; the
+    # appraisals nobody has reviewed yet leave it N/A
     if "EMP1" in ids:
+        review(session, ids["EMP1"], sup1, manual={"kpi_teamwork": 88})
         _approve_fully(session, ids["EMP1"], sup1, manager1)
     if "EMP2" in ids:
+        review(session, ids["EMP2"], sup1, manual={"kpi_teamwork": 70})
         _approve_fully(session, ids["EMP2"], sup1, manager1)
     if "EMP3" in ids:
-        review(session, ids["EMP3"], sup1, adjustment=6, reason="季度技能比武第一名，加 6 分。")
+        review(session, ids["EMP3"], sup1, manual={"kpi_teamwork": 90}, adjustment=6,
+               reason="季度技能比武第一名，加 6 分。")
         transition(session, ids["EMP3"], sup1, "approve", "加分较多，请站长复核。")
     if "EMP6" in ids:
         _approve_fully(session, ids["EMP6"], sup2, hr)

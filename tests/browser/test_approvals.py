@@ -33,9 +33,9 @@ def act(page, action: str, comment: str = "") -> None:
 
 def test_supervisor_adjusts_approves_and_bulk_approves_then_manager_reviews(served, as_user):
     app = served.app
-    emp4, state, _ = state_of(app, "EMP4")          # total 51.31 in the demo: below 60
+    emp4, state, _ = state_of(app, "EMP4")          # the demo's weakest technician: below 60
     assert state == "pending_review"
-    assert state_of(app, "EMP5")[1] == "pending_review"   # total 81.92
+    assert state_of(app, "EMP5")[1] == "pending_review"   # between 60 and 95
     assert state_of(app, "EMP3")[1] == "pending_second_review"
 
     sup1 = as_user("sup1")

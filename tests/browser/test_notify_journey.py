@@ -49,8 +49,8 @@ def unread(page) -> int:
 
 def test_home_card_inbox_substitute_trail_and_bell(served, as_user):
     app = served.app
-    emp4, _ = state_of(app, "EMP4")   # total 51.31 in the demo: a second review follows
-    emp5, _ = state_of(app, "EMP5")   # total 81.92: approved at once
+    emp4, _ = state_of(app, "EMP4")   # below 60 in the demo: a second review follows
+    emp5, _ = state_of(app, "EMP5")   # between 60 and 95: approved at once
     assert state_of(app, "EMP4")[1] == state_of(app, "EMP5")[1] == "pending_review"
 
     manager = as_user("manager1")

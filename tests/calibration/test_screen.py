@@ -17,10 +17,14 @@ from tests.factories import csrf_token, current, events
 
 @pytest.fixture
 def approved(app, moves):
-    """The fresh cycle with EMP10 approved as computed (75.99, B: within 2 points of B's minimum); its
-    appraisal id."""
+    """The fresh cycle with EMP10 approved at about 76 after sup2's adjustment (B: within 2 points of B's
+    minimum); its appraisal id."""
     with app.app_context():
-        moves.to_approved("EMP10")
+        moves.to_pending_review("EMP10")
+        adjustment = round(76 - current(moves.cycle_id, "EMP10").subtotal)
+        moves.review("sup2", "EMP10", manual={}, adjustment=adjustment, reason="回访投诉两起，酌情减分。")
+        if moves.do("sup2", "EMP10", "approve") == "pending_second_review":
+            moves.do("hr", "EMP10", "approve")
         pk = moves.id("EMP10")
         db.session.remove()
     return pk

@@ -178,8 +178,10 @@ def test_the_distribution_sheet_counts_each_stations_grades_against_the_policy(a
     assert (network["强制分布限制"], network["对照强制分布"]) == ("A ≤ 20%", "符合强制分布")
 
     with app.app_context():  # four A grades of thirteen: over the 20 % the policy allows
-        for appraisal in db.session.scalars(select(Appraisal).where(
-                Appraisal.cycle_id == cid, Appraisal.is_current.is_(True)).order_by(Appraisal.id).limit(4)):
+        appraisals = db.session.scalars(select(Appraisal).where(
+            Appraisal.cycle_id == cid, Appraisal.is_current.is_(True)).order_by(Appraisal.id)).all()
+        already = sum(a.grade == "A" for a in appraisals)
+        for appraisal in [a for a in appraisals if a.grade != "A"][:4 - already]:
             appraisal.grade = "A"
         db.session.commit()
         db.session.remove()
