@@ -10,7 +10,8 @@ import pytest
 ENGLISH = re.compile(r">\s*(Cancel|OK|User|Groups|Show|Edit|Delete|Add)\s*<")
 
 
-@pytest.mark.parametrize("href", ["/roles/list/", "/stationview/list/", "/employeeview/list/", "/users/list/"])
+@pytest.mark.parametrize("href", ["/roles/list/", "/stationview/list/", "/employeeview/list/",
+                                  "/users/list/"])
 def test_list_screens_have_no_english_left(login_as, href):
     page = login_as("admin").get(href).get_data(as_text=True)
     assert not ENGLISH.findall(page), ENGLISH.findall(page)

@@ -19,7 +19,8 @@ VARIABLES = {"satisfaction": 4.2, "attitude": 4.4, "first_fix_rate": 0.85, "rewo
 
 
 @pytest.mark.parametrize(("category", "locale", "shown"), [
-    ("服务质量", "en", "Service quality"), ("SWOT自定义", "en", "SWOT custom"), ("服务质量", "zh_CN", "服务质量"),
+    ("服务质量", "en", "Service quality"), ("SWOT自定义", "en", "SWOT custom"),
+    ("服务质量", "zh_CN", "服务质量"),
     ("Cost control", "zh_CN", "成本控制"), ("", "en", ""), ("自拟", "en", "自拟"),
 ])
 def test_category_label(category, locale, shown):
@@ -87,7 +88,7 @@ def test_an_explanation_whose_figures_differ_is_kept(default_ruleset):
 def test_a_stored_explanation_read_in_english():
     from app.rules.names import explain_label
 
-    line = "站点客户满意度 4.46 → CLAMP((value 4.46 - 3) ÷ 1.5 × 100, 0, 100) = 97.33 + TAGGED(\"增值服务\") 2"
-    assert explain_label(line, "en") == ("Station customer satisfaction 4.46 → CLAMP((value 4.46 - 3) ÷ 1.5 × 100, "
-                                         "0, 100) = 97.33 + TAGGED(\"增值服务\") 2")
+    rest = "4.46 → CLAMP((value 4.46 - 3) ÷ 1.5 × 100, 0, 100) = 97.33 + TAGGED(\"增值服务\") 2"
+    line = f"站点客户满意度 {rest}"
+    assert explain_label(line, "en") == f"Station customer satisfaction {rest}"
     assert explain_label(line, "zh_CN") == line
