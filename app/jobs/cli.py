@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import threading
 
 import click
@@ -88,3 +89,10 @@ def table_worker(app: Flask, loglevel: str) -> None:
     except Stopping as reason:
         log.info("job worker %s: running job given back (%s)", os.getpid(), reason)
     log.info("job worker %s stopped", os.getpid())
+    # Everything is given back or done and the log says so: the process ends here, without the
+    # interpreter's shutdown, whose finalisers of the PDF renderer's native libraries have crashed it
+    # (SIGSEGV) after a render.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
