@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import LaborCost, Survey, WorkOrder
+from ..services.likes import escape_like
 
 ORDER = WorkOrder.__table__
 SURVEY = Survey.__table__
@@ -27,8 +28,7 @@ def count_if(condition: ColumnElement[bool]):
 
 def has_tag(tags_column, word: str) -> ColumnElement[bool]:
     """``word`` is one of the ``;``-separated words of the column (LIKE wildcards escaped)."""
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return (literal(";") + tags_column + literal(";")).like(f"%;{escaped};%", escape="\\")
+    return (literal(";") + tags_column + literal(";")).like(f"%;{escape_like(word)};%", escape="\\")
 
 
 def _scope(technician_col, station_col, employees, stations):

@@ -41,6 +41,7 @@ from .appraisals import (
 from .caller import Caller
 from .deadlines import OVERDUE, SOON, due_map, due_status
 from .errors import Kind, ServiceError
+from .likes import escape_like
 
 SORTS = ("due", "employee", "cycle", "total", "state")
 DUES = (OVERDUE, SOON)
@@ -114,7 +115,7 @@ def parse_filters(args: Mapping[str, str]) -> dict:
 
 def _like(text: str) -> str:
     """``%text%`` for LIKE, with the text's own wildcards escaped (``\\`` is the escape character)."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return f"%{escape_like(text)}%"
 
 
 def _order(sort: str) -> list:

@@ -20,14 +20,11 @@ from ..extensions import db
 from ..hardening import MAX_KEY
 from ..models import Employee
 from ..scoping import scope_clause
+from ..services.likes import escape_like
 
 # The matches one lookup answers: the person types more to narrow them.
 MATCHES = 20
 LONGEST_TERM = 64
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def employee_choices(term: str, ids: list[int] | None = None) -> list[dict]:
@@ -37,7 +34,7 @@ def employee_choices(term: str, ids: list[int] | None = None) -> list[dict]:
     if ids is not None:
         query = query.where(Employee.id.in_(ids))
     else:
-        like = _escape_like(term)
+        like = escape_like(term)
         query = query.where(or_(Employee.employee_no.ilike(f"{like}%", escape="\\"),
                                 Employee.name.ilike(f"%{like}%", escape="\\")))
     rows = db.session.execute(query.order_by(Employee.employee_no).limit(MATCHES)).all()
