@@ -21,6 +21,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from tests.app_building import install as install_cheaper_app_building  # noqa: E402
 from tests.factories import (  # noqa: E402, F401 - the names tests have imported from here
     DEMO_USERS,
     PASSWORD,
@@ -31,6 +32,7 @@ from tests.factories import (  # noqa: E402, F401 - the names tests have importe
 )
 
 BACKEND = os.environ.get("JIXIAO_TEST_DATABASE", "sqlite")
+install_cheaper_app_building()
 
 
 class _SqliteDatabases:
