@@ -8,11 +8,13 @@ as ``flask --app run cycle export`` does (``app.exports.cycle_workbook`` with HR
 reports its seconds, and its peak resident memory comes from the operating system when it ends
 (``wait4``). A child that only starts the application gives the baseline. Prints one JSON line:
 
-    {"appraisals", "seconds", "cpu_seconds", "peak_rss_mb", "appraisals_1000", "seconds_1000",
-     "peak_rss_mb_1000", "baseline_rss_mb", "file_mb", ...}
+    {"appraisals", "seconds", "cpu_seconds", "first_bytes_s", "peak_rss_mb", "appraisals_1000",
+     "seconds_1000", "peak_rss_mb_1000", "baseline_rss_mb", "file_mb", ...}
 
 ``seconds`` is the median wall time of ``--runs`` exports, ``cpu_seconds`` the export's own CPU time
-(what the wall time is on an otherwise idle machine).
+(what the wall time is on an otherwise idle machine), ``first_bytes_s`` the median time until the
+workbook's first bytes were written (the workbook streams: a download's time to its first byte, without
+the request's own cost; bench/serve.py measures that over HTTP).
 
     .venv/bin/python bench/export.py [--employees M] [--orders N] [--runs K] [--db PATH] [--keep DIR]
 
@@ -48,13 +50,25 @@ from app.extensions import db
 from app.models import Cycle
 from app.scoping import Scope
 app = create_app({"SQLALCHEMY_DATABASE_URI": os.environ["DATABASE_URL"]})
+class Timed:  # the file written to, noting when its first bytes came (what a download waits for)
+    def __init__(self, file):
+        self.file, self.first = file, None
+    def write(self, data):
+        self.first = self.first or time.perf_counter()
+        return self.file.write(data)
+    def flush(self):
+        self.file.flush()
 with app.app_context():
     cycle = db.session.scalar(select(Cycle).where(Cycle.name == sys.argv[2]))
     started, cpu = time.perf_counter(), time.process_time()
-    out = sys.argv[3]
-    rows = cycle_workbook(db.session, cycle, Scope(everything=True), "zh_CN", out) if out else 0
+    rows, first = 0, started
+    if sys.argv[3]:
+        with open(sys.argv[3], "wb") as file:
+            out = Timed(file)
+            rows = cycle_workbook(db.session, cycle, Scope(everything=True), "zh_CN", out)
+            first = out.first
     print(json.dumps({"rows": rows, "seconds": time.perf_counter() - started,
-                      "cpu_seconds": time.process_time() - cpu}))
+                      "cpu_seconds": time.process_time() - cpu, "first_bytes": first - started}))
 """
 
 
@@ -136,15 +150,17 @@ def run_child(url: str, cycle: str, out: str) -> tuple[dict, float]:
 
 def measure(url: str, cycle: str, out: Path, runs: int) -> dict:
     """The median seconds and the highest peak RSS of ``runs`` exports of ``cycle``."""
-    seconds, cpu, peaks, rows = [], [], [], 0
+    seconds, cpu, firsts, peaks, rows = [], [], [], [], 0
     for _ in range(runs):
         report, peak = run_child(url, cycle, str(out))
         seconds.append(report["seconds"])
         cpu.append(report["cpu_seconds"])
+        firsts.append(report["first_bytes"])
         peaks.append(peak)
         rows = report["rows"]
     return {"rows": rows, "seconds": statistics.median(seconds), "cpu": statistics.median(cpu),
-            "peak": max(peaks), "file_mb": out.stat().st_size / 2**20, "all_seconds": seconds}
+            "first": statistics.median(firsts), "peak": max(peaks), "file_mb": out.stat().st_size / 2**20,
+            "all_seconds": seconds}
 
 
 def main() -> None:
@@ -175,6 +191,7 @@ def main() -> None:
         "appraisals": big["rows"],
         "seconds": round(big["seconds"], 2),
         "cpu_seconds": round(big["cpu"], 2),  # the same without the time other processes took
+        "first_bytes_s": round(big["first"], 3),  # until the workbook's first bytes were written
         "peak_rss_mb": round(big["peak"], 1),
         "appraisals_1000": small["rows"],
         "seconds_1000": round(small["seconds"], 2),

@@ -11,16 +11,25 @@ dashboard's ranking and the what-if table. JWT or the browser's session, like th
   ``{"job_id"}``; an unfinished one of the same cycle and language is joined). Follow it at
   ``GET /api/v1/job/<id>``; download it from ``GET /api/v1/job/<id>/result``.
 
-Each workbook is written to a temporary file and streamed from it.
+Each workbook is streamed as it is written (``xlsx_response``): everything that can refuse a request
+(permission, the cycle, the caller's scope, the filters) is checked before the first byte, so a refusal
+is a clean 4xx JSON answer; the workbook is then written in a thread of its own into a bounded queue
+the response sends from, its first bytes within milliseconds. A failure after the first byte cannot
+change the status: it is logged and the download is cut off before the zip's directory, so the client
+never holds a complete-looking file.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
+import datetime as dt
+import logging
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO
 
-from flask import jsonify, request, send_file
+from flask import Flask, Response, current_app, jsonify, request
 from flask_appbuilder.api import BaseApi, expose
 from flask_appbuilder.security.decorators import permission_name, protect
 from flask_appbuilder.urltools import get_filter_args, get_order_args
@@ -28,15 +37,22 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import permissions as p
-from ..exports import XLSX_MIMETYPE, cycle_workbook, ranking_workbook, results_workbook, whatif_workbook
+from ..exports import (
+    XLSX_MIMETYPE,
+    cycle_rows_clause,
+    cycle_workbook,
+    ranking_workbook,
+    results_workbook,
+    whatif_workbook,
+)
 from ..extensions import db
 from ..jobs.compute import whatif_jobs
 from ..jobs.export import start_export
 from ..locales import current_locale
-from ..models import Appraisal, Cycle, JobState, RuleSetVersion
+from ..models import Appraisal, Cycle, JobState, RuleSetVersion, Station
 from ..scoping import current_scope, scope_clause
 from ..services import dashboard as dash
-from ..services.errors import ServiceError
+from ..services.errors import NotFound, ServiceError
 from ..services.signoff import safe_file_name
 from ..web.context import current_caller, row_or_none
 from ..web.datamodel import interface
@@ -50,18 +66,119 @@ RESULT_ORDER = {"state": Appraisal.state, "total": Appraisal.total, "grade": App
                 "version": Appraisal.version}
 LIST_SCREEN = "AppraisalView"
 
-def xlsx_response(write: Callable[[str], object], ascii_name: str, full_name: str):
-    """Run ``write(path)`` into a temporary file and stream that file as the download."""
-    handle, path = tempfile.mkstemp(prefix="jixiao-export-", suffix=".xlsx")
-    os.close(handle)
+log = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024  # bytes handed to the server at a time
+IN_FLIGHT = 16  # chunks the writer may run ahead of the client: about 1 MB per download at most
+
+# write(session, out): writes the workbook to ``out`` with the writer thread's own database session.
+Write = Callable[[object, IO[bytes]], object]
+
+
+class ExportBroken(RuntimeError):
+    """A workbook failed after its first bytes were sent: the download is cut off, never completed."""
+
+
+class _ClientGone(Exception):
+    """The response was closed before the workbook was done: its writer stops."""
+
+
+@dataclass(frozen=True)
+class _Failed:
+    error: BaseException
+
+
+_DONE = object()
+
+
+class _Pipe:
+    """The binary file a workbook is written to in its writer thread: chunks of ``CHUNK`` bytes go to the
+    response through a bounded queue (the writer waits while the client is slow); ``flush`` hands over
+    what there is (the workbook's first bytes)."""
+
+    def __init__(self) -> None:
+        self.queue: queue.Queue = queue.Queue(IN_FLIGHT)
+        self.closed = threading.Event()
+        self.buffer = bytearray()
+
+    def write(self, data) -> int:
+        self.buffer += data
+        if len(self.buffer) >= CHUNK:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.put(bytes(self.buffer))
+            self.buffer.clear()
+
+    def put(self, item) -> None:
+        while not self.closed.is_set():
+            try:
+                self.queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+        raise _ClientGone()
+
+
+def _write_workbook(app: Flask, write: Write, pipe: _Pipe) -> None:
+    """The writer thread: the workbook into ``pipe`` within an application context (and database
+    session) of its own, then the end, or the failure."""
     try:
-        write(path)
-        stream = open(path, "rb")  # noqa: SIM115 - closed by the response
+        with app.app_context():
+            write(db.session, pipe)
+        pipe.flush()
+        pipe.put(_DONE)
+    except _ClientGone:
+        pass
+    except Exception as exc:  # noqa: BLE001 - handed to the request, which answers or logs it
+        try:
+            pipe.put(_Failed(exc))
+        except _ClientGone:
+            pass
+
+
+def _chunks(first, pipe: _Pipe, name: str) -> Iterator[bytes]:
+    item = first
+    try:
+        while item is not _DONE:
+            if isinstance(item, _Failed):
+                log.error("The Excel download %s failed after its first bytes; it is cut off", name,
+                          exc_info=item.error)
+                raise ExportBroken(f"{name}: cut off, see the error logged before")
+            yield item
+            item = pipe.queue.get()
     finally:
-        os.unlink(path)  # the open stream keeps the data until the response is sent (POSIX)
-    response = send_file(stream, mimetype=XLSX_MIMETYPE, max_age=0)
+        pipe.closed.set()  # a client gone: the writer stops at its next chunk
+
+
+def xlsx_response(write: Write, ascii_name: str, full_name: str):
+    """Stream the workbook ``write(session, out)`` writes as the download. It runs in a thread of its
+    own (with its own database session: ORM objects of the request are read again there by id); the
+    answer starts with its first bytes. An error before them is the request's error as usual."""
+    pipe = _Pipe()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    threading.Thread(target=_write_workbook, args=(app, write, pipe), name=f"xlsx {ascii_name}",
+                     daemon=True).start()
+    first = pipe.queue.get()
+    if isinstance(first, _Failed):
+        raise first.error
+    response = Response(_chunks(first, pipe, ascii_name), mimetype=XLSX_MIMETYPE)
     response.headers["Content-Disposition"] = content_disposition(ascii_name, full_name)
+    response.cache_control.no_cache = True
+    response.cache_control.max_age = 0
+    response.expires = dt.datetime.now(dt.UTC)
+    response.headers["X-Accel-Buffering"] = "no"  # a proxy in front passes the bytes on as they come
     return response
+
+
+def _reread(session, model, pk: int):
+    """The row of the request read again in the writer's session (gone meanwhile: not found)."""
+    row = session.get(model, pk)
+    if row is None:
+        raise NotFound()
+    return row
 
 
 def file_name(*parts: str) -> str:
@@ -112,10 +229,14 @@ class CycleExportApi(_XlsxApi):
         cycle = row_or_none(Cycle, pk)
         if cycle is None:
             return self.response_404()
-        scope, locale = current_scope(), current_locale()
+        scope, locale, cycle_id = current_scope(), current_locale(), cycle.id
         try:
-            return xlsx_response(lambda path: cycle_workbook(db.session, cycle, scope, locale, path),
-                                 f"cycle-{cycle.id}.xlsx", file_name(cycle.name))
+            cycle_rows_clause(scope)  # refuses anyone but HR and station managers, before any byte
+
+            def write(session, out):
+                return cycle_workbook(session, _reread(session, Cycle, cycle_id), scope, locale, out)
+
+            return xlsx_response(write, f"cycle-{cycle.id}.xlsx", file_name(cycle.name))
         except ServiceError as exc:
             return service_error(self, exc)
 
@@ -162,7 +283,7 @@ class ResultsExportApi(_XlsxApi):
         elif not column:
             order_by = [Appraisal.id]  # the list screen's own order
         locale = current_locale()
-        return xlsx_response(lambda path: results_workbook(db.session, where, order_by, locale, path),
+        return xlsx_response(lambda session, out: results_workbook(session, where, order_by, locale, out),
                              "appraisals.xlsx", file_name(_("Appraisals")))
 
 
@@ -218,10 +339,14 @@ class RankingExportApi(_XlsxApi):
         found, station = _chosen(dash.stations(db.session, scope), "station")
         if cycle is None or not found:
             return self.response_404()
-        locale = current_locale()
-        return xlsx_response(
-            lambda path: ranking_workbook(db.session, scope, cycle, station, locale, path),
-            f"ranking-{cycle.id}.xlsx", file_name(cycle.name, station.code if station else "", _("Ranking")))
+        locale, cycle_id, station_id = current_locale(), cycle.id, station.id if station else None
+
+        def write(session, out):
+            station = _reread(session, Station, station_id) if station_id else None
+            return ranking_workbook(session, scope, _reread(session, Cycle, cycle_id), station, locale, out)
+
+        return xlsx_response(write, f"ranking-{cycle.id}.xlsx",
+                             file_name(cycle.name, station.code if station else "", _("Ranking")))
 
 
 class WhatIfExportApi(_XlsxApi):
@@ -281,7 +406,7 @@ class WhatIfExportApi(_XlsxApi):
             answer.status_code = 409
             return answer
         result, locale = done[0].result, (done[0].params or {}).get("locale") or current_locale()
-        return xlsx_response(lambda path: whatif_workbook(result, locale, path),
+        return xlsx_response(lambda _session, out: whatif_workbook(result, locale, out),
                              f"whatif-v{version.number}.xlsx", file_name(cycle, f"v{version.number}"))
 
 

@@ -18,8 +18,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import Cell
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
-# Characters XML 1.0 cannot hold (openpyxl refuses them); a stored text may carry one from an import.
-ILLEGAL = re.compile(r"[\000-\010\013\014\016-\037]")
+# Characters XML 1.0 cannot hold (openpyxl refuses the control characters; a lone surrogate or U+FFFE/FFFF
+# would make the sheet's XML unreadable); a stored text may carry one from an import.
+ILLEGAL = re.compile("[\000-\010\013\014\016-\037\ud800-\udfff\ufffe\uffff]")
 MAX_TEXT = 32767  # Excel's limit for one cell
 
 

@@ -24,7 +24,7 @@ from ..services.errors import Kind, ServiceError
 from ..services.rules import ruleset_for_version
 from .distribution import distribution_sheet
 from .rows import OutcomeTexts, StateLabels, incentive_amount, result_rows
-from .sheets import DATETIME, MONEY, NUMBER, SCORE, SHARE, Book, Column, number
+from .sheets import DATETIME, MONEY, NUMBER, SCORE, SHARE, Book, Column
 
 
 class CycleExportRefused(ServiceError):
@@ -87,8 +87,8 @@ def cycle_workbook(session, cycle: Cycle, scope: Scope, locale: str, out) -> int
     file); returns how many appraisals it lists. Refuses (:class:`CycleExportRefused`) anyone but HR,
     administrators and station managers."""
     where = (Appraisal.cycle_id == cycle.id) & Appraisal.is_current.is_(True) & cycle_rows_clause(scope)
-    indicators = cycle_indicators(session, cycle, where)
-    with force_locale(locale), Book() as book:
+    with force_locale(locale), Book(out) as book:  # its first bytes are written at once
+        indicators = cycle_indicators(session, cycle, where)
         results = book.sheet(_("Results"), [
             Column(_("Station")), Column(_("Employee number")), Column(_("Employee name")),
             Column(_("Position")),
@@ -109,7 +109,7 @@ def cycle_workbook(session, cycle: Cycle, scope: Scope, locale: str, out) -> int
             measured = []
             for code in codes:
                 line = by_code.get(code) or {}
-                measured += [number(line.get("value")), number(line.get("score"))]
+                measured += [line.get("value"), line.get("score")]  # the columns keep numbers only
             amount = incentive_amount(row.incentive)
             results.append([
                 row.station, row.employee_no, row.name, row.position, *measured,
@@ -120,6 +120,6 @@ def cycle_workbook(session, cycle: Cycle, scope: Scope, locale: str, out) -> int
                 payroll.append([row.employee_no, row.name, row.station, amount])
             count += 1
         distribution_sheet(book, session, cycle, scope, locale)
-        book.save(out)
+        book.save()
     return count
 

@@ -19,7 +19,7 @@ from .sheets import COUNT, DATETIME, MONEY, SCORE, Book, Column
 def results_workbook(session, where: ColumnElement[bool], order_by, locale: str, out) -> int:
     """The appraisals ``where`` selects (a list screen's filters within the reader's scope), in
     ``order_by``, one row each; returns how many."""
-    with force_locale(locale), Book() as book:
+    with force_locale(locale), Book(out) as book:
         sheet = book.sheet(_("Appraisals"), [
             Column(_("Cycle"), width=20), Column(_("Station")), Column(_("Employee number")),
             Column(_("Employee name")), Column(_("Position")), Column(_("Total"), SCORE),
@@ -37,7 +37,7 @@ def results_workbook(session, where: ColumnElement[bool], order_by, locale: str,
                 state_label(row.state, row.rule_set_version_id), row.version, yes if row.is_current else no,
                 row.signed_at,
             ])
-        book.save(out)
+        book.save()
     return sheet.rows - 1
 
 
@@ -45,7 +45,7 @@ def ranking_workbook(session, scope: Scope, cycle: Cycle, station: Station | Non
     """The dashboard's ranking of ``cycle`` within ``scope`` (one station's, or all): the stations by
     their mean total, and every employee by total (the screen shows the first 20); returns how many
     employees."""
-    with force_locale(locale), Book() as book:
+    with force_locale(locale), Book(out) as book:
         if station is None:
             stations = book.sheet(_("Stations by mean total"), [
                 Column(_("Rank"), COUNT), Column(_("Station"), width=24), Column(_("Mean total"), SCORE),
@@ -53,6 +53,7 @@ def ranking_workbook(session, scope: Scope, cycle: Cycle, station: Station | Non
             ])
             for rank, ranked in enumerate(dash.station_ranking(session, scope, cycle.id), 1):
                 stations.append([rank, ranked.label, ranked.total, ranked.count])
+            stations.finish()  # the next sheet streams
         people = book.sheet(_("Ranking"), [
             Column(_("Rank"), COUNT), Column(_("Employee"), width=20), Column(_("Total"), SCORE),
             Column(_("Grade"), width=7),
@@ -61,7 +62,7 @@ def ranking_workbook(session, scope: Scope, cycle: Cycle, station: Station | Non
                                               limit=None)
         for rank, ranked in enumerate(ranked_people, 1):
             people.append([rank, ranked.label, ranked.total, ranked.grade])
-        book.save(out)
+        book.save()
     return len(ranked_people)
 
 
@@ -70,7 +71,7 @@ def whatif_workbook(result: dict, locale: str, out) -> int:
     and after (total, grade, incentive amount); the grades per station and in the network before and after
     with the policy's breaches; the incentive amounts per station and in total. Returns how many
     employees."""
-    with force_locale(locale), Book() as book:
+    with force_locale(locale), Book(out) as book:
         people = book.sheet(_("What-if"), [
             Column(_("Employee number")), Column(_("Employee name")), Column(_("Station")),
             Column(_("Total before"), SCORE), Column(_("Grade before"), width=9),
@@ -83,7 +84,7 @@ def whatif_workbook(result: dict, locale: str, out) -> int:
                            row.get("old_amount"), row.get("new_amount")])
         _whatif_grades(book, result["distribution"], locale)
         _whatif_incentives(book, result.get("incentives"))
-        book.save(out)
+        book.save()
     return len(result["employees"])
 
 

@@ -71,11 +71,15 @@ class OutcomeTexts:
     def __init__(self, session, locale: str) -> None:
         self.session = session
         self.locale = locale
+        self.rulesets: dict = {}  # once per workbook, not a lookup of the version per row
 
     def __call__(self, row) -> str:
         texts = None
-        if row.rule_set_version_id is not None:
-            ruleset = ruleset_for_version(self.session, row.rule_set_version_id)
+        version_id = row.rule_set_version_id
+        if version_id is not None:
+            ruleset = self.rulesets.get(version_id)
+            if ruleset is None:
+                ruleset = self.rulesets[version_id] = ruleset_for_version(self.session, version_id)
             texts = outcome_texts(row.outcomes, row.outcome_details, ruleset, self.locale)
         return outcomes_text(row.outcomes if texts is None else texts, self.locale)
 
