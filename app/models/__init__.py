@@ -62,3 +62,8 @@ __all__ += ["Notification", "NotificationPreference", "Outbox", "OutboxState", "
 from .delegation import CountersignApproval, Substitute  # noqa: E402
 
 __all__ += ["CountersignApproval", "Substitute"]
+
+# --- stored dashboard figures ---
+from .aggregates import DashboardFigures  # noqa: E402
+
+__all__ += ["DashboardFigures"]

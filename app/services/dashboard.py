@@ -40,16 +40,15 @@ def is_manager_view(scope: Scope) -> bool:
 
 def cycles(session, scope: Scope) -> list[Cycle]:
     """Cycles with at least one appraisal in scope, oldest first (by their end: a month before the
-    quarter it starts)."""
-    ids = select(Appraisal.cycle_id).where(_current(scope)).distinct()
-    return list(session.scalars(select(Cycle).where(Cycle.id.in_(ids))
-                                .order_by(Cycle.end, Cycle.start, Cycle.id)))
+    quarter it starts). One index probe per cycle, not a pass over every appraisal."""
+    held = select(Appraisal.id).where(Appraisal.cycle_id == Cycle.id, _current(scope)).exists()
+    return list(session.scalars(select(Cycle).where(held).order_by(Cycle.end, Cycle.start, Cycle.id)))
 
 
 def stations(session, scope: Scope) -> list[Station]:
     """Stations with at least one appraisal in scope."""
-    ids = select(Appraisal.station_id).where(_current(scope)).distinct()
-    return list(session.scalars(select(Station).where(Station.id.in_(ids)).order_by(Station.code)))
+    held = select(Appraisal.id).where(Appraisal.station_id == Station.id, _current(scope)).exists()
+    return list(session.scalars(select(Station).where(held).order_by(Station.code)))
 
 
 def _mean(values: list[float]) -> float | None:
@@ -316,3 +315,4 @@ def employee_history(session, employee_id: int) -> list[HistoryPoint]:
     ).all()
     return [HistoryPoint(aid, name, start, end, state, total, grade, scores or {})
             for aid, name, start, end, state, total, grade, scores in rows]
+

@@ -21,6 +21,7 @@ from ..pdf.numbers import measure
 from ..rules.names import explain_label
 from ..scoping import current_scope
 from ..services import dashboard as dash
+from ..services import dashboard_store
 from ..web.labels import category_name, indicator_name, metric_names, unit_name
 
 
@@ -49,9 +50,32 @@ def orders_url(employee_id: int, metric: str, cycle) -> str | None:
         return None
 
 
+def _page(rows: list, size: int) -> tuple[list[tuple[int, object]], dict]:
+    """The rows of the page asked for (``?page=``, from 1; a page past the end shows the last), numbered
+    from 1 over all rows, and the paging facts."""
+    count = max(1, -(-len(rows) // size))
+    try:
+        number = min(max(1, int(request.args.get("page", "1"))), count)
+    except ValueError:
+        number = 1
+    first = (number - 1) * size
+    numbered = list(enumerate(rows[first:first + size], start=first + 1))
+    return numbered, {"number": number, "count": count, "rows": len(rows)}
+
+
+def _ends(rows: list) -> list:
+    """The best and the last ``ENDS`` rows, or every row when there are few."""
+    return rows if len(rows) <= 2 * ENDS else rows[:ENDS] + rows[-ENDS:]
+
+
 def _named(by_category: dict) -> dict:
     """Category → value, the categories named in the reader's language."""
     return {category_name(category): value for category, value in by_category.items()}
+
+
+RANKING_PAGE = 20  # stations per page of the ranking table
+ENDS = 10  # the ranking chart: the best and the last this many stations
+INDICATOR_PAGE = 100  # employees per page of an indicator's drill-down
 
 
 class DashboardView(BaseView):
@@ -71,24 +95,30 @@ class DashboardView(BaseView):
         stations = dash.stations(session, scope)
         cycle = _chosen(cycles, "cycle") or (cycles[-1] if cycles else None)
         station = _chosen(stations, "station")
-        history = dash.category_history(session, scope, cycles, [station.id] if station else None)
-        station_charts = [(s, history_lines(_named(history[s.id]))) for s in stations if s.id in history]
-        grades = ranking = people = indicators = None
-        versions = []
+        sid = station.id if station else None
+        shown = cycles[-dash.MAX_CYCLES:]
+        if cycle is not None and cycle not in shown:
+            shown = [cycle, *shown]
+        board = dashboard_store.Board(session, scope, shown)
+        history = board.history(sid)
+        grades = ranking = ranking_chart = people = indicators = None
+        versions, pages = [], None
         if cycle is not None:
-            sid = station.id if station else None
-            grades = grade_distribution(dash.grade_counts(session, scope, cycle.id, sid))
-            ranked_stations = dash.station_ranking(session, scope, cycle.id)
-            ranking = (ranking_bars([(r.label, r.total) for r in ranked_stations])
-                       if len(ranked_stations) > 1 else None)
-            people = dash.employee_ranking(session, scope, cycle.id, sid)
-            indicators = dash.indicator_summary(session, scope, cycle.id, sid)
+            figures = board.figures(cycle.id, sid)
+            grades = grade_distribution(figures.grade_counts())
+            ranked = board.station_ranking(cycle.id)
+            if len(ranked) > 1:
+                ranking, pages = _page(ranked, RANKING_PAGE)
+                ranking_chart = ranking_bars([(r.label, r.total) for r in _ends(ranked)])
+            people = board.people(figures)
+            indicators = figures.indicator_summary()
             for item in indicators:  # the snapshots' names, in the reader's language
                 item.name, item.category = indicator_name(item.code, item.name), category_name(item.category)
-            versions = dash.rule_versions(session, scope, cycle.id, sid)
+            versions = figures.rule_versions()
         return self.render_template(
             "dashboard/index.html", cycles=cycles, cycle=cycle, stations=stations, station=station,
-            station_charts=station_charts, grades=grades, ranking=ranking,
+            history_chart=history_lines(_named(history)) if history else None,
+            grades=grades, ranking=ranking, ranking_chart=ranking_chart, pages=pages, ends=ENDS,
             people=people, people_chart=ranking_bars([(r.label, r.total) for r in people or []]),
             indicators=indicators, versions=versions, has_own=scope.employee_id is not None,
         )
@@ -106,19 +136,22 @@ class DashboardView(BaseView):
         name, rows = dash.indicator_rows(db.session, scope, cycle, code, station.id if station else None)
         if not rows:
             abort(404)
-        for row in rows:  # the stored lines name the variables as the formula typed them
+        numbered, pages = _page(rows, INDICATOR_PAGE)
+        shown = [row for _rank, row in numbered]
+        for row in shown:  # the stored lines name the variables as the formula typed them
             row.explain = explain_label(row.explain, current_locale())
         links = {(row.employee_id, metric): orders_url(row.employee_id, metric, cycle)
-                 for row in rows for metric in row.metrics}
+                 for row in shown for metric in row.metrics}
         versions = dash.rule_versions(db.session, scope, cycle.id, station.id if station else None)
         return self.render_template(
             "dashboard/indicator.html", cycle=cycle, station=station, code=code,
-            name=indicator_name(code, name), rows=rows, links=links, metric_names=metric_names(),
+            name=indicator_name(code, name), rows=shown, pages=pages, page_size=INDICATOR_PAGE, links=links,
+            metric_names=metric_names(),
             measure=lambda value, unit: measure(value, unit_name(unit)),
             versions=versions, people=sum(v.count for v in versions),
             means=dash.version_means(rows) if len(versions) > 1 else [],
             chart=ranking_bars([(f"{r.employee_no} {r.employee_name}", r.score)
-                                for r in sorted(rows, key=_score_first)]),
+                                for r in sorted(shown, key=_score_first)]),
         )
 
     @expose("/mine/", methods=["GET"])
