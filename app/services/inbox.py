@@ -10,13 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, select
+from sqlalchemy import and_, case, false, func, literal, or_, select
 
 from .. import clock
 from ..models import Appraisal, Cycle, Employee, Station
 from ..scoping import scope_clause
 from ..workflow import (
     APPROVAL_STATES,
+    STATION_MANAGER,
+    SUPERVISOR,
     Facts,
     Refusal,
     State,
@@ -136,104 +138,321 @@ def _order(sort: str) -> list:
 
 def inbox(session, caller: Caller, *, cycle_id: int | None = None, station_id: int | None = None,
           state: str | None = None, q: str | None = None, due: str | None = None, sort: str = "due",
-          limit: int = 1000, at: dt.datetime | None = None) -> list[InboxItem]:
-    """The current appraisals waiting for this caller: those on which they may act now, at most ``limit``.
+          limit: int = 1000, offset: int = 0, at: dt.datetime | None = None) -> list[InboxItem]:
+    """The current appraisals waiting for this caller: those on which they may act now, at most ``limit``
+    of them from the ``offset``-th on.
 
     ``q`` finds an employee number or name (a part of it, any case); ``due`` keeps those whose step is
     ``"overdue"`` or due ``"soon"`` at ``at`` (default: now); ``sort`` is one of :data:`SORTS`, a leading
     ``-`` for descending (``due``: the earliest due date first, those without one last). Raises
     BadInboxFilter for a filter it does not know."""
     check_filters(state=state, due=due, sort=sort, q=q)
-    in_order = sort.removeprefix("-") != "due"  # the query's order is the answer's: stop at the limit
-    items = []
-    for row, table, facts, allowed, due_at, status in _waiting(
-            session, caller, at or clock.now(), sort=sort, cycle_id=cycle_id, station_id=station_id,
-            state=state, q=q):
-        if due is not None and status != due:
-            continue
-        items.append(InboxItem(
-            row.id, row.cycle_name, row.employee_no, row.employee_name, row.code, row.state.value, row.total,
-            row.grade, allowed, table, list(waiting_for(table, facts)), cycle_id=row.cycle_id, due_at=due_at,
-            due_status=status, acting_for=_acting_for(table, facts, caller, allowed),
-            countersign=countersign_status(table, facts)))
-        if in_order and len(items) >= limit:
-            break
-    if not in_order:
-        far = dt.datetime.max.replace(tzinfo=dt.UTC)
-        items.sort(key=lambda i: i.due_at or far, reverse=sort.startswith("-"))
-        if sort.startswith("-"):  # those without a due date stay last
-            items.sort(key=lambda i: i.due_at is None)
-        del items[limit:]
-    names = names_of(session, {p.employee_id for i in items for p in i.waiting})
-    for item in items:
-        item.waiting = waiting_labels(item.table, item.waiting, caller.locale, names)
-    return items
+    return Waiting(session, caller, at or clock.now(), cycle_id=cycle_id, station_id=station_id, state=state,
+                   q=q, due=due).items(sort, offset, limit)
+
+
+def inbox_page(session, caller: Caller, *, page: int = 1, per_page: int = 50, cycle_id: int | None = None,
+               station_id: int | None = None, state: str | None = None, q: str | None = None,
+               due: str | None = None, sort: str = "due", at: dt.datetime | None = None
+               ) -> tuple[list[InboxItem], int, int]:
+    """One page of :func:`inbox`: its items, how many wait in all and the page shown (``page`` past the
+    last one shows the last)."""
+    check_filters(state=state, due=due, sort=sort, q=q)
+    waiting = Waiting(session, caller, at or clock.now(), cycle_id=cycle_id, station_id=station_id,
+                      state=state, q=q, due=due)
+    page = max(1, min(page, -(-waiting.count // per_page)))
+    return waiting.items(sort, (page - 1) * per_page, per_page), waiting.count, page
 
 
 def tally(session, caller: Caller, at: dt.datetime | None = None) -> dict[str, tuple[int, int]]:
     """The caller's inbox counted by state: ``state -> (how many, how many of them overdue at at)``; the
     same test as :func:`inbox`, without building its items."""
-    out: dict[str, tuple[int, int]] = {}
-    for row, _table, _facts, _allowed, _due_at, status in _waiting(session, caller, at or clock.now()):
-        count, overdue = out.get(row.state.value, (0, 0))
-        out[row.state.value] = (count + 1, overdue + (status == OVERDUE))
-    return out
+    return Waiting(session, caller, at or clock.now()).per_state
 
 
-def _waiting(session, caller: Caller, at: dt.datetime, *, sort: str = "cycle", cycle_id: int | None = None,
-             station_id: int | None = None, state: str | None = None, q: str | None = None):
-    """The caller's current appraisals in the query's order, each that they may move on now as
-    ``(row, table, facts, allowed, due_at, due_status)``."""
+# -- which appraisals wait: decided a group at a time ----------------------------------------------
+#
+# Whether somebody may act on an appraisal depends on its workflow (rule-set version), its state, its
+# cycle (published, the window after it), how the actor and whom they stand in for relate to it (the
+# employee, the supervisor, the station's manager, whether those exist) and, only in some states, on the
+# row itself: its figures (a guard), the approval steps of its round (approval states) or the seats of a
+# countersign. The database groups the current appraisals by the first ones; one appraisal per group is
+# decided for the whole group, and the rows of a group are decided one by one only where the state
+# depends on the row and the group passes the decision with the row's own facts left out.
+
+ALL, NONE, PER_ROW = "all", "none", "per_row"
+SUPERVISOR_ID = REVIEWER_ID.element  # the reviewer of the appraisal, else the employee's supervisor
+
+
+@dataclass(frozen=True)
+class _Group:
+    cycle_id: int
+    state: str
+    version: int
+    flags: tuple[int, ...]
+    count: int
+    first: int  # the smallest appraisal id of the group
+
+
+def _flag(condition):
+    return case((condition, 1), else_=0)
+
+
+def _relation_flags(caller: Caller) -> list[tuple]:
+    """What the decision reads of an appraisal's people, as 0/1 columns, each with whether it needs the
+    employee's supervisor or station (else it reads the appraisal alone): for the actor and each principal
+    they stand in for whether they are the employee, then whether the employee has a supervisor and a
+    station manager other than themselves, and for each of those people whether they are the supervisor,
+    the station's manager."""
     actor = caller.actor
-    # the roles whose items the caller may take: their own and those of whom they stand in for
-    roles = set(actor.roles).union(*(p.roles for p in actor.acting_for))
-    tables: dict[int, WorkflowTable] = {}
-    query = (
-        select(Appraisal.id, Appraisal.rule_set_version_id, Appraisal.state, Appraisal.employee_id,
-               Appraisal.total, Appraisal.subtotal, Appraisal.adjustment, Appraisal.grade, Appraisal.version,
-               REVIEWER_ID, Station.manager_id, Cycle.name.label("cycle_name"),
-               Employee.employee_no, Employee.name.label("employee_name"), Station.code, Cycle.published_at,
-               Appraisal.cycle_id)
-        .join(Employee, Employee.id == Appraisal.employee_id)
-        .join(Station, Station.id == Appraisal.station_id)
-        .join(Cycle, Cycle.id == Appraisal.cycle_id)
-        .where(Appraisal.is_current.is_(True), scope_clause(Appraisal, caller.scope))
-        .order_by(*_order(sort))
-    )
-    if cycle_id is not None:
-        query = query.where(Appraisal.cycle_id == cycle_id)
-    if station_id is not None:
-        query = query.where(Appraisal.station_id == station_id)
-    if q and q.strip():
-        pattern = _like(q.strip())
-        query = query.where(Employee.employee_no.ilike(pattern, escape="\\")
-                            | Employee.name.ilike(pattern, escape="\\"))
-    # Only states where some transition could be this actor's, by role, reach Python.
-    versions = session.scalars(select(Appraisal.rule_set_version_id).distinct()).all()
-    states: set[str] = set()
-    for version in versions:
-        tables[version] = table = workflows.workflow_table(session, version)
-        states |= acting_states(table, roles)
-    if state is not None:
-        states &= {state}
-    if not states:
-        return
-    rows = session.execute(query.where(Appraisal.state.in_(sorted(states)))).all()
-    dues = due_map(session, {r.cycle_id for r in rows})
-    # Who approved in the current round matters in the approval states only.
+    supervisor, manager, employee = SUPERVISOR_ID, Station.manager_id, Appraisal.employee_id
+    people = list(dict.fromkeys(i for i in (actor.employee_id, *(p.employee_id for p in actor.acting_for))
+                                if i is not None))
+    flags = [(_flag(employee == person), False) for person in people]
+    flags += [(_flag(supervisor.is_not(None) & (supervisor != employee)), True),
+              (_flag(manager.is_not(None) & (manager != employee)), True)]
+    for person in people:
+        flags += [(_flag(supervisor == person), True), (_flag(manager == person), True)]
+    return flags
+
+
+def _reads_relations(table: WorkflowTable, state: str) -> bool:
+    """Whether a row out of ``state`` names the supervisor or the station's manager (else only whether the
+    actor is the employee matters, besides their roles)."""
+    return any(w.relation in (SUPERVISOR, STATION_MANAGER) for t in table.transitions_from(state)
+               for w in t.who)
+
+
+def _row_dependent(table: WorkflowTable, state: str) -> bool:
+    """Whether the decision in ``state`` reads the row itself: a guard, a countersign, the round."""
+    return state in APPROVAL_STATES or any(t.guard is not None or t.countersign
+                                           for t in table.transitions_from(state))
+
+
+def _relaxed(table: WorkflowTable) -> WorkflowTable:
+    """The table without guards and countersigns: it allows whatever the real one may allow for some
+    figures, round and seats (with no approval step and no seat taken)."""
+    return dataclasses.replace(table, transitions=tuple(
+        dataclasses.replace(t, guard=None, countersign=()) for t in table.transitions))
+
+
+def _moves_on(table: WorkflowTable, facts: Facts, actor) -> list[Transition]:
+    return [t for t in allowed_actions(table, facts, actor) if not t.is_loop]
+
+
+def _facts(table: WorkflowTable, row, rounds: Mapping | None = None, seats: Mapping | None = None) -> Facts:
+    approvals, edits = (rounds or {}).get(row.id, ((), 0))
+    return Facts(row.state.value, row.employee_id, row.supervisor_id, row.manager_id, guard_values(row),
+                 approvals=approvals, edits=edits, **publication_facts(table, row.published_at),
+                 countersigns=(seats or {}).get(row.id, ()))
+
+
+def _row_facts(session, rows, tables: Mapping[int, WorkflowTable]) -> dict[int, Facts]:
+    """The exact workflow facts of these rows (their round in an approval state, their countersign seats
+    where their state has a countersigned row)."""
     in_approval = [r.id for r in rows if r.state.value in APPROVAL_STATES]
-    rounds = round_facts(session, in_approval)
-    seats = countersign_facts(session, in_approval)
-    for row in rows:
-        due_at = dues.get((row.cycle_id, row.state.value))
-        approvals, edits = rounds.get(row.id, ((), 0))
-        table = tables[row.rule_set_version_id]
-        facts = Facts(row.state.value, row.employee_id, row.supervisor_id, row.manager_id, guard_values(row),
-                      approvals=approvals, edits=edits, **publication_facts(table, row.published_at),
-                      countersigns=seats.get(row.id, ()))
-        allowed = [t for t in allowed_actions(table, facts, actor) if not t.is_loop]
-        if allowed:
-            yield row, table, facts, allowed, due_at, due_status(due_at, at)
+    rounds = round_facts(session, in_approval) if in_approval else {}
+    countersigned = [r.id for r in rows if any(t.countersign for t in
+                                               tables[r.rule_set_version_id].transitions_from(r.state.value))]
+    seats = countersign_facts(session, countersigned) if countersigned else {}
+    return {r.id: _facts(tables[r.rule_set_version_id], r, rounds, seats) for r in rows}
+
+
+class Waiting:
+    """The caller's current appraisals (within the filters) on which they may act now at ``at``: how many
+    (:attr:`count`, :attr:`per_state`), as a SQL condition, and any slice of them as inbox items."""
+
+    def __init__(self, session, caller: Caller, at: dt.datetime, *, cycle_id: int | None = None,
+                 station_id: int | None = None, state: str | None = None, q: str | None = None,
+                 due: str | None = None) -> None:
+        self.session, self.caller, self.at = session, caller, at
+        actor = caller.actor
+        self.flags = _relation_flags(caller)
+        self.tables: dict[int, WorkflowTable] = {}
+        self.where = [Appraisal.is_current.is_(True), scope_clause(Appraisal, caller.scope)]
+        if cycle_id is not None:
+            self.where.append(Appraisal.cycle_id == cycle_id)
+        if station_id is not None:
+            self.where.append(Appraisal.station_id == station_id)
+        self.searched = bool(q and q.strip())
+        if self.searched:
+            pattern = _like(q.strip())
+            self.where.append(Employee.employee_no.ilike(pattern, escape="\\")
+                              | Employee.name.ilike(pattern, escape="\\"))
+        # Only states where some transition could be this actor's, by role, reach the groups.
+        roles = set(actor.roles).union(*(p.roles for p in actor.acting_for))
+        states: set[str] = set()
+        for version in session.scalars(select(Appraisal.rule_set_version_id).distinct()).all():
+            self.tables[version] = table = workflows.workflow_table(session, version)
+            states |= acting_states(table, roles)
+        # the states where the employee's supervisor and station matter (the others need no join)
+        self.related = {s for s in states if any(_reads_relations(t, s) for t in self.tables.values())}
+        if state is not None:
+            states &= {state}
+        self.groups: list[_Group] = self._groups(states) if states else []
+        self.dues = due_map(session, {g.cycle_id for g in self.groups})
+        if due is not None:
+            self.groups = [g for g in self.groups if self.status(g.cycle_id, g.state) == due]
+        self.verdicts = self._decide_groups()
+        self.refused, self.accepted = self._decide_rows()
+        self.per_state: dict[str, tuple[int, int]] = {}
+        for g in self.groups:
+            verdict = self.verdicts[g]
+            if verdict == NONE:
+                continue
+            n = g.count if verdict == ALL else self.accepted.get(g, 0)
+            if not n:
+                continue
+            count, overdue = self.per_state.get(g.state, (0, 0))
+            self.per_state[g.state] = (count + n, overdue + n * (self.status(g.cycle_id, g.state) == OVERDUE))
+        self.count = sum(n for n, _ in self.per_state.values())
+
+    def status(self, cycle_id: int, state: str) -> str | None:
+        return due_status(self.dues.get((cycle_id, state)), self.at)
+
+    def _joined(self, query, people: bool = True):
+        if not people:  # the appraisal alone (and the employee's name and number for a search)
+            return query.join(Employee, Employee.id == Appraisal.employee_id) if self.searched else query
+        return (query.join(Employee, Employee.id == Appraisal.employee_id)
+                .join(Station, Station.id == Appraisal.station_id)
+                .join(Cycle, Cycle.id == Appraisal.cycle_id))
+
+    def _flags_of(self, state: str) -> list:
+        """The flags read in ``state``: None for one that it does not read (always 0 in its groups)."""
+        related = state in self.related
+        return [f if related or not people else None for f, people in self.flags]
+
+    def _rows(self, condition):
+        """The full rows (what an item and its facts need) meeting ``condition`` within the filters."""
+        return (self._joined(select(
+            Appraisal.id, Appraisal.rule_set_version_id, Appraisal.state, Appraisal.employee_id,
+            Appraisal.total, Appraisal.subtotal, Appraisal.adjustment, Appraisal.grade, Appraisal.version,
+            REVIEWER_ID, Station.manager_id, Cycle.name.label("cycle_name"), Employee.employee_no,
+            Employee.name.label("employee_name"), Station.code, Cycle.published_at, Appraisal.cycle_id))
+            .where(*self.where, condition))
+
+    def _groups(self, states: set[str]) -> list[_Group]:
+        out = []
+        for related in (False, True):
+            chosen = sorted(s for s in states if (s in self.related) == related)
+            if not chosen:
+                continue
+            flags = [(f if related or not people else literal(0)).label(f"f{i}")
+                     for i, (f, people) in enumerate(self.flags)]
+            inner = self._joined(select(Appraisal.id, Appraisal.cycle_id, Appraisal.state,
+                                        Appraisal.rule_set_version_id, *flags), people=related) \
+                .where(*self.where, Appraisal.state.in_(chosen)).subquery()
+            keys = [inner.c.cycle_id, inner.c.state, inner.c.rule_set_version_id,
+                    *(inner.c[f"f{i}"] for i in range(len(flags)))]
+            rows = self.session.execute(select(*keys, func.count(), func.min(inner.c.id)).group_by(*keys)
+                                        .order_by(*keys)).all()
+            out += [_Group(r[0], r[1].value if isinstance(r[1], State) else State(r[1]).value, r[2],
+                           tuple(r[3:-2]), r[-2], r[-1]) for r in rows]
+        return out
+
+    def _condition(self, group: _Group):
+        return and_(Appraisal.cycle_id == group.cycle_id, Appraisal.state == group.state,
+                    Appraisal.rule_set_version_id == group.version,
+                    *(f == v for f, v in zip(self._flags_of(group.state), group.flags, strict=True)
+                      if f is not None))
+
+    def _decide_groups(self) -> dict[_Group, str]:
+        """Each group's verdict, from its first appraisal: all wait, none does, or per row."""
+        if not self.groups:
+            return {}
+        firsts = {r.id: r for r in self.session.execute(
+            self._rows(Appraisal.id.in_([g.first for g in self.groups]))).all()}
+        relaxed: dict[int, WorkflowTable] = {}
+        out = {}
+        for g in self.groups:
+            table = self.tables[g.version]
+            facts = _facts(table, firsts[g.first])
+            if not _row_dependent(table, g.state):
+                out[g] = ALL if _moves_on(table, facts, self.caller.actor) else NONE
+                continue
+            if g.version not in relaxed:
+                relaxed[g.version] = _relaxed(table)
+            out[g] = PER_ROW if _moves_on(relaxed[g.version], facts, self.caller.actor) else NONE
+        return out
+
+    def _decide_rows(self) -> tuple[list[int], dict[_Group, int]]:
+        """The appraisals refused in the groups decided per row, and how many of each such group wait."""
+        groups = [g for g in self.groups if self.verdicts[g] == PER_ROW]
+        if not groups:
+            return [], {}
+        by_key = {(g.cycle_id, g.state, g.version, g.flags): g for g in groups}
+        flags = [f.label(f"f{i}") for i, (f, _people) in enumerate(self.flags)]
+        rows = self.session.execute(self._rows(or_(*(self._condition(g) for g in groups)))
+                                    .add_columns(*flags)).all()
+        facts = _row_facts(self.session, rows, self.tables)
+        refused, accepted = [], {}
+        width = len(flags)
+        for row in rows:
+            read = self._flags_of(row.state.value)
+            key = tuple(v if f is not None else 0 for f, v in zip(read, row[-width:], strict=True))
+            group = by_key[(row.cycle_id, row.state.value, row.rule_set_version_id, key)]
+            if _moves_on(self.tables[row.rule_set_version_id], facts[row.id], self.caller.actor):
+                accepted[group] = accepted.get(group, 0) + 1
+            else:
+                refused.append(row.id)
+        return refused, accepted
+
+    def condition(self):
+        """SQL: the appraisals that wait (within the filters, which :meth:`_rows` adds)."""
+        groups = [g for g in self.groups if self.verdicts[g] != NONE]
+        if not groups:
+            return false()
+        # a state and workflow whose groups all wait needs no relation test
+        whole: dict[tuple[str, int], set[int]] = {}
+        partial = []
+        for key in {(g.state, g.version) for g in groups}:
+            mine = [g for g in self.groups if (g.state, g.version) == key]
+            if all(self.verdicts[g] != NONE for g in mine):
+                whole[key] = {g.cycle_id for g in mine}
+            else:
+                partial += [g for g in mine if self.verdicts[g] != NONE]
+        parts = [and_(Appraisal.state == s, Appraisal.rule_set_version_id == v,
+                      Appraisal.cycle_id.in_(sorted(cycles))) for (s, v), cycles in sorted(whole.items())]
+        parts += [self._condition(g) for g in partial]
+        condition = or_(*parts)
+        if self.refused:
+            condition = condition & Appraisal.id.not_in(self.refused)
+        return condition
+
+    def _due_rank(self, descending: bool):
+        """The order of the due dates of the (cycle, state) pairs that wait, those without one last."""
+        pairs = {(g.cycle_id, g.state) for g in self.groups if self.verdicts[g] != NONE}
+        dated = sorted({d for d in (self.dues.get(p) for p in pairs) if d is not None}, reverse=descending)
+        rank = {d: i for i, d in enumerate(dated)}
+        whens = [((Appraisal.cycle_id == c) & (Appraisal.state == s), rank[self.dues[(c, s)]])
+                 for c, s in sorted(pairs) if self.dues.get((c, s)) is not None]
+        return case(*whens, else_=len(dated)) if whens else literal(0)
+
+    def items(self, sort: str = "due", offset: int = 0, limit: int = 1000) -> list[InboxItem]:
+        """The items from the ``offset``-th on, at most ``limit``, in the order ``sort``."""
+        if not self.count or limit <= 0:
+            return []
+        order = _order(sort)
+        if sort.removeprefix("-") == "due":
+            order = [self._due_rank(sort.startswith("-")), *order]
+        rows = self.session.execute(self._rows(self.condition()).order_by(*order)
+                                    .offset(max(0, offset)).limit(limit)).all()
+        facts = _row_facts(self.session, rows, self.tables)
+        caller, items = self.caller, []
+        for row in rows:
+            table, known = self.tables[row.rule_set_version_id], facts[row.id]
+            allowed = _moves_on(table, known, caller.actor)
+            due_at = self.dues.get((row.cycle_id, row.state.value))
+            items.append(InboxItem(
+                row.id, row.cycle_name, row.employee_no, row.employee_name, row.code, row.state.value,
+                row.total, row.grade, allowed, table, list(waiting_for(table, known)), cycle_id=row.cycle_id,
+                due_at=due_at, due_status=due_status(due_at, self.at),
+                acting_for=_acting_for(table, known, caller, allowed) if allowed else None,
+                countersign=countersign_status(table, known)))
+        names = names_of(self.session, {p.employee_id for i in items for p in i.waiting})
+        for item in items:
+            item.waiting = waiting_labels(item.table, item.waiting, caller.locale, names)
+        return items
 
 
 def _acting_for(table: WorkflowTable, facts: Facts, caller: Caller, allowed: list[Transition]) -> str | None:

@@ -30,8 +30,7 @@ from ..services.compute import CycleError
 from ..services.cycles import create_cycle, off_version_counts, state_counts, submit_drafts, version_counts
 from ..services.document import document_snapshot
 from ..services.errors import NotFound, ServiceError
-from ..services.inbox import SORTS, STATE_ORDER, BadInboxFilter, parse_filters
-from ..services.inbox import inbox as inbox_items
+from ..services.inbox import SORTS, STATE_ORDER, BadInboxFilter, inbox_page, parse_filters
 from ..services.review import review as review_appraisal
 from ..services.transitions import amend_appraisal
 from ..web.context import current_caller, row_or_none
@@ -59,7 +58,7 @@ from .lookup import employee_lookup_field
 # Actions the inbox offers on many appraisals at once (HR submits drafts, reviewers approve).
 BULK_ACTIONS = ("submit", "approve")
 # The inbox shows this many appraisals a page.
-INBOX_PAGE = 100
+INBOX_PAGE = 50
 # At most this many refusals are listed one by one after a bulk action; the rest are counted.
 LISTED_REFUSALS = 10
 
@@ -289,27 +288,30 @@ class AppraisalView(JixiaoModelView):
     def inbox(self):
         """The inbox, searched, filtered and sorted by a GET form, a page of it at a time."""
         person = current_caller()
+        page = request.args.get("page", "1")
+        page = int(page) if page.isdigit() and 0 < len(page) < 6 and int(page) > 0 else 1
         try:
             filters = parse_filters(request.args)
-            items = inbox_items(db.session, person, **filters)
+            items, count, page = inbox_page(db.session, person, page=page, per_page=INBOX_PAGE, **filters)
         except BadInboxFilter as exc:
             flash_error(exc)
-            filters, items = {}, inbox_items(db.session, person)
-        pages = max(1, -(-len(items) // INBOX_PAGE))
-        page = request.args.get("page", "1")
-        page = min(int(page), pages) if page.isdigit() and 0 < len(page) < 6 and int(page) > 0 else 1
+            filters = {}
+            items, count, page = inbox_page(db.session, person, page=page, per_page=INBOX_PAGE)
+        pages = max(1, -(-count // INBOX_PAGE))
         table = workflows.default_table()
         offered = [a for a in BULK_ACTIONS if any(t.action == a for i in items for t in i.actions)]
-        # the choices: cycles and stations of appraisals the person may see (an unpublished cycle is none
-        # of an employee's business)
-        seen = select(Appraisal).where(scope_clause(Appraisal, person.scope))
-        cycles = db.session.scalars(
-            select(Cycle).where(Cycle.id.in_(seen.with_only_columns(Appraisal.cycle_id)))
-            .order_by(Cycle.end.desc(), Cycle.id.desc()).limit(50)).all()
-        stations = db.session.scalars(select(Station).where(
-            Station.id.in_(seen.with_only_columns(Appraisal.station_id))).order_by(Station.code)).all()
+        # the choices: the newest cycles (a reviewer's work spans them; an employee answers published
+        # results only: an unpublished cycle is none of their business) and the stations of the employees
+        # the person may see (a small table, where the appraisals are a large one)
+        scope = person.scope
+        cycles = select(Cycle).order_by(Cycle.end.desc(), Cycle.id.desc()).limit(50)
+        if not person.actor.roles & {p.HR, p.ADMIN, p.STATION_MANAGER, p.SUPERVISOR}:
+            cycles = cycles.where(Cycle.published_at.is_not(None))
+        cycles = db.session.scalars(cycles).all()
+        stations = db.session.scalars(select(Station).where(Station.id.in_(
+            select(Employee.station_id).where(scope_clause(Employee, scope)))).order_by(Station.code)).all()
         return self.render_template(
-            "appraisal/inbox.html", items=items[(page - 1) * INBOX_PAGE:page * INBOX_PAGE], count=len(items),
+            "appraisal/inbox.html", items=items, count=count,
             page=page, pages=pages, filters=filters, sorts=SORTS, states=STATE_ORDER, table=table,
             cycles=cycles, stations=stations, to_local=clock.to_local,
             locale=current_locale(), state_css=STATE_CSS, bulk_actions=offered, max_comment=MAX_COMMENT)
