@@ -80,11 +80,13 @@ def _rendered(chunks: Iterator[list], workers: int, locale: str) -> Iterator[tup
         return
     # forkserver, not fork: the caller may be a threaded web process, possibly rendering PDFs in
     # another thread, and a fork taken while a thread holds a lock inherits it locked. Workers fork
-    # from a clean server that has already imported WeasyPrint. An executor rather than Pool: if
-    # a worker cannot start (e.g. the main script is stdin, which a worker cannot re-import), it
-    # raises BrokenProcessPool where Pool would respawn workers forever.
+    # from a clean, single-threaded server that has already imported WeasyPrint and rendered one
+    # appraisal (app/pdf/preload.py); it lives as long as this process, so later exports fork from
+    # it too. An executor rather than Pool: if a worker cannot start (e.g. the main script is
+    # stdin, which a worker cannot re-import), it raises BrokenProcessPool where Pool would
+    # respawn workers forever.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["app.pdf.render"])
+    context.set_forkserver_preload(["app.pdf.preload"])
     executor = ProcessPoolExecutor(workers, mp_context=context)
     pending: deque[Future] = deque()
     try:

@@ -1,8 +1,9 @@
 """Appraisal snapshot (a plain dict, see README.md) → HTML → PDF bytes, with no Flask app.
 
-Each thread keeps one ``_Renderer``: the Jinja environment, the WeasyPrint font configuration and
-the parsed stylesheets. Parsing CSS and loading fonts costs more than laying out a page, so a
-process that renders many PDFs (an export worker) pays for them once.
+Each thread keeps one ``_Renderer``: the Jinja environment, the WeasyPrint font configuration, the
+parsed stylesheets and the computed styles (styles.py). Parsing CSS, loading fonts and computing the
+template's styles cost more than laying out a page, so a process that renders many PDFs (an export
+worker) pays for them once, and each PDF after the first costs what it would inside one long document.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from app.charts.svg import category_bars, finite_number
 from .fetcher import ASSET_SCHEME, AssetFetcher, RefuseAll
 from .labels import LABELS, normalise_locale
 from .numbers import format_number, measure
+from .sample import sample_snapshot
+from .styles import share_styles
 from .trail import ADJUSTMENT_CHARS, compact_comments, compact_trail, shorten
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "templates" / "pdf"
@@ -63,6 +66,14 @@ def _html_to_pdf(html: str, locale: str) -> bytes:
     document.metadata.attachments = []
     document.url_fetcher = RefuseAll()
     return document.write_pdf(attachments=[])
+
+
+def warm_up() -> None:
+    """Render the sample appraisal once in this process and forget its renderer: what WeasyPrint and
+    the font libraries do only once per process is done, and a process forked afterwards (the
+    export's workers, from its fork server) starts with it done."""
+    render_appraisal_pdf(sample_snapshot())
+    _LOCAL.renderer = None
 
 
 def render_html(snapshots: Iterable[Mapping], locale: str = "zh_CN") -> str:
@@ -124,8 +135,9 @@ def _renderer() -> _Renderer:
         env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=True,
                           undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         env.filters.update(num=_num, pct=_pct, signed=_signed)
-        renderer = _LOCAL.renderer = _Renderer(env=env, fetcher=AssetFetcher(),
-                                               font_config=FontConfiguration())
+        font_config = FontConfiguration()
+        share_styles(font_config)
+        renderer = _LOCAL.renderer = _Renderer(env=env, fetcher=AssetFetcher(), font_config=font_config)
     return renderer
 
 
