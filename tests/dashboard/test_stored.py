@@ -174,3 +174,20 @@ def test_many_stations_keep_the_page_small_and_its_queries_constant(app, login_a
     table = table[:table.index("</table>")]
     ranks = [int(n) for n in re.findall(r"<tr><td>(\d+)</td>", table)]
     assert ranks == list(range(81, 83))  # page 5 of 20: the last two of 82 stations
+
+
+def test_an_indicator_of_many_employees_is_paged(app, login_as):
+    hr = login_as("hr")
+    add_stations(app, 0, 40)  # 120 more appraisals, each with the indicators of the one copied
+    with app.app_context():
+        cycle_id = db.session.scalar(select(Cycle.id).order_by(Cycle.id))
+        having = sum(1 for lines in db.session.scalars(select(Appraisal.snapshot["lines"]).where(
+            Appraisal.cycle_id == cycle_id, Appraisal.is_current.is_(True)))
+            if any(line.get("code") == "kpi_first_fix" for line in lines or []))
+    url = f"/dashboard/indicator/{cycle_id}/kpi_first_fix"
+    first, second = (hr.get(f"{url}?page={n}").get_data(as_text=True) for n in (1, 2))
+    rows = [len(re.findall(r'<td class="text-right jx-nowrap">', html)) for html in (first, second)]
+    assert having > 100 and rows == [100, having - 100]
+    assert 'class="pagination pagination-sm jx-indicator-pages"' in first
+    past_the_end = hr.get(f"{url}?page=99").get_data(as_text=True)  # the last page
+    assert past_the_end.count('<td class="text-right jx-nowrap">') == rows[1]
