@@ -132,11 +132,13 @@ def _write_workbook(app: Flask, write: Write, pipe: _Pipe) -> None:
         pipe.put(_DONE)
     except _ClientGone:
         pass
-    except Exception as exc:  # noqa: BLE001 - handed to the request, which answers or logs it
+    except BaseException as exc:  # handed to the request, which answers or logs it; it never waits in vain
         try:
             pipe.put(_Failed(exc))
         except _ClientGone:
             pass
+        if not isinstance(exc, Exception):
+            raise
 
 
 def _chunks(first, pipe: _Pipe, name: str) -> Iterator[bytes]:
@@ -146,7 +148,7 @@ def _chunks(first, pipe: _Pipe, name: str) -> Iterator[bytes]:
             if isinstance(item, _Failed):
                 log.error("The Excel download %s failed after its first bytes; it is cut off", name,
                           exc_info=item.error)
-                raise ExportBroken(f"{name}: cut off, see the error logged before")
+                raise ExportBroken(f"{name}: cut off") from item.error
             yield item
             item = pipe.queue.get()
     finally:

@@ -49,11 +49,14 @@ def cycle_indicators(session, cycle: Cycle, where: ColumnElement[bool]) -> list[
     templates and of their stations' SWOT items; the cycle's rule-set version first, then any other
     (an appraisal computed with another version)."""
     used: dict[int, set[str]] = {}
+    rulesets: dict = {}  # each version read once, not once per station
     template_code = Appraisal.snapshot[("template", "code")].as_string()
     for version_id, template, station in session.execute(
             select(Appraisal.rule_set_version_id, template_code, Station.code)
             .join(Station, Station.id == Appraisal.station_id).where(where).distinct()):
-        ruleset = ruleset_for_version(session, version_id)
+        ruleset = rulesets.get(version_id)
+        if ruleset is None:
+            ruleset = rulesets[version_id] = ruleset_for_version(session, version_id)
         codes = used.setdefault(version_id, set())
         for item in ruleset.templates:
             if item.code == template:
@@ -64,7 +67,7 @@ def cycle_indicators(session, cycle: Cycle, where: ColumnElement[bool]) -> list[
     versions = sorted(used, key=lambda v: (v != cycle.rule_set_version_id, v))
     found: dict[str, Indicator] = {}
     for version_id in versions:
-        for indicator in ruleset_for_version(session, version_id).indicators:
+        for indicator in rulesets[version_id].indicators:
             if indicator.code in used[version_id]:
                 found.setdefault(indicator.code, indicator)
     return list(found.values())

@@ -76,6 +76,7 @@ WIDTHS = {TEXT: 12, SCORE: 9, SHARE: 9, MONEY: 12, NUMBER: 11, COUNT: 8, DATETIM
 MAX_WIDTH = 48
 
 ROWS_PER_WRITE = 256  # rows joined into one write to the zip (or the waiting sheet's file)
+KNOWN_TEXTS = 4096  # texts a column keeps written (the first ones met)
 
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
 _NOT_FINITE = frozenset({"nan", "inf", "-inf"})
@@ -201,7 +202,7 @@ class Sheet:
         letter = self._letters[index]
         if kind == TEXT:
             return self._text_converter(index)
-        read = {MONEY: stored_money, DATETIME: self._local}.get(kind, number)
+        read = {MONEY: stored_money, DATETIME: self._local}.get(kind)
         epoch = self.ws.parent.epoch
         template = WriteOnlyCell(self.ws)
         template.number_format = FORMATS[kind]
@@ -209,14 +210,22 @@ class Sheet:
 
         def convert(value, row: str) -> str:
             nonlocal middle
-            value = read(value)
-            if value is None:
-                return ""
+            if read is not None:
+                value = read(value)
+                if value is None:
+                    return ""
+                if isinstance(value, dt.datetime):
+                    value = to_excel(value, epoch)
+            elif type(value) not in _NUMBER_TYPES:  # the common case skips number()
+                value = number(value)
+                if value is None:
+                    return ""
             if not middle:
                 middle = f'" s="{template.style_id}" t="n"><v>'
-            if isinstance(value, dt.datetime):
-                value = to_excel(value, epoch)
-            return f'<c r="{letter}{row}{middle}{_number_text(value)}</v></c>'
+            text = "%.16g" % value  # noqa: UP031 - openpyxl's own format, kept for identical cells
+            if text in _NOT_FINITE:
+                text = ""
+            return f'<c r="{letter}{row}{middle}{text}</v></c>'
 
         return convert
 
@@ -225,25 +234,33 @@ class Sheet:
         carries the quote prefix, numbers stay numbers."""
         letter = self._letters[index]
         book = self.book
+        known: dict[str, str] = {}  # a text → its cell after the reference (stations, states repeat)
+
+        def after_reference(value: str) -> str:
+            value = clean_text(value)
+            if looks_like_formula(value):
+                return f' s="{book.quoted_style}" t="inlineStr"><is>{_text_element(value)}</is></c>'
+            if value in ERROR_CODES:  # openpyxl's reading of such a text, kept
+                return f' t="e"><v>{value}</v></c>'
+            if not value:
+                return ' t="inlineStr"/>'
+            return f' t="inlineStr"><is>{_text_element(value)}</is></c>'
 
         def convert(value, row: str) -> str:
             if value is None:
                 return ""
-            if not isinstance(value, str):
+            if type(value) is not str:
                 if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
                     return f'<c r="{letter}{row}" t="n"><v>{_number_text(value)}</v></c>'
                 if isinstance(value, Cell | dt.date | dt.time | dt.timedelta | bool):
                     return self._openpyxl_cell(value, index, row)
                 value = str(value)  # a lazy translation, an enum member
-            value = clean_text(value)
-            if looks_like_formula(value):
-                return (f'<c r="{letter}{row}" s="{book.quoted_style}" t="inlineStr">'
-                        f"<is>{_text_element(value)}</is></c>")
-            if value in ERROR_CODES:  # openpyxl's reading of such a text, kept
-                return f'<c r="{letter}{row}" t="e"><v>{value}</v></c>'
-            if not value:
-                return f'<c r="{letter}{row}" t="inlineStr"/>'
-            return f'<c r="{letter}{row}" t="inlineStr"><is>{_text_element(value)}</is></c>'
+            rest = known.get(value)
+            if rest is None:
+                rest = after_reference(value)
+                if len(known) < KNOWN_TEXTS:
+                    known[value] = rest
+            return f'<c r="{letter}{row}"{rest}'
 
         return convert
 
