@@ -2,10 +2,11 @@
 calibration of one appraisal.
 
 ``GET /api/v1/calibration/<cycle_id>``: every station side by side (grade counts and shares, the spread
-of the totals), the network, each customer segment, the people at the grade boundaries and the policy's
-breaches. HR sees every station; a station manager their own stations (and no network-wide breach);
-anyone else 403. ``POST /api/v1/calibration/appraisal/<id>`` writes a new version with a new grade and/or
-total and a reason; errors by their kind (``app.api.base.service_error``).
+of the totals), the network, each customer segment, the people at the grade boundaries (a page of them:
+``page``, ``page_size``; narrowed by ``station`` id, ``grade`` (``-`` for none) and ``q``, a name or
+number) and the policy's breaches. HR sees every station; a station manager their own stations (and no
+network-wide breach); anyone else 403. ``POST /api/v1/calibration/appraisal/<id>`` writes a new version
+with a new grade and/or total and a reason; errors by their kind (``app.api.base.service_error``).
 """
 
 from __future__ import annotations
@@ -20,11 +21,15 @@ from ..extensions import db
 from ..locales import current_locale
 from ..models import Cycle
 from ..services.calibration import INTERNAL, calibrate
-from ..services.distribution import cycle_distribution
+from ..services.distribution import NO_GRADE, PeopleFilter, cycle_distribution, people
 from ..services.errors import ServiceError
 from ..web.context import MAX_COMMENT, current_caller, row_or_none
 from ..workflow import Refusal
 from .base import service_error
+
+# The boundary people an answer lists at once, unless ``page_size`` says otherwise (at most the maximum).
+PAGE_SIZE = 200
+MAX_PAGE_SIZE = 1000
 
 
 class CalibrationApi(BaseApi):
@@ -50,11 +55,39 @@ class CalibrationApi(BaseApi):
             schema:
               type: integer
             name: cycle_id
+          - in: query
+            schema:
+              type: integer
+            name: page
+            description: the page of the boundary people, from 1 (default 1)
+          - in: query
+            schema:
+              type: integer
+            name: page_size
+            description: boundary people per page (default 200, at most 1000)
+          - in: query
+            schema:
+              type: integer
+            name: station
+            description: only the boundary people of this station (its id)
+          - in: query
+            schema:
+              type: string
+            name: grade
+            description: only those of this grade ("-" for those without one)
+          - in: query
+            schema:
+              type: string
+            name: q
+            description: only those whose name or employee number holds this text
           responses:
             200:
               description: cycle, grades (with labels and minimums), policy, whole_network, network, stations,
                 segments (each with counts, shares, headcount, ungraded and the spread of the totals),
-                boundary, boundary_total, breaches (each with its message)
+                boundary (one page of the people at a grade boundary), boundary_total (how many match),
+                page, page_size, pages, breaches (each with its message)
+            400:
+              $ref: '#/components/responses/400'
             403:
               $ref: '#/components/responses/403'
             404:
@@ -71,9 +104,30 @@ class CalibrationApi(BaseApi):
         cycle = row_or_none(Cycle, cycle_id)
         if cycle is None:
             return self.response_404()
+        args = request.args
+        numbers = {}
+        for name, default in (("page", 1), ("page_size", PAGE_SIZE), ("station", 0)):
+            raw = (args.get(name) or "").strip()
+            if raw and not (raw.isdigit() and len(raw) < 10 and (int(raw) > 0 or name == "station")):
+                return self.response_400(message=_("“%(name)s” is a whole number from 1.", name=name))
+            numbers[name] = int(raw) if raw else default
+        if numbers["page_size"] > MAX_PAGE_SIZE:
+            return self.response_400(message=_("“page_size” is at most %(n)s.", n=MAX_PAGE_SIZE))
+        station = numbers["station"] or None
+        if station is not None and stations is not None and station not in stations:
+            return self.response_404()
+        grade = (args.get("grade") or "").strip()[:16] or None
         locale = current_locale()
-        found = cycle_distribution(db.session, cycle, station_ids=stations, locale=locale)
-        return self.response(200, **found.to_dict(locale))
+        found = cycle_distribution(db.session, cycle, station_ids=stations, locale=locale, boundary_limit=0)
+        if grade is not None and grade != NO_GRADE and grade not in found.grades:
+            return self.response_400(message=_("Choose the grade from the list."))
+        page = people(db.session, cycle, found.bands, station_ids=stations, page=numbers["page"],
+                      size=numbers["page_size"],
+                      where=PeopleFilter(station_id=station, grade=grade,
+                                         text=(args.get("q") or "").strip()[:64] or None))
+        return self.response(200, **dict(found.to_dict(locale), boundary=[p.to_dict() for p in page.rows],
+                                         boundary_total=page.total, page=page.page, page_size=page.size,
+                                         pages=page.pages))
 
     @expose("/appraisal/<int:pk>", methods=["POST"])
     @protect()

@@ -4,27 +4,44 @@ distribution policy's breaches.
 
 Only current appraisal versions count, in any state. An appraisal without a grade is left out of the
 counts, the shares and the headcount (as the policy counts), and reported as ``ungraded``. Everything is
-read with a few queries over columns (grade counts by GROUP BY, the totals of the spread as one ordered
-column list, the boundary people by a range filter), never by loading appraisal rows one by one.
+read with a few queries over columns (grade counts by GROUP BY, the totals of the spread as one column
+list), never by loading appraisal rows; the people (:func:`people`) are read a page at a time, filtered
+and counted in SQL, the page's ids chosen first so that only its rows are read whole.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.sql.functions import aggregate_strings
 
-from ..charts.spread import FiveNumbers, five_numbers
+from ..charts.spread import FiveNumbers, quantile
 from ..models import Appraisal, Cycle, Employee, Station
 from ..models.org import Segment
 from ..rules.policy import Breach, DistributionPolicy, breaches
+from .likes import escape_like
 from .rules import ruleset_for_version
 
 NETWORK, STATION, SEGMENT = "network", "station", "segment"
 SEGMENTS = tuple(s.value for s in Segment)  # enterprise, consumer, mixed
 BOUNDARY_POINTS = 2.0  # a total this close to a band's minimum (either side) is at the boundary
+NO_GRADE = "-"  # the people filter's value for appraisals without a grade
+
+
+def spread_of(totals: Iterable[float]) -> FiveNumbers:
+    """What ``app.charts.spread.five_numbers`` says of these totals, for the floats a total column holds:
+    sorted once, with no per-value conversion (a network's ten thousand totals are read on every view)."""
+    ordered = sorted(t for t in totals if math.isfinite(t))
+    if not ordered:
+        return FiveNumbers(0)
+    return FiveNumbers(len(ordered), round(ordered[0], 2), round(quantile(ordered, 0.25), 2),
+                       round(quantile(ordered, 0.5), 2), round(quantile(ordered, 0.75), 2),
+                       round(ordered[-1], 2), round(math.fsum(ordered) / len(ordered), 2))
 
 
 @dataclass
@@ -38,7 +55,7 @@ class Group:
     station_id: int | None = None
     counts: dict[str, int] = field(default_factory=dict)  # grade → count, in the grades' order
     ungraded: int = 0
-    totals: list[float] = field(default_factory=list)  # ascending, the appraisals that have a total
+    totals: list[float] = field(default_factory=list)  # of the appraisals that have one, in no order
 
     @property
     def headcount(self) -> int:
@@ -51,9 +68,10 @@ class Group:
     def share(self, grade: str) -> float | None:
         return round(self.counts.get(grade, 0) / self.headcount, 4) if self.headcount else None
 
-    @property
+    @cached_property
     def spread(self) -> FiveNumbers:
-        return five_numbers(self.totals)
+        """The five numbers of ``totals`` (read once the totals are all in)."""
+        return spread_of(self.totals)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "key": self.key, "name": self.name, "segment": self.segment,
@@ -63,8 +81,9 @@ class Group:
 
 
 @dataclass(frozen=True)
-class BoundaryPerson:
-    """A current appraisal whose total lies within :data:`BOUNDARY_POINTS` of a grade band's minimum."""
+class Person:
+    """A current appraisal in the people list; ``band`` and ``band_min`` name the grade whose minimum
+    its total lies within :data:`BOUNDARY_POINTS` of (None when it is at no boundary)."""
 
     appraisal_id: int
     employee_no: str
@@ -74,20 +93,58 @@ class BoundaryPerson:
     total: float
     grade: str | None
     state: str
-    band: str  # the grade whose minimum is near
-    band_min: float
+    band: str | None  # the grade whose minimum is near
+    band_min: float | None
     snapshot_hash: str
 
     @property
-    def distance(self) -> float:
-        """Points above (positive) or below (negative) the band's minimum."""
-        return round(self.total - self.band_min, 2)
+    def distance(self) -> float | None:
+        """Points above (positive) or below (negative) the band's minimum; None at no boundary."""
+        return None if self.band_min is None else round(self.total - self.band_min, 2)
 
     def to_dict(self) -> dict:
         return {"appraisal_id": self.appraisal_id, "employee_no": self.employee_no, "name": self.name,
                 "station": self.station_code, "station_name": self.station_name, "total": self.total,
                 "grade": self.grade, "state": self.state, "band": self.band, "band_min": self.band_min,
                 "distance": self.distance, "hash": self.snapshot_hash}
+
+
+BoundaryPerson = Person  # the boundary list's rows are people at a boundary
+
+
+@dataclass(frozen=True)
+class PeopleFilter:
+    """Which people a list shows: of one station, of one grade (:data:`NO_GRADE` for none), whose number
+    or name holds ``text``, and only those at a grade boundary (``boundary``) or everyone."""
+
+    station_id: int | None = None
+    grade: str | None = None
+    text: str | None = None
+    boundary: bool = True
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether anything beyond the default (the boundary people of every station) is asked."""
+        return bool(self.station_id or self.grade or self.text or not self.boundary)
+
+
+@dataclass(frozen=True)
+class PeoplePage:
+    """One page of the people list: its rows, how many match in all, the page (from 1) and its size."""
+
+    rows: list[Person]
+    total: int
+    page: int
+    size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.size)) if self.size else 1
+
+    @property
+    def first(self) -> int:
+        """The position (from 1) of the page's first row; 0 when there is none."""
+        return (self.page - 1) * self.size + 1 if self.rows else 0
 
 
 @dataclass
@@ -197,33 +254,88 @@ def _grade_order(ruleset, found: Iterable[str]) -> list[str]:
     return order + sorted(set(found) - set(order))
 
 
+def _edges(bands: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+    """The grade minimums that are boundaries: every band's but the lowest's (nothing lies below it)."""
+    if len(bands) < 2:
+        return []
+    lowest = min(m for _, m in bands)
+    return [(g, float(m)) for g, m in bands if m > lowest]
+
+
+def _near(edges: Sequence[tuple[str, float]]):
+    return or_(*[Appraisal.total.between(m - BOUNDARY_POINTS, m + BOUNDARY_POINTS) for _, m in edges])
+
+
+def _band(total: float | None, edges: Sequence[tuple[str, float]]) -> tuple[str | None, float | None]:
+    """The boundary ``total`` is at: the nearest grade minimum within :data:`BOUNDARY_POINTS` (the higher
+    one on a tie), else (None, None)."""
+    if total is None or not edges:
+        return None, None
+    band, band_min = min(edges, key=lambda e: (abs(total - e[1]), -e[1]))
+    return (band, band_min) if abs(total - band_min) <= BOUNDARY_POINTS + 1e-9 else (None, None)
+
+
+def people(session, cycle: Cycle, bands: Sequence[tuple[str, float]], *,
+           station_ids: Iterable[int] | None = None, where: PeopleFilter = PeopleFilter(),
+           page: int = 1, size: int | None = 50) -> PeoplePage:
+    """One page of the cycle's current appraisals within ``station_ids`` (all when None) that match
+    ``where``: station by station (in the order they were added), highest total first (those without one
+    last), then in the order they were written.
+    ``bands`` are the rule set's (grade, minimum) pairs; asked for the boundary people, a rule set of
+    fewer than two grades has none. ``size`` None: every match on one page. A page past the last is the
+    last. Three queries: the count, the page's ids, the page's rows."""
+    edges = _edges(bands)
+    if where.boundary and not edges:
+        return PeoplePage([], 0, 1, size or 0)
+    scoped = station_ids
+    if where.station_id is not None:
+        scoped = [where.station_id] if station_ids is None or where.station_id in set(station_ids) else []
+    conditions = list(_current(cycle, scoped))
+    if where.grade == NO_GRADE:
+        conditions.append(or_(Appraisal.grade.is_(None), Appraisal.grade == ""))
+    elif where.grade:
+        conditions.append(Appraisal.grade == where.grade)
+    if where.boundary:
+        conditions += [Appraisal.total.is_not(None), _near(edges)]
+    if where.text:
+        like = f"%{escape_like(where.text)}%"
+        conditions.append(Appraisal.employee_id.in_(
+            select(Employee.id).where(or_(Employee.employee_no.ilike(like, escape="\\"),
+                                          Employee.name.ilike(like, escape="\\")))))
+    total = session.scalar(select(func.count()).select_from(Appraisal).where(*conditions)) or 0
+    size = size if size else max(total, 1)
+    page = min(max(page, 1), max(1, math.ceil(total / size)))
+    if not total:
+        return PeoplePage([], 0, page, size)
+    # The page's ids first, sorted on the appraisal's own narrow columns (an index on the cycle's
+    # stations, grades and totals answers it without reading the rows, and stops after the page): the
+    # rows' other columns (the snapshot's hash is stored after the snapshot) are read for this page only.
+    ids = session.scalars(
+        select(Appraisal.id).where(*conditions)
+        .order_by(Appraisal.station_id, Appraisal.total.desc().nulls_last(), Appraisal.id)
+        .limit(size).offset((page - 1) * size)).all()
+    found = {}
+    for ident, no, name, code, station_name, total_, grade, state, digest in session.execute(
+            select(Appraisal.id, Employee.employee_no, Employee.name, Station.code, Station.name,
+                   Appraisal.total, Appraisal.grade, Appraisal.state, Appraisal.snapshot_hash)
+            .join(Employee, Employee.id == Appraisal.employee_id)
+            .join(Station, Station.id == Appraisal.station_id)
+            .where(Appraisal.id.in_(ids))):
+        band, band_min = _band(total_, edges)
+        found[ident] = Person(ident, no, name, code, station_name, total_, grade,
+                              getattr(state, "value", state), band, band_min, digest)
+    return PeoplePage([found[i] for i in ids if i in found], total, page, size)
+
+
 def _boundary(session, cycle: Cycle, station_ids, bands: Sequence[tuple[str, float]],
-              limit: int | None) -> tuple[list[BoundaryPerson], int]:
+              limit: int | None) -> tuple[list[Person], int]:
     """Current appraisals within :data:`BOUNDARY_POINTS` of a band's minimum (the lowest band has no
     boundary below it), by station, then highest total first (the first ``limit``); and how many there
     are in all."""
-    if len(bands) < 2:
+    if limit == 0 or (station_ids is not None and not list(station_ids)):
         return [], 0
-    lowest = min(m for _, m in bands)
-    edges = [(g, float(m)) for g, m in bands if m > lowest]
-    near = or_(*[Appraisal.total.between(m - BOUNDARY_POINTS, m + BOUNDARY_POINTS) for _, m in edges])
-    where = [*_current(cycle, station_ids), Appraisal.total.is_not(None), near]
-    query = (select(Appraisal.id, Employee.employee_no, Employee.name, Station.code, Station.name,
-                    Appraisal.total, Appraisal.grade, Appraisal.state, Appraisal.snapshot_hash)
-             .join(Employee, Employee.id == Appraisal.employee_id)
-             .join(Station, Station.id == Appraisal.station_id)
-             .where(*where)
-             .order_by(Station.code, Appraisal.total.desc(), Employee.employee_no))
-    if limit is not None:
-        query = query.limit(limit)
-    out = []
-    for ident, no, name, code, station_name, total, grade, state, digest in session.execute(query):
-        band, band_min = min(edges, key=lambda e: (abs(total - e[1]), -e[1]))
-        out.append(BoundaryPerson(ident, no, name, code, station_name, total, grade,
-                                  getattr(state, "value", state), band, band_min, digest))
-    if limit is None or len(out) < limit:
-        return out, len(out)
-    return out, session.scalar(select(func.count()).select_from(Appraisal).where(*where))
+    found = people(session, cycle, bands, station_ids=station_ids, size=limit)
+    return found.rows, found.total
 
 
 def cycle_distribution(session, cycle: Cycle, *, station_ids: Iterable[int] | None = None,
@@ -238,7 +350,17 @@ def cycle_distribution(session, cycle: Cycle, *, station_ids: Iterable[int] | No
     station_ids = None if station_ids is None else sorted(set(station_ids))
     ruleset = _ruleset(session, cycle)
     policy = ruleset.policy if ruleset is not None else None
-    counts = grade_counts_by_station(session, cycle, station_ids)
+    # One GROUP BY gives each station's grade counts and, as one text per station and grade, its totals
+    # (exact: a float's text reads back as the same float), so every group's spread needs no other query.
+    counts: dict[int, dict[str | None, int]] = defaultdict(dict)
+    totals_of: dict[int, list[str]] = defaultdict(list)
+    for sid, grade, count, text in session.execute(
+            select(Appraisal.station_id, Appraisal.grade, func.count(),
+                   aggregate_strings(cast(Appraisal.total, String), ","))
+            .where(*_current(cycle, station_ids)).group_by(Appraisal.station_id, Appraisal.grade)):
+        counts[sid][grade or None] = counts[sid].get(grade or None, 0) + count
+        if text:
+            totals_of[sid].append(text)
     stations = session.execute(select(Station.id, Station.code, Station.name, Station.segment)
                                .where(Station.id.in_(list(counts))).order_by(Station.code)).all()
     found = {g for by_grade in counts.values() for g in by_grade if g is not None}
@@ -255,22 +377,17 @@ def cycle_distribution(session, cycle: Cycle, *, station_ids: Iterable[int] | No
     by_station: dict[int, Group] = {}
     for sid, code, name, segment in stations:
         segment = getattr(segment, "value", segment)
-        by_station[sid] = group(STATION, code, name, segment, sid)
+        station = by_station[sid] = group(STATION, code, name, segment, sid)
         for grade, count in counts[sid].items():
-            for target in (by_station[sid], network, by_segment[segment]):
+            for target in (station, network, by_segment[segment]):
                 if grade is None:
                     target.ungraded += count
                 else:
                     target.counts[grade] += count
-
-    totals = session.execute(select(Appraisal.station_id, Appraisal.total)
-                             .where(*_current(cycle, station_ids), Appraisal.total.is_not(None))
-                             .order_by(Appraisal.total))
-    for sid, total in totals:
-        station = by_station.get(sid)
-        if station is not None:
-            for target in (station, network, by_segment[station.segment]):
-                target.totals.append(total)
+        # Unordered: each group's totals are sorted once, when its spread is first read.
+        station.totals = [float(t) for text in totals_of[sid] for t in text.split(",")]
+        network.totals += station.totals
+        by_segment[segment].totals += station.totals
 
     among = station_ids
     if boundary_station_ids is not None:

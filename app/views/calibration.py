@@ -1,11 +1,15 @@
 """The calibration screen (校准): a cycle's grade distribution with every station side by side against
-the distribution policy, the spread of the totals, the view by customer segment, and the people at the
-grade boundaries, with a form per person for HR (a new grade and/or total with a reason, confirmed on a
-second page before it is written). Station managers see their own stations, read-only; anyone else is
-refused. Thin: the figures come from app.services.distribution, the change from app.services.calibration.
+the distribution policy (a page of stations at a time, or only those that break it), the spread of the
+totals, the view by customer segment, and the people (those at the grade boundaries, or everyone),
+filtered by station, grade and name or number and shown a page at a time, with a form per person for HR
+(a new grade and/or total with a reason, confirmed on a second page before it is written). Station
+managers see their own stations, read-only; anyone else is refused. Thin: the figures come from
+app.services.distribution, the change from app.services.calibration.
 """
 
 from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
@@ -14,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from .. import permissions as p
-from ..charts.spread import SpreadRow, score_spread
+from ..charts.spread import MAX_POINTS, SpreadRow, score_spread
 from ..extensions import db
 from ..hardening import error_response
 from ..locales import current_locale
@@ -24,15 +28,23 @@ from ..services import workflows
 from ..services.appraisals import load
 from ..services.calibration import INTERNAL, SHARED, calibrate, plan
 from ..services.caller import Caller
-from ..services.distribution import Distribution, cycle_distribution
+from ..services.distribution import NO_GRADE, Distribution, PeopleFilter, cycle_distribution, people
 from ..services.errors import NotFound, ServiceError, kind_of, message_of
 from ..services.rules import ruleset_for_version
 from ..web.context import MAX_COMMENT, current_caller, row_or_none
 from ..web.labels import segment_label
 from ..workflow import Refusal
 
-# How many boundary people the screen lists at once (choose a station to see the rest).
-BOUNDARY_ROWS = 200
+# How many people the screen lists on a page, and how many stations its table and chart show at once.
+PEOPLE_PAGE = 50
+STATION_PAGE = 25
+# The most dots the spread chart draws in all (a row with more totals than its share draws its box only).
+CHART_DOTS = 300
+# The query arguments of the screen's filters and pages: what a calibration returns to afterwards.
+FILTER_ARGS = ("station", "grade", "q", "show", "page", "spage", "breach")
+LONGEST_TERM = 64
+# How many of the policy's breaches the screen names above the table (the rest: stations that break it).
+BREACHES_LISTED = 10
 # The status a refused form answers with, by the error's kind.
 FORM_STATUS = {"conflict": 409, "refused": 403, "invalid": 422}
 
@@ -64,6 +76,38 @@ def _form_values(form) -> dict:
             "reason": form.get("reason", "")[:MAX_COMMENT],
             "visibility": form.get("visibility", INTERNAL) if form.get("visibility") in (SHARED, INTERNAL)
             else INTERNAL, "hash": form.get("hash", "")[:64]}
+
+
+def kept_args(values) -> dict[str, str]:
+    """The screen's filter and page arguments among ``values`` (a mapping of query or form arguments),
+    each trimmed and cut to a sane length; empty ones left out."""
+    out = {}
+    for name in FILTER_ARGS:
+        value = (values.get(name) or "").strip()[:LONGEST_TERM]
+        if value:
+            out[name] = value
+    return out
+
+
+def back_args(values) -> dict[str, str]:
+    """The screen's filters a calibration form carries (its ``back`` field, the query string of the list
+    it came from; or a lone ``station`` of an older form), to return to the same list."""
+    back = dict(parse_qsl((values.get("back") or "")[:1000]))
+    if not back and values.get("station"):
+        back = {"station": values.get("station")}
+    return kept_args(back)
+
+
+def back_url(cycle_id: int, args: dict[str, str]) -> str:
+    """The calibration screen with these filters, at its people list."""
+    return url_for("CalibrationView.cycle", cycle_id=cycle_id, **args) + "#boundary"
+
+
+def _page_number(raw: str) -> int | None:
+    """A page number from the query (1 when none is given); None when it is not one."""
+    if not raw:
+        return 1
+    return int(raw) if raw.isdigit() and len(raw) < 7 and int(raw) > 0 else None
 
 
 def breach_messages(dist: Distribution, locale: str) -> dict[tuple[str, str], str]:
@@ -107,10 +151,20 @@ class CalibrationView(BaseView):
             abort(404)
         chosen = self._chosen_station(visible)
         locale = current_locale()
-        dist = cycle_distribution(db.session, cycle, station_ids=visible, locale=locale,
-                                  boundary_limit=BOUNDARY_ROWS,
-                                  boundary_station_ids=[chosen.id] if chosen else None)
-        return self.render_template("calibration/index.html", **self._page(dist, person, chosen))
+        dist = cycle_distribution(db.session, cycle, station_ids=visible, locale=locale, boundary_limit=0)
+        args = kept_args(request.args)
+        grade = args.get("grade", "")
+        if grade and grade != NO_GRADE and grade not in dist.grades:
+            return error_response(400, _("Choose the grade from the list."))
+        pages = [_page_number(args.get(name, "")) for name in ("page", "spage")]
+        if None in pages:
+            return error_response(400, _("A page is a whole number from 1."))
+        where = PeopleFilter(station_id=chosen.id if chosen else None, grade=grade or None,
+                             text=args.get("q") or None, boundary=args.get("show") != "all")
+        found = people(db.session, cycle, dist.bands, station_ids=visible, where=where, page=pages[0],
+                       size=PEOPLE_PAGE)
+        return self.render_template("calibration/index.html",
+                                    **self._page(dist, person, chosen, where, found, pages[1], args))
 
     def _chosen_station(self, visible: list[int] | None) -> Station | None:
         raw = request.args.get("station", "")
@@ -121,22 +175,33 @@ class CalibrationView(BaseView):
             abort(404)
         return station
 
-    def _page(self, dist: Distribution, person: Caller, chosen: Station | None) -> dict:
+    def _page(self, dist: Distribution, person: Caller, chosen: Station | None, where: PeopleFilter,
+              found, station_page: int, args: dict[str, str]) -> dict:
         locale = current_locale()
         flagged = {b.scope for b in dist.breaches}
+        breaking = bool(args.get("breach"))
+        listed = [s for s in dist.stations if s.key in flagged] if breaking else dist.stations
+        station_pages = max(1, -(-len(listed) // STATION_PAGE))
+        station_page = min(station_page, station_pages)
+        shown = listed[(station_page - 1) * STATION_PAGE:station_page * STATION_PAGE]
         network_label = _("Network") if dist.whole_network else _("Stations shown")
         rows = [SpreadRow(network_label, dist.network.totals, "network" in flagged)]
-        rows += [SpreadRow(f"{s.key} {s.name}", s.totals, s.key in flagged) for s in dist.stations]
+        rows += [SpreadRow(f"{s.key} {s.name}", s.totals, s.key in flagged) for s in shown]
         segments = [s for s in dist.segments if s.appraisals]
         segment_rows = [SpreadRow(segment_label(s.key), s.totals) for s in segments]
         table = workflows.workflow_table(db.session, dist.cycle.rule_set_version_id) \
             if dist.cycle.rule_set_version_id else workflows.default_table()
         return dict(
             dist=dist, cycle=dist.cycle, locale=locale, network_label=network_label,
-            spread_chart=score_spread(rows, dist.bands), segments=segments,
+            spread_chart=score_spread(rows, dist.bands, max_points=min(MAX_POINTS, CHART_DOTS // len(rows))),
+            segments=segments,
             segment_chart=score_spread(segment_rows, dist.bands) if segments else None,
             segment_label=segment_label, may_calibrate=may_calibrate(person), chosen=chosen,
-            stations=dist.stations, table=table, max_comment=MAX_COMMENT, shown_rows=BOUNDARY_ROWS,
+            stations=dist.stations, shown_stations=shown, station_page=station_page,
+            station_size=STATION_PAGE, breaches_listed=BREACHES_LISTED,
+            station_pages=station_pages, listed_stations=len(listed), breaking=breaking,
+            breaking_stations=len(flagged - {"network"}), table=table, max_comment=MAX_COMMENT,
+            where=where, found=found, no_grade=NO_GRADE, args=args, back=urlencode(args),
             breach_messages=breach_messages(dist, locale),
             number=_number, values={}, errors={},
         )
@@ -182,8 +247,7 @@ class CalibrationView(BaseView):
         flash(_("Calibrated %(name)s: grade %(grade)s, total %(total)s (version %(version)s).",
                 name=new.snapshot["employee"]["name"], grade=new.grade or "N/A", total=_number(new.total),
                 version=new.version), "success")
-        return redirect(url_for("CalibrationView.cycle", cycle_id=cycle_id,
-                                station=request.form.get("station") or None) + "#boundary")
+        return redirect(back_url(cycle_id, back_args(request.form)))
 
     @staticmethod
     def _errors(exc) -> dict[str, str]:
@@ -196,9 +260,10 @@ class CalibrationView(BaseView):
         locale = current_locale()
         table = workflows.workflow_table(db.session, appraisal.rule_set_version_id)
         from_rules = [g for g, _m in cycle_grades(appraisal)]
+        back = back_args(request.values)
         return dict(appraisal=appraisal, snapshot=appraisal.snapshot, table=table, locale=locale,
                     grades=from_rules, number=_number, measure=measure, max_comment=MAX_COMMENT,
-                    station_filter=request.values.get("station", ""))
+                    back=urlencode(back), back_url=back_url(appraisal.cycle_id, back))
 
     def _form(self, appraisal: Appraisal, values: dict, errors: dict, status: int = 200):
         for message in errors.values():

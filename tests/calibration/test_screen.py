@@ -117,15 +117,18 @@ def test_the_form_checks_then_writes_after_confirmation(app, login_as, approved)
     assert f'action="/calibration/{cycle}/appraisal/{approved}"' in html
     token = csrf_token(c, f"/calibration/{cycle}")
     form = {"grade": "", "total": "91", "reason": "服务难度高", "visibility": "internal", "hash": old_hash,
-            "csrf_token": token, "action": "preview"}
+            "csrf_token": token, "action": "preview", "back": "show=all&grade=B&page=1&next=//evil.example"}
     preview = c.post(f"/calibration/{cycle}/appraisal/{approved}", data=form)
     assert preview.status_code == 200
     page = preview.get_data(as_text=True)
     assert "确认修改" in page and "确认校准" in page and "服务难度高" in page and "91" in page
+    assert 'name="back" value="grade=B&amp;show=all&amp;page=1"' in page  # the list's filters, nothing else
+    assert f'href="/calibration/{cycle}?grade=B&amp;show=all&amp;page=1#boundary"' in page
     with app.app_context():
         assert current(cycle, "EMP10").id == approved  # nothing written yet
     done = c.post(f"/calibration/{cycle}/appraisal/{approved}", data=dict(form, action="confirm"))
-    assert done.status_code == 302 and done.headers["Location"].endswith(f"/calibration/{cycle}#boundary")
+    assert done.status_code == 302
+    assert done.headers["Location"].endswith(f"/calibration/{cycle}?grade=B&show=all&page=1#boundary")
     with app.app_context():
         new = current(cycle, "EMP10")
         assert (new.version, new.total, new.grade) == (2, 91.0, "A")
