@@ -2,7 +2,8 @@
 
 Only current appraisal versions count. Totals, grades and rankings are GROUP BY queries; the
 category and indicator figures live in each appraisal's snapshot, so those queries read just that
-part of the JSON (``snapshot -> 'category_scores'`` / ``'lines'``) and average in Python.
+part of the JSON (``snapshot -> 'category_scores'`` / ``'lines'``) and average in Python, in id order, as
+app.services.dashboard_store sums the figures it stores (the same rows give the same rounding).
 
 A cycle recomputed on a new rule set keeps the appraisals past review on the version they were computed
 with: indicators are then averaged per rule-set version, each mean saying how many of the people shown
@@ -67,7 +68,7 @@ def category_history(session, scope: Scope, cycle_list: list[Cycle], station_ids
     if not chosen:
         return {}
     query = (select(Appraisal.station_id, Appraisal.cycle_id, Appraisal.snapshot["category_scores"])
-             .where(_current(scope), Appraisal.cycle_id.in_([c.id for c in chosen])))
+             .where(_current(scope), Appraisal.cycle_id.in_([c.id for c in chosen])).order_by(Appraisal.id))
     if station_ids is not None:
         query = query.where(Appraisal.station_id.in_(list(station_ids)))
     sums: dict[int, dict[str, dict[int, list[float]]]] = defaultdict(
@@ -173,7 +174,7 @@ def indicator_summary(session, scope: Scope, cycle_id: int,
     appraisals are on several rule-set versions, one row per indicator and version."""
     query = (select(RuleSetVersion.number, Appraisal.snapshot["lines"])
              .join(RuleSetVersion, RuleSetVersion.id == Appraisal.rule_set_version_id)
-             .where(_current(scope), Appraisal.cycle_id == cycle_id))
+             .where(_current(scope), Appraisal.cycle_id == cycle_id).order_by(Appraisal.id))
     if station_id is not None:
         query = query.where(Appraisal.station_id == station_id)
     rows = session.execute(query).all()
