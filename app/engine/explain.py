@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+_INFINITIES = (math.inf, -math.inf)
+_PLAIN = (float, bool, type(None))  # values whose text never holds white space
+
 
 @dataclass(frozen=True)
 class TraceStep:
@@ -37,6 +40,16 @@ class TraceContext:
 
 def format_value(value, locale: str | None = "zh_CN") -> str:
     """A value as a person reads it: 92, 0.92, N/A, 是/否 (true/false), "A"."""
+    if value.__class__ is float:  # the common case first, the same text as the general branch below
+        if value.is_integer():  # finite
+            if -1e15 < value < 1e15:
+                return str(int(value))
+            return f"{value:.4f}".rstrip("0").rstrip(".")
+        if value != value or value in _INFINITIES:
+            return str(value)
+        if value >= 0.01 or value <= -0.01:
+            return f"{value:.4f}".rstrip("0").rstrip(".")
+        return f"{value:.3g}"
     if value.__class__ is float or (isinstance(value, int) and not isinstance(value, bool)):
         number = float(value)
         if not math.isfinite(number):
@@ -102,6 +115,42 @@ def render_pieces(pieces: tuple[str, ...], values, result, locale: str | None = 
         parts.append(piece)
     body = " ".join("".join(parts).split())
     return f"{body} = {format_value(result, locale)}"
+
+
+def line_template(pieces: tuple[str, ...]) -> tuple[str, ...]:
+    """``pieces`` (see :func:`line_pieces`) with their white space already as :func:`render_pieces`
+    leaves it, and the space before each value included: joined with the values' texts in between,
+    they make the line's body, provided no value's text holds white space (a text value may)."""
+    last = len(pieces) - 1
+    if last == 0:
+        return (" ".join(pieces[0].split()),)
+    out = []
+    for i, piece in enumerate(pieces):
+        segment = piece if i == last else piece + " "  # the space render_pieces puts before a value
+        words = segment.split()
+        if not words:
+            out.append("" if i in (0, last) else " ")
+            continue
+        lead = " " if i > 0 and segment[0].isspace() else ""
+        trail = " " if i < last and segment[-1].isspace() else ""
+        out.append(lead + " ".join(words) + trail)
+    return tuple(out)
+
+
+def render_template(template: tuple[str, ...], pieces: tuple[str, ...], values, result,
+                    locale: str | None = "zh_CN") -> str:
+    """What ``render_pieces(pieces, values, result, locale)`` gives, made from ``line_template(pieces)``
+    by concatenation unless a value's text has white space that :func:`render_pieces` would change."""
+    parts = [template[0]]
+    for value, piece in zip(values, template[1:], strict=True):
+        text = format_value(value, locale)
+        if value.__class__ not in _PLAIN and (not text or " ".join(text.split()) != text):
+            return render_pieces(pieces, values, result, locale)
+        parts.append(text)
+        parts.append(piece)
+    parts.append(" = ")
+    parts.append(format_value(result, locale))
+    return "".join(parts)
 
 
 def render_line(source: str, symbols: dict[int, str], shown: list[tuple[int, int, object]], result,

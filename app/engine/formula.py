@@ -9,11 +9,20 @@ from . import ops
 from .catalogue import Catalogue
 from .compile import Compiler, guarded_call, translate
 from .errors import FormulaError
-from .explain import TraceContext, TraceStep, line_pieces, operator_symbols, render_pieces
+from .explain import (
+    TraceContext,
+    TraceStep,
+    line_pieces,
+    line_template,
+    operator_symbols,
+    render_template,
+)
+from .limits import MAX_MAGNITUDE
 from .ops import finish
 from .validate import Checked, check
 
 _EMPTY: dict = {}
+_M = MAX_MAGNITUDE
 Values = Mapping[str, "float | str | None"]
 Tags = Mapping[str, int]
 
@@ -23,7 +32,8 @@ class Formula:
     codes it reads, ``tag_words`` the words it passes to TAGGED / TAGGED_RATE. Immutable and safe to share
     between threads: evaluation keeps no state on the instance."""
 
-    __slots__ = ("source", "names", "tag_words", "_checked", "_fn", "_traced", "_shown", "_pieces", "_typed")
+    __slots__ = ("source", "names", "tag_words", "_checked", "_fn", "_traced", "_shown", "_pieces", "_typed",
+                 "_template", "_labelled_line")
 
     def __init__(self, checked: Checked):
         self.source = checked.source
@@ -37,6 +47,8 @@ class Formula:
         ends = sorted(after)
         self._shown = [after[end] for end in ends]
         self._pieces = line_pieces(self.source, operator_symbols(checked.text), ends)
+        self._template = line_template(self._pieces)
+        self._labelled_line = None  # (labels, pieces, template) of the last ``labels`` asked for
         # per cut: the name typed just before it, so that a line can print another name there
         typed = {end: self.source[start:end] for start, end, _key in _shown_spans(checked.tree)}
         self._typed = tuple(typed.get(end, "") for end in ends)
@@ -89,8 +101,18 @@ class Formula:
         it instead of as it was typed (``一次修复率`` reads ``First-time fix rate`` on English pages)."""
         value = self.evaluate(values, tags)
         values = _EMPTY if values is None else values
-        shown = [_shown_value(key, values, tags) for key in self._shown]
-        return value, render_pieces(self._labelled(labels) if labels else self._pieces, shown, value, locale)
+        shown = []
+        for key in self._shown:
+            x = values.get(key[1]) if key[0] == "name" else None
+            # a number in range prints as it is; anything else goes through the checks of _shown_value
+            shown.append(x if x.__class__ is float and -_M <= x <= _M else _shown_value(key, values, tags))
+        if labels:
+            kept = self._labelled_line
+            if kept is None or kept[0] is not labels:  # one mapping is used throughout (the English names)
+                pieces = self._labelled(labels)
+                kept = self._labelled_line = (labels, pieces, line_template(pieces))
+            return value, render_template(kept[2], kept[1], shown, value, locale)
+        return value, render_template(self._template, self._pieces, shown, value, locale)
 
     def _labelled(self, labels: Mapping[str, str]) -> tuple[str, ...]:
         pieces = list(self._pieces)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 import threading
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from app.engine import TraceStep, builtin_catalogue, compile_formula, format_value
+from app.engine.explain import line_template, render_pieces, render_template
 from tests.engine.support import CATALOGUE, VALUES
 
 BUILTIN = builtin_catalogue()
@@ -100,3 +105,42 @@ def test_formula_pickles_and_is_shared_between_threads():
     for thread in threads:
         thread.join()
     assert results == [True] * 8
+
+
+# -- the line made from precomputed pieces is the line render_pieces makes --------------------------------
+_PIECE = st.text(alphabet=" \t\n\u3000ab(),+÷×'\"一率", max_size=8)
+_VALUE = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=True, allow_infinity=True),
+                   st.integers(-10**17, 10**17), st.text(alphabet=" \ta\u3000b", max_size=4))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECE, min_size=1, max_size=5).flatmap(
+    lambda pieces: st.tuples(st.just(tuple(pieces)), st.lists(_VALUE, min_size=len(pieces) - 1,
+                                                              max_size=len(pieces) - 1))),
+       _VALUE, st.sampled_from(["zh_CN", "en"]))
+def test_template_line_is_the_rendered_line(pieces_values, result, locale):
+    pieces, values = pieces_values
+    assert render_template(line_template(pieces), pieces, values, result, locale) == render_pieces(
+        pieces, values, result, locale)
+
+
+def test_format_value_of_floats_as_before():
+    def general(number):  # the general branch, which the float fast path must equal
+        if not math.isfinite(number):
+            return str(number)
+        if number.is_integer() and abs(number) < 1e15:
+            return str(int(number))
+        if abs(number) >= 0.01:
+            return f"{number:.4f}".rstrip("0").rstrip(".")
+        return f"{number:.3g}"
+    for number in (0.0, -0.0, 1.0, -1.0, 0.01, -0.01, 0.00999, 1e15, -1e15, 1e15 - 1, 3e16, 1e300, 0.125,
+                   1 / 3, -2.5e-7, math.inf, -math.inf, math.nan, 92.00004, 99.99999):
+        assert format_value(number) == general(number), number
+
+
+def test_lines_of_typed_spaces_and_english_names():
+    formula = compile_formula("  一次修复率   *  100 +\n 工单数 ", BUILTIN)
+    values = {"first_fix_rate": 0.5, "orders": 3.0}
+    assert formula.describe(values) == "一次修复率 0.5 × 100 + 工单数 3 = 53"
+    assert formula.explain_text(values, locale="en", labels={"first_fix_rate": "First-time fix rate"}) == (
+        53.0, "First-time fix rate 0.5 × 100 + 工单数 3 = 53")
