@@ -109,6 +109,13 @@ class Appraisal(Model):
         UniqueConstraint("cycle_id", "employee_id", "version", name="uq_appraisal_cycle_employee_version"),
         Index("ix_appraisal_cycle_current", "cycle_id", "is_current"),
         Index("ix_appraisal_state", "state"),
+        # The lists (app.web.datamodel): a page's keys are read from an index in the page's order, never
+        # from the rows (a snapshot each). The keys alone, for a deep page in the default order (on
+        # PostgreSQL the primary key's index would do; SQLite keeps the rows in its key's b-tree).
+        Index("ix_appraisal_id", "id"),
+        Index("ix_appraisal_total", "total"),
+        Index("ix_appraisal_cycle_total", "cycle_id", "total"),
+        Index("ix_appraisal_cycle_station", "cycle_id", "station_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -48,6 +48,10 @@ class WorkOrder(Model):
             "customer_type", "response_hours", "sla_response_hours", "repair_hours", "parts_cost",
             "service_fee", "parts_delay", "tags",
         ),
+        # The list API's filter by technician number, and the keys alone for its deep pages (see
+        # ix_appraisal_id).
+        Index("ix_work_order_technician_no", "technician_no"),
+        Index("ix_work_order_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
