@@ -9,6 +9,9 @@ FROM work_order GROUP BY technician_no`` of the metrics bench on the same databa
 
     {"employees", "orders", "compute_s", "scan_s", "ratio", "peak_rss_mb", ...}
 
+``read_s``, ``score_s``, ``write_s`` split ``compute_s`` (reading with the metrics, scoring, writing);
+``compute_cpu_s`` is the CPU time of a compute, scoring workers included.
+
     .venv/bin/python bench/cycle.py [--orders N] [--employees M] [--runs K] [--db PATH] [--keep DIR]
 
 ``--db`` reuses a database built before (e.g. by ``bench/metrics.py --keep DIR``: DIR/bench.db).
@@ -46,6 +49,20 @@ def build(work: Path, orders: int, employees: int) -> Path:
     if done.returncode != 0:
         raise SystemExit(f"building the data failed:\n{done.stdout}\n{done.stderr[-4000:]}")
     return work / "bench.db"
+
+
+def cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (the scoring workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def marker(marks: dict):
+    """A compute's progress callback noting when the metrics are done and when writing starts."""
+    def progress(stage: str, done: int, total: int) -> None:
+        if (stage, done) in (("metrics", 1), ("write", 0)):
+            marks[stage] = time.perf_counter()
+    return progress
 
 
 def main() -> None:
@@ -90,14 +107,21 @@ def main() -> None:
         scans, computes = [], []
         first = None
         tag = int(time.time())
+        cpus, stages = [], []
         for run in range(args.runs):
             t0 = time.perf_counter()
             session.execute(scan).all()
             scans.append(time.perf_counter() - t0)
             cycle = create_cycle(session, f"bench-{tag}-{run}", START, END)
+            marks: dict[str, float] = {}
+            cpu0 = cpu_seconds()
             t0 = time.perf_counter()
-            result = compute_cycle(session, cycle)
-            computes.append(time.perf_counter() - t0)
+            result = compute_cycle(session, cycle, progress=marker(marks))
+            end = time.perf_counter()
+            computes.append(end - t0)
+            cpus.append(cpu_seconds() - cpu0)
+            scored, written = marks["metrics"], marks["write"]
+            stages.append((scored - t0, written - scored, end - written))
             first = first or result
         t0 = time.perf_counter()
         again = compute_cycle(session, cycle)  # nothing changed: a recompute reads and compares only
@@ -119,6 +143,12 @@ def main() -> None:
         # this process built the data, its children include the import, so the figure is left out
         "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
         if args.db else None,
+        # where a compute's time goes (medians): reading with the metrics, scoring, writing; and the CPU
+        # seconds of this process and its scoring workers, steadier than wall time on a loaded machine
+        "read_s": round(statistics.median(s[0] for s in stages), 2),
+        "score_s": round(statistics.median(s[1] for s in stages), 2),
+        "write_s": round(statistics.median(s[2] for s in stages), 2),
+        "compute_cpu_s": round(statistics.median(cpus), 2),
         "appraisals": appraisals,
         "skipped": len(first.skipped),
         "recompute_unchanged_s": round(recompute_s, 2),
