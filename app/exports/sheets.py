@@ -75,8 +75,8 @@ FORMATS = {SCORE: "0.00", SHARE: "0.0%", MONEY: "#,##0", NUMBER: "#,##0.00", COU
 WIDTHS = {TEXT: 12, SCORE: 9, SHARE: 9, MONEY: 12, NUMBER: 11, COUNT: 8, DATETIME: 17}
 MAX_WIDTH = 48
 
-ROWS_PER_WRITE = 256  # rows joined into one write to the zip (or the waiting sheet's file)
-KNOWN_TEXTS = 4096  # texts a column keeps written (the first ones met)
+ROWS_PER_WRITE = 64  # rows joined into one write to the zip (or the waiting sheet's file)
+KNOWN_TEXTS = 1024  # texts a column keeps written (the first met): codes, states, grades repeat
 
 _BAD_TITLE = re.compile(r"[\[\]:*?/\\]")
 _NOT_FINITE = frozenset({"nan", "inf", "-inf"})
