@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, false, func, literal, or_, select
 
 from .. import clock
-from ..models import Appraisal, Cycle, Employee, Station
+from ..models import Appraisal, AuditEvent, Cycle, Employee, RuleSetVersion, Station
 from ..scoping import scope_clause
 from ..workflow import (
     APPROVAL_STATES,
@@ -181,6 +181,9 @@ def tally(session, caller: Caller, at: dt.datetime | None = None) -> dict[str, t
 # depends on the row and the group passes the decision with the row's own facts left out.
 
 ALL, NONE, PER_ROW = "all", "none", "per_row"
+# The cycle in the groups' conditions, as an expression: the rows are found by their state (indexed) and
+# tested against the groups, rather than each group reading its whole cycle through the cycle's index.
+_CYCLE = Appraisal.cycle_id + 0
 SUPERVISOR_ID = REVIEWER_ID.element  # the reviewer of the appraisal, else the employee's supervisor
 
 
@@ -247,10 +250,22 @@ def _facts(table: WorkflowTable, row, rounds: Mapping | None = None, seats: Mapp
                  countersigns=(seats or {}).get(row.id, ()))
 
 
+def _left_an_approval_state(session, ids: list[int]) -> list[int]:
+    """Those of ``ids`` that ever left an approval state: the others have taken no approval step, so
+    their round has none (one statement per 500, each on the events' appraisal index)."""
+    out: list[int] = []
+    for start in range(0, len(ids), 500):
+        out += session.scalars(select(AuditEvent.appraisal_id).distinct().where(
+            AuditEvent.appraisal_id.in_(ids[start:start + 500]),
+            AuditEvent.from_state.in_(sorted(s.value for s in APPROVAL_STATES)),
+            AuditEvent.to_state != AuditEvent.from_state)).all()
+    return out
+
+
 def _row_facts(session, rows, tables: Mapping[int, WorkflowTable]) -> dict[int, Facts]:
     """The exact workflow facts of these rows (their round in an approval state, their countersign seats
     where their state has a countersigned row)."""
-    in_approval = [r.id for r in rows if r.state.value in APPROVAL_STATES]
+    in_approval = _left_an_approval_state(session, [r.id for r in rows if r.state.value in APPROVAL_STATES])
     rounds = round_facts(session, in_approval) if in_approval else {}
     countersigned = [r.id for r in rows if any(t.countersign for t in
                                                tables[r.rule_set_version_id].transitions_from(r.state.value))]
@@ -282,7 +297,12 @@ class Waiting:
         # Only states where some transition could be this actor's, by role, reach the groups.
         roles = set(actor.roles).union(*(p.roles for p in actor.acting_for))
         states: set[str] = set()
-        for version in session.scalars(select(Appraisal.rule_set_version_id).distinct()).all():
+        # the workflows appraisals are computed with: the published rule-set versions and the cycles' ones
+        # (a small table each, where the appraisals are a large one)
+        versions = session.scalars(select(RuleSetVersion.id).where(
+            RuleSetVersion.published_at.is_not(None)
+            | RuleSetVersion.id.in_(select(Cycle.rule_set_version_id)))).all()
+        for version in versions:
             self.tables[version] = table = workflows.workflow_table(session, version)
             states |= acting_states(table, roles)
         # the states where the employee's supervisor and station matter (the others need no join)
@@ -351,7 +371,7 @@ class Waiting:
         return out
 
     def _condition(self, group: _Group):
-        return and_(Appraisal.cycle_id == group.cycle_id, Appraisal.state == group.state,
+        return and_(_CYCLE == group.cycle_id, Appraisal.state == group.state,
                     Appraisal.rule_set_version_id == group.version,
                     *(f == v for f, v in zip(self._flags_of(group.state), group.flags, strict=True)
                       if f is not None))
@@ -360,6 +380,8 @@ class Waiting:
         """Each group's verdict, from its first appraisal: all wait, none does, or per row."""
         if not self.groups:
             return {}
+        for version in {g.version for g in self.groups} - set(self.tables):  # not expected: see __init__
+            self.tables[version] = workflows.workflow_table(self.session, version)
         firsts = {r.id: r for r in self.session.execute(
             self._rows(Appraisal.id.in_([g.first for g in self.groups]))).all()}
         relaxed: dict[int, WorkflowTable] = {}
@@ -382,8 +404,9 @@ class Waiting:
             return [], {}
         by_key = {(g.cycle_id, g.state, g.version, g.flags): g for g in groups}
         flags = [f.label(f"f{i}") for i, (f, _people) in enumerate(self.flags)]
-        rows = self.session.execute(self._rows(or_(*(self._condition(g) for g in groups)))
-                                    .add_columns(*flags)).all()
+        condition = and_(Appraisal.state.in_(sorted({g.state for g in groups})),
+                         or_(*(self._condition(g) for g in groups)))
+        rows = self.session.execute(self._rows(condition).add_columns(*flags)).all()
         facts = _row_facts(self.session, rows, self.tables)
         refused, accepted = [], {}
         width = len(flags)
@@ -412,9 +435,10 @@ class Waiting:
             else:
                 partial += [g for g in mine if self.verdicts[g] != NONE]
         parts = [and_(Appraisal.state == s, Appraisal.rule_set_version_id == v,
-                      Appraisal.cycle_id.in_(sorted(cycles))) for (s, v), cycles in sorted(whole.items())]
+                      _CYCLE.in_(sorted(cycles))) for (s, v), cycles in sorted(whole.items())]
         parts += [self._condition(g) for g in partial]
-        condition = or_(*parts)
+        # the states first: an index on the state narrows the rows before the groups' test
+        condition = and_(Appraisal.state.in_(sorted({g.state for g in groups})), or_(*parts))
         if self.refused:
             condition = condition & Appraisal.id.not_in(self.refused)
         return condition
