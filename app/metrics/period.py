@@ -24,6 +24,7 @@ import datetime as dt
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from operator import add
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,53 +42,39 @@ CODES: tuple[str, ...] = (
 MAX_FILTER_IDS = 1000
 
 
+# The additive figures of one employee or station, in the order the passes return them: each pass
+# fills one slice (see ``queries``), the order pass last, followed by its tag counts.
 FIELDS: tuple[str, ...] = (
-    "orders", "first_fixed", "reworked", "reworked_first_fixed", "repair_sum", "repair_n", "response_sum",
-    "response_n", "sla_n", "sla_met", "parts_sum", "parts_n", "fee_sum", "fee_n", "delayed", "enterprise",
-    "surveys", "attitude_sum", "quality_sum", "speed_sum", "cost_sum", "cost_n",
+    "reworked", "reworked_first_fixed", "surveys", "attitude_sum", "quality_sum", "speed_sum", "cost_sum",
+    "cost_n", "orders", "first_fixed", "repair_sum", "repair_n", "response_sum", "response_n", "sla_n",
+    "sla_met", "parts_sum", "parts_any", "fee_sum", "delayed", "enterprise",
 )
-_AT = {name: i for i, name in enumerate(FIELDS)}
-
-
-def _ratio(part: float, whole: float) -> float | None:
-    return part / whole if whole else None
 
 
 def metrics_of(sums: list[float], days: int) -> dict[str, float | None]:
     """The metrics of one employee or station from its additive figures (see ``FIELDS``)."""
-    (n, first_fixed, reworked, reworked_first_fixed, repair_sum, repair_n, response_sum, response_n, sla_n,
-     sla_met, parts_sum, parts_n, fee_sum, fee_n, delayed, enterprise, surveys, attitude_sum, quality_sum,
-     speed_sum, cost_sum, cost_n) = sums
+    (reworked, reworked_first_fixed, surveys, attitude_sum, quality_sum, speed_sum, cost_sum, cost_n, n,
+     first_fixed, repair_sum, repair_n, response_sum, response_n, sla_n, sla_met, parts_sum, parts_any,
+     fee_sum, delayed, enterprise) = sums[:len(FIELDS)]
+    # Each ratio is None when its denominator is 0 (written out: ten thousand employees per period).
     return {
         "orders": float(n) if n else None,
-        "satisfaction": _ratio((attitude_sum + quality_sum + speed_sum) / 3, surveys),
-        "attitude": _ratio(attitude_sum, surveys),
-        "repair_quality": _ratio(quality_sum, surveys),
-        "speed_rating": _ratio(speed_sum, surveys),
-        "survey_rate": _ratio(surveys, n),
-        "first_fix_rate": _ratio(first_fixed - reworked_first_fixed, n),
-        "rework_rate": _ratio(reworked, n),
-        "avg_repair_hours": _ratio(repair_sum, repair_n),
-        "avg_response_hours": _ratio(response_sum, response_n),
-        "sla_rate": _ratio(sla_met, sla_n),
-        "parts_cost_per_order": _ratio(parts_sum, n) if parts_n else None,
-        "labor_cost_ratio": _ratio(cost_sum, fee_sum) if cost_n and fee_n else None,
+        "satisfaction": (attitude_sum + quality_sum + speed_sum) / 3 / surveys if surveys else None,
+        "attitude": attitude_sum / surveys if surveys else None,
+        "repair_quality": quality_sum / surveys if surveys else None,
+        "speed_rating": speed_sum / surveys if surveys else None,
+        "survey_rate": surveys / n if n else None,
+        "first_fix_rate": (first_fixed - reworked_first_fixed) / n if n else None,
+        "rework_rate": reworked / n if n else None,
+        "avg_repair_hours": repair_sum / repair_n if repair_n else None,
+        "avg_response_hours": response_sum / response_n if response_n else None,
+        "sla_rate": sla_met / sla_n if sla_n else None,
+        "parts_cost_per_order": parts_sum / n if parts_any and n else None,
+        "labor_cost_ratio": cost_sum / fee_sum if cost_n and fee_sum else None,  # no fee: no revenue
         "parts_delay_count": float(delayed) if n else None,
-        "enterprise_share": _ratio(enterprise, n),
+        "enterprise_share": enterprise / n if n else None,
         "period_days": float(days),
     }
-
-
-def _adder(names: tuple[str, ...]):
-    """A function adding a query row's figures (named ``names``) into a sums list."""
-    positions = [_AT[name] for name in names]
-
-    def add(sums: list[float], values) -> None:
-        for i, value in zip(positions, values, strict=False):
-            if value:
-                sums[i] += value
-
-    return add
 
 
 @dataclass
@@ -185,32 +172,26 @@ def compute_metrics(
     if filter_employees is None or filter_stations is None:
         filter_employees = filter_stations = None  # one side unbounded: read everything
 
-    # Each query row is a (technician, station) group: it adds into that employee's sums and that
-    # station's sums. A few thousand groups, no ORM objects.
-    width = len(FIELDS)
-    by_employee = {e: [0] * width for e in people}
-    by_station = {st: [0] * width for st in wanted_stations}
-    tag_counts = {e: [0] * len(words) for e in people}
-    passes = [queries.order_groups, *([queries.tag_groups] if words else []), queries.survey_groups,
-              queries.rework_groups, queries.cost_groups]  # the longest first
+    # Each query row is a (technician, station) group: its figures add into one slice of that
+    # employee's sums and of that station's, element by element in C (``map(add, …)``). A few
+    # thousand groups, no ORM objects. The order pass's tag counts follow ``FIELDS``.
+    columns = FIELDS + tuple(f"tag{i}" for i in range(len(words)))
+    by_employee = {e: [0] * len(columns) for e in people}
+    by_station = {st: [0] * len(columns) for st in wanted_stations}
+    passes = [queries.order_groups, queries.survey_groups, queries.rework_groups,
+              queries.cost_groups]  # the longest first
     arguments = (lower, upper, words, filter_employees, filter_stations)
-    for query, (names, rows) in zip(passes, _run(session, passes, arguments, threads), strict=True):
-        if query is queries.tag_groups:
-            for row in rows:
-                counts = tag_counts.get(row[0])
-                if counts is not None:
-                    for i, n in enumerate(row[2:]):
-                        counts[i] += n or 0
-            continue
-        add = _adder(names)
-        for row in rows:
-            employee, station, values = row[0], row[1], row[2:2 + len(names)]
+    for names, rows in _run(session, passes, arguments, threads):
+        at = columns.index(names[0])
+        end_at = at + len(names)
+        assert columns[at:end_at] == names, names  # FIELDS and the queries agree
+        for employee, station, *values in rows:
             sums = by_employee.get(employee)
             if sums is not None:
-                add(sums, values)
+                sums[at:end_at] = map(add, sums[at:end_at], values)
             sums = by_station.get(station)
             if sums is not None:
-                add(sums, values)
+                sums[at:end_at] = map(add, sums[at:end_at], values)
 
     days = (end - start).days + 1
     return PeriodMetrics(
@@ -218,6 +199,6 @@ def compute_metrics(
         end=end,
         employees={e: metrics_of(v, days) for e, v in by_employee.items()},
         stations={st: metrics_of(v, days) for st, v in by_station.items()},
-        tags={e: dict(zip(words, counts, strict=True)) for e, counts in tag_counts.items()},
+        tags={e: dict(zip(words, sums[len(FIELDS):], strict=True)) for e, sums in by_employee.items()},
         station_codes={st: codes[st] for st in by_station},
     )

@@ -1,34 +1,68 @@
 """The aggregate queries behind the metrics: each one pass, GROUP BY technician and station.
 
-Written in SQLAlchemy Core with nothing dialect-specific, so they run the same on SQLite and
-PostgreSQL: hours were computed at import (``response_hours``, ``repair_hours``), booleans are
-counted with CASE, tags are matched with LIKE on ``;``-delimited text. On SQLite the first query
-reads ``ix_work_order_metrics`` alone, in group order (no sort, no table access); the survey query
-reads ``ix_survey_metrics`` alone.
+Written in SQLAlchemy Core with nothing dialect-specific but one function's name (``Position``), so
+they run the same on SQLite and PostgreSQL: hours were computed at import (``response_hours``,
+``repair_hours``), conditions are counted with CASE, tags are found by substring position in
+``;``-delimited text. Every figure a query returns is a number, never NULL: a sum without values is 0
+and the count beside it (or the ``*_any`` flag) says whether there were any. On SQLite the order
+query reads ``ix_work_order_metrics`` alone, in group order (no sort, no table access); the survey
+query reads ``ix_survey_metrics`` alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, and_, case, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..models import LaborCost, Survey, WorkOrder
-from ..services.likes import escape_like
 
 ORDER = WorkOrder.__table__
 SURVEY = Survey.__table__
 COST = LaborCost.__table__
 
 
+class Position(FunctionElement):
+    """``Position(text, part)``: where ``part`` first occurs in ``text`` (from 1; 0 if nowhere; NULL for
+    NULL text), case-sensitive on both databases. A plain substring search: far cheaper than LIKE."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(Position)
+def _strpos(element, compiler, **kw) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(Position, "sqlite")
+def _instr(element, compiler, **kw) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
 def count_if(condition: ColumnElement[bool]):
-    return func.sum(case((condition, 1), else_=0))
+    """How many rows of the group meet ``condition`` (0, not NULL, when none does)."""
+    return func.count(case((condition, 1)))
+
+
+def total(column):
+    """The sum of the group's values, 0 when it has none."""
+    return func.coalesce(func.sum(column), 0)
+
+
+def any_of(column):
+    """1 when some row of the group has a value, else 0 (the databases compute the sum once)."""
+    return case((func.sum(column).is_(None), 0), else_=1)
 
 
 def has_tag(tags_column, word: str) -> ColumnElement[bool]:
-    """``word`` is one of the ``;``-separated words of the column (LIKE wildcards escaped)."""
-    return (literal(";") + tags_column + literal(";")).like(f"%;{escape_like(word)};%", escape="\\")
+    """``word`` is one of the ``;``-separated words of the column, letter for letter. The bare search
+    first: it turns most rows away before the delimited text is built."""
+    return and_(Position(tags_column, word) > 0,
+                Position(literal(";") + tags_column + literal(";"), f";{word};") > 0)
 
 
 def _scope(technician_col, station_col, employees, stations):
@@ -47,24 +81,25 @@ def in_period(column, lower: dt.datetime, upper: dt.datetime) -> ColumnElement[b
 
 
 def order_groups(session: Session, lower, upper, words, employees, stations):
-    """Completed orders of the period per (technician, station): counts and sums."""
+    """Completed orders of the period per (technician, station): counts and sums, then how many
+    orders carry each of ``words`` (``tag0``, ``tag1``, …): one pass over the covering index."""
     o = ORDER.c
     enterprise = o.customer_type == "enterprise"
     figures = {
         "orders": func.count(),
         "first_fixed": count_if(o.first_time_fixed),
-        "repair_sum": func.sum(o.repair_hours),
+        "repair_sum": total(o.repair_hours),
         "repair_n": func.count(o.repair_hours),
-        "response_sum": func.sum(o.response_hours),
+        "response_sum": total(o.response_hours),
         "response_n": func.count(o.response_hours),
         "sla_n": count_if(and_(enterprise, o.sla_response_hours.is_not(None), o.response_hours.is_not(None))),
         "sla_met": count_if(and_(enterprise, o.response_hours <= o.sla_response_hours)),
-        "parts_sum": func.sum(o.parts_cost),
-        "parts_n": func.count(o.parts_cost),
-        "fee_sum": func.sum(o.service_fee),
-        "fee_n": func.count(o.service_fee),
+        "parts_sum": total(o.parts_cost),
+        "parts_any": any_of(o.parts_cost),
+        "fee_sum": total(o.service_fee),
         "delayed": count_if(o.parts_delay),
         "enterprise": count_if(enterprise),
+        **{f"tag{i}": count_if(has_tag(o.tags, word)) for i, word in enumerate(words)},
     }
     query = (
         select(o.technician_id, o.station_id, *(c.label(k) for k, c in figures.items()))
@@ -73,20 +108,6 @@ def order_groups(session: Session, lower, upper, words, employees, stations):
         .group_by(o.technician_id, o.station_id)
     )
     return tuple(figures), session.execute(query)
-
-
-def tag_groups(session: Session, lower, upper, words, employees, stations):
-    """Per (technician, station): how many completed orders of the period carry each of ``words``.
-    Its own pass over the orders with tags, so that it can run beside :func:`order_groups`."""
-    o = ORDER.c
-    query = (
-        select(o.technician_id, o.station_id,
-               *(count_if(has_tag(o.tags, w)).label(f"tag{i}") for i, w in enumerate(words)))
-        .where(in_period(o.completed_at, lower, upper), o.tags.is_not(None), o.tags != "",
-               *_scope(o.technician_id, o.station_id, employees, stations))
-        .group_by(o.technician_id, o.station_id)
-    )
-    return (), session.execute(query)
 
 
 def rework_groups(session: Session, lower, upper, words, employees, stations):
