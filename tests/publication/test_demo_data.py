@@ -29,10 +29,11 @@ def test_labour_cost_is_a_plausible_share_of_each_demo_stations_revenue(appctx):
     assert {"S01", "S02"} <= set(ratios), ratios
     for code, ratio in ratios.items():
         assert ratio is not None and 0.2 <= ratio <= 0.45, (code, ratio)
-    # technicians score on the indicator: not everyone at 0
+    # technicians score on the indicator: most above 0 (the demo's data follows the day it is seeded, so one
+    # person's costly month may leave them at 0)
     scores = [line["score"] for a in current_appraisals(demo.id) for line in a.snapshot["lines"]
               if line["code"] == "kpi_labor_cost"]
-    assert scores and all(score > 0 for score in scores), scores
+    assert scores and sum(score > 0 for score in scores) >= 0.75 * len(scores), scores
 
 
 def test_the_demo_cycle_shows_a_spread(appctx):
