@@ -8,10 +8,11 @@ be set first: tests/conftest.py does that before it imports this module.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from app import create_app
 from app.extensions import db
@@ -176,6 +177,35 @@ def signing(app, *employee_nos: str) -> list[int]:
 def current_id(app, employee_no: str) -> int:
     with app.app_context():
         return appraisal_of(employee_no).id
+
+
+# -- statements a request runs -----------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def counted(app):
+    """The SQL statements the application's engine runs inside the block, in order."""
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def statements_for(app, client, path: str) -> list[str]:
+    """The statements of a GET of ``path`` (answered 200), after a first GET has filled the caches a
+    worker keeps."""
+    client.get(path)
+    with counted(app) as statements:
+        r = client.get(path)
+    assert r.status_code == 200, path
+    return statements
 
 
 # -- the browser -------------------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-_INFINITIES = (math.inf, -math.inf)
 _PLAIN = (float, bool, type(None))  # values whose text never holds white space
 
 
@@ -40,16 +39,6 @@ class TraceContext:
 
 def format_value(value, locale: str | None = "zh_CN") -> str:
     """A value as a person reads it: 92, 0.92, N/A, 是/否 (true/false), "A"."""
-    if value.__class__ is float:  # the common case first, the same text as the general branch below
-        if value.is_integer():  # finite
-            if -1e15 < value < 1e15:
-                return str(int(value))
-            return f"{value:.4f}".rstrip("0").rstrip(".")
-        if value != value or value in _INFINITIES:
-            return str(value)
-        if value >= 0.01 or value <= -0.01:
-            return f"{value:.4f}".rstrip("0").rstrip(".")
-        return f"{value:.3g}"
     if value.__class__ is float or (isinstance(value, int) and not isinstance(value, bool)):
         number = float(value)
         if not math.isfinite(number):

@@ -8,12 +8,13 @@ import re
 from collections import Counter
 
 import pytest
-from sqlalchemy import event, insert, or_, select
+from sqlalchemy import insert, or_, select
 
 from app.extensions import db
 from app.models import Appraisal, Cycle, Employee, Station
 from app.services.distribution import NO_GRADE, PeopleFilter, cycle_distribution, people
 from app.views.calibration import PEOPLE_PAGE, STATION_PAGE
+from tests.factories import counted
 
 STATIONS, PEOPLE = 30, 20  # added to the demo's two stations: 600 more appraisals
 SEGMENTS = ("consumer", "enterprise", "mixed")
@@ -138,35 +139,20 @@ def test_the_distribution_is_the_count_by_hand(appctx, network):
     assert dist.network.spread.count == 12 + STATIONS * PEOPLE
 
 
-def _queries(app):
-    seen: list[str] = []
-    with app.app_context():
-        engine = db.engine
-    listener = lambda *args, **kwargs: seen.append(args[2])  # noqa: E731 - one line, removed below
-    event.listen(engine, "before_cursor_execute", listener)
-    return seen, lambda: event.remove(engine, "before_cursor_execute", listener)
-
-
 def test_the_screen_costs_the_same_queries_and_stays_small_whatever_the_size(app, login_as, hand):
     c = login_as("hr")
     c.get(f"/calibration/{hand}")
-    seen, stop = _queries(app)
-    try:
+    with counted(app) as seen:
         small = c.get(f"/calibration/{hand}?show=all")
         small_count = len(seen)
-    finally:
-        stop()
     add_network(app, hand)
-    seen, stop = _queries(app)
-    try:
+    with counted(app) as seen:
         counts = []
         for url in (f"/calibration/{hand}?show=all", f"/calibration/{hand}?show=all&page=7&spage=2"):
             seen.clear()
             big = c.get(url)
             assert big.status_code == 200
             counts.append(len(seen))
-    finally:
-        stop()
     assert counts == [small_count, small_count], (small_count, counts)
     html = big.get_data(as_text=True)
     people_rows = html[html.index('class="table table-condensed jx-boundary"'):]

@@ -5,10 +5,9 @@ number of stations."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from app.clock import now
 from app.extensions import db
@@ -17,6 +16,7 @@ from app.scoping import Scope, scope_for
 from app.services import dashboard as dash
 from app.services.dashboard_store import Board
 from tests.cycles.conftest import fresh, moves  # noqa: F401 - fixtures
+from tests.factories import counted
 
 EVERYTHING = Scope(everything=True)
 
@@ -130,22 +130,6 @@ def add_stations(app, first: int, count: int, people: int = 3) -> None:
                     "snapshot_hash": model.snapshot_hash, "computed_at": at, "updated_at": at})
         db.session.execute(insert(Appraisal), rows)
         db.session.commit()
-
-
-@contextmanager
-def counted(app):
-    statements = []
-
-    def count(*_args):
-        statements.append(1)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def warm_view(app, browser) -> tuple[int, int]:

@@ -3,37 +3,9 @@ the appraisal and work-order lists, API and screen."""
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from sqlalchemy import event
 
-from app.extensions import db
-
-
-@contextlib.contextmanager
-def counted(app):
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
-def statements_for(app, client, path: str) -> list[str]:
-    client.get(path)  # a first request fills the caches a worker keeps
-    with counted(app) as statements:
-        r = client.get(path)
-    assert r.status_code == 200, path
-    return statements
-
+from tests.factories import statements_for
 
 LISTS = [
     ("/api/v1/appraisal/?q=(page_size:{n})", "api"),

@@ -13,7 +13,7 @@ from app.models import Appraisal, WorkOrder
 from app.scoping import scope_clause, scope_for
 from app.web import datamodel
 from tests.conftest import BACKEND
-from tests.foundation.test_list_queries import counted
+from tests.factories import counted
 
 sqlite_only = pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's query plans")
 

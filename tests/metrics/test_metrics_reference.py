@@ -13,11 +13,12 @@ import datetime as dt
 import random
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.metrics import CODES, compute_metrics
 from app.models import Employee, LaborCost, Station, Survey, WorkOrder
+from tests.factories import counted
 from tests.source.factories import COST_HEADER, ORDER_HEADER, SURVEY_HEADER, load, make_org, order
 
 WORDS = ["新技术", "增值服务", "新", "VIP", "vip", "50%_", "上门"]
@@ -209,18 +210,9 @@ def test_letter_case_and_wildcards_are_matched_as_written(appctx):
 
 def test_a_fixed_number_of_statements_whatever_the_tags(appctx):
     make_org(db.session)
-    statements = []
-    engine = db.session.get_bind()
-
-    def count(*_args):
-        statements.append(1)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    with counted(appctx) as statements:
         for words in ([], ["新技术"], ["新技术", "增值服务", "上门服务", "VIP"]):
             statements.clear()
             compute_metrics(db.session, dt.date(2024, 5, 1), dt.date(2024, 5, 31), tag_words=words)
             # people, stations, then one pass each: orders (with every tag), surveys, reworks, costs
             assert len(statements) == 6, words
-    finally:
-        event.remove(engine, "before_cursor_execute", count)

@@ -13,8 +13,7 @@ from app.extensions import db
 from app.services import inbox as inbox_service
 from app.services.deadlines import set_deadlines
 from app.services.inbox import SORTS, inbox, inbox_page
-from tests.factories import Moves, caller
-from tests.foundation.test_list_queries import counted
+from tests.factories import Moves, caller, statements_for
 from tests.todo.conftest import row_ids
 
 ORDERS = [*SORTS, *(f"-{s}" for s in SORTS)]
@@ -103,24 +102,16 @@ def test_the_page_links_keep_the_filters_and_stay_few(app, dated, login_as, monk
         assert shown == [i.id for i in inbox(db.session, caller(app, "hr"), state="draft", sort="employee")]
 
 
-def statements(app, client, path: str) -> list[str]:
-    client.get(path)  # a first request fills the caches a worker keeps
-    with counted(app) as seen:
-        r = client.get(path)
-    assert r.status_code == 200, path
-    return seen
-
-
 @pytest.mark.parametrize("username", ["hr", "sup1", "sup2"])
 def test_a_page_runs_as_many_statements_for_two_rows_as_for_ten(app, dated, login_as, monkeypatch, username):
     import app.views.appraisal as screens
 
     browser = login_as(username)
     monkeypatch.setattr(screens, "INBOX_PAGE", 2)
-    few = statements(app, browser, "/appraisal/inbox/")
+    few = statements_for(app, browser, "/appraisal/inbox/")
     few_html = browser.get("/appraisal/inbox/").get_data(as_text=True)
     monkeypatch.setattr(screens, "INBOX_PAGE", 10)
-    many = statements(app, browser, "/appraisal/inbox/")
+    many = statements_for(app, browser, "/appraisal/inbox/")
     many_html = browser.get("/appraisal/inbox/").get_data(as_text=True)
     assert len(row_ids(few_html)) == 2 and len(row_ids(many_html)) > 2
     assert len(many) == len(few), "\n".join(many)
@@ -128,12 +119,12 @@ def test_a_page_runs_as_many_statements_for_two_rows_as_for_ten(app, dated, logi
 
 def test_the_home_page_runs_as_many_statements_however_much_waits(app, dated, login_as):
     hr, sup1 = login_as("hr"), login_as("sup1")
-    before = [len(statements(app, b, "/")) for b in (hr, sup1)]
+    before = [len(statements_for(app, b, "/")) for b in (hr, sup1)]
     with app.app_context():
         moves = Moves(app, dated)
         for no in ("EMP4", "EMP5"):
             moves.to_pending_review(no)
-    assert [len(statements(app, b, "/")) for b in (hr, sup1)] == before
+    assert [len(statements_for(app, b, "/")) for b in (hr, sup1)] == before
 
 
 def test_a_page_weighs_little_per_row(app, dated, login_as, monkeypatch):
