@@ -33,7 +33,7 @@ from ..services.errors import NotFound, ServiceError
 from ..services.inbox import SORTS, STATE_ORDER, BadInboxFilter, inbox_page, parse_filters
 from ..services.review import review as review_appraisal
 from ..services.transitions import amend_appraisal
-from ..web.context import current_caller, row_or_none
+from ..web.context import current_caller, page_number, row_or_none
 from ..web.datamodel import interface
 from ..web.labels import APPRAISAL_LABELS
 from ..web.periods import parse_date
@@ -288,8 +288,7 @@ class AppraisalView(JixiaoModelView):
     def inbox(self):
         """The inbox, searched, filtered and sorted by a GET form, a page of it at a time."""
         person = current_caller()
-        page = request.args.get("page", "1")
-        page = int(page) if page.isdigit() and 0 < len(page) < 6 and int(page) > 0 else 1
+        page = page_number(request.args.get("page")) or 1
         try:
             filters = parse_filters(request.args)
             items, count, page = inbox_page(db.session, person, page=page, per_page=INBOX_PAGE, **filters)

@@ -31,7 +31,7 @@ from ..services.caller import Caller
 from ..services.distribution import NO_GRADE, Distribution, PeopleFilter, cycle_distribution, people
 from ..services.errors import NotFound, ServiceError, kind_of, message_of
 from ..services.rules import ruleset_for_version
-from ..web.context import MAX_COMMENT, current_caller, row_or_none
+from ..web.context import MAX_COMMENT, current_caller, page_number, row_or_none
 from ..web.labels import segment_label
 from ..workflow import Refusal
 
@@ -103,13 +103,6 @@ def back_url(cycle_id: int, args: dict[str, str]) -> str:
     return url_for("CalibrationView.cycle", cycle_id=cycle_id, **args) + "#boundary"
 
 
-def _page_number(raw: str) -> int | None:
-    """A page number from the query (1 when none is given); None when it is not one."""
-    if not raw:
-        return 1
-    return int(raw) if raw.isdigit() and len(raw) < 7 and int(raw) > 0 else None
-
-
 def breach_messages(dist: Distribution, locale: str) -> dict[tuple[str, str], str]:
     """(scope, grade) → what the policy says of it there, for the cells it highlights."""
     out: dict[tuple[str, str], list[str]] = {}
@@ -156,7 +149,7 @@ class CalibrationView(BaseView):
         grade = args.get("grade", "")
         if grade and grade != NO_GRADE and grade not in dist.grades:
             return error_response(400, _("Choose the grade from the list."))
-        pages = [_page_number(args.get(name, "")) for name in ("page", "spage")]
+        pages = [page_number(args.get(name)) for name in ("page", "spage")]
         if None in pages:
             return error_response(400, _("A page is a whole number from 1."))
         where = PeopleFilter(station_id=chosen.id if chosen else None, grade=grade or None,

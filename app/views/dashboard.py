@@ -22,6 +22,7 @@ from ..rules.names import explain_label
 from ..scoping import current_scope
 from ..services import dashboard as dash
 from ..services import dashboard_store
+from ..web.context import page_number
 from ..web.labels import category_name, indicator_name, metric_names, unit_name
 
 
@@ -54,10 +55,7 @@ def _page(rows: list, size: int) -> tuple[list[tuple[int, object]], dict]:
     """The rows of the page asked for (``?page=``, from 1; a page past the end shows the last), numbered
     from 1 over all rows, and the paging facts."""
     count = max(1, -(-len(rows) // size))
-    try:
-        number = min(max(1, int(request.args.get("page", "1"))), count)
-    except ValueError:
-        number = 1
+    number = min(page_number(request.args.get("page")) or 1, count)
     first = (number - 1) * size
     numbered = list(enumerate(rows[first:first + size], start=first + 1))
     return numbered, {"number": number, "count": count, "rows": len(rows)}

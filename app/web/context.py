@@ -1,4 +1,4 @@
-"""Who is asking and which row a URL names, as every screen and API reads them."""
+"""Who is asking, which row a URL names and which page of a list, as every screen and API reads them."""
 
 from __future__ import annotations
 
@@ -28,3 +28,10 @@ def row_or_none(model, pk):
     if isinstance(pk, bool) or not isinstance(pk, int) or not 0 < pk <= MAX_KEY:
         return None
     return db.session.get(model, pk)
+
+
+def page_number(raw: str | None) -> int | None:
+    """A list's page from the query, counted from 1 (1 when none is given); None when it is not one."""
+    if not raw:
+        return 1
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 7 and int(raw) > 0 else None
