@@ -56,7 +56,7 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 2) if values else None
 
 
-def _number(value) -> float | None:
+def number_or_none(value) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
@@ -75,7 +75,7 @@ def category_history(session, scope: Scope, cycle_list: list[Cycle], station_ids
         lambda: defaultdict(lambda: defaultdict(list)))
     for station_id, cycle_id, scores in session.execute(query):
         for category, score in (scores or {}).items():
-            if (number := _number(score)) is not None:
+            if (number := number_or_none(score)) is not None:
                 sums[station_id][category][cycle_id].append(number)
             else:
                 sums[station_id][category].setdefault(cycle_id, [])
@@ -191,7 +191,7 @@ def indicator_summary(session, scope: Scope, cycle_id: int,
                 code, str(line.get("name", code)), str(line.get("category", "")), None, 0, 0,
                 f"v{number}" if split else None, len(rows)))
             item.count += 1
-            if line.get("na") or _number(line.get("score")) is None:
+            if line.get("na") or number_or_none(line.get("score")) is None:
                 item.na += 1
             else:
                 scores[key].append(float(line["score"]))
@@ -237,8 +237,8 @@ def indicator_rows(session, scope: Scope, cycle: Cycle, code: str,
         name = name or str(line.get("name", code))
         if version_id not in metric_cache:
             metric_cache[version_id] = indicator_metrics(session, version_id, code)
-        rows.append(IndicatorRow(aid, eid, no, ename, station_code, _number(line.get("value")),
-                                 str(line.get("unit") or ""), _number(line.get("score")),
+        rows.append(IndicatorRow(aid, eid, no, ename, station_code, number_or_none(line.get("value")),
+                                 str(line.get("unit") or ""), number_or_none(line.get("score")),
                                  bool(line.get("na")), str(line.get("explain") or ""),
                                  metric_cache[version_id], f"v{number}"))
     return name, rows

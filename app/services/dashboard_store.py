@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from ..clock import now
 from ..models import Appraisal, Cycle, DashboardFigures, Employee, RuleSetVersion, Station
 from ..scoping import Scope, scope_clause
-from .dashboard import MAX_CYCLES, IndicatorSummary, Ranked, VersionShare, station_ranking
+from .dashboard import MAX_CYCLES, IndicatorSummary, Ranked, VersionShare, number_or_none, station_ranking
 
 TOP = 20  # the employees a ranking shows
 # Longer than any write transaction takes from stamping ``updated_at`` to its commit.
@@ -56,11 +56,7 @@ class Figures:
             self.top.append([total, employee_no, appraisal_id, employee_id, grade])
         self.grades[grade or ""] = self.grades.get(grade or "", 0) + 1
         self.versions[str(number)] = self.versions.get(str(number), 0) + 1
-        for category, score in (scores or {}).items():
-            pair = self.categories.setdefault(category, [0.0, 0])
-            if (value := _number(score)) is not None:
-                pair[0] += value
-                pair[1] += 1
+        _add_scores(self.categories, scores)
         for line in lines or []:
             code = str(line.get("code", ""))
             if not code:
@@ -70,7 +66,7 @@ class Figures:
                 item = self.indicators[(code, number)] = [
                     str(line.get("name", code)), str(line.get("category", "")), 0, 0, 0.0, 0]
             item[2] += 1
-            if line.get("na") or (value := _number(line.get("score"))) is None:
+            if line.get("na") or (value := number_or_none(line.get("score"))) is None:
                 item[3] += 1
             else:
                 item[4] += value
@@ -113,8 +109,7 @@ class Figures:
         out = [IndicatorSummary(code, name, category, round(total / n, 2) if n else None, count, na,
                                 f"v{number}" if split else None, self.people)
                for (code, number), (name, category, count, na, total, n) in merged.items()]
-        order = {id(item): (item.category, item.code, -int((item.version or "v0")[1:])) for item in out}
-        return sorted(out, key=lambda item: order[id(item)])
+        return sorted(out, key=lambda item: (item.category, item.code, -int((item.version or "v0")[1:])))
 
     def to_row(self) -> dict:
         return {"people": self.people, "total_sum": self.total_sum, "total_n": self.total_n,
@@ -275,12 +270,7 @@ class Board:
             if station_id is not None:
                 query = query.where(Appraisal.station_id == station_id)
             for cycle_id, scores in self.session.execute(query.order_by(Appraisal.id)):
-                sums = by_cycle.setdefault(cycle_id, {})
-                for category, score in (scores or {}).items():
-                    pair = sums.setdefault(category, [0.0, 0])
-                    if (value := _number(score)) is not None:
-                        pair[0] += value
-                        pair[1] += 1
+                _add_scores(by_cycle.setdefault(cycle_id, {}), scores)
         categories = sorted({category for sums in by_cycle.values() for category in sums})
         return {category: [(c.name, _pair_mean(by_cycle.get(c.id, {}).get(category))) for c in chosen]
                 for category in categories}
@@ -316,8 +306,13 @@ class Board:
                 for total, _no, aid, eid, grade in figures.top if eid in named]
 
 
-def _number(value) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+def _add_scores(sums: dict[str, list], scores) -> None:
+    """Adds a snapshot's category scores into ``sums`` (category → [sum, scores])."""
+    for category, score in (scores or {}).items():
+        pair = sums.setdefault(category, [0.0, 0])
+        if (value := number_or_none(score)) is not None:
+            pair[0] += value
+            pair[1] += 1
 
 
 def _pair_mean(pair) -> float | None:
