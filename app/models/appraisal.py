@@ -116,6 +116,13 @@ class Appraisal(Model):
         Index("ix_appraisal_total", "total"),
         Index("ix_appraisal_cycle_total", "cycle_id", "total"),
         Index("ix_appraisal_cycle_station", "cycle_id", "station_id"),
+        # Covering indexes, so the counting pages read no row (a row carries its snapshot): the home
+        # cards and the inbox decide by (state, cycle, rule set, people) over the current appraisals;
+        # the cycle and calibration pages group a cycle's current appraisals by station, grade and total.
+        Index("ix_appraisal_current_state", "is_current", "state", "cycle_id", "rule_set_version_id",
+              "employee_id", "station_id", "reviewer_id"),
+        Index("ix_appraisal_cycle_grades", "cycle_id", "is_current", "station_id", "grade", "total", "state",
+              "rule_set_version_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
