@@ -227,15 +227,27 @@ def breaches(policy: DistributionPolicy | None,
     in the order of the policy's limits."""
     if policy is None or not policy.limits:
         return []
-    per_station = {code: [g for g in grades if g is not None] for code, grades in grades_by_station.items()}
-    network = Counter(g for grades in per_station.values() for g in grades)
+    return breaches_of_counts(policy, {code: Counter(grades) for code, grades in grades_by_station.items()})
+
+
+def breaches_of_counts(policy: DistributionPolicy | None,
+                       counts_by_station: Mapping[str, Mapping[str | None, int]]) -> list[Breach]:
+    """:func:`breaches` of grades already counted: station code → grade (None = no grade, left out) →
+    how many of that station's current appraisals have it."""
+    if policy is None or not policy.limits:
+        return []
+    per_station = {code: Counter({g: n for g, n in counts.items() if g is not None and n > 0})
+                   for code, counts in counts_by_station.items()}
+    network: Counter = Counter()
+    for counts in per_station.values():
+        network.update(counts)
     out = _breaches_of(NETWORK, network, sum(network.values()),
                        [limit for limit in policy.limits if limit.network])
     station_limits = [limit for limit in policy.limits if limit.station]
     for code in sorted(per_station):
-        headcount = len(per_station[code])
+        headcount = sum(per_station[code].values())
         if station_limits and headcount >= max(policy.min_headcount, 1):
-            out += _breaches_of(code, Counter(per_station[code]), headcount, station_limits)
+            out += _breaches_of(code, per_station[code], headcount, station_limits)
     return out
 
 

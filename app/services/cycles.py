@@ -88,6 +88,46 @@ def version_counts(session, cycle: Cycle, scope: Scope | None = None) -> list[Ve
     return sorted(out.values(), key=lambda v: (not v.is_cycles, -numbers[v.id]))
 
 
+@dataclass
+class CycleCounts:
+    """A cycle's current appraisals counted for its page, within a scope: per state, per rule-set
+    version (as :func:`version_counts`) and per station and grade (as
+    ``distribution.grade_counts_by_station``, for the policy's breaches)."""
+
+    states: dict[str, int]
+    versions: list[VersionCount]
+    grades: dict[int, dict[str | None, int]]
+    everything: bool  # counted over the whole cycle (no scope narrowed it)
+
+
+def cycle_counts(session, cycle: Cycle, scope: Scope | None = None) -> CycleCounts:
+    """:func:`state_counts`, :func:`version_counts` and the station × grade counts of the cycle's current
+    appraisals (within ``scope``, if given) from one GROUP BY, which the index on (cycle, current,
+    station, grade, total, state, rule set) answers without reading the rows; and the versions' numbers."""
+    query = (select(Appraisal.station_id, Appraisal.grade, Appraisal.state, Appraisal.rule_set_version_id,
+                    func.count())
+             .where(Appraisal.cycle_id == cycle.id, Appraisal.is_current.is_(True))
+             .group_by(Appraisal.station_id, Appraisal.grade, Appraisal.state, Appraisal.rule_set_version_id))
+    if scope is not None:
+        query = query.where(scope_clause(Appraisal, scope))
+    states: dict[str, int] = {}
+    by_version: dict[int, dict[str, int]] = {}
+    grades: dict[int, dict[str | None, int]] = {}
+    for station_id, grade, state, version_id, count in session.execute(query):
+        states[state.value] = states.get(state.value, 0) + count
+        per_state = by_version.setdefault(version_id, {})
+        per_state[state.value] = per_state.get(state.value, 0) + count
+        per_grade = grades.setdefault(station_id, {})
+        per_grade[grade or None] = per_grade.get(grade or None, 0) + count
+    numbers = dict(session.execute(select(RuleSetVersion.id, RuleSetVersion.number)
+                                   .where(RuleSetVersion.id.in_(list(by_version)))).all())
+    versions = [VersionCount(vid, f"v{numbers[vid]}", sum(per_state.values()), per_state,
+                             is_cycles=vid == cycle.rule_set_version_id)
+                for vid, per_state in by_version.items() if vid in numbers]
+    versions.sort(key=lambda v: (not v.is_cycles, -numbers[v.id]))
+    return CycleCounts(states, versions, grades, everything=scope is None or scope.everything)
+
+
 def off_version_counts(session, cycle_ids: Collection[int]) -> dict[int, int]:
     """Cycle id → how many of its current appraisals are on another rule-set version than the cycle's
     (those locked when it moved to a new one); cycles with none left out."""

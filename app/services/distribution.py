@@ -23,7 +23,7 @@ from sqlalchemy.sql.functions import aggregate_strings
 from ..charts.spread import FiveNumbers, quantile
 from ..models import Appraisal, Cycle, Employee, Station
 from ..models.org import Segment
-from ..rules.policy import Breach, DistributionPolicy, breaches
+from ..rules.policy import Breach, DistributionPolicy, breaches_of_counts
 from .likes import escape_like
 from .rules import ruleset_for_version
 
@@ -228,23 +228,27 @@ def grade_counts_by_station(session, cycle: Cycle, station_ids: Iterable[int] | 
 
 def _policy_breaches(policy: DistributionPolicy | None, codes: Mapping[int, str],
                      counts: Mapping[int, Mapping[str | None, int]]) -> list[Breach]:
+    """The policy's breaches by these counts (station id → grade → count), as counted."""
     if policy is None:
         return []
-    grades_by_station: dict[str, list[str | None]] = {}
+    by_code: dict[str, dict[str | None, int]] = {}
     for station_id, by_grade in counts.items():
-        grades = grades_by_station.setdefault(codes[station_id], [])
+        merged = by_code.setdefault(codes[station_id], {})
         for grade, count in by_grade.items():
-            grades.extend([grade] * count)
-    return breaches(policy, grades_by_station)
+            merged[grade] = merged.get(grade, 0) + count
+    return breaches_of_counts(policy, by_code)
 
 
-def breaches_for_cycle(session, cycle: Cycle) -> list[Breach]:
-    """The cycle's rule-set policy over the grades of its current appraisals; [] without a policy."""
+def breaches_for_cycle(session, cycle: Cycle,
+                       counts: Mapping[int, Mapping[str | None, int]] | None = None) -> list[Breach]:
+    """The cycle's rule-set policy over the grades of its current appraisals; [] without a policy.
+    ``counts``: :func:`grade_counts_by_station` of the cycle when the caller has read it already."""
     ruleset = _ruleset(session, cycle)
     policy = ruleset.policy if ruleset is not None else None
     if policy is None:
         return []
-    counts = grade_counts_by_station(session, cycle)
+    if counts is None:
+        counts = grade_counts_by_station(session, cycle)
     codes = dict(session.execute(select(Station.id, Station.code).where(Station.id.in_(list(counts)))).all())
     return _policy_breaches(policy, codes, counts)
 

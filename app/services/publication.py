@@ -28,10 +28,11 @@ from sqlalchemy import func, insert, select, update
 from .. import permissions as p
 from ..models import Appraisal, AuditEvent, Cycle
 from ..models.appraisal import VISIBLE_TO_SUBJECT
-from ..workflow import check_comment, window_closes
+from ..workflow import State, check_comment, window_closes
 from . import distribution, incentives, workflows
 from .audit import INTERNAL, SYSTEM, event_row, now
 from .caller import Caller
+from .cycles import CycleCounts
 from .document import PUBLISH
 from .errors import Conflict, Kind, NotFound, ServiceError
 from .events import PUBLISH as PUBLISHED
@@ -152,15 +153,21 @@ class Preview:
     dispute_days: int
 
 
-def preview(session, cycle: Cycle) -> Preview:
-    """Who would see what if ``cycle`` were published now, and the policy's breaches."""
-    rows = session.execute(
-        select(Appraisal.state, func.count()).where(_current(cycle.id)).group_by(Appraisal.state)
-    ).all()
+def preview(session, cycle: Cycle, counts: CycleCounts | None = None) -> Preview:
+    """Who would see what if ``cycle`` were published now, and the policy's breaches; from ``counts``
+    (``cycles.cycle_counts`` of the whole cycle) when the caller has them."""
+    if counts is not None and counts.everything:
+        rows = [(State(state), n) for state, n in counts.states.items()]
+        grades = counts.grades
+    else:
+        rows = session.execute(
+            select(Appraisal.state, func.count()).where(_current(cycle.id)).group_by(Appraisal.state)
+        ).all()
+        grades = None
     table = workflows.workflow_table(session, cycle.rule_set_version_id)
     return Preview(people=sum(n for _, n in rows),
                    visible_now=sum(n for state, n in rows if state in VISIBLE_TO_SUBJECT),
-                   breaches=_breaches_for_cycle(session, cycle) if rows else [],
+                   breaches=distribution.breaches_for_cycle(session, cycle, grades) if rows else [],
                    dispute_days=table.dispute_days)
 
 
