@@ -74,11 +74,17 @@ def five_numbers(values: Iterable[object], digits: int = 2) -> FiveNumbers:
 
 @dataclass(frozen=True)
 class SpreadRow:
-    """One row of the chart: its label, its totals, and whether to draw it as breaching a limit."""
+    """One row of the chart: its label, its totals, and whether to draw it as breaching a limit.
+    ``spread``, when the caller has it already, is :func:`five_numbers` of ``values``: the row is then
+    drawn without reading its values again, unless it has few enough of them to draw as dots."""
 
     label: str
     values: Sequence[float]
     flagged: bool = False
+    spread: FiveNumbers | None = None
+
+    def five(self) -> FiveNumbers:
+        return self.spread if self.spread is not None else five_numbers(self.values)
 
 
 def score_spread(rows: Sequence[SpreadRow], bands: Sequence[tuple[str, float]] = (),
@@ -96,7 +102,8 @@ def score_spread(rows: Sequence[SpreadRow], bands: Sequence[tuple[str, float]] =
     rows_h = row_h * max(1, len(rows))
     height = top + rows_h + 24
 
-    lowest = min([n for r in rows for v in r.values if (n := finite_number(v)) is not None]
+    spreads = [row.five() for row in rows]
+    lowest = min([s.min for s in spreads if s.count]
                  + [n for _, m in bands if (n := finite_number(m)) is not None and 0 < n <= 100], default=0.0)
     start = min(max(0, 10 * math.floor((lowest - 5) / 10)), 50)
     step = 10 if start >= 40 else 20
@@ -123,15 +130,14 @@ def score_spread(rows: Sequence[SpreadRow], bands: Sequence[tuple[str, float]] =
         parts.append("</g>")
     if not rows:
         parts.append(_text(plot_x + plot_w / 2, top + row_h / 2 + 4, "N/A", anchor="middle", fill=_MUTED))
-    for i, row in enumerate(rows):
-        parts += _row(row, top + i * row_h, row_h, label_w, plot_x, plot_w, x_of, max_points,
+    for i, (row, spread) in enumerate(zip(rows, spreads, strict=True)):
+        parts += _row(row, spread, top + i * row_h, row_h, label_w, plot_x, plot_w, x_of, max_points,
                       PALETTE[0] if not row.flagged else _BREACH)
     return _svg(width, height, title or "", parts)
 
 
-def _row(row: SpreadRow, y0: float, row_h: float, label_w: float, plot_x: float, plot_w: float, x_of,
-         max_points: int, color: str) -> list[str]:
-    spread = five_numbers(row.values)
+def _row(row: SpreadRow, spread: FiveNumbers, y0: float, row_h: float, label_w: float, plot_x: float,
+         plot_w: float, x_of, max_points: int, color: str) -> list[str]:
     cy = y0 + row_h / 2
     label_color = _BREACH if row.flagged else _TEXT
     summary = ("N/A" if spread.count == 0 else
@@ -155,10 +161,10 @@ def _row(row: SpreadRow, y0: float, row_h: float, label_w: float, plot_x: float,
     median = x_of(spread.median)
     parts.append(f'<line x1="{median:.1f}" y1="{cy - box_h / 2:.1f}" x2="{median:.1f}" '
                  f'y2="{cy + box_h / 2:.1f}" stroke="{color}" stroke-width="2"/>')
-    values = [n for v in row.values if (n := finite_number(v)) is not None]
-    if len(values) <= max_points:
+    if spread.count <= max_points:  # the values are read only to draw them as dots
+        values = sorted(n for v in row.values if (n := finite_number(v)) is not None)
         offsets = (0.0, -0.25, 0.25, -0.12, 0.12, -0.35, 0.35)
-        for j, value in enumerate(sorted(values)):
+        for j, value in enumerate(values):
             y = cy + row_h * offsets[j % len(offsets)] * 0.8
             parts.append(f'<circle cx="{x_of(value):.1f}" cy="{y:.1f}" r="2.5" fill="{color}" '
                          f'fill-opacity="0.8"/>')

@@ -178,10 +178,11 @@ class CalibrationView(BaseView):
         station_page = min(station_page, station_pages)
         shown = listed[(station_page - 1) * STATION_PAGE:station_page * STATION_PAGE]
         network_label = _("Network") if dist.whole_network else _("Stations shown")
-        rows = [SpreadRow(network_label, dist.network.totals, "network" in flagged)]
-        rows += [SpreadRow(f"{s.key} {s.name}", s.totals, s.key in flagged) for s in shown]
+        # Each group's five numbers are worked out once (Group.spread) and drawn as they are.
+        rows = [SpreadRow(network_label, dist.network.totals, "network" in flagged, dist.network.spread)]
+        rows += [SpreadRow(f"{s.key} {s.name}", s.totals, s.key in flagged, s.spread) for s in shown]
         segments = [s for s in dist.segments if s.appraisals]
-        segment_rows = [SpreadRow(segment_label(s.key), s.totals) for s in segments]
+        segment_rows = [SpreadRow(segment_label(s.key), s.totals, spread=s.spread) for s in segments]
         table = workflows.workflow_table(db.session, dist.cycle.rule_set_version_id) \
             if dist.cycle.rule_set_version_id else workflows.default_table()
         return dict(
