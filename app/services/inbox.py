@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, false, func, literal, or_, select
@@ -197,25 +199,39 @@ class _Group:
     first: int  # the smallest appraisal id of the group
 
 
+def _state(value) -> str:
+    return value.value if isinstance(value, State) else State(value).value
+
+
 def _flag(condition):
     return case((condition, 1), else_=0)
 
 
-def _relation_flags(caller: Caller) -> list[tuple]:
-    """What the decision reads of an appraisal's people, as 0/1 columns, each with whether it needs the
-    employee's supervisor or station (else it reads the appraisal alone): for the actor and each principal
-    they stand in for whether they are the employee, then whether the employee has a supervisor and a
-    station manager other than themselves, and for each of those people whether they are the supervisor,
-    the station's manager."""
+class _Flag(NamedTuple):
+    """A 0/1 column the decision reads of an appraisal's people: whether it needs the employee's
+    supervisor or station (else it reads the appraisal alone), and for a flag naming one person the
+    condition itself (few rows meet it), None for one that most rows may meet."""
+
+    expr: object
+    people: bool
+    personal: object = None
+
+
+def _relation_flags(caller: Caller) -> list[_Flag]:
+    """What the decision reads of an appraisal's people: for the actor and each principal they stand in
+    for whether they are the employee, then whether the employee has a supervisor and a station manager
+    other than themselves, and for each of those people whether they are the supervisor, the station's
+    manager."""
     actor = caller.actor
     supervisor, manager, employee = SUPERVISOR_ID, Station.manager_id, Appraisal.employee_id
     people = list(dict.fromkeys(i for i in (actor.employee_id, *(p.employee_id for p in actor.acting_for))
                                 if i is not None))
-    flags = [(_flag(employee == person), False) for person in people]
-    flags += [(_flag(supervisor.is_not(None) & (supervisor != employee)), True),
-              (_flag(manager.is_not(None) & (manager != employee)), True)]
+    flags = [_Flag(_flag(employee == person), False, employee == person) for person in people]
+    flags += [_Flag(_flag(supervisor.is_not(None) & (supervisor != employee)), True),
+              _Flag(_flag(manager.is_not(None) & (manager != employee)), True)]
     for person in people:
-        flags += [(_flag(supervisor == person), True), (_flag(manager == person), True)]
+        flags += [_Flag(_flag(supervisor == person), True, supervisor == person),
+                  _Flag(_flag(manager == person), True, manager == person)]
     return flags
 
 
@@ -314,7 +330,7 @@ class Waiting:
         if due is not None:
             self.groups = [g for g in self.groups if self.status(g.cycle_id, g.state) == due]
         self.verdicts = self._decide_groups()
-        self.refused, self.accepted = self._decide_rows()
+        self.refused, self.accepted, self.decided = self._decide_rows()
         self.per_state: dict[str, tuple[int, int]] = {}
         for g in self.groups:
             verdict = self.verdicts[g]
@@ -339,8 +355,7 @@ class Waiting:
 
     def _flags_of(self, state: str) -> list:
         """The flags read in ``state``: None for one that it does not read (always 0 in its groups)."""
-        related = state in self.related
-        return [f if related or not people else None for f, people in self.flags]
+        return [f.expr if f is not None else None for f in self._read(state in self.related)]
 
     def _rows(self, condition):
         """The full rows (what an item and its facts need) meeting ``condition`` within the filters."""
@@ -355,20 +370,63 @@ class Waiting:
         out = []
         for related in (False, True):
             chosen = sorted(s for s in states if (s in self.related) == related)
-            if not chosen:
+            if chosen:
+                out += self._common_groups(chosen, related) + self._personal_groups(chosen, related)
+        return sorted(out, key=lambda g: (g.cycle_id, g.state, g.version, g.flags))
+
+    def _read(self, related: bool) -> list[_Flag | None]:
+        """The flags read in the related states or the others (None: one not read, 0 in every group)."""
+        return [f if related or not f.people else None for f in self.flags]
+
+    def _personal(self, related: bool):
+        """SQL: the rows naming the actor or a principal (the few with a personal flag set), else None."""
+        personal = [f.personal for f in self._read(related) if f is not None and f.personal is not None]
+        return or_(*personal) if personal else None
+
+    def _common_groups(self, states: list[str], related: bool) -> list[_Group]:
+        """The groups of the rows naming none of the caller's people: grouped by the index's own order
+        (state, cycle, workflow), with a count and a first row for each value of the flags most rows may
+        set (whether the employee has a supervisor, a station manager), so nothing is sorted."""
+        read = self._read(related)
+        shared = [i for i, f in enumerate(read) if f is not None and f.personal is None]
+        nobody = [f.expr == 0 for f in read if f is not None and f.personal is not None]
+        keys = [Appraisal.state, Appraisal.cycle_id, Appraisal.rule_set_version_id]
+        values = list(itertools.product((0, 1), repeat=len(shared)))
+        columns = []
+        for n, value in enumerate(values):
+            condition = [*(read[i].expr == v for i, v in zip(shared, value, strict=True)), *nobody]
+            if not condition:
+                columns += [func.count().label(f"n{n}"), func.min(Appraisal.id).label(f"m{n}")]
                 continue
-            flags = [(f if related or not people else literal(0)).label(f"f{i}")
-                     for i, (f, people) in enumerate(self.flags)]
-            inner = self._joined(select(Appraisal.id, Appraisal.cycle_id, Appraisal.state,
-                                        Appraisal.rule_set_version_id, *flags), people=related) \
-                .where(*self.where, Appraisal.state.in_(chosen)).subquery()
-            keys = [inner.c.cycle_id, inner.c.state, inner.c.rule_set_version_id,
-                    *(inner.c[f"f{i}"] for i in range(len(flags)))]
-            rows = self.session.execute(select(*keys, func.count(), func.min(inner.c.id)).group_by(*keys)
-                                        .order_by(*keys)).all()
-            out += [_Group(r[0], r[1].value if isinstance(r[1], State) else State(r[1]).value, r[2],
-                           tuple(r[3:-2]), r[-2], r[-1]) for r in rows]
+            columns += [func.sum(case((and_(*condition), 1), else_=0)).label(f"n{n}"),
+                        func.min(case((and_(*condition), Appraisal.id))).label(f"m{n}")]
+        rows = self.session.execute(self._joined(select(*keys, *columns), people=related)
+                                    .where(*self.where, Appraisal.state.in_(states)).group_by(*keys)).all()
+        out = []
+        for row in rows:
+            for n, value in enumerate(values):
+                count = row._mapping[f"n{n}"]
+                if count:
+                    set_ = dict(zip(shared, value, strict=True))
+                    out.append(_Group(row.cycle_id, _state(row.state), row.rule_set_version_id,
+                                      tuple(set_.get(i, 0) for i in range(len(read))), count,
+                                      row._mapping[f"m{n}"]))
         return out
+
+    def _personal_groups(self, states: list[str], related: bool) -> list[_Group]:
+        """The groups of the few rows naming the actor or a principal, grouped by every flag read."""
+        personal = self._personal(related)
+        if personal is None:
+            return []
+        read = self._read(related)
+        flags = [(f.expr if f is not None else literal(0)).label(f"f{i}") for i, f in enumerate(read)]
+        keys = [Appraisal.state, Appraisal.cycle_id, Appraisal.rule_set_version_id, *flags]
+        rows = self.session.execute(
+            self._joined(select(*keys, func.count().label("count"), func.min(Appraisal.id).label("first")),
+                         people=related)
+            .where(*self.where, Appraisal.state.in_(states), personal).group_by(*keys)).all()
+        return [_Group(r.cycle_id, _state(r.state), r.rule_set_version_id,
+                       tuple(r._mapping[f"f{i}"] for i in range(len(read))), r.count, r.first) for r in rows]
 
     def _condition(self, group: _Group):
         return and_(_CYCLE == group.cycle_id, Appraisal.state == group.state,
@@ -397,28 +455,31 @@ class Waiting:
             out[g] = PER_ROW if _moves_on(relaxed[g.version], facts, self.caller.actor) else NONE
         return out
 
-    def _decide_rows(self) -> tuple[list[int], dict[_Group, int]]:
-        """The appraisals refused in the groups decided per row, and how many of each such group wait."""
+    def _decide_rows(self) -> tuple[list[int], dict[_Group, int], dict[int, tuple[Facts, list[Transition]]]]:
+        """The appraisals refused in the groups decided per row, how many of each such group wait, and the
+        facts and moves of those that wait (an item of theirs needs them again)."""
         groups = [g for g in self.groups if self.verdicts[g] == PER_ROW]
         if not groups:
-            return [], {}
+            return [], {}, {}
         by_key = {(g.cycle_id, g.state, g.version, g.flags): g for g in groups}
-        flags = [f.label(f"f{i}") for i, (f, _people) in enumerate(self.flags)]
+        flags = [f.expr.label(f"f{i}") for i, f in enumerate(self.flags)]
         condition = and_(Appraisal.state.in_(sorted({g.state for g in groups})),
                          or_(*(self._condition(g) for g in groups)))
         rows = self.session.execute(self._rows(condition).add_columns(*flags)).all()
         facts = _row_facts(self.session, rows, self.tables)
-        refused, accepted = [], {}
+        refused, accepted, decided = [], {}, {}
         width = len(flags)
         for row in rows:
             read = self._flags_of(row.state.value)
             key = tuple(v if f is not None else 0 for f, v in zip(read, row[-width:], strict=True))
             group = by_key[(row.cycle_id, row.state.value, row.rule_set_version_id, key)]
-            if _moves_on(self.tables[row.rule_set_version_id], facts[row.id], self.caller.actor):
+            moves = _moves_on(self.tables[row.rule_set_version_id], facts[row.id], self.caller.actor)
+            if moves:
                 accepted[group] = accepted.get(group, 0) + 1
+                decided[row.id] = (facts[row.id], moves)
             else:
                 refused.append(row.id)
-        return refused, accepted
+        return refused, accepted, decided
 
     def condition(self):
         """SQL: the appraisals that wait (within the filters, which :meth:`_rows` adds)."""
@@ -461,11 +522,13 @@ class Waiting:
             order = [self._due_rank(sort.startswith("-")), *order]
         rows = self.session.execute(self._rows(self.condition()).order_by(*order)
                                     .offset(max(0, offset)).limit(limit)).all()
-        facts = _row_facts(self.session, rows, self.tables)
+        facts = _row_facts(self.session, [r for r in rows if r.id not in self.decided], self.tables)
         caller, items = self.caller, []
         for row in rows:
-            table, known = self.tables[row.rule_set_version_id], facts[row.id]
-            allowed = _moves_on(table, known, caller.actor)
+            table = self.tables[row.rule_set_version_id]
+            known, allowed = self.decided.get(row.id) or (facts[row.id], None)
+            if allowed is None:
+                allowed = _moves_on(table, known, caller.actor)
             due_at = self.dues.get((row.cycle_id, row.state.value))
             items.append(InboxItem(
                 row.id, row.cycle_name, row.employee_no, row.employee_name, row.code, row.state.value,
