@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import itertools
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, false, func, literal, or_, select
+from sqlalchemy import and_, case, false, literal, or_, select
 
 from .. import clock
 from ..models import Appraisal, AuditEvent, Cycle, Employee, RuleSetVersion, Station
@@ -45,6 +44,7 @@ from .appraisals import (
 from .caller import Caller
 from .deadlines import OVERDUE, SOON, due_map, due_status
 from .errors import Kind, ServiceError
+from .inbox_groups import Group, grouped, read_flags, relation_flags
 from .likes import escape_like
 
 SORTS = ("due", "employee", "cycle", "total", "state")
@@ -186,53 +186,6 @@ ALL, NONE, PER_ROW = "all", "none", "per_row"
 # The cycle in the groups' conditions, as an expression: the rows are found by their state (indexed) and
 # tested against the groups, rather than each group reading its whole cycle through the cycle's index.
 _CYCLE = Appraisal.cycle_id + 0
-SUPERVISOR_ID = REVIEWER_ID.element  # the reviewer of the appraisal, else the employee's supervisor
-
-
-@dataclass(frozen=True)
-class _Group:
-    cycle_id: int
-    state: str
-    version: int
-    flags: tuple[int, ...]
-    count: int
-    first: int  # the smallest appraisal id of the group
-
-
-def _state(value) -> str:
-    return value.value if isinstance(value, State) else State(value).value
-
-
-def _flag(condition):
-    return case((condition, 1), else_=0)
-
-
-class _Flag(NamedTuple):
-    """A 0/1 column the decision reads of an appraisal's people: whether it needs the employee's
-    supervisor or station (else it reads the appraisal alone), and for a flag naming one person the
-    condition itself (few rows meet it), None for one that most rows may meet."""
-
-    expr: object
-    people: bool
-    personal: object = None
-
-
-def _relation_flags(caller: Caller) -> list[_Flag]:
-    """What the decision reads of an appraisal's people: for the actor and each principal they stand in
-    for whether they are the employee, then whether the employee has a supervisor and a station manager
-    other than themselves, and for each of those people whether they are the supervisor, the station's
-    manager."""
-    actor = caller.actor
-    supervisor, manager, employee = SUPERVISOR_ID, Station.manager_id, Appraisal.employee_id
-    people = list(dict.fromkeys(i for i in (actor.employee_id, *(p.employee_id for p in actor.acting_for))
-                                if i is not None))
-    flags = [_Flag(_flag(employee == person), False, employee == person) for person in people]
-    flags += [_Flag(_flag(supervisor.is_not(None) & (supervisor != employee)), True),
-              _Flag(_flag(manager.is_not(None) & (manager != employee)), True)]
-    for person in people:
-        flags += [_Flag(_flag(supervisor == person), True, supervisor == person),
-                  _Flag(_flag(manager == person), True, manager == person)]
-    return flags
 
 
 def _reads_relations(table: WorkflowTable, state: str) -> bool:
@@ -298,7 +251,7 @@ class Waiting:
                  due: str | None = None) -> None:
         self.session, self.caller, self.at = session, caller, at
         actor = caller.actor
-        self.flags = _relation_flags(caller)
+        self.flags = relation_flags(caller)
         self.tables: dict[int, WorkflowTable] = {}
         self.where = [Appraisal.is_current.is_(True), scope_clause(Appraisal, caller.scope)]
         if cycle_id is not None:
@@ -325,7 +278,7 @@ class Waiting:
         self.related = {s for s in states if any(_reads_relations(t, s) for t in self.tables.values())}
         if state is not None:
             states &= {state}
-        self.groups: list[_Group] = self._groups(states) if states else []
+        self.groups: list[Group] = self._groups(states) if states else []
         self.dues = due_map(session, {g.cycle_id for g in self.groups})
         if due is not None:
             self.groups = [g for g in self.groups if self.status(g.cycle_id, g.state) == due]
@@ -355,7 +308,7 @@ class Waiting:
 
     def _flags_of(self, state: str) -> list:
         """The flags read in ``state``: None for one that it does not read (always 0 in its groups)."""
-        return [f.expr if f is not None else None for f in self._read(state in self.related)]
+        return [f.expr if f is not None else None for f in read_flags(self.flags, state in self.related)]
 
     def _rows(self, condition):
         """The full rows (what an item and its facts need) meeting ``condition`` within the filters."""
@@ -366,75 +319,26 @@ class Waiting:
             Employee.name.label("employee_name"), Station.code, Cycle.published_at, Appraisal.cycle_id))
             .where(*self.where, condition))
 
-    def _groups(self, states: set[str]) -> list[_Group]:
+    def _groups(self, states: set[str]) -> list[Group]:
         out = []
         for related in (False, True):
             chosen = sorted(s for s in states if (s in self.related) == related)
             if chosen:
-                out += self._common_groups(chosen, related) + self._personal_groups(chosen, related)
+                out += grouped(self.session, functools.partial(self._within, states=chosen, related=related),
+                               read_flags(self.flags, related))
         return sorted(out, key=lambda g: (g.cycle_id, g.state, g.version, g.flags))
 
-    def _read(self, related: bool) -> list[_Flag | None]:
-        """The flags read in the related states or the others (None: one not read, 0 in every group)."""
-        return [f if related or not f.people else None for f in self.flags]
+    def _within(self, query, *, states: list[str], related: bool):
+        """``query`` over the rows in ``states`` within the filters (joined to the people if ``related``)."""
+        return self._joined(query, people=related).where(*self.where, Appraisal.state.in_(states))
 
-    def _personal(self, related: bool):
-        """SQL: the rows naming the actor or a principal (the few with a personal flag set), else None."""
-        personal = [f.personal for f in self._read(related) if f is not None and f.personal is not None]
-        return or_(*personal) if personal else None
-
-    def _common_groups(self, states: list[str], related: bool) -> list[_Group]:
-        """The groups of the rows naming none of the caller's people: grouped by the index's own order
-        (state, cycle, workflow), with a count and a first row for each value of the flags most rows may
-        set (whether the employee has a supervisor, a station manager), so nothing is sorted."""
-        read = self._read(related)
-        shared = [i for i, f in enumerate(read) if f is not None and f.personal is None]
-        nobody = [f.expr == 0 for f in read if f is not None and f.personal is not None]
-        keys = [Appraisal.state, Appraisal.cycle_id, Appraisal.rule_set_version_id]
-        values = list(itertools.product((0, 1), repeat=len(shared)))
-        columns = []
-        for n, value in enumerate(values):
-            condition = [*(read[i].expr == v for i, v in zip(shared, value, strict=True)), *nobody]
-            if not condition:
-                columns += [func.count().label(f"n{n}"), func.min(Appraisal.id).label(f"m{n}")]
-                continue
-            columns += [func.sum(case((and_(*condition), 1), else_=0)).label(f"n{n}"),
-                        func.min(case((and_(*condition), Appraisal.id))).label(f"m{n}")]
-        rows = self.session.execute(self._joined(select(*keys, *columns), people=related)
-                                    .where(*self.where, Appraisal.state.in_(states)).group_by(*keys)).all()
-        out = []
-        for row in rows:
-            for n, value in enumerate(values):
-                count = row._mapping[f"n{n}"]
-                if count:
-                    set_ = dict(zip(shared, value, strict=True))
-                    out.append(_Group(row.cycle_id, _state(row.state), row.rule_set_version_id,
-                                      tuple(set_.get(i, 0) for i in range(len(read))), count,
-                                      row._mapping[f"m{n}"]))
-        return out
-
-    def _personal_groups(self, states: list[str], related: bool) -> list[_Group]:
-        """The groups of the few rows naming the actor or a principal, grouped by every flag read."""
-        personal = self._personal(related)
-        if personal is None:
-            return []
-        read = self._read(related)
-        flags = [(f.expr if f is not None else literal(0)).label(f"f{i}") for i, f in enumerate(read)]
-        keys = [Appraisal.state, Appraisal.cycle_id, Appraisal.rule_set_version_id, *flags]
-        rows = self.session.execute(
-            self._joined(select(*keys, func.count().label("count"), func.min(Appraisal.id).label("first")),
-                         people=related)
-            .where(*self.where, Appraisal.state.in_(states), personal).group_by(*keys)).all()
-        return [_Group(r.cycle_id, _state(r.state), r.rule_set_version_id,
-                       tuple(r._mapping[f"f{i}"] for i in range(len(read))), r.count, r.first) for r in rows]
-
-    def _condition(self, group: _Group):
+    def _condition(self, group: Group):
         return and_(_CYCLE == group.cycle_id, Appraisal.state == group.state,
                     Appraisal.rule_set_version_id == group.version,
                     *(f == v for f, v in zip(self._flags_of(group.state), group.flags, strict=True)
                       if f is not None))
 
-    def _decide_groups(self) -> dict[_Group, str]:
+    def _decide_groups(self) -> dict[Group, str]:
         """Each group's verdict, from its first appraisal: all wait, none does, or per row."""
         if not self.groups:
             return {}
@@ -455,7 +359,7 @@ class Waiting:
             out[g] = PER_ROW if _moves_on(relaxed[g.version], facts, self.caller.actor) else NONE
         return out
 
-    def _decide_rows(self) -> tuple[list[int], dict[_Group, int], dict[int, tuple[Facts, list[Transition]]]]:
+    def _decide_rows(self) -> tuple[list[int], dict[Group, int], dict[int, tuple[Facts, list[Transition]]]]:
         """The appraisals refused in the groups decided per row, how many of each such group wait, and the
         facts and moves of those that wait (an item of theirs needs them again)."""
         groups = [g for g in self.groups if self.verdicts[g] == PER_ROW]
