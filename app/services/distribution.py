@@ -33,10 +33,11 @@ BOUNDARY_POINTS = 2.0  # a total this close to a band's minimum (either side) is
 NO_GRADE = "-"  # the people filter's value for appraisals without a grade
 
 
-def spread_of(totals: Iterable[float]) -> FiveNumbers:
+def spread_of(totals: Iterable[float], *, finite: bool = False) -> FiveNumbers:
     """What ``app.charts.spread.five_numbers`` says of these totals, for the floats a total column holds:
-    sorted once, with no per-value conversion (a network's ten thousand totals are read on every view)."""
-    ordered = sorted(t for t in totals if math.isfinite(t))
+    sorted once, with no per-value conversion (a network's ten thousand totals are read on every view);
+    ``finite``: the caller has left out the infinite ones already, so no value is looked at twice."""
+    ordered = sorted(totals) if finite else sorted(t for t in totals if math.isfinite(t))
     if not ordered:
         return FiveNumbers(0)
     return FiveNumbers(len(ordered), round(ordered[0], 2), round(quantile(ordered, 0.25), 2),
@@ -55,7 +56,7 @@ class Group:
     station_id: int | None = None
     counts: dict[str, int] = field(default_factory=dict)  # grade → count, in the grades' order
     ungraded: int = 0
-    totals: list[float] = field(default_factory=list)  # of the appraisals that have one, in no order
+    totals: list[float] = field(default_factory=list)  # the finite ones of the appraisals, in no order
 
     @property
     def headcount(self) -> int:
@@ -71,7 +72,7 @@ class Group:
     @cached_property
     def spread(self) -> FiveNumbers:
         """The five numbers of ``totals`` (read once the totals are all in)."""
-        return spread_of(self.totals)
+        return spread_of(self.totals, finite=True)
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "key": self.key, "name": self.name, "segment": self.segment,
@@ -253,6 +254,12 @@ def breaches_for_cycle(session, cycle: Cycle,
     return _policy_breaches(policy, codes, counts)
 
 
+def _finite(texts: Iterable[str]) -> list[float]:
+    """The finite numbers of these comma-separated lists of totals."""
+    values = list(map(float, ",".join(texts).split(","))) if texts else []
+    return values if all(map(math.isfinite, values)) else [v for v in values if math.isfinite(v)]
+
+
 def _grade_order(ruleset, found: Iterable[str]) -> list[str]:
     order = [band.grade for band in ruleset.grades] if ruleset is not None else []
     return order + sorted(set(found) - set(order))
@@ -389,7 +396,7 @@ def cycle_distribution(session, cycle: Cycle, *, station_ids: Iterable[int] | No
                 else:
                     target.counts[grade] += count
         # Unordered: each group's totals are sorted once, when its spread is first read.
-        station.totals = [float(t) for text in totals_of[sid] for t in text.split(",")]
+        station.totals = _finite(totals_of[sid])
         network.totals += station.totals
         by_segment[segment].totals += station.totals
 
