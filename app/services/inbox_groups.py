@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, func, or_, select
 
 from ..models import Appraisal, Station
 from ..workflow import State
@@ -110,10 +110,11 @@ def _personal_groups(session, within: Callable, read: list[Flag | None]) -> list
     personal = [f.personal for f in read if f is not None and f.personal is not None]
     if not personal:
         return []
-    flags = [(f.expr if f is not None else literal(0)).label(f"f{i}") for i, f in enumerate(read)]
+    flags = [f.expr.label(f"f{i}") for i, f in enumerate(read) if f is not None]
     keys = [Appraisal.state, Appraisal.cycle_id, Appraisal.rule_set_version_id, *flags]
     rows = session.execute(within(select(*keys, func.count().label("count"),
                                          func.min(Appraisal.id).label("first"))).where(or_(*personal))
                            .group_by(*keys))
     return [Group(r.cycle_id, _state(r.state), r.rule_set_version_id,
-                  tuple(r._mapping[f"f{i}"] for i in range(len(read))), r.count, r.first) for r in rows]
+                  tuple(r._mapping[f"f{i}"] if f is not None else 0 for i, f in enumerate(read)), r.count,
+                  r.first) for r in rows]
