@@ -9,6 +9,7 @@ app.services.distribution, the change from app.services.calibration.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, flash, redirect, request, url_for
@@ -101,6 +102,20 @@ def back_args(values) -> dict[str, str]:
 def back_url(cycle_id: int, args: dict[str, str]) -> str:
     """The calibration screen with these filters, at its people list."""
     return url_for("CalibrationView.cycle", cycle_id=cycle_id, **args) + "#boundary"
+
+
+@dataclass(frozen=True)
+class BoundaryWords:
+    """How the people list says where a total lies from a grade's minimum, translated once for the page
+    (formatted per row with points, grade and min)."""
+
+    above: str
+    below: str
+
+    @classmethod
+    def current(cls) -> BoundaryWords:
+        # Without arguments gettext gives the translation itself, its placeholders left for the rows.
+        return cls(_("%(points)s above %(grade)s (≥ %(min)s)"), _("%(points)s below %(grade)s (≥ %(min)s)"))
 
 
 def breach_messages(dist: Distribution, locale: str) -> dict[tuple[str, str], str]:
@@ -196,7 +211,7 @@ class CalibrationView(BaseView):
             station_pages=station_pages, listed_stations=len(listed), breaking=breaking,
             breaking_stations=len(flagged - {"network"}), table=table, max_comment=MAX_COMMENT,
             where=where, found=found, no_grade=NO_GRADE, args=args, back=urlencode(args),
-            breach_messages=breach_messages(dist, locale),
+            breach_messages=breach_messages(dist, locale), boundary_words=BoundaryWords.current(),
             number=_number, values={}, errors={},
         )
 
