@@ -10,6 +10,7 @@ import datetime as dt
 import itertools
 import os
 import shutil
+import sqlite3
 import tempfile
 
 import pytest
@@ -19,7 +20,8 @@ if "JIXIAO_INSTANCE" not in os.environ:
     atexit.register(shutil.rmtree, os.environ["JIXIAO_INSTANCE"], True)
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy import create_engine, event, text  # noqa: E402
+from sqlalchemy.engine import Engine  # noqa: E402
 
 from tests.app_building import install as install_cheaper_app_building  # noqa: E402
 from tests.factories import (  # noqa: E402, F401 - the names tests have imported from here
@@ -33,6 +35,14 @@ from tests.factories import (  # noqa: E402, F401 - the names tests have importe
 
 BACKEND = os.environ.get("JIXIAO_TEST_DATABASE", "sqlite")
 install_cheaper_app_building()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_without_fsync(dbapi_connection, _record) -> None:
+    """A test's SQLite file is thrown away after the test: its commits need not wait for the disk
+    (``synchronous=OFF`` still survives the process dying; only the machine losing power would lose them)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
 class _SqliteDatabases:

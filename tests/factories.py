@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from sqlalchemy import event, select, update
+from werkzeug.security import generate_password_hash
 
 from app import create_app
 from app.extensions import db
@@ -26,15 +27,20 @@ RULES_DIR = ROOT / "rules"
 SHOTS = ROOT / "test-output" / "browser"
 
 PASSWORD = "demo123"
+# Passwords hashed cheaply in tests: a sign-in checks one hash, and scrypt (the default) takes a quarter of
+# a second of CPU each time; the hash records its method, so checking it works the same.
+CHEAP_HASH = "pbkdf2:sha256:1000"
 DEMO_USERS = ["admin", "hr", "manager1", "sup1", "sup2"] + [f"emp{i}" for i in range(1, 11)]
 FRESH = "测试周期"
+FAKE_HASH = generate_password_hash("not a password", method=CHEAP_HASH)  # checked for an unknown user
 
 
 # -- apps and clients --------------------------------------------------------------------------------------
 
 def make_app(url: str, **overrides):
     """The application on the database at ``url``, for tests (demo password, TESTING)."""
-    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "JIXIAO_DEMO_PASSWORD": PASSWORD}
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "JIXIAO_DEMO_PASSWORD": PASSWORD,
+              "FAB_PASSWORD_HASH_METHOD": CHEAP_HASH, "AUTH_DB_FAKE_PASSWORD_HASH_CHECK": FAKE_HASH}
     config.update(overrides)
     return create_app(config)
 
