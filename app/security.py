@@ -9,24 +9,41 @@
   its stamp token (``AccountStamp``). A password change or reset changes the hash, logout and
   deactivation replace the token; a session or token whose digest no longer matches is refused.
 * JWT errors answer ``{"message"}`` like every other API error.
+* What every request pays: the session's user, its roles and its stamp token are one statement, and
+  the permissions of the user's roles and of the public role another (``Grants``), read once per
+  request and answering every check of the request (the view's, each menu entry's, each button's).
+  Nothing is kept across requests: a revoked permission or a changed role counts from the next one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
+import re
 import secrets
+from dataclasses import dataclass
 
 from flask import current_app, g, has_request_context, jsonify, request, session
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.sqla.models import User
+from flask_appbuilder.security.sqla.models import (
+    Permission,
+    PermissionView,
+    Role,
+    User,
+    ViewMenu,
+    assoc_group_role,
+    assoc_permissionview_role,
+    assoc_user_group,
+    assoc_user_role,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, user_logged_in
-from sqlalchemy import case, delete, event, func, or_, select
+from sqlalchemy import bindparam, case, delete, event, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import joinedload, object_session
 
 from .extensions import db
 from .models import AccountStamp, LoginFailure
@@ -95,19 +112,84 @@ def clear_login_failures(user_id: int) -> None:
 # --- the credential stamp ---
 
 
-def credential_stamp(user) -> str:
+def credential_stamp(user, token: str | None = None) -> str:
     """The digest a session or token of ``user`` must carry: it changes with the password hash and
-    with the account's stamp token. Keyed with the secret key, so that a JWT's readable claims tell
-    nothing about the hash."""
-    token = db.session.scalar(select(AccountStamp.token).where(AccountStamp.user_id == user.id)) or ""
+    with the account's stamp token (read unless given). Keyed with the secret key, so that a JWT's
+    readable claims tell nothing about the hash."""
+    if token is None:
+        token = db.session.scalar(select(AccountStamp.token).where(AccountStamp.user_id == user.id))
+    token = token or ""
     message = f"{user.id}\0{user.password or ''}\0{token}".encode()
     key = current_app.config["SECRET_KEY"]
     key = key if isinstance(key, bytes) else key.encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
 
 
-def stamp_matches(user, carried) -> bool:
-    return isinstance(carried, str) and hmac.compare_digest(carried, credential_stamp(user))
+def stamp_matches(user, carried, token: str | None = None) -> bool:
+    return isinstance(carried, str) and hmac.compare_digest(carried, credential_stamp(user, token))
+
+
+@functools.cache
+def _user_statement():
+    """The account (with its roles) and its stamp token, by ``pk``: built once per process."""
+    return (select(User, AccountStamp.token)
+            .outerjoin(AccountStamp, AccountStamp.user_id == User.id)
+            .where(User.id == bindparam("pk"))
+            .options(joinedload(User.roles)))
+
+
+def user_with_token(pk) -> tuple[User | None, str]:
+    """The account ``pk`` with its roles, and its stamp token ("" for none): one statement."""
+    row = db.session.execute(_user_statement(), {"pk": int(pk)}).unique().first()
+    return (row[0], row[1] or "") if row is not None else (None, "")
+
+
+# --- what a request may do ---
+
+
+@dataclass(frozen=True)
+class Grants:
+    """The (permission, view) pairs of one user's roles and of the public role, as FAB stores them,
+    and the names of those roles that are FAB built-in roles (``FAB_ROLES``, granted by pattern)."""
+
+    held: frozenset[tuple[str, str]]
+    held_builtin: tuple[str, ...]
+    public: frozenset[tuple[str, str]]
+    public_builtin: tuple[str, ...]
+
+
+@functools.cache
+def _grants_statement():
+    """Every role of the user ``user_id`` (directly or through a group; none for None) and the role
+    named ``public``, each with whether the user holds it and its permissions (one row of Nones for a
+    role without): built once per process."""
+    user_id = bindparam("user_id")
+    held = Role.id.in_(
+        select(assoc_user_role.c.role_id).where(assoc_user_role.c.user_id == user_id).union(
+            select(assoc_group_role.c.role_id)
+            .join(assoc_user_group, assoc_user_group.c.group_id == assoc_group_role.c.group_id)
+            .where(assoc_user_group.c.user_id == user_id)))
+    return (select(Role.name, held, Permission.name, ViewMenu.name)
+            .outerjoin(assoc_permissionview_role, assoc_permissionview_role.c.role_id == Role.id)
+            .outerjoin(PermissionView, PermissionView.id == assoc_permissionview_role.c.permission_view_id)
+            .outerjoin(Permission, Permission.id == PermissionView.permission_id)
+            .outerjoin(ViewMenu, ViewMenu.id == PermissionView.view_menu_id)
+            .where(or_(Role.name == bindparam("public"), held)))
+
+
+def read_grants(user_id: int | None, public_role: str, builtin: dict) -> Grants:
+    """What the user ``user_id`` (None: nobody signed in) and the public may do: one statement."""
+    rows = db.session.execute(_grants_statement(), {"user_id": user_id, "public": public_role}).all()
+    pairs: dict[bool, set] = {True: set(), False: set()}
+    builtins: dict[bool, set] = {True: set(), False: set()}
+    for role, is_held, perm, view in rows:
+        for mine in [True] * bool(is_held) + [False] * (role == public_role):
+            if role in builtin:
+                builtins[mine].add(role)
+            elif perm is not None and view is not None:
+                pairs[mine].add((perm, view))
+    return Grants(frozenset(pairs[True]), tuple(sorted(builtins[True])),
+                  frozenset(pairs[False]), tuple(sorted(builtins[False])))
 
 
 def end_sessions(user_id: int, *, commit: bool = True, db_session=None) -> None:
@@ -165,25 +247,68 @@ class JixiaoSecurityManager(SecurityManager):
 
     # Sessions: Flask-Login loads the session's user through this; a stale stamp reads as signed out.
     def load_user(self, pk):
-        user = super().load_user(pk)
-        if user is None or not stamp_matches(user, session.get(SESSION_STAMP)):
+        user, token = user_with_token(pk)
+        if user is None or not user.is_active or not stamp_matches(user, session.get(SESSION_STAMP), token):
             return None
         return user
 
     def load_user_jwt(self, _jwt_header, jwt_data):
-        user = self.get_user_by_id(int(jwt_data["sub"]))
-        if user is None or not user.is_active or not stamp_matches(user, jwt_data.get(JWT_STAMP)):
+        user, token = user_with_token(jwt_data["sub"])
+        if user is None or not user.is_active or not stamp_matches(user, jwt_data.get(JWT_STAMP), token):
             return None  # flask_jwt_extended answers through the user lookup error loader: 401
         g.user = user
         return user
+
+    # Permissions: FAB asks one question per check (the view, every menu entry, every button), each a
+    # query; here every check of a request is answered from the request's ``Grants``. The rules are
+    # FAB's: a signed-in user has the permissions of their roles, nobody signed in those of the
+    # public role, a built-in role's by its patterns.
+    def grants(self, user) -> Grants:
+        """What ``user`` (None or anonymous: nobody signed in) and the public may do, read once per
+        request."""
+        user_id = user.id if user is not None and user.is_authenticated else None
+        store = vars(request._get_current_object()).setdefault("jixiao_grants", {}) \
+            if has_request_context() else {}
+        if user_id not in store:
+            store[user_id] = read_grants(user_id, self.auth_role_public, self.builtin_roles)
+        return store[user_id]
+
+    def _allowed(self, user) -> tuple[frozenset[tuple[str, str]], tuple[str, ...]]:
+        grants = self.grants(user)
+        if user is None or not user.is_authenticated:
+            return grants.public, grants.public_builtin
+        return grants.held, grants.held_builtin
+
+    def _builtin_allows(self, roles: tuple[str, ...], permission_name: str, view_name: str) -> bool:
+        return any(re.match(view, view_name) and re.match(perm, permission_name)
+                   for role in roles for view, perm in self.builtin_roles.get(role, []))
+
+    def _has_view_access(self, user, permission_name: str, view_name: str) -> bool:
+        pairs, builtin = self._allowed(user)
+        return ((permission_name, view_name) in pairs
+                or self._builtin_allows(builtin, permission_name, view_name))
+
+    def is_item_public(self, permission_name, view_name):
+        signed_in = has_request_context() and current_user.is_authenticated
+        grants = self.grants(current_user if signed_in else None)
+        return (permission_name, view_name) in grants.public or self._builtin_allows(
+            grants.public_builtin, permission_name, view_name)
+
+    def _get_user_permission_view_menus(self, user, permission_name, view_menus_name):
+        """The views ``user`` holds ``permission_name`` on (FAB's menu asks for ``menu_access``)."""
+        pairs, builtin = self._allowed(user)
+        allowed = {view for perm, view in pairs if perm == permission_name}
+        allowed.update(name for name in view_menus_name or ()
+                       if self._builtin_allows(builtin, permission_name, name))
+        return allowed
 
     def create_jwt_manager(self, app):
         jwt = super().create_jwt_manager(app)
 
         @jwt.additional_claims_loader
         def _claims(identity):
-            user = self.get_user_by_id(int(identity))
-            return {JWT_STAMP: credential_stamp(user)} if user is not None else {}
+            user, token = user_with_token(identity)
+            return {JWT_STAMP: credential_stamp(user, token)} if user is not None else {}
 
         jwt.unauthorized_loader(lambda _reason: _jwt_error(_("Please sign in.")))
         jwt.invalid_token_loader(
