@@ -30,8 +30,43 @@ from .rules import ruleset_for_version
 MAX_CYCLES = 12  # how many cycles a history chart spans
 
 
-def _current(scope: Scope):
-    return Appraisal.is_current.is_(True) & scope_clause(Appraisal, scope)
+def in_scope(scope: Scope):
+    """Criterion: the current appraisals in ``scope``. A narrower scope than everything is tested on the
+    scope's columns alone (an index holds them all), in a subquery of ids, so that a query over many
+    cycles never reads whole rows (their snapshots) only to find them out of scope."""
+    current = Appraisal.is_current.is_(True)
+    if scope.everything:
+        return current
+    return current & Appraisal.id.in_(select(Appraisal.id).where(current, scope_clause(Appraisal, scope)))
+
+
+MAX_NAMED = 5_000  # a view over more appraisals than this tests its scope in each query (:func:`in_scope`)
+
+
+@dataclass(frozen=True)
+class Held:
+    """The current appraisals of a scope narrower than everything, ``(id, cycle id, station id)`` each,
+    read once per view from the index of the scope's columns; the view's queries then name them by id
+    instead of testing the scope again, each over every current appraisal."""
+
+    scope: Scope
+    rows: tuple[tuple[int, int, int], ...]
+
+    @classmethod
+    def read(cls, session, scope: Scope) -> Held | None:
+        """None for a scope of everything (nothing to test)."""
+        if scope.everything:
+            return None
+        # no ORDER BY: SQLite would walk the table in id order, reading every row, not the index
+        query = (select(Appraisal.id, Appraisal.cycle_id, Appraisal.station_id)
+                 .where(Appraisal.is_current.is_(True), scope_clause(Appraisal, scope)))
+        return cls(scope, tuple(sorted(tuple(row) for row in session.execute(query))))
+
+    def criterion(self, cycle_ids: Iterable[int]):
+        """Criterion: the appraisals held in these cycles, by id (or by :func:`in_scope`, when many)."""
+        wanted = set(cycle_ids)
+        ids = [ident for ident, cycle_id, _station in self.rows if cycle_id in wanted]
+        return Appraisal.id.in_(ids) if len(ids) <= MAX_NAMED else in_scope(self.scope)
 
 
 def is_manager_view(scope: Scope) -> bool:
@@ -39,17 +74,23 @@ def is_manager_view(scope: Scope) -> bool:
     return scope.everything or bool(scope.station_ids) or scope.supervises
 
 
-def cycles(session, scope: Scope) -> list[Cycle]:
-    """Cycles with at least one appraisal in scope, oldest first (by their end: a month before the
-    quarter it starts). One index probe per cycle, not a pass over every appraisal."""
-    held = select(Appraisal.id).where(Appraisal.cycle_id == Cycle.id, _current(scope)).exists()
-    return list(session.scalars(select(Cycle).where(held).order_by(Cycle.end, Cycle.start, Cycle.id)))
+def cycles(session, scope: Scope, held: Held | None = None) -> list[Cycle]:
+    """Cycles with at least one appraisal in scope (in ``held``, when given), oldest first (by their end: a
+    month before the quarter it starts). One index probe per cycle, not a pass over every appraisal."""
+    if held is not None:
+        where = Cycle.id.in_(sorted({cycle_id for _id, cycle_id, _station in held.rows}))
+    else:
+        where = select(Appraisal.id).where(Appraisal.cycle_id == Cycle.id, in_scope(scope)).exists()
+    return list(session.scalars(select(Cycle).where(where).order_by(Cycle.end, Cycle.start, Cycle.id)))
 
 
-def stations(session, scope: Scope) -> list[Station]:
-    """Stations with at least one appraisal in scope."""
-    held = select(Appraisal.id).where(Appraisal.station_id == Station.id, _current(scope)).exists()
-    return list(session.scalars(select(Station).where(held).order_by(Station.code)))
+def stations(session, scope: Scope, held: Held | None = None) -> list[Station]:
+    """Stations with at least one appraisal in scope (in ``held``, when given)."""
+    if held is not None:
+        where = Station.id.in_(sorted({station_id for _id, _cycle, station_id in held.rows}))
+    else:
+        where = select(Appraisal.id).where(Appraisal.station_id == Station.id, in_scope(scope)).exists()
+    return list(session.scalars(select(Station).where(where).order_by(Station.code)))
 
 
 def _mean(values: list[float]) -> float | None:
@@ -68,7 +109,7 @@ def category_history(session, scope: Scope, cycle_list: list[Cycle], station_ids
     if not chosen:
         return {}
     query = (select(Appraisal.station_id, Appraisal.cycle_id, Appraisal.snapshot["category_scores"])
-             .where(_current(scope), Appraisal.cycle_id.in_([c.id for c in chosen])).order_by(Appraisal.id))
+             .where(in_scope(scope), Appraisal.cycle_id.in_([c.id for c in chosen])).order_by(Appraisal.id))
     if station_ids is not None:
         query = query.where(Appraisal.station_id.in_(list(station_ids)))
     sums: dict[int, dict[str, dict[int, list[float]]]] = defaultdict(
@@ -88,7 +129,7 @@ def category_history(session, scope: Scope, cycle_list: list[Cycle], station_ids
 
 def grade_counts(session, scope: Scope, cycle_id: int, station_id: int | None = None) -> dict[str, int]:
     """Grade → number of appraisals of the cycle, grades in order (A, B, …), no grade last."""
-    query = select(Appraisal.grade, func.count()).where(_current(scope), Appraisal.cycle_id == cycle_id)
+    query = select(Appraisal.grade, func.count()).where(in_scope(scope), Appraisal.cycle_id == cycle_id)
     if station_id is not None:
         query = query.where(Appraisal.station_id == station_id)
     rows = session.execute(query.group_by(Appraisal.grade)).all()
@@ -110,13 +151,14 @@ class Ranked:
     appraisal_id: int | None = None
 
 
-def station_ranking(session, scope: Scope, cycle_id: int) -> list[Ranked]:
+def station_ranking(session, scope: Scope, cycle_id: int, held: Held | None = None) -> list[Ranked]:
     """Stations by their mean total in the cycle, best first."""
     mean = func.avg(Appraisal.total)
     rows = session.execute(
         select(Station.id, Station.code, Station.name, mean, func.count())
         .join(Appraisal, Appraisal.station_id == Station.id)
-        .where(_current(scope), Appraisal.cycle_id == cycle_id, Appraisal.total.is_not(None))
+        .where(in_scope(scope) if held is None else held.criterion([cycle_id]),
+               Appraisal.cycle_id == cycle_id, Appraisal.total.is_not(None))
         .group_by(Station.id, Station.code, Station.name)
         .order_by(mean.desc(), Station.code)
     ).all()
@@ -129,7 +171,7 @@ def employee_ranking(session, scope: Scope, cycle_id: int, station_id: int | Non
     query = (select(Employee.id, Employee.employee_no, Employee.name, Appraisal.total, Appraisal.grade,
                     Appraisal.id)
              .join(Appraisal, Appraisal.employee_id == Employee.id)
-             .where(_current(scope), Appraisal.cycle_id == cycle_id, Appraisal.total.is_not(None))
+             .where(in_scope(scope), Appraisal.cycle_id == cycle_id, Appraisal.total.is_not(None))
              .order_by(Appraisal.total.desc(), Employee.employee_no).limit(limit))
     if station_id is not None:
         query = query.where(Appraisal.station_id == station_id)
@@ -149,7 +191,7 @@ def rule_versions(session, scope: Scope, cycle_id: int, station_id: int | None =
     """The rule-set versions of the cycle's appraisals in scope, the newest first."""
     query = (select(RuleSetVersion.number, func.count())
              .join(Appraisal, Appraisal.rule_set_version_id == RuleSetVersion.id)
-             .where(_current(scope), Appraisal.cycle_id == cycle_id)
+             .where(in_scope(scope), Appraisal.cycle_id == cycle_id)
              .group_by(RuleSetVersion.number).order_by(RuleSetVersion.number.desc()))
     if station_id is not None:
         query = query.where(Appraisal.station_id == station_id)
@@ -174,7 +216,7 @@ def indicator_summary(session, scope: Scope, cycle_id: int,
     appraisals are on several rule-set versions, one row per indicator and version."""
     query = (select(RuleSetVersion.number, Appraisal.snapshot["lines"])
              .join(RuleSetVersion, RuleSetVersion.id == Appraisal.rule_set_version_id)
-             .where(_current(scope), Appraisal.cycle_id == cycle_id).order_by(Appraisal.id))
+             .where(in_scope(scope), Appraisal.cycle_id == cycle_id).order_by(Appraisal.id))
     if station_id is not None:
         query = query.where(Appraisal.station_id == station_id)
     rows = session.execute(query).all()
@@ -225,7 +267,7 @@ def indicator_rows(session, scope: Scope, cycle: Cycle, code: str,
              .join(Employee, Employee.id == Appraisal.employee_id)
              .join(Station, Station.id == Appraisal.station_id)
              .join(RuleSetVersion, RuleSetVersion.id == Appraisal.rule_set_version_id)
-             .where(_current(scope), Appraisal.cycle_id == cycle.id)
+             .where(in_scope(scope), Appraisal.cycle_id == cycle.id)
              .order_by(Station.code, Employee.employee_no))
     if station_id is not None:
         query = query.where(Appraisal.station_id == station_id)

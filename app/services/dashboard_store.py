@@ -25,8 +25,17 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..clock import now
 from ..models import Appraisal, Cycle, DashboardFigures, Employee, RuleSetVersion, Station
-from ..scoping import Scope, scope_clause
-from .dashboard import MAX_CYCLES, IndicatorSummary, Ranked, VersionShare, number_or_none, station_ranking
+from ..scoping import Scope
+from .dashboard import (
+    MAX_CYCLES,
+    Held,
+    IndicatorSummary,
+    Ranked,
+    VersionShare,
+    in_scope,
+    number_or_none,
+    station_ranking,
+)
 
 TOP = 20  # the employees a ranking shows
 # Longer than any write transaction takes from stamping ``updated_at`` to its commit.
@@ -199,10 +208,10 @@ def _settled(latest: dt.datetime | None, computed_at, moment: dt.datetime) -> bo
 
 class Board:
     """The figures one dashboard view reads over ``cycle_list``: stored ones for a scope of everything,
-    live ones (the same sums) for a narrower scope."""
+    live ones (the same sums) for a narrower scope (of the appraisals ``held``, when the view read them)."""
 
-    def __init__(self, session, scope: Scope, cycle_list: list[Cycle]):
-        self.session, self.scope, self.cycles = session, scope, cycle_list
+    def __init__(self, session, scope: Scope, cycle_list: list[Cycle], held: Held | None = None):
+        self.session, self.scope, self.cycles, self.held = session, scope, cycle_list, held
         self.stored = scope.everything and len(scope.delegated) == 0
         self._prints: dict[int, str] = {}
         self._fresh: dict[tuple[int, int | None], Figures] = {}  # summed by this view: not read back
@@ -238,10 +247,14 @@ class Board:
                 out[row.cycle_id] = row
         return out
 
+    def _scoped(self, cycle_ids: list[int]):
+        """Criterion: the current appraisals of these cycles in the (narrower) scope."""
+        return in_scope(self.scope) if self.held is None else self.held.criterion(cycle_ids)
+
     def figures(self, cycle_id: int, station_id: int | None = None) -> Figures:
         """The cycle's figures for one station of the scope, or all of it."""
         if not self.stored:
-            criteria = [scope_clause(Appraisal, self.scope)]
+            criteria = [self._scoped([cycle_id])]
             if station_id is not None:
                 criteria.append(Appraisal.station_id == station_id)
             return gather(self.session, cycle_id, *criteria)[0]
@@ -264,9 +277,9 @@ class Board:
                 elif cycle.id in stored:
                     by_cycle[cycle.id] = stored[cycle.id].categories
         else:
+            ids = [c.id for c in chosen]
             query = (select(Appraisal.cycle_id, Appraisal.snapshot["category_scores"])
-                     .where(Appraisal.is_current.is_(True), scope_clause(Appraisal, self.scope),
-                            Appraisal.cycle_id.in_([c.id for c in chosen])))
+                     .where(self._scoped(ids), Appraisal.cycle_id.in_(ids)))
             if station_id is not None:
                 query = query.where(Appraisal.station_id == station_id)
             for cycle_id, scores in self.session.execute(query.order_by(Appraisal.id)):
@@ -278,7 +291,7 @@ class Board:
     def station_ranking(self, cycle_id: int) -> list[Ranked]:
         """As :func:`station_ranking`: stations by their mean total, best first."""
         if not self.stored:
-            return station_ranking(self.session, self.scope, cycle_id)
+            return station_ranking(self.session, self.scope, cycle_id, self.held)
         if cycle_id in self._summed:
             sums = {sid: (f.total_sum, f.total_n) for (cid, sid), f in self._fresh.items()
                     if cid == cycle_id and sid is not None}

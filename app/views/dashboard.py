@@ -89,15 +89,16 @@ class DashboardView(BaseView):
         if not dash.is_manager_view(scope):
             return self.mine()
         session = db.session
-        cycles = dash.cycles(session, scope)
-        stations = dash.stations(session, scope)
+        held = dash.Held.read(session, scope)  # a narrower scope's appraisals, read once for the view
+        cycles = dash.cycles(session, scope, held)
+        stations = dash.stations(session, scope, held)
         cycle = _chosen(cycles, "cycle") or (cycles[-1] if cycles else None)
         station = _chosen(stations, "station")
         sid = station.id if station else None
         shown = cycles[-dash.MAX_CYCLES:]
         if cycle is not None and cycle not in shown:
             shown = [cycle, *shown]
-        board = dashboard_store.Board(session, scope, shown)
+        board = dashboard_store.Board(session, scope, shown, held)
         history = board.history(sid)
         grades = ranking = ranking_chart = people = indicators = None
         versions, pages = [], None
@@ -127,10 +128,11 @@ class DashboardView(BaseView):
         scope = current_scope()
         if not dash.is_manager_view(scope):
             abort(404)
-        cycle = next((c for c in dash.cycles(db.session, scope) if c.id == cycle_id), None)
+        held = dash.Held.read(db.session, scope)
+        cycle = next((c for c in dash.cycles(db.session, scope, held) if c.id == cycle_id), None)
         if cycle is None or len(code) > 64:
             abort(404)
-        station = _chosen(dash.stations(db.session, scope), "station")
+        station = _chosen(dash.stations(db.session, scope, held), "station")
         name, rows = dash.indicator_rows(db.session, scope, cycle, code, station.id if station else None)
         if not rows:
             abort(404)
