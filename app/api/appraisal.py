@@ -15,14 +15,12 @@ from flask import request
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from .. import clock
 from .. import permissions as p
 from ..extensions import db
 from ..locales import current_locale
 from ..models import Appraisal
-from ..rules.names import relabel
 from ..services import appraisals, workflows
 from ..services import transitions as tr
 from ..services.bilingual import in_language
@@ -31,11 +29,11 @@ from ..services.errors import ServiceError, kind_of
 from ..services.inbox import inbox as inbox_items
 from ..services.inbox import parse_filters
 from ..services.review import review as review_appraisal
-from ..services.rules import ruleset_for_version
 from ..web.context import MAX_COMMENT, current_caller
 from ..web.datamodel import interface
 from ..web.labels import APPRAISAL_LABELS
 from ..workflow import CALIBRATE, Refusal
+from .appraisal_list import AppraisalList
 from .base import STATUS, JixiaoModelRestApi, service_error
 
 MAX_BULK = 500
@@ -76,7 +74,7 @@ def _text(value, limit: int = MAX_COMMENT) -> str | None:
     return value
 
 
-class AppraisalApi(JixiaoModelRestApi):
+class AppraisalApi(AppraisalList, JixiaoModelRestApi):
     resource_name = "appraisal"
     class_permission_name = p.APPRAISAL
     datamodel = interface(Appraisal)
@@ -98,38 +96,6 @@ class AppraisalApi(JixiaoModelRestApi):
 
     def response_404(self):
         return self.response(404, message=_("Not found."))
-
-    @staticmethod
-    def _reshape(item: dict) -> dict:
-        """FAB's nested relation columns → the API's flat fields, and the snapshot's lines."""
-        if isinstance(item.get("cycle"), dict):
-            item["cycle"] = item["cycle"].get("name")
-        employee = item.pop("employee", None)
-        if isinstance(employee, dict):
-            item["employee_no"] = employee.get("employee_no")
-            item["employee_name"] = employee.get("name")
-        if isinstance(item.get("station"), dict):
-            item["station"] = item["station"].get("code")
-        snapshot = item.pop("snapshot", None)
-        if isinstance(snapshot, dict):
-            item["lines"] = snapshot.get("lines", [])
-            item["na_notes"] = snapshot.get("na_notes", [])
-            item["outcomes"] = snapshot.get("outcomes", [])
-            item["grade_label"] = snapshot.get("grade_label")
-            item["incentive"] = (snapshot.get("incentive") or {}).get("amount")  # yuan as a string, or null
-        return item
-
-    def pre_get_list(self, data: dict) -> None:
-        items = data.get("result", [])
-        ids = [item.get("id") for item in items if isinstance(item.get("snapshot"), dict)]
-        versions = dict(db.session.execute(select(Appraisal.id, Appraisal.rule_set_version_id)
-                                           .where(Appraisal.id.in_(ids))).all()) if ids else {}
-        rulesets = {v: ruleset_for_version(db.session, v) for v in set(versions.values())}  # once per page
-        for item in items:  # what the rule set names, in the reader's language
-            version_id = versions.get(item.get("id"))
-            if version_id is not None:
-                relabel(item["snapshot"], rulesets[version_id], current_locale())
-        data["result"] = [self._reshape(item) for item in items]
 
     def pre_get(self, data: dict) -> None:
         appraisal = db.session.get(Appraisal, data.get("id"))

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 from sqlalchemy.sql.elements import True_
 
 from ..hardening import MAX_KEY, is_value_filter, usable_filter_value
@@ -134,16 +134,19 @@ class JixiaoInterface(SQLAInterface):
 
     def _page_loads(self, select_columns) -> list:
         """Loader options for a page's rows: the relations it shows, joined in the same statement (the
-        columns it shows of them only, when the API names them)."""
+        columns it shows of them and of the row only, when the API names them)."""
         if select_columns is None:  # a screen's list
             return [joinedload(getattr(self.obj, name)) for name in self.list_relations]
         leaves: dict[str, list] = defaultdict(list)
+        own = []
         for column in select_columns:
             if is_column_dotted(column):
                 leaves[get_column_root_relation(column)].append(get_column_leaf(column))
             elif self.is_relation(column):
                 leaves[column] = []
-        loads = []
+            elif column in self.list_columns:
+                own.append(getattr(self.obj, column))
+        loads = [load_only(*own)] if own else []
         for root, names in leaves.items():
             load = joinedload(getattr(self.obj, root))
             related = self.get_related_model(root)
