@@ -44,8 +44,9 @@ def guard_values(row) -> dict:
 
 def _history_query(ids, before_id=None):
     """The events of these appraisal versions that the workflow reasons about (state changes and review
-    edits), oldest first, with the acting user's employee record and the principal's, when a substitute
-    took the step."""
+    edits), each version's oldest first, with the acting user's employee record and the principal's, when
+    a substitute took the step. Ordered by version, then event: the order of the index on the version, so
+    that the database reads each version's events from it rather than the whole table in event order."""
     principal = aliased(Employee)
     query = (
         select(AuditEvent.id, AuditEvent.appraisal_id, AuditEvent.action, AuditEvent.from_state,
@@ -55,7 +56,7 @@ def _history_query(ids, before_id=None):
         .outerjoin(principal, principal.user_id == AuditEvent.on_behalf_of_user_id)
         .where(AuditEvent.appraisal_id.in_(ids), AuditEvent.from_state.is_not(None),
                (AuditEvent.from_state != AuditEvent.to_state) | (AuditEvent.action == REVIEW))
-        .order_by(AuditEvent.id)
+        .order_by(AuditEvent.appraisal_id, AuditEvent.id)
     )
     return query if before_id is None else query.where(AuditEvent.id < before_id)
 
