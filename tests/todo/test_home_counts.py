@@ -19,9 +19,9 @@ from app.scoping import scope_clause
 from app.services import workflows
 from app.services.appraisals import REVIEWER_ID, facts_of
 from app.services.deadlines import OVERDUE, due_map, due_status, set_deadlines
-from app.services.inbox import inbox, inbox_page, tally
+from app.services.inbox import Waiting, inbox, inbox_page, tally
 from app.services.todo import CARDS, todo
-from app.workflow import allowed_actions, load_table
+from app.workflow import acting_states, allowed_actions, load_table
 from tests.factories import Moves, caller
 from tests.workflow.test_workflow import DATA, ROLES
 
@@ -123,6 +123,32 @@ def test_the_hard_cases_count_equal_the_workflow_one_by_one(app, tricky, clock):
     clock.move(days=2)
     answers = check_everyone(app)
     assert sum(late for _, late in answers["hr"].values()) >= 3
+
+
+def test_the_groups_hold_every_row_once(app, tricky):
+    """The rows naming nobody of the caller's are counted apart from the few naming them (the caller, a
+    principal as employee, supervisor or station manager): together, each row in one group only; HR with
+    an employee record of their own too (where rows without a supervisor or a station manager wait)."""
+    with app.app_context():
+        hr = app.appbuilder.sm.find_user(username="hr")
+        db.session.execute(update(Employee).where(Employee.employee_no == "EMP5").values(user_id=hr.id))
+        db.session.commit()
+        assert caller(app, "hr").actor.employee_id is not None
+        for username in PEOPLE:
+            person = caller(app, username)
+            waiting = Waiting(db.session, person, app_clock.now())
+            roles = set(person.actor.roles).union(*(p.roles for p in person.actor.acting_for))
+            states = set().union(*(acting_states(t, roles) for t in waiting.tables.values()))
+            rows = db.session.execute(select(Appraisal.id, Appraisal.state, Appraisal.cycle_id).where(
+                Appraisal.is_current.is_(True), Appraisal.state.in_(states),
+                scope_clause(Appraisal, person.scope))).all()
+            keys = [(g.cycle_id, g.state, g.version, g.flags) for g in waiting.groups]
+            assert len(keys) == len(set(keys)), username
+            assert sum(g.count for g in waiting.groups) == len(rows), username
+            by_id = {r.id: r for r in rows}
+            assert all(by_id[g.first].state.value == g.state and by_id[g.first].cycle_id == g.cycle_id
+                       for g in waiting.groups), username
+    check_everyone(app)
 
 
 def test_countersign_seats_are_decided_row_by_row(app, fresh, monkeypatch):
