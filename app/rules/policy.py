@@ -26,6 +26,7 @@ the limits that refer to a grade the rule set lacks are reported by :func:`check
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from collections import Counter
@@ -163,6 +164,7 @@ def check_distribution(policy: DistributionPolicy | None, grades: Iterable[str])
 # breaches
 
 
+@functools.lru_cache(maxsize=4096)  # a network's stations ask it for the same few headcounts
 def allowed_count(kind: str, share: float, headcount: int) -> int:
     """The most people a maximum allows (floor) or the fewest a minimum requires (ceil), worked out
     with the share as written (0.7 × 10 is 7, not 7.000000000000001)."""
@@ -206,7 +208,8 @@ class Breach:
                 "allowed": self.allowed, "message": self.message(locale)}
 
 
-def _breaches_of(scope: str, counts: Counter, headcount: int, limits: Iterable[GradeLimit]) -> list[Breach]:
+def _breaches_of(scope: str, counts: Mapping[str, int], headcount: int,
+                 limits: Iterable[GradeLimit]) -> list[Breach]:
     out = []
     if headcount <= 0:
         return out
@@ -236,11 +239,12 @@ def breaches_of_counts(policy: DistributionPolicy | None,
     how many of that station's current appraisals have it."""
     if policy is None or not policy.limits:
         return []
-    per_station = {code: Counter({g: n for g, n in counts.items() if g is not None and n > 0})
+    per_station = {code: {g: n for g, n in counts.items() if g is not None and n > 0}
                    for code, counts in counts_by_station.items()}
-    network: Counter = Counter()
+    network: dict[str, int] = {}
     for counts in per_station.values():
-        network.update(counts)
+        for grade, n in counts.items():
+            network[grade] = network.get(grade, 0) + n
     out = _breaches_of(NETWORK, network, sum(network.values()),
                        [limit for limit in policy.limits if limit.network])
     station_limits = [limit for limit in policy.limits if limit.station]
