@@ -44,6 +44,7 @@ from sqlalchemy import bindparam, case, delete, event, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, object_session
+from werkzeug.local import LocalProxy
 
 from .extensions import db
 from .models import AccountStamp, LoginFailure
@@ -223,6 +224,12 @@ def _jwt_error(message: str):
     return response
 
 
+def _signed_in_id(user) -> int | None:
+    """The id of ``user`` (a user, a proxy of one, anonymous or None); None for nobody signed in."""
+    user = user._get_current_object() if isinstance(user, LocalProxy) else user
+    return user.id if user is not None and user.is_authenticated else None
+
+
 class JixiaoSecurityManager(SecurityManager):
     """FAB's SQLAlchemy security manager with failure counting and credential stamps."""
 
@@ -266,7 +273,9 @@ class JixiaoSecurityManager(SecurityManager):
     def grants(self, user) -> Grants:
         """What ``user`` (None or anonymous: nobody signed in) and the public may do, read once per
         request."""
-        user_id = user.id if user is not None and user.is_authenticated else None
+        return self._grants_of(_signed_in_id(user))
+
+    def _grants_of(self, user_id: int | None) -> Grants:
         store = vars(request._get_current_object()).setdefault("jixiao_grants", {}) \
             if has_request_context() else {}
         if user_id not in store:
@@ -274,8 +283,9 @@ class JixiaoSecurityManager(SecurityManager):
         return store[user_id]
 
     def _allowed(self, user) -> tuple[frozenset[tuple[str, str]], tuple[str, ...]]:
-        grants = self.grants(user)
-        if user is None or not user.is_authenticated:
+        user_id = _signed_in_id(user)
+        grants = self._grants_of(user_id)
+        if user_id is None:
             return grants.public, grants.public_builtin
         return grants.held, grants.held_builtin
 
