@@ -1,8 +1,9 @@
 """The appraisal list API's rows: FAB's list, with its rows written out directly (FAB's schema spends a
-fifth of a page on them) and of each snapshot only the parts the list answers with, read by the database
-in one statement; the relation columns flattened (``cycle``, ``employee_no``, ``employee_name``,
-``station``) and the snapshot's ``lines``, ``na_notes``, ``outcomes``, ``grade_label`` and ``incentive``
-in the reader's language. A request that names its columns is answered by FAB's own list, reshaped alike.
+fifth of a page on them) and of each snapshot only the parts the list answers with relabelled, the
+snapshots read in one statement; the relation columns flattened (``cycle``, ``employee_no``,
+``employee_name``, ``station``) and the snapshot's ``lines``, ``na_notes``, ``outcomes``, ``grade_label``
+and ``incentive`` in the reader's language. A request that names its columns is answered by FAB's own
+list, reshaped alike.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from ..rules.names import relabel
 from ..services.rules import ruleset_for_version
 
 # The parts of a snapshot the list answers with (``lines``, ``na_notes``, ``outcomes``, ``grade_label``,
-# ``incentive``) and those that relabel them (``grade``, ``outcome_details``): read by the database, so
-# that a page never decodes whole snapshots (their inputs, variables, trail) to answer with a third.
+# ``incentive``) and those that relabel them (``grade``, ``outcome_details``): the rest (the template, the
+# category scores) is not relabelled for nothing.
 LIST_SNAPSHOT_PARTS = ("lines", "na_notes", "outcomes", "outcome_details", "grade", "grade_label",
                        "incentive")
 
@@ -49,7 +50,8 @@ class AppraisalList:
 
     def get_list_headless(self, **kwargs):
         """FAB's list, its rows written by :meth:`_row` with of each snapshot only
-        :data:`LIST_SNAPSHOT_PARTS`; a request naming its columns is FAB's (and :meth:`pre_get_list`)."""
+        :data:`LIST_SNAPSHOT_PARTS` relabelled; a request naming its columns is FAB's
+        (and :meth:`pre_get_list`)."""
         args = kwargs.get("rison", {})
         if args.get(API_SELECT_COLUMNS_RIS_KEY) or args.get(API_SELECT_SEL_COLUMNS_RIS_KEY):
             return super().get_list_headless(**kwargs)
@@ -71,11 +73,11 @@ class AppraisalList:
         ids = [row.id for row in rows]
         parts: dict[int, tuple[int, dict]] = {}
         if ids:
-            query = select(Appraisal.id, Appraisal.rule_set_version_id,
-                           *(Appraisal.snapshot[key] for key in LIST_SNAPSHOT_PARTS))
-            for ident, version_id, *values in db.session.execute(query.where(Appraisal.id.in_(ids))):
-                found = zip(LIST_SNAPSHOT_PARTS, values, strict=True)
-                parts[ident] = (version_id, {key: value for key, value in found if value is not None})
+            query = select(Appraisal.id, Appraisal.rule_set_version_id, Appraisal.snapshot)
+            for ident, version_id, snapshot in db.session.execute(query.where(Appraisal.id.in_(ids))):
+                if isinstance(snapshot, dict):
+                    snapshot = {key: snapshot[key] for key in LIST_SNAPSHOT_PARTS if key in snapshot}
+                parts[ident] = (version_id, snapshot)
         items = [self._row(row, parts.get(row.id, (None, None))[1]) for row in rows]
         response["result"] = self._relabelled(items, {ident: part[0] for ident, part in parts.items()})
         response["ids"] = ids
