@@ -37,7 +37,7 @@ from typing import Any
 from app.engine import FormulaError
 
 from .check import indicator_dependencies
-from .evaluate import clamp_score, evaluate_indicator
+from .evaluate import clamp_score, evaluate_repeated
 from .formulas import INCENTIVE, OUTCOME, WEIGHT, explain_text
 from .incentive import incentive_part
 from .items import Line
@@ -193,7 +193,7 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
     used: set[str] = set()
     evals = {}
     for code in indicators_needed(ruleset, [line.indicator for line, _ in lines]):
-        ev = evaluate_indicator(ruleset, ruleset.indicator(code), values, tags, locale)
+        ev = evaluate_repeated(ruleset, ruleset.indicator(code), values, tags, locale)
         evals[code] = ev
         values[code] = ev.value
         used |= ev.names

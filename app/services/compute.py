@@ -10,9 +10,11 @@ the rule set and the review inputs, a rerun converges to what an uninterrupted r
 
 from __future__ import annotations
 
+import gc
 import json
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
@@ -297,6 +299,21 @@ def write_results(session, cycle_id: int, inputs: Inputs, scored: dict[int, Scor
         ])
 
 
+@contextmanager
+def collection_paused():
+    """The cyclic garbage collector paused for a compute. A compute makes hundreds of thousands of
+    objects that live until it ends (the metrics, the results, the rows to write) and hardly any
+    garbage in cycles, so each collection would walk them all again for nothing (a tenth of a compute's
+    time). Reference counting still frees what is dropped; the collector runs again afterwards."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
 def compute_cycle(session, cycle: Cycle, progress: Progress | None = None, *, actor: Actor | None = None,
                   rebind: bool = False,
                   before_commit: Callable[[object, ComputeResult], None] | None = None) -> ComputeResult:
@@ -312,19 +329,20 @@ def compute_cycle(session, cycle: Cycle, progress: Progress | None = None, *, ac
     report = progress or (lambda stage, done, total: None)
     cycle_id = cycle.id
     try:
-        inputs = read_inputs(session, cycle, report, rebind)
-        result = ComputeResult(cycle_id, inputs.scorer.rule_version, skipped=inputs.skipped)
-        scored = score_jobs(inputs, report)
-        report("write", 0, 1)
-        write_results(session, cycle_id, inputs, scored, actor or SYSTEM_CALLER.actor, result)
-        result.seconds = time.perf_counter() - started
-        session.execute(update(Cycle).where(Cycle.id == cycle_id)
-                        .values(last_result=result.to_dict(limit=200))
-                        .execution_options(synchronize_session=False))
-        report("write", 1, 1)
-        if before_commit is not None:
-            before_commit(session, result)
-        session.commit()
+        with collection_paused():
+            inputs = read_inputs(session, cycle, report, rebind)
+            result = ComputeResult(cycle_id, inputs.scorer.rule_version, skipped=inputs.skipped)
+            scored = score_jobs(inputs, report)
+            report("write", 0, 1)
+            write_results(session, cycle_id, inputs, scored, actor or SYSTEM_CALLER.actor, result)
+            result.seconds = time.perf_counter() - started
+            session.execute(update(Cycle).where(Cycle.id == cycle_id)
+                            .values(last_result=result.to_dict(limit=200))
+                            .execution_options(synchronize_session=False))
+            report("write", 1, 1)
+            if before_commit is not None:
+                before_commit(session, result)
+            session.commit()
     except BaseException:
         session.rollback()
         raise

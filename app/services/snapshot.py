@@ -30,8 +30,13 @@ class RawJSON(TypeDecorator):
         return None
 
 
+# json.dumps with these options would make a new encoder on every call; one is enough (it keeps no state).
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def canonical_json(value) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    """The snapshot's text as hashed and stored: keys sorted, no spaces, UTF-8 characters as they are."""
+    return _CANONICAL.encode(value)
 
 
 def snapshot_hash(snapshot: Mapping) -> str:
