@@ -25,6 +25,8 @@ UNIT_WORDS = (
     ("，", ", "), ("／", "/"),
 )
 _SPACES = re.compile(r"\s+")
+# An English category read back to its Chinese code (a snapshot written in English).
+CATEGORY_ZH = {en: zh for zh, en in CATEGORY_EN.items()}
 
 
 def english(locale: str | None) -> bool:
@@ -37,8 +39,7 @@ def category_label(category: str | None, locale: str | None) -> str:
         return ""
     if english(locale):
         return CATEGORY_EN.get(category, category)
-    chinese = {en: zh for zh, en in CATEGORY_EN.items()}
-    return chinese.get(category, category)
+    return CATEGORY_ZH.get(category, category)
 
 
 def unit_label(unit: str | None, locale: str | None) -> str:
