@@ -120,7 +120,7 @@ class Appraisal(Model):
         # cards and the inbox decide by (state, cycle, rule set, people) over the current appraisals;
         # the cycle and calibration pages group a cycle's current appraisals by station, grade and total.
         Index("ix_appraisal_current_state", "is_current", "state", "cycle_id", "rule_set_version_id",
-              "employee_id", "station_id", "reviewer_id"),
+              "employee_id", "station_id", "reviewer_id", "id"),
         Index("ix_appraisal_cycle_grades", "cycle_id", "is_current", "station_id", "grade", "total", "state",
               "rule_set_version_id"),
     )
