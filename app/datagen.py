@@ -192,10 +192,18 @@ def orders_and_surveys(
     seed: int = 1,
     now: dt.datetime | None = None,
     prefix: str = "WO",
+    stream: str = "",
+    first_number: int = 1,
 ) -> Iterator[tuple[dict, dict | None]]:
     """``count`` work orders reported between ``start`` and ``end`` (inclusive), each with its survey
-    or None. Orders that would finish after ``now`` are still open; surveys after ``now`` are not taken."""
-    rng = random.Random(seed)
+    or None, numbered from ``first_number``.
+
+    ``now`` only hides what has not happened yet, the rows are drawn the same whatever it is: orders
+    reported after ``now`` are left out, those that would be answered, reached or finished after it are
+    still open as far as they have gone, surveys after it are not taken. ``stream`` names a random
+    stream of its own under the seed (a month of a longer span, say); the technicians' skills stay those
+    of the seed."""
+    rng = random.Random(f"{seed}:{stream}" if stream else seed)
     weighted = [w for w in workers if ORDER_WEIGHT.get(w.position, 1.0) > 0]
     if not weighted or count <= 0:
         return
@@ -209,7 +217,8 @@ def orders_and_surveys(
     recent: dict[str, deque] = {}  # station -> recently completed (order_no, completed minute, fixed)
     clock = _Clock(start)
     span = ((end - start).days + 1) * 1440
-    last = clock.minutes(now) if now else span + 30 * 1440
+    last = span + 30 * 1440  # the rows' own horizon; ``now`` is applied to each row as it is drawn
+    cut = clock.minutes(now) if now else None
     random_, expo, gauss, uniform = rng.random, rng.expovariate, rng.gauss, rng.uniform
     for i in range(count):
         reported = min(int(span * (i + random_()) / count), last - 1 - int(random_() * 600))
@@ -248,7 +257,7 @@ def orders_and_surveys(
         labor = round(max(0.25, repair_h * uniform(0.6, 1.0)), 2)
         kind = "enterprise" if enterprise else "consumer"
         fee = CALL_OUT_FEE[kind] + math.exp(gauss(1.1, 0.5)) * HOURLY_RATE[kind] + parts * PARTS_MARKUP
-        order_no = f"{prefix}{i + 1:08d}"
+        order_no = f"{prefix}{first_number + i:08d}"
         order = {
             "order_no": order_no,
             "station_code": station,
@@ -282,7 +291,28 @@ def orders_and_surveys(
                     "speed": _score(gauss(base - response_h / 6, 0.7)),
                     "comment": rng.choice(COMMENTS),
                 }
-        yield order, survey
+        if cut is None:
+            yield order, survey
+        elif reported < cut:
+            yield _as_at(order, survey, cut, responded, arrived, completed, clock)
+
+
+def _as_at(order: dict, survey: dict | None, cut: int, responded: int | None, arrived: int | None,
+           completed: int | None, clock: _Clock) -> tuple[dict, dict | None]:
+    """An order and its survey as they stand at minute ``cut``: what happens later has not happened."""
+    if completed is not None and completed > cut:
+        order.update(completed_at="", first_time_fixed="", service_fee="")
+        survey = None
+        if arrived is not None and arrived > cut:
+            order["arrived_at"] = ""
+        if responded is not None and responded > cut:
+            order["responded_at"] = ""
+    elif completed is None:
+        order["arrived_at"] = clock.text(arrived) if arrived is not None and arrived <= cut else ""
+        order["responded_at"] = clock.text(responded) if responded is not None and responded <= cut else ""
+    if survey is not None and survey["surveyed_at"] > clock.text(cut):
+        survey = None
+    return order, survey
 
 
 def _score(x: float) -> str:
@@ -335,23 +365,47 @@ def _fmt_money(x: float) -> str:
 DEMO_SEED = 20240601
 
 
+def demo_months(today: dt.date, months: int = 3) -> list[dt.date]:
+    """The first days of the demo's ``months`` months: the current one (``today``'s) and those before."""
+    first = today.replace(day=1)
+    for _ in range(months - 1):
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    return months_between(first, today)
+
+
+def demo_orders(workers: Sequence[Worker], now: dt.datetime, months: int = 3, *, seed: int = DEMO_SEED,
+                orders_per_month: int = 16) -> Iterator[tuple[dict, dict | None]]:
+    """The demo's orders and surveys as they stand at ``now`` (local, naive): each month of
+    :func:`demo_months` drawn whole, from a random stream of its own (named by its place among the
+    months: the first month of the demo draws the same whatever month it is) and with as many orders
+    as any other month, then cut at ``now``. A month that is over comes out the same whatever the day,
+    but for what falls after ``now`` (the last orders' repairs and surveys, in the first days of the
+    next month)."""
+    weight = sum(ORDER_WEIGHT.get(w.position, 1.0) for w in workers)
+    count = int(weight * orders_per_month)
+    for offset, month in enumerate(demo_months(now.date(), months)):
+        last_day = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+        yield from orders_and_surveys(workers, month, last_day, count, seed=seed, now=now, prefix="DEMO",
+                                      stream=f"month{offset}", first_number=offset * count + 1)
+
+
 def seed_demo_data(months: int = 3, *, seed: int = DEMO_SEED, orders_per_month: int = 16,
                    skills: Mapping[str, float] | None = None,
                    parts_delay: Mapping[str, float] | None = None) -> dict[str, int]:
-    """Three months (by default) of orders, surveys and labour costs for the demo organisation,
-    from the first day of the month two months back to today (local time), imported through the
-    import service like any station's file.
+    """Three months (by default) of orders, surveys and labour costs for the demo organisation: the
+    current month up to now (local time) and the whole months before it (:func:`demo_orders`),
+    imported through the import service like any station's file.
 
-    The same seed gives the same rows for the same day. Needs an application context and the
-    demo people; returns the number of rows per kind. ``orders_per_month`` is per average technician
-    and whole month (at most about 440 orders for the demo's people: every list fits one 500-row
-    page); ``skills`` gives some people's skill in [0, 1] by employee number (the others' comes from
-    the seed), ``parts_delay`` the share of orders that wait for parts by station code.
+    The same seed gives the same rows for the same day, and the months that are over the same rows
+    whatever the day. Needs an application context and the demo people; returns the number of rows
+    per kind. ``orders_per_month`` is per average technician and month (at most about 440 orders for
+    the demo's people: every list fits one 500-row page); ``skills`` gives some people's skill in [0, 1]
+    by employee number (the others' comes from the seed), ``parts_delay`` the share of orders that wait
+    for parts by station code. Labour costs: one row per person and month, the current month's
+    accrued so far.
     """
     now = clock.to_local(clock.now()).replace(tzinfo=None, second=0, microsecond=0)
-    first = now.date().replace(day=1)
-    for _ in range(months - 1):
-        first = (first - dt.timedelta(days=1)).replace(day=1)
+    first = demo_months(now.date(), months)[0]
     rows = db.session.execute(
         select(Employee.employee_no, Employee.position, Station.code, Station.segment)
         .join(Station, Employee.station_id == Station.id).order_by(Employee.employee_no)).all()
@@ -360,12 +414,9 @@ def seed_demo_data(months: int = 3, *, seed: int = DEMO_SEED, orders_per_month: 
                       parts_delay.get(code, PARTS_DELAY))
                for no, position, code, segment in rows]
     people = [GeneratedEmployee(no, "", code, position) for no, position, code, _segment in rows]
-    weight = sum(ORDER_WEIGHT.get(w.position, 1.0) for w in workers)
-    # as many orders a month whatever the day: the months so far, the current one as far as it has gone
-    count = int(weight * orders_per_month * ((now.date() - first).days + 1) / DAYS_PER_MONTH)
 
     orders, surveys = io.StringIO(), io.StringIO()
-    pairs = list(orders_and_surveys(workers, first, now.date(), count, seed=seed, now=now, prefix="DEMO"))
+    pairs = list(demo_orders(workers, now, months, seed=seed, orders_per_month=orders_per_month))
     write_csv(orders, WORK_ORDER_COLUMNS, (o for o, _s in pairs))
     write_csv(surveys, SURVEY_COLUMNS, (s for _o, s in pairs if s))
     costs = io.StringIO()

@@ -58,7 +58,7 @@ BONUS_BASE = {
 SKILL = {
     "manager1": 0.8, "sup1": 0.8, "sup2": 0.7,
     "emp1": 0.8, "emp2": 0.7, "emp3": 0.55, "emp4": 0.3, "emp5": 0.8,
-    "emp6": 0.8, "emp7": 0.93, "emp8": 0.45, "emp9": 0.15, "emp10": 0.75,
+    "emp6": 0.8, "emp7": 1.0, "emp8": 0.45, "emp9": 0.15, "emp10": 0.75,
 }
 # The share of orders that wait for parts: S01 keeps little stock (its SWOT weakness 配件储备不足).
 PARTS_DELAY = {"S01": 0.045, "S02": 0.015, "S03": 0.03}

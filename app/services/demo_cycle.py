@@ -1,9 +1,10 @@
-"""The demo's cycles: one cycle over the demo data, its appraisals moved through the real transition
-service into several states (draft, pending_review, pending_second_review, approved, disputed) and its
-results published, so that every screen has something to show and the supervisors have work waiting,
-with a due date for each step a few days ahead; and an earlier monthly cycle over the first month, every
-appraisal approved and published, so that each demo employee sees a result of their own (an employee
-sees a published, approved result only)."""
+"""The demo's cycles: one cycle over the months of demo data that are over (not the current one, so
+that its figures are the same whatever the day of seeding), its appraisals moved through the real
+transition service into several states (draft, pending_review, pending_second_review, approved,
+disputed) and its results published, so that every screen has something to show and the supervisors
+have work waiting, with a due date for each step a few days ahead; and an earlier monthly cycle over
+the first month, every appraisal approved and published, so that each demo employee sees a result of
+their own (an employee sees a published, approved result only)."""
 
 from __future__ import annotations
 
@@ -34,21 +35,26 @@ DEMO_DUE_DAYS = {State.draft: 2, State.pending_review: 3, State.pending_second_r
 
 
 def _period(session) -> tuple[dt.date, dt.date]:
-    """The whole months covered by the demo's completed orders; the last quarter without data."""
+    """The whole months covered by the demo's completed orders that are over (the month of today is
+    left out, so that the cycle's figures do not follow the day of seeding); the whole months covered
+    when all of them fall in this month; the last quarter without data."""
     try:
         first, last = session.execute(
             select(func.min(WorkOrder.completed_at), func.max(WorkOrder.completed_at))).one()
     except Exception:  # noqa: BLE001 - no source data rows readable: fall back to a calendar quarter
         session.rollback()
         first = last = None
+    today = clock.local_today()
     if first is None or last is None:
-        today = dt.date.today()
         quarter_start = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
         last_day = quarter_start - dt.timedelta(days=1)
         return dt.date(last_day.year, last_day.month - 2, 1), last_day
     first, last = first.date(), last.date()
     start = dt.date(first.year, first.month, 1)
     end = dt.date(last.year, last.month, calendar.monthrange(last.year, last.month)[1])
+    before_this_month = today.replace(day=1) - dt.timedelta(days=1)
+    if start <= before_this_month:
+        end = min(end, before_this_month)
     return start, end
 
 
