@@ -42,8 +42,9 @@ def local(day: dt.date, hour: int, minute: int = 0, second: int = 0) -> dt.datet
 
 
 def due_day(cycle: Cycle) -> dt.date:
-    """A due date the service accepts for the demo cycle: ten days after its period."""
-    return cycle.end + dt.timedelta(days=10)
+    """A due date the service accepts for the demo cycle, after the demo's substitute has stopped standing
+    in (two weeks from the day of seeding, within the month after the period): 45 days after its period."""
+    return cycle.end + dt.timedelta(days=45)
 
 
 def set_due(app, state: str, day: dt.date | None, cycle: Cycle | None = None) -> dt.datetime | None:
