@@ -32,6 +32,8 @@ EARLIER = "区域大客户项目贡献突出。"               # HR's earlier ca
 REASON = "A 级名额有限，与同站同级人员比较后调为 B。"
 OVERRIDE = "S02 大客户项目已经总经理批准，A 级超额一人。"
 RAISED_TO = 91  # EMP1's and EMP5's totals after their supervisor's adjustment: A, near its minimum
+A_MINIMUM = 90
+TEAMWORK = 100  # the teamwork score (团队协作, entered by hand) a supervisor may give
 
 
 def breaking_cycle(app) -> tuple[int, dict[str, int], set[str]]:
@@ -47,10 +49,17 @@ def breaking_cycle(app) -> tuple[int, dict[str, int], set[str]]:
         computed = {no: current(cycle.id, no) for no in appraisal_ids(cycle.id)}
         natural = {no for no, a in computed.items() if a.grade == "A"}
         for no in ("EMP1", "EMP5"):
-            adjustment = round(RAISED_TO - computed[no].subtotal)
-            assert 5 < adjustment <= 10, (no, computed[no].subtotal)
             moves.to_pending_review(no)
-            moves.review("sup1", no, manual={}, adjustment=adjustment, reason=ADJUSTED)
+            manual = {}
+            if computed[no].subtotal + 10 < RAISED_TO:
+                # too far below for the largest adjustment: the supervisor first enters the teamwork
+                # score they saw, then adjusts from that subtotal
+                manual = {"kpi_teamwork": TEAMWORK}
+                moves.review("sup1", no, manual=manual, adjustment=0, reason=ADJUSTED)
+            subtotal = current(cycle.id, no).subtotal
+            adjustment = min(10, max(6, round(RAISED_TO - subtotal)))  # over 5: the second review
+            assert subtotal + adjustment >= A_MINIMUM, (no, computed[no].subtotal, subtotal)
+            moves.review("sup1", no, manual=manual, adjustment=adjustment, reason=ADJUSTED)
             assert moves.do("sup1", no, "approve", SHARED) == "pending_second_review"
             assert moves.do("manager1", no, "approve", INTERNAL) == "approved"
         moves.to_approved("EMP2")
