@@ -56,6 +56,8 @@ def test_a_transitions_mail_is_delivered_by_a_celery_worker_once(database_url, r
 
         submit(hr, ids["EMP9"])  # a draft of sup2's report: sup2's turn now
         wait_for(lambda: SUP2 in delivered(smtp), 60, f"the mail\n{log.read_text()}")
+        # The SMTP server has the message a moment before the worker commits the row as sent.
+        wait_for(lambda: outbox_rows(app, recipient=SUP2, state=OutboxState.SENDING) == [], 60, "the row sent")
         assert outbox_rows(app, recipient=SUP2) == [(SUP2, OutboxState.SENT, 1)], log.read_text()
         (message,) = [m for m in smtp.messages if m["To"] == SUP2]
         assert BASE_URL in message.get_body(("plain",)).get_content()
@@ -70,6 +72,7 @@ def test_a_transitions_mail_is_delivered_by_a_celery_worker_once(database_url, r
         assert len(delivered(smtp)) == len(set(delivered(smtp))) + 1  # sup2 twice, anybody else once
         message_ids = [m["Message-ID"] for m in smtp.messages]
         assert len(message_ids) == len(set(message_ids))
+        wait_for(lambda: outbox_rows(app, state=OutboxState.SENDING) == [], 60, "every row sent")
         rows = outbox_rows(app)
         assert rows and {state for _, state, _ in rows} == {OutboxState.SENT}
         assert {attempts for _, _, attempts in rows} == {1}
