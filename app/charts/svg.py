@@ -10,10 +10,13 @@ when several charts share a page.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import threading
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping
 from html import escape
 
 from markupsafe import Markup
@@ -29,12 +32,54 @@ _TRACK = "#edf2f7"
 # Characters XML 1.0 does not allow: one of them in a label would make the whole SVG unparsable.
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
+# A chart is a function of its values alone: the last charts drawn are kept, keyed by those values (their
+# types too: ``True`` is drawn N/A, ``1`` is not), so a page drawn again from the same figures reuses the
+# SVG, and a chart of other figures (another scope, a changed appraisal) is drawn anew.
+KEPT = 256
+_kept: OrderedDict[str, Markup] = OrderedDict()
+_kept_lock = threading.Lock()
 
+
+def _values(data: object) -> tuple:
+    """The chart's input as a tuple of plain values: mappings keep their order (the chart follows it)."""
+    if isinstance(data, Mapping):
+        return tuple((_values(key), _values(value)) for key, value in data.items())
+    if isinstance(data, list | tuple):
+        return tuple(_values(item) for item in data)
+    if data is None or isinstance(data, int | float):
+        return (type(data).__name__, data)
+    return ("str", str(data))  # a label (a lazy translation too) is drawn as its text
+
+
+def kept(draw: Callable[..., Markup]) -> Callable[..., Markup]:
+    """Keeps the last ``KEPT`` charts ``draw`` made, keyed by its arguments' values."""
+
+    @functools.wraps(draw)
+    def drawn(data, title: str | None = None) -> Markup:
+        data = data if isinstance(data, Mapping | list | tuple) else list(data)
+        key = repr((draw.__name__, None if title is None else str(title), _values(data)))
+        with _kept_lock:
+            chart = _kept.get(key)
+            if chart is not None:
+                _kept.move_to_end(key)
+                return chart
+        chart = draw(data, title)
+        with _kept_lock:
+            _kept[key] = chart
+            while len(_kept) > KEPT:
+                _kept.popitem(last=False)
+        return chart
+
+    return drawn
+
+
+@kept
 def category_bars(scores: Mapping[str, float | None], title: str | None = None) -> Markup:
     """Horizontal bars, one per category, on a 0–100 scale; a ``None`` score is drawn as N/A."""
     return _horizontal_bars(list(scores.items()), title, scale_max=100.0)
 
 
+@kept
 def ranking_bars(rows: Iterable[tuple[str, float | None]], title: str | None = None) -> Markup:
     """Horizontal bars in the given order, numbered 1, 2, 3…; the scale grows past 100 if needed."""
     items = [(f"{rank}. {name}", score) for rank, (name, score) in enumerate(rows, start=1)]
@@ -42,6 +87,7 @@ def ranking_bars(rows: Iterable[tuple[str, float | None]], title: str | None = N
     return _horizontal_bars(items, title, scale_max=max([100.0, *values]))
 
 
+@kept
 def grade_distribution(counts: Mapping[str, int], title: str | None = None) -> Markup:
     """Vertical bars: how many appraisals got each grade, in the mapping's order."""
     items = [(str(grade), max(0, int(count or 0))) for grade, count in counts.items()]
@@ -65,6 +111,7 @@ def grade_distribution(counts: Mapping[str, int], title: str | None = None) -> M
     return _svg(width, height, title or "", parts)
 
 
+@kept
 def history_lines(series: Mapping[str, list[tuple[str, float | None]]],
                   title: str | None = None) -> Markup:
     """One line per series (e.g. station → [(cycle name, score)]) across the cycles in first-seen
