@@ -16,7 +16,8 @@ A write may also call :func:`forget` for its cycle, in its own transaction: the 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -206,14 +207,46 @@ def _settled(latest: dt.datetime | None, computed_at, moment: dt.datetime) -> bo
     return moment < computed_at + SETTLE
 
 
+class Read:
+    """What this process has read of one cycle's stored figures, summed at one moment from one fingerprint:
+    nothing else can have been stored under that key, so it is read once and kept."""
+
+    def __init__(self):
+        self.figures: dict[int | None, Figures] = {}  # station id (None: the network) → its figures
+        # station id (None: the network) → (categories, total sum, totals): the history and the ranking
+        self.light: dict[int | None, tuple[dict, float, int]] | None = None
+
+
+KEPT = 64  # cycles whose stored figures a process keeps in hand
+_kept: OrderedDict[tuple, Read] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _read(key: tuple) -> Read:
+    """The figures this process has read under ``key`` (database, cycle id, fingerprint, moment summed)."""
+    with _kept_lock:
+        read = _kept.get(key)
+        if read is None:
+            read = _kept[key] = Read()
+            while len(_kept) > KEPT:
+                _kept.popitem(last=False)
+        else:
+            _kept.move_to_end(key)
+        return read
+
+
 class Board:
     """The figures one dashboard view reads over ``cycle_list``: stored ones for a scope of everything,
-    live ones (the same sums) for a narrower scope (of the appraisals ``held``, when the view read them)."""
+    live ones (the same sums) for a narrower scope (of the appraisals ``held``, when the view read them).
+
+    Stored figures are read back once per process under their cycle, fingerprint and moment summed (see
+    :class:`Read`): a view then costs the two queries that find each cycle's fingerprint and stored mark, and
+    a write to a cycle's appraisals moves its fingerprint, so that the next view sums and reads it anew."""
 
     def __init__(self, session, scope: Scope, cycle_list: list[Cycle], held: Held | None = None):
         self.session, self.scope, self.cycles, self.held = session, scope, cycle_list, held
         self.stored = scope.everything and len(scope.delegated) == 0
-        self._prints: dict[int, str] = {}
+        self._marks: dict[int, tuple] = {}  # cycle id → (database, cycle id, fingerprint, moment summed)
         self._fresh: dict[tuple[int, int | None], Figures] = {}  # summed by this view: not read back
         self._summed: set[int] = set()
         if self.stored:
@@ -226,6 +259,7 @@ class Board:
             .where(DashboardFigures.cycle_id.in_(list(prints)), DashboardFigures.station_id.is_(None))
             .order_by(DashboardFigures.id))}
         moment = now()
+        where = self.session.get_bind().url.render_as_string()  # the database the figures are stored in
         for cycle_id, (fingerprint, latest) in prints.items():
             mark = marks.get(cycle_id)
             if mark is None or mark[0] != fingerprint or not _settled(latest, mark[1], moment):
@@ -233,19 +267,34 @@ class Board:
                 self._fresh[(cycle_id, None)] = whole
                 self._fresh.update({(cycle_id, sid): figures for sid, figures in each.items()})
                 self._summed.add(cycle_id)
-            self._prints[cycle_id] = fingerprint
+            else:
+                self._marks[cycle_id] = (where, cycle_id, *mark)
 
-    def _rows(self, cycle_ids: list[int], station_id: int | None, *columns):
-        """The stored rows of these cycles for one station (None: the network), cycle id → row."""
-        where = (DashboardFigures.station_id.is_(None) if station_id is None
-                 else DashboardFigures.station_id == station_id)
-        out = {}
+    def _stored(self, cycle_ids: Iterable[int], *criteria, columns=()):
+        """The stored rows of these cycles written with the marks this view read (cycle id → rows)."""
+        out: dict[int, list] = defaultdict(list)
+        wanted = [cycle_id for cycle_id in cycle_ids if cycle_id in self._marks]
+        if not wanted:
+            return out
         for row in self.session.execute(
-                select(DashboardFigures.cycle_id, DashboardFigures.fingerprint, *columns)
-                .where(DashboardFigures.cycle_id.in_(cycle_ids), where).order_by(DashboardFigures.id)):
-            if self._prints.get(row.cycle_id) == row.fingerprint:
-                out[row.cycle_id] = row
+                select(DashboardFigures.cycle_id, DashboardFigures.fingerprint, DashboardFigures.computed_at,
+                       DashboardFigures.station_id, *columns)
+                .where(DashboardFigures.cycle_id.in_(wanted), *criteria).order_by(DashboardFigures.id)):
+            if self._marks[row.cycle_id][1:] == (row.cycle_id, row.fingerprint, row.computed_at):
+                out[row.cycle_id].append(row)
         return out
+
+    def _light(self, cycle_ids: list[int]) -> dict[int, dict[int | None, tuple[dict, float, int]]]:
+        """Cycle id → station id (None: the network) → (categories, total sum, totals), read once."""
+        reads = {cycle_id: _read(self._marks[cycle_id]) for cycle_id in cycle_ids if cycle_id in self._marks}
+        missing = [cycle_id for cycle_id, read in reads.items() if read.light is None]
+        if missing:
+            rows = self._stored(missing, columns=(DashboardFigures.categories, DashboardFigures.total_sum,
+                                                  DashboardFigures.total_n))
+            for cycle_id in missing:
+                reads[cycle_id].light = {row.station_id: (dict(row.categories), row.total_sum, row.total_n)
+                                         for row in rows.get(cycle_id, [])}
+        return {cycle_id: read.light or {} for cycle_id, read in reads.items()}
 
     def _scoped(self, cycle_ids: list[int]):
         """Criterion: the current appraisals of these cycles in the (narrower) scope."""
@@ -258,10 +307,17 @@ class Board:
             if station_id is not None:
                 criteria.append(Appraisal.station_id == station_id)
             return gather(self.session, cycle_id, *criteria)[0]
-        if cycle_id in self._summed:
+        if cycle_id not in self._marks:
             return self._fresh.get((cycle_id, station_id)) or Figures()
-        row = self._rows([cycle_id], station_id, DashboardFigures).get(cycle_id)
-        return Figures.from_row(row.DashboardFigures) if row is not None else Figures()
+        read = _read(self._marks[cycle_id])
+        figures = read.figures.get(station_id)
+        if figures is None:
+            where = (DashboardFigures.station_id.is_(None) if station_id is None
+                     else DashboardFigures.station_id == station_id)
+            rows = self._stored([cycle_id], where, columns=(DashboardFigures,)).get(cycle_id)
+            figures = Figures.from_row(rows[0].DashboardFigures) if rows else Figures()
+            read.figures[station_id] = figures
+        return figures
 
     def history(self, station_id: int | None = None) -> dict[str, list[tuple[str, float | None]]]:
         """Category → [(cycle name, mean score)] over the last ``MAX_CYCLES`` cycles, every cycle in every
@@ -269,13 +325,12 @@ class Board:
         chosen = self.cycles[-MAX_CYCLES:]
         by_cycle: dict[int, dict[str, list]] = {}
         if self.stored:
-            stored = self._rows([c.id for c in chosen if c.id not in self._summed], station_id,
-                                DashboardFigures.categories)
+            light = self._light([c.id for c in chosen])
             for cycle in chosen:
                 if cycle.id in self._summed:
                     by_cycle[cycle.id] = (self._fresh.get((cycle.id, station_id)) or Figures()).categories
-                elif cycle.id in stored:
-                    by_cycle[cycle.id] = stored[cycle.id].categories
+                elif station_id in light.get(cycle.id, {}):
+                    by_cycle[cycle.id] = light[cycle.id][station_id][0]
         else:
             ids = [c.id for c in chosen]
             query = (select(Appraisal.cycle_id, Appraisal.snapshot["category_scores"])
@@ -296,14 +351,8 @@ class Board:
             sums = {sid: (f.total_sum, f.total_n) for (cid, sid), f in self._fresh.items()
                     if cid == cycle_id and sid is not None}
         else:
-            sums = {}
-            for row in self.session.execute(
-                    select(DashboardFigures.station_id, DashboardFigures.fingerprint,
-                           DashboardFigures.total_sum, DashboardFigures.total_n)
-                    .where(DashboardFigures.cycle_id == cycle_id, DashboardFigures.station_id.is_not(None))
-                    .order_by(DashboardFigures.id)):
-                if row.fingerprint == self._prints.get(cycle_id):
-                    sums[row.station_id] = (row.total_sum, row.total_n)
+            sums = {sid: (total, n) for sid, (_categories, total, n) in self._light([cycle_id]).get(
+                cycle_id, {}).items() if sid is not None}
         names = {sid: (code, name) for sid, code, name in self.session.execute(
             select(Station.id, Station.code, Station.name).where(Station.id.in_(list(sums))))}
         ranked = [Ranked(sid, f"{names[sid][0]} {names[sid][1]}", round(total / n, 2), n)
