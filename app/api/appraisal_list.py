@@ -9,13 +9,12 @@ list, reshaped alike.
 from __future__ import annotations
 
 from flask_appbuilder.const import API_SELECT_COLUMNS_RIS_KEY, API_SELECT_SEL_COLUMNS_RIS_KEY
-from flask_appbuilder.exceptions import FABException, InvalidOrderByColumnFABException
-from sqlalchemy import select
+from sqlalchemy import JSON, func, select
 
 from ..extensions import db
 from ..locales import current_locale
-from ..models import Appraisal
-from ..rules.names import relabel
+from ..models import Appraisal, Cycle, Employee, Station
+from ..rules.names import category_label, relabel, unit_label
 from ..services.rules import ruleset_for_version
 
 # The parts of a snapshot the list answers with (``lines``, ``na_notes``, ``outcomes``, ``grade_label``,
@@ -23,6 +22,20 @@ from ..services.rules import ruleset_for_version
 # category scores) is not relabelled for nothing.
 LIST_SNAPSHOT_PARTS = ("lines", "na_notes", "outcomes", "outcome_details", "grade", "grade_label",
                        "incentive")
+
+
+# The parts of a snapshot the list leaves out, dropped by SQLite before the snapshot is decoded (half of it).
+UNLISTED_SNAPSHOT_PARTS = ("inputs", "variables", "template", "category_scores", "employee", "cycle",
+                           "station", "company", "trail", "comments", "calibration", "signed")
+
+
+def _list_parts(dialect: str):
+    """The snapshot column as the list reads it: on SQLite without the parts it leaves out (the
+    snapshot's other parts as stored, so a missing part stays missing)."""
+    if dialect != "sqlite":
+        return Appraisal.snapshot
+    paths = [f"$.{key}" for key in UNLISTED_SNAPSHOT_PARTS]
+    return func.json_remove(Appraisal.snapshot, *paths, type_=JSON)
 
 
 class AppraisalList:
@@ -57,43 +70,42 @@ class AppraisalList:
             return super().get_list_headless(**kwargs)
         response: dict = {}
         self.set_response_key_mappings(response, self.get_list, args, **{API_SELECT_COLUMNS_RIS_KEY: []})
-        try:
-            joined_filters = self._handle_filters_args(args)
-        except FABException as exc:
-            return self.response_400(message=str(exc))
-        try:
-            order_column, order_direction = self._handle_order_args(args)
-        except InvalidOrderByColumnFABException as exc:
-            return self.response_400(message=str(exc))
-        page_index, page_size = self._handle_page_args(args)
-        count, rows = self.datamodel.query(
-            joined_filters, order_column, order_direction, page=page_index, page_size=page_size,
-            select_columns=[c for c in self.list_columns if c != "snapshot"],
-            outer_default_load=self.list_outer_default_load)
-        ids = [row.id for row in rows]
-        parts: dict[int, tuple[int, dict]] = {}
-        if ids:
-            query = select(Appraisal.id, Appraisal.rule_set_version_id, Appraisal.snapshot)
-            for ident, version_id, snapshot in db.session.execute(query.where(Appraisal.id.in_(ids))):
-                if isinstance(snapshot, dict):
-                    snapshot = {key: snapshot[key] for key in LIST_SNAPSHOT_PARTS if key in snapshot}
-                parts[ident] = (version_id, snapshot)
-        items = [self._row(row, parts.get(row.id, (None, None))[1]) for row in rows]
-        response["result"] = self._relabelled(items, {ident: part[0] for ident, part in parts.items()})
-        response["ids"] = ids
+        page = self._list_page(args)
+        if not isinstance(page, tuple):
+            return page
+        count, keys = page
+        rows = {}
+        if keys:
+            query = (select(Appraisal.id, Appraisal.rule_set_version_id, Cycle.name, Employee.employee_no,
+                            Employee.name, Station.code, Appraisal.state, Appraisal.total, Appraisal.subtotal,
+                            Appraisal.adjustment, Appraisal.grade, Appraisal.version, Appraisal.is_current,
+                            _list_parts(db.session.get_bind().dialect.name))
+                     .join(Cycle, Cycle.id == Appraisal.cycle_id)
+                     .join(Employee, Employee.id == Appraisal.employee_id)
+                     .join(Station, Station.id == Appraisal.station_id)
+                     .where(Appraisal.id.in_(keys)))
+            rows = {row[0]: row for row in db.session.execute(query)}
+        keys = [key for key in keys if key in rows]
+        items = [self._row(rows[key]) for key in keys]
+        response["result"] = self._relabelled(items, {key: rows[key][1] for key in keys}, by_line=True)
+        response["ids"] = keys
         response["count"] = count
         return self.response(200, **response)
 
     @staticmethod
-    def _row(row: Appraisal, snapshot: dict | None) -> dict:
+    def _row(row) -> dict:
         """A list row as FAB's schema writes it (relations nested), with the snapshot's parts."""
+        (ident, _version, cycle, employee_no, employee_name, station, state, total, subtotal, adjustment,
+         grade, version, is_current, snapshot) = row
+        if isinstance(snapshot, dict):
+            snapshot = {key: snapshot[key] for key in LIST_SNAPSHOT_PARTS if key in snapshot}
         return {
-            "id": row.id, "cycle": {"name": row.cycle.name},
-            "employee": {"employee_no": row.employee.employee_no, "name": row.employee.name},
-            "station": {"code": row.station.code},
-            "state": row.state.value if row.state is not None else None,
-            "total": row.total, "subtotal": row.subtotal, "adjustment": row.adjustment, "grade": row.grade,
-            "version": row.version, "is_current": row.is_current, "snapshot": snapshot,
+            "id": ident, "cycle": {"name": cycle},
+            "employee": {"employee_no": employee_no, "name": employee_name},
+            "station": {"code": station},
+            "state": state.value if state is not None else None,
+            "total": total, "subtotal": subtotal, "adjustment": adjustment, "grade": grade,
+            "version": version, "is_current": is_current, "snapshot": snapshot,
         }
 
     def pre_get_list(self, data: dict) -> None:
@@ -103,12 +115,42 @@ class AppraisalList:
                                            .where(Appraisal.id.in_(ids))).all()) if ids else {}
         data["result"] = self._relabelled(items, versions)
 
-    def _relabelled(self, items: list[dict], versions: dict[int, int]) -> list[dict]:
+    def _relabelled(self, items: list[dict], versions: dict[int, int], by_line: bool = False) -> list[dict]:
         """The rows with what the rule set names in the reader's language (``versions``: appraisal id →
-        rule-set version), reshaped to the API's flat fields."""
+        rule-set version), reshaped to the API's flat fields. ``by_line``: the snapshots hold the list's
+        parts only, and each indicator's labels are found once per page (:func:`_relabel_parts`)."""
         rulesets = {v: ruleset_for_version(db.session, v) for v in set(versions.values())}  # once per page
+        locale = current_locale()
+        labels: dict[tuple[int, str], tuple | None] = {}
         for item in items:
             version_id = versions.get(item.get("id"))
             if version_id is not None and isinstance(item.get("snapshot"), dict):
-                relabel(item["snapshot"], rulesets[version_id], current_locale())
+                if by_line:
+                    _relabel_parts(item["snapshot"], version_id, rulesets[version_id], locale, labels)
+                else:
+                    relabel(item["snapshot"], rulesets[version_id], locale)
         return [self._reshape(item) for item in items]
+
+
+def _relabel_parts(snapshot: dict, version_id: int, ruleset, locale: str, labels: dict) -> None:
+    """:func:`app.rules.names.relabel` of a snapshot holding the list's parts only, each indicator's
+    name, unit and category (``labels``: (version, code) → them) found once per page."""
+    if "lines" not in snapshot:
+        relabel(snapshot, ruleset, locale)
+        return
+    lines = snapshot.pop("lines")
+    relabel(snapshot, ruleset, locale)  # the grade's label and the outcomes
+    snapshot["lines"] = lines
+    for line in lines or []:
+        code = line.get("code", "")
+        key = (version_id, code)
+        found = labels.get(key, labels)
+        if found is labels:
+            indicator = ruleset.indicator(code)
+            found = labels[key] = None if indicator is None else (
+                indicator.label(locale), unit_label(indicator.unit, locale),
+                category_label(indicator.category, locale))
+        if found is not None:
+            line["name"], line["unit"], line["category"] = found
+        else:
+            line["category"] = category_label(line.get("category"), locale)

@@ -18,18 +18,29 @@ of FAB's (constant) schemas once per process and validates requests with its kep
 
 from __future__ import annotations
 
+import threading
+
 import jsonschema
 from flask import jsonify
 from flask_appbuilder import api as fab_api
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.api.convert import Model2SchemaConverter
-from flask_appbuilder.const import PERMISSION_PREFIX
+from flask_appbuilder.const import (
+    API_SELECT_COLUMNS_RIS_KEY,
+    API_SELECT_SEL_COLUMNS_RIS_KEY,
+    PERMISSION_PREFIX,
+)
+from flask_appbuilder.exceptions import FABException, InvalidOrderByColumnFABException
 from flask_babel import gettext as _
+from flask_babel.speaklater import LazyString
 from marshmallow import fields
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, select
+from sqlalchemy.orm import ColumnProperty
+from sqlalchemy.sql.elements import True_
 
 from .. import clock
 from .. import permissions as p
+from ..extensions import db
 from ..locales import current_locale
 from ..scoping import SCOPED
 from ..services.errors import Kind, kind_of, message_of
@@ -108,6 +119,23 @@ class LocalTimeConverter(Model2SchemaConverter):
         return field
 
 
+def _plain(field: fields.Field):
+    """How FAB's schema writes a value of ``field`` read from the database, None staying None."""
+    if isinstance(field, LocalDateTime):
+        return clock.local_iso
+    kind = type(field)
+    if kind is fields.DateTime:
+        format_func = field.SERIALIZATION_FUNCS.get(field.format or field.DEFAULT_FORMAT)
+        if format_func is not None:
+            return format_func
+    simple = {fields.Integer: int, fields.Float: float, fields.String: str, fields.Boolean: bool}
+    if kind in simple and not getattr(field, "as_string", False):
+        return simple[kind]
+    if kind is fields.Raw or kind.__name__ == "Inferred":
+        return None
+    return lambda value: field._serialize(value, field.name, None)
+
+
 class JixiaoModelRestApi(ModelRestApi):
     """Every model API derives from this: set ``resource_name`` and ``datamodel_class``'s model."""
 
@@ -162,6 +190,63 @@ class JixiaoModelRestApi(ModelRestApi):
         info["description"] = str(_(description)) if description else ""
         return info
 
+    # What FAB adds to every list answer beside its rows (labels, columns, title), per class, reader's
+    # language and requested keys: the labels are the same for every page, FAB translates them per page.
+    _mappings: dict[tuple, dict] = {}
+    _mappings_lock = threading.Lock()
+
+    def set_response_key_mappings(self, response, func, rison_args, **kwargs) -> None:
+        selected = kwargs.get(API_SELECT_COLUMNS_RIS_KEY)
+        keys = rison_args.get("keys")
+        if not (isinstance(selected, list) and all(isinstance(c, str) for c in selected)) or not (
+                keys is None or isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
+            super().set_response_key_mappings(response, func, rison_args, **kwargs)
+            return
+        key = (type(self), func.__name__, current_locale(), tuple(keys or ()), tuple(selected), len(kwargs))
+        kept = self._mappings.get(key)
+        if kept is None:
+            kept = {}
+            super().set_response_key_mappings(kept, func, rison_args, **kwargs)
+            kept = {k: str(v) if isinstance(v, LazyString) else v for k, v in kept.items()}
+            with self._mappings_lock:
+                self._mappings[key] = kept
+        response.update(kept)
+
+    def _list_page(self, args: dict):
+        """A list request's page as FAB reads it (filters, order, paging) without its rows: (the list's
+        count, the page's keys in order), or FAB's 400 answer."""
+        try:
+            joined_filters = self._handle_filters_args(args)
+        except FABException as exc:
+            return self.response_400(message=str(exc))
+        try:
+            order_column, order_direction = self._handle_order_args(args)
+        except InvalidOrderByColumnFABException as exc:
+            return self.response_400(message=str(exc))
+        page_index, page_size = self._handle_page_args(args)
+        model = self.datamodel
+        name = model.get_pk_name()
+        if not model._pages_by_keys(joined_filters, [name]):
+            count, rows = model.query(joined_filters, order_column, order_direction, page=page_index,
+                                      page_size=page_size, select_columns=[name],
+                                      outer_default_load=self.list_outer_default_load)
+            return count, [getattr(row, name) for row in rows]
+        # The interface's list by keys (app.web.datamodel), up to the keys: the rows are read by the caller.
+        pk = model.get_pk()
+        selected = model.apply_filters(model.session.query(pk), joined_filters)
+        where = selected.whereclause
+        if isinstance(getattr(where, "element", where), True_):
+            selected = model.session.query(pk)
+        count, fresh = model._count(selected)
+        start = page_index * page_size
+        if start > count // 2 and not fresh:
+            count, fresh = model._count(selected, kept_ok=False)
+        if start >= count:
+            return count, []
+        if not order_column:
+            order_column, order_direction = name, "asc"
+        return count, model._page_keys(selected, order_column, order_direction, start, page_size, count)
+
     def response_422(self, message=None):
         # FAB prefixes database refusals with a fixed English phrase; our cause is already readable.
         prefix = "Database exception occurred: "
@@ -173,3 +258,55 @@ class JixiaoModelRestApi(ModelRestApi):
         message = _("Something went wrong on the server; the error has been logged.")
         return super().response_500(message=message)
 
+
+
+class DirectListApi(JixiaoModelRestApi):
+    """A model API whose list (every column a column of its own table) is written from the page's
+    columns as FAB's schema writes them, without loading a model instance per row; a request that
+    names its columns is FAB's own list."""
+
+    def get_list_headless(self, **kwargs):
+        args = kwargs.get("rison", {})
+        columns = self._direct_columns()
+        if columns is None or args.get(API_SELECT_COLUMNS_RIS_KEY) or args.get(
+                API_SELECT_SEL_COLUMNS_RIS_KEY):
+            return super().get_list_headless(**kwargs)
+        response: dict = {}
+        self.set_response_key_mappings(response, self.get_list, args, **{API_SELECT_COLUMNS_RIS_KEY: []})
+        page = self._list_page(args)
+        if not isinstance(page, tuple):
+            return page
+        count, keys = page
+        rows = {}
+        if keys:
+            pk = getattr(self.datamodel.obj, self.datamodel.get_pk_name())
+            model = self.datamodel.obj
+            query = select(pk, *(getattr(model, name) for name, _ in columns)).where(pk.in_(keys))
+            for row in db.session.execute(query):
+                rows[row[0]] = {name: value if convert is None or value is None else convert(value)
+                                for (name, convert), value in zip(columns, row[1:], strict=True)}
+        response["result"] = [rows[key] for key in keys if key in rows]
+        response["ids"] = [key for key in keys if key in rows]
+        response["count"] = count
+        self.pre_get_list(response)
+        return self.response(200, **response)
+
+    _direct: tuple | None = None
+
+    def _direct_columns(self) -> list[tuple[str, object]] | None:
+        """(column, how its value is written) of each list column, or None when one is not a column of
+        the model's own table (a relation, a property) or FAB selects other columns."""
+        if self._direct is None or self._direct[0] is not self.list_model_schema:
+            columns: list | None = []
+            mapper = self.datamodel.obj.__mapper__
+            for name in self.list_columns:
+                prop = mapper.attrs.get(name)
+                field = self.list_model_schema.fields.get(name)
+                if not isinstance(prop, ColumnProperty) or field is None or len(prop.columns) != 1:
+                    columns = None
+                    break
+                columns.append((name, _plain(field)))
+            if list(self.list_select_columns or ()) != list(self.list_columns):
+                columns = None
+            self._direct = (self.list_model_schema, columns)
+        return self._direct[1]

@@ -25,10 +25,10 @@ from ..web.context import current_caller
 from ..web.datamodel import interface
 from ..web.labels import LABOR_COST_LABELS, SURVEY_LABELS, WORK_ORDER_LABELS
 from ..web.periods import parse_period
-from .base import JixiaoModelRestApi
+from .base import DirectListApi
 
 
-class _ReadOnlyApi(JixiaoModelRestApi):
+class _ReadOnlyApi(DirectListApi):
     """Imported data changes through imports only; writes answer 403 (after FAB's own permission
     check, so a role without write permission sees FAB's usual answer)."""
 
