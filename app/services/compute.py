@@ -31,7 +31,7 @@ from .caller import SYSTEM_CALLER
 from .errors import Kind, ServiceError
 from .rules import published_ruleset, ruleset_for_version
 from .scoring import Appraisee, Scored, Scorer, appraisees
-from .scoring_pool import Job, Progress, score_all
+from .scoring_pool import Job, Progress, score_all, workers_for
 from .snapshot import RawJSON
 
 RECOMPUTABLE = sorted(s.value for s in RECOMPUTABLE_STATES)
@@ -195,6 +195,16 @@ class Inputs:
     existing: dict[int, Existing]
 
 
+def metric_threads(session, count: int) -> int:
+    """Connections the metric passes run on side by side: one per scoring worker (a whole cycle's
+    compute), one for an in-memory SQLite database (another connection would open another database).
+    Each pass then reads what is committed: imports commit before anyone computes."""
+    url = session.get_bind().url
+    memory = url.get_backend_name() == "sqlite" and (
+        (url.database or ":memory:") == ":memory:" or "mode=memory" in str(url))
+    return 1 if memory else workers_for(count)
+
+
 def read_inputs(session, cycle: Cycle, report: Progress, rebind: bool) -> Inputs:
     """The bound rule set (its workflow checked), the employees, their metrics and the appraisals."""
     report("rules", 0, 1)
@@ -208,7 +218,8 @@ def read_inputs(session, cycle: Cycle, report: Progress, rebind: bool) -> Inputs
     people = appraisees(session, *([Employee.station_id.in_(station_ids)] if station_ids else []))
     report("metrics", 0, 1)
     metrics = compute_metrics(session, cycle.start, cycle.end, station_ids=station_ids or None,
-                              tag_words=sorted(ruleset.tag_words))
+                              tag_words=sorted(ruleset.tag_words),
+                              threads=metric_threads(session, len(people)))
     report("metrics", 1, 1)
     scorer = Scorer.for_cycle(cycle, version, ruleset, metrics)
     appraised = [person for person in people if scorer.template(person) is not None]
