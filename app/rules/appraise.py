@@ -38,7 +38,7 @@ from app.engine import FormulaError
 
 from .check import indicator_dependencies
 from .evaluate import clamp_score, evaluate_repeated
-from .formulas import INCENTIVE, OUTCOME, WEIGHT, explain_text
+from .formulas import INCENTIVE, OUTCOME, WEIGHT
 from .incentive import incentive_part
 from .items import Line
 from .model import CATEGORY_EN, expr_text, norm_number
@@ -267,7 +267,7 @@ def line_weight(ruleset, line: Line, values, tags, name: str, en: bool, locale: 
         return max(weight, 0.0), "", set()
     try:
         formula = ruleset.formulas.compile(WEIGHT, line.weight)
-        weight, _ = explain_text(formula, values, tags, locale)
+        weight = formula.evaluate(values, tags)  # the explanation's value; its line is not shown
         names = set(formula.names)
     except FormulaError as exc:
         return 0.0, (f"The weight of “{name}” could not be computed ({exc.code}); it counts as 0." if en
