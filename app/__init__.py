@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def create_app(overrides: dict | None = None) -> Flask:
     import config
 
-    from . import clock, hardening
+    from . import clock, hardening, locales
     from .extensions import db, migrate
 
     app = Flask(
@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
         appbuilder = AppBuilder(update_perms=False)
         appbuilder.init_app(app, db.session)
+        locales.init_app(app)  # after FAB's Flask-Babel
         register_views(appbuilder)
         register_apis(appbuilder)
         if app.config.get("JIXIAO_SYNC_PERMISSIONS_ON_START", False):

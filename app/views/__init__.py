@@ -1,8 +1,11 @@
 """The screens registered on the AppBuilder, with the menu (names match app.permissions.MENUS)."""
 
-from flask import current_app
+from flask import current_app, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
 
+from ..locales import current_locale
 from ..web.labels import register_filters
 from .appraisal import AppraisalView, CycleView
 from .base import register_display
@@ -30,9 +33,37 @@ MESSAGES = (
 )
 
 
+# Rendered menus kept per application; more distinct keys than this (languages × sets of permissions)
+# start the store again.
+MENU_STORE_SIZE = 256
+
+
+def menu_html() -> Markup:
+    """The menu bar's entries for the reader (``templates/appbuilder/navbar_menu.html``).
+
+    What the entries show depends only on the reader's language, what the reader may do (the request's
+    ``Grants``, read once per request anyway) and the menu itself, so the HTML is rendered once per such
+    key and reused: the menu costs most of a small screen's rendering otherwise (a permission check, a
+    translated label and a URL per entry). A changed permission or role makes another key at once."""
+    app = current_app._get_current_object()
+    appbuilder = app.appbuilder
+    menu = appbuilder.menu.get_list()
+    signed_in = bool(current_user.is_authenticated)
+    key = (current_locale(), request.script_root, signed_in, appbuilder.sm.grants(current_user),
+           len(menu), tuple(len(item.childs) for item in menu))
+    store = app.extensions.setdefault("jixiao_menus", {})
+    html = store.get(key)
+    if html is None:
+        if len(store) >= MENU_STORE_SIZE:
+            store.clear()
+        html = store[key] = Markup(render_template("appbuilder/menu_entries.html", menu=appbuilder.menu))
+    return html
+
+
 def register_views(appbuilder) -> None:
     register_display(current_app)
     register_filters(current_app)
+    current_app.jinja_env.globals["jx_menu"] = menu_html
 
     appbuilder.add_view(
         StationView, "Stations", label=_l("Stations"), icon="fa-building",
