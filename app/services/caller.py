@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import exists, select
 
+from .. import clock
 from .. import permissions as p
-from ..models import Employee
+from ..models import Employee, Substitute
 from ..scoping import Scope, principals_of, scope_for
 from ..workflow import Actor, Principal
 from .audit import SYSTEM
@@ -20,6 +22,8 @@ class Caller:
     actor: Actor
     scope: Scope
     locale: str = "zh_CN"
+    # the caller's own employee record as read for the actor (None: they have none), for a page to show
+    employee: Employee | None = field(default=None, compare=False, repr=False)
 
 
 SYSTEM_CALLER = Caller(Actor(None, frozenset({p.HR}), None, SYSTEM), Scope(everything=True))
@@ -32,22 +36,39 @@ def _roles(user) -> frozenset[str]:
     return frozenset(roles)
 
 
+def _name(user, employee: Employee | None) -> str:
+    return employee.name if employee else (f"{user.first_name} {user.last_name}".strip() or user.username)
+
+
 def _identity(session, user) -> tuple[int | None, str]:
     employee = session.scalar(select(Employee).where(Employee.user_id == user.id))
-    name = employee.name if employee else (f"{user.first_name} {user.last_name}".strip() or user.username)
-    return (employee.id if employee else None), name
+    return (employee.id if employee else None), _name(user, employee)
+
+
+def _employee_and_standing_in(session, user) -> tuple[Employee | None, bool]:
+    """The user's employee record and whether a substitute row naming them holds today, in one statement
+    (most people stand in for nobody: their principals need no statement of their own)."""
+    today = clock.local_today()
+    standing_in = exists().where(Substitute.substitute_id == user.id, Substitute.revoked_at.is_(None),
+                                 Substitute.starts_on <= today, Substitute.ends_on >= today)
+    row = session.execute(select(Employee, standing_in.label("standing_in")).select_from(User)
+                          .outerjoin(Employee, Employee.user_id == User.id).where(User.id == user.id)
+                          .limit(1)).first()
+    return (row[0], bool(row[1])) if row is not None else (None, False)
 
 
 def caller_for(session, user, locale: str = "zh_CN") -> Caller:
     """The caller of a FAB user: roles (Admin acts as HR), employee record, scope, and the principals
-    they stand in for today (代理: an active substitute row whose local dates hold today)."""
+    they stand in for today (代理: an active substitute row whose local dates hold today). The employee
+    record and whether they stand in for anybody are one statement; the principals are read only then."""
     if user is None or not getattr(user, "is_authenticated", False):
         return Caller(Actor(None, frozenset()), Scope(), locale)
-    employee_id, name = _identity(session, user)
-    principal_users = principals_of(session, user.id)
+    employee, standing_in = _employee_and_standing_in(session, user)
+    principal_users = principals_of(session, user.id) if standing_in else []
     principals = []
     for principal in principal_users:
         principal_employee, principal_name = _identity(session, principal)
         principals.append(Principal(principal.id, principal_employee, _roles(principal), principal_name))
-    actor = Actor(user.id, _roles(user), employee_id, name, acting_for=tuple(principals))
-    return Caller(actor, scope_for(user, principal_users), locale)
+    actor = Actor(user.id, _roles(user), employee.id if employee else None, _name(user, employee),
+                  acting_for=tuple(principals))
+    return Caller(actor, scope_for(user, principal_users), locale, employee)

@@ -4,13 +4,11 @@ sign-in and the public verify page."""
 
 from flask_appbuilder import IndexView, expose
 from flask_login import current_user
-from sqlalchemy import select
 
 from .. import clock
 from .. import permissions as p
 from ..extensions import db
 from ..locales import current_locale
-from ..models import Employee
 from ..services import workflows
 from ..services.todo import STEPS, todo
 from ..web.context import current_caller
@@ -24,9 +22,10 @@ class HomeView(IndexView):
     def index(self):
         employee, roles, items = None, [], None
         if current_user.is_authenticated:
-            employee = db.session.scalar(select(Employee).where(Employee.user_id == current_user.id))
+            caller = current_caller()
+            employee = caller.employee  # read once, with the caller
             roles = [str(p.ROLE_LABELS.get(r.name, r.name)) for r in current_user.roles]
-            items = todo(db.session, current_caller(), clock.now())
+            items = todo(db.session, caller, clock.now())
         return self.render_template(self.index_template, appbuilder=self.appbuilder, employee=employee,
                                     roles=roles, todo=items, steps=STEPS, table=workflows.default_table(),
                                     locale=current_locale(), state_css=STATE_CSS)
