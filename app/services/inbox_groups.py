@@ -1,23 +1,48 @@
 """The current appraisals grouped by what the inbox's decision reads of them (app.services.inbox): their
 state, cycle and workflow, and how the caller's people relate to them. The groups are counted in the
 order of the index on (current, state, cycle, workflow, employee, station, reviewer), which holds every
-column they read, so the database neither reads a row nor sorts."""
+column they read, so the database neither reads a row nor sorts.
+
+Counting still passes over every current appraisal of those states (about 100,000 drafts on a network's
+HR home page), so a worker keeps the counts of a statement over the appraisals alone per cycle
+(:func:`per_cycle`), with the cycle's fingerprint: the latest ``updated_at`` of its appraisals (one descent
+of the index on (cycle, updated_at)). Every write to an appraisal stamps ``updated_at`` with the time of the
+write (new rows too; appraisals are never deleted, a deleted cycle leaves the list), so a cycle whose
+fingerprint moved is counted again. Only cycles whose latest write is older than ``SETTLE`` are kept: two
+writes in flight at once could commit the earlier stamp last, and a clock standing still could stamp two
+writes alike; a cycle written to within ``SETTLE`` is counted on every view. A statement reading another
+table (the people, a scope through the employees) is never kept: a change there moves no stamp. The key is
+the statement with its parameters, which hold the caller's scope and people, so callers share counts only
+where they count the very same rows."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from flask import current_app, has_app_context
 from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import ColumnClause
+from sqlalchemy.sql.selectable import Join, SelectBase, TableClause
 
-from ..models import Appraisal, Station
+from ..clock import now
+from ..models import Appraisal, Cycle, Station
 from ..workflow import State
 from .appraisals import REVIEWER_ID
 from .caller import Caller
 
 SUPERVISOR_ID = REVIEWER_ID.element  # the reviewer of the appraisal, else the employee's supervisor
+# Longer than any write transaction takes from stamping ``updated_at`` to its commit.
+SETTLE = dt.timedelta(minutes=5)
+# The statements whose counts a worker keeps (the least recently used are dropped first).
+KEPT_STATEMENTS = 256
+_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -94,14 +119,14 @@ def _common_groups(session, within: Callable, read: list[Flag | None]) -> list[G
         columns += [func.sum(case((and_(*condition), 1), else_=0)).label(f"n{n}"),
                     func.min(case((and_(*condition), Appraisal.id))).label(f"m{n}")]
     out = []
-    for row in session.execute(within(select(*keys, *columns)).group_by(*keys)):
+    for row in per_cycle(session, within(select(*keys, *columns)).group_by(*keys)):
         for n, value in enumerate(values):
-            count = row._mapping[f"n{n}"]
+            count = row[f"n{n}"]
             if count:
                 set_ = dict(zip(shared, value, strict=True))
                 flags = tuple(set_.get(i, 0) for i in range(len(read)))
-                out.append(Group(row.cycle_id, _state(row.state), row.rule_set_version_id, flags, count,
-                                 row._mapping[f"m{n}"]))
+                out.append(Group(row["cycle_id"], _state(row["state"]), row["rule_set_version_id"], flags,
+                                 count, row[f"m{n}"]))
     return out
 
 
@@ -118,3 +143,83 @@ def _personal_groups(session, within: Callable, read: list[Flag | None]) -> list
     return [Group(r.cycle_id, _state(r.state), r.rule_set_version_id,
                   tuple(r._mapping[f"f{i}"] if f is not None else 0 for i, f in enumerate(read)), r.count,
                   r.first) for r in rows]
+
+
+# -- counts kept per cycle ----------------------------------------------------------------------------------
+
+def per_cycle(session, statement) -> list[dict]:
+    """The rows of ``statement`` (grouped by ``appraisal.cycle_id``, which it selects as ``cycle_id``) as
+    dicts: those of the settled cycles whose fingerprint has not moved from the worker's copy, the
+    others read (see the module's docstring). Ordered by cycle, each cycle's rows as the database gave."""
+    kept = _kept(session, statement)
+    if kept is None:
+        return [dict(row._mapping) for row in session.execute(statement)]
+    store, key = kept
+    moments = fingerprints(session)
+    settled_before = now() - SETTLE
+    with _LOCK:
+        copies = store.get(key) or {}
+        if copies:
+            store.move_to_end(key)
+    rows: dict[int, list[dict]] = {}
+    stale = []
+    for cycle_id, moment in moments.items():
+        copy = copies.get(cycle_id)
+        if copy is not None and copy[0] == moment and moment <= settled_before:
+            rows[cycle_id] = copy[1]
+        else:
+            stale.append(cycle_id)
+    if stale:
+        fresh: dict[int, list[dict]] = {c: [] for c in stale}
+        read = statement if len(stale) == len(moments) else statement.where(Appraisal.cycle_id.in_(stale))
+        for row in session.execute(read):
+            fresh.setdefault(row.cycle_id, []).append(dict(row._mapping))
+        rows.update(fresh)
+        keep = {c: (moments[c], fresh[c]) for c in stale if moments[c] <= settled_before}
+        if keep:
+            with _LOCK:
+                copies = dict(store.get(key) or {})
+                copies.update(keep)
+                for gone in set(copies) - set(moments):
+                    del copies[gone]
+                store[key] = copies
+                store.move_to_end(key)
+                while len(store) > KEPT_STATEMENTS:
+                    store.popitem(last=False)
+    return [row for cycle_id in sorted(rows) for row in rows[cycle_id]]
+
+
+def fingerprints(session) -> dict[int, dt.datetime]:
+    """Cycle id → the latest ``updated_at`` of its appraisals (aware, UTC), for every cycle with some: one
+    descent of the index on (cycle, updated_at) per cycle."""
+    latest = select(func.max(Appraisal.updated_at)).where(Appraisal.cycle_id == Cycle.id).scalar_subquery()
+    out = {}
+    for cycle_id, moment in session.execute(select(Cycle.id, latest)):
+        if moment is None:
+            continue
+        if isinstance(moment, str):  # SQLite's aggregate gives the stored text
+            moment = dt.datetime.fromisoformat(moment)
+        out[cycle_id] = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+    return out
+
+
+def _kept(session, statement):
+    """The worker's store and the key of ``statement``, when its rows may be kept: it reads the appraisals
+    alone, within an application (None otherwise). The key is the statement's own cache key with its
+    parameters' values."""
+    if not has_app_context():
+        return None
+    appraisal = Appraisal.__table__
+    for element in visitors.iterate(statement):
+        if isinstance(element, (TableClause, Join)) and element is not appraisal:
+            return None
+        if isinstance(element, ColumnClause) and element.table is not None and element.table is not appraisal:
+            return None
+        if isinstance(element, SelectBase) and element is not statement:
+            return None
+    cache_key = statement._generate_cache_key()
+    if cache_key is None:
+        return None
+    params = tuple(repr(b.effective_value) for b in cache_key.bindparams)
+    store = current_app.extensions.setdefault("jixiao_kept_counts", OrderedDict())
+    return store, (str(session.get_bind().url), cache_key.key, params)

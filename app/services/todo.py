@@ -17,6 +17,7 @@ from ..workflow import State
 from .caller import Caller
 from .deadlines import due_map
 from .inbox import tally
+from .inbox_groups import per_cycle as kept_per_cycle
 
 # The cards, in the order of the workflow: key, the inbox state it counts, its label.
 CARDS = (
@@ -99,12 +100,13 @@ def recent_cycles(session, caller: Caller, limit: int = RECENT_CYCLES) -> list[C
     # one statement for the cycles, naming every step: an index on (current, state, cycle) answers it
     per_cycle: dict[int, dict[str, int]] = {c.id: {} for c in cycles}
     if cycles:
-        for cycle_id, state, count in session.execute(
-                select(Appraisal.cycle_id, Appraisal.state, func.count())
+        # (kept by the worker per cycle while the cycle's appraisals stay as they were)
+        for row in kept_per_cycle(session, (
+                select(Appraisal.cycle_id, Appraisal.state, func.count().label("count"))
                 .where(Appraisal.is_current.is_(True), Appraisal.state.in_(STEPS),
                        Appraisal.cycle_id.in_(list(per_cycle)), scope_clause(Appraisal, caller.scope))
-                .group_by(Appraisal.cycle_id, Appraisal.state)):
-            per_cycle[cycle_id][state.value] = count
+                .group_by(Appraisal.cycle_id, Appraisal.state))):
+            per_cycle[row["cycle_id"]][State(row["state"]).value] = row["count"]
     out = []
     for cycle in cycles:
         per_state = per_cycle[cycle.id]
