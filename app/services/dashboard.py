@@ -74,26 +74,30 @@ def is_manager_view(scope: Scope) -> bool:
     return scope.everything or bool(scope.station_ids) or scope.supervises
 
 
-def cycles(session, scope: Scope, held: Held | None = None) -> list[Cycle]:
+def cycles(session, scope: Scope, held: Held | None = None) -> list:
     """Cycles with at least one appraisal in scope (in ``held``, when given), oldest first (by their end: a
-    month before the quarter it starts). One index probe per cycle, not a pass over every appraisal."""
+    month before the quarter it starts), each its ``id``, ``name``, ``start`` and ``end``. One index probe
+    per cycle, not a pass over every appraisal."""
     if held is not None:
         where = Cycle.id.in_(sorted({cycle_id for _id, cycle_id, _station in held.rows}))
     else:
         where = select(Appraisal.id).where(Appraisal.cycle_id == Cycle.id, in_scope(scope)).exists()
-    return list(session.scalars(select(Cycle).where(where).order_by(Cycle.end, Cycle.start, Cycle.id)))
+    return list(session.execute(select(Cycle.id, Cycle.name, Cycle.start, Cycle.end).where(where)
+                                .order_by(Cycle.end, Cycle.start, Cycle.id)))
 
 
-def stations(session, scope: Scope, held: Held | None = None) -> list[Station]:
-    """Stations with at least one appraisal in scope (in ``held``, when given). Each station is probed
-    cycle by cycle on the index of (cycle, current, station): naming the cycles keeps SQLite off the index
-    that starts with ``is_current`` alone, where finding a station means walking every current appraisal."""
+def stations(session, scope: Scope, held: Held | None = None) -> list:
+    """Stations with at least one appraisal in scope (in ``held``, when given), each its ``id``, ``code`` and
+    ``name``. Each station is probed cycle by cycle on the index of (cycle, current, station): naming the
+    cycles keeps SQLite off the index that starts with ``is_current`` alone, where finding a station means
+    walking every current appraisal."""
     if held is not None:
         where = Station.id.in_(sorted({station_id for _id, _cycle, station_id in held.rows}))
     else:
         where = select(Appraisal.id).where(Appraisal.cycle_id.in_(select(Cycle.id)),
                                            Appraisal.station_id == Station.id, in_scope(scope)).exists()
-    return list(session.scalars(select(Station).where(where).order_by(Station.code)))
+    return list(session.execute(select(Station.id, Station.code, Station.name).where(where)
+                                .order_by(Station.code)))
 
 
 def _mean(values: list[float]) -> float | None:

@@ -253,11 +253,22 @@ class Board:
             self._ensure([c.id for c in cycle_list])
 
     def _ensure(self, cycle_ids: list[int]) -> None:
-        prints = fingerprints(self.session, cycle_ids)
-        marks = {row.cycle_id: (row.fingerprint, row.computed_at) for row in self.session.execute(
-            select(DashboardFigures.cycle_id, DashboardFigures.fingerprint, DashboardFigures.computed_at)
-            .where(DashboardFigures.cycle_id.in_(list(prints)), DashboardFigures.station_id.is_(None))
-            .order_by(DashboardFigures.id))}
+        """Each cycle's fingerprint and the mark of its stored network row, in one statement; the cycles whose
+        figures do not stand are summed and stored again."""
+        if not cycle_ids:
+            return
+        latest = (select(func.max(Appraisal.updated_at)).where(Appraisal.cycle_id == Cycle.id)
+                  .scalar_subquery())
+        network = (DashboardFigures.cycle_id == Cycle.id) & DashboardFigures.station_id.is_(None)
+        prints, marks = {}, {}
+        for cycle_id, at, fingerprint, computed_at in self.session.execute(
+                select(Cycle.id, latest, DashboardFigures.fingerprint, DashboardFigures.computed_at)
+                .outerjoin(DashboardFigures, network).where(Cycle.id.in_(sorted(set(cycle_ids))))
+                .order_by(DashboardFigures.id)):
+            if (moment := _aware(at)) is not None:  # as :func:`fingerprints`
+                prints[cycle_id] = (moment.isoformat(), moment)
+            if fingerprint is not None:
+                marks[cycle_id] = (fingerprint, computed_at)
         moment = now()
         where = self.session.get_bind().url.render_as_string()  # the database the figures are stored in
         for cycle_id, (fingerprint, latest) in prints.items():
@@ -343,8 +354,9 @@ class Board:
         return {category: [(c.name, _pair_mean(by_cycle.get(c.id, {}).get(category))) for c in chosen]
                 for category in categories}
 
-    def station_ranking(self, cycle_id: int) -> list[Ranked]:
-        """As :func:`station_ranking`: stations by their mean total, best first."""
+    def station_ranking(self, cycle_id: int, stations: Iterable = ()) -> list[Ranked]:
+        """As :func:`station_ranking`: stations by their mean total, best first; named from ``stations`` (rows
+        of ``id``, ``code`` and ``name`` the view has read), those not among them read here."""
         if not self.stored:
             return station_ranking(self.session, self.scope, cycle_id, self.held)
         if cycle_id in self._summed:
@@ -353,8 +365,10 @@ class Board:
         else:
             sums = {sid: (total, n) for sid, (_categories, total, n) in self._light([cycle_id]).get(
                 cycle_id, {}).items() if sid is not None}
-        names = {sid: (code, name) for sid, code, name in self.session.execute(
-            select(Station.id, Station.code, Station.name).where(Station.id.in_(list(sums))))}
+        names = {station.id: (station.code, station.name) for station in stations}
+        if unnamed := [sid for sid in sums if sid not in names]:
+            names.update((sid, (code, name)) for sid, code, name in self.session.execute(
+                select(Station.id, Station.code, Station.name).where(Station.id.in_(unnamed))))
         ranked = [Ranked(sid, f"{names[sid][0]} {names[sid][1]}", round(total / n, 2), n)
                   for sid, (total, n) in sums.items() if n and sid in names]
         return sorted(ranked, key=lambda r: (-r.total, names[r.id][0]))

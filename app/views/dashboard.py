@@ -7,10 +7,13 @@ the employees and from there to the orders behind it. An employee sees their own
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
+from markupsafe import Markup, escape
 from werkzeug.routing import BuildError
 
 from .. import permissions as p
@@ -49,6 +52,28 @@ def orders_url(employee_id: int, metric: str, cycle) -> str | None:
                        start=cycle.start.isoformat(), end=cycle.end.isoformat())
     except BuildError:
         return None
+
+
+_PROBE = 7_919_104_361  # an id no table reaches, put in a link to find where an id goes
+
+
+def id_urls(endpoint: str, arg: str, **values) -> Callable[[int], str]:
+    """``url_for(endpoint, **values, arg=id)`` for many ids, the link built once: werkzeug writes an integer
+    as its digits, in a path and in a query string alike, so the id simply takes the probe's place."""
+    probe = url_for(endpoint, **values, **{arg: _PROBE})
+    head, found, tail = probe.partition(str(_PROBE))
+    if not found or str(_PROBE) in tail:
+        return lambda ident: url_for(endpoint, **values, **{arg: ident})
+    return lambda ident: f"{head}{int(ident)}{tail}"
+
+
+def station_options(stations: list, station) -> Markup:
+    """The station picker's choices, the chosen one selected: one string, not a loop of the template over
+    every station."""
+    chosen = station.id if station else None
+    return Markup("".join(
+        f'<option value="{s.id}"{" selected" if s.id == chosen else ""}>{escape(s.code)} {escape(s.name)}'
+        "</option>" for s in stations))
 
 
 def _page(rows: list, size: int) -> tuple[list[tuple[int, object]], dict]:
@@ -105,7 +130,7 @@ class DashboardView(BaseView):
         if cycle is not None:
             figures = board.figures(cycle.id, sid)
             grades = grade_distribution(figures.grade_counts())
-            ranked = board.station_ranking(cycle.id)
+            ranked = board.station_ranking(cycle.id, stations)
             if len(ranked) > 1:
                 ranking, pages = _page(ranked, RANKING_PAGE)
                 ranking_chart = ranking_bars([(r.label, r.total) for r in _ends(ranked)])
@@ -115,7 +140,10 @@ class DashboardView(BaseView):
                 item.name, item.category = indicator_name(item.code, item.name), category_name(item.category)
             versions = figures.rule_versions()
         return self.render_template(
-            "dashboard/index.html", cycles=cycles, cycle=cycle, stations=stations, station=station,
+            "dashboard/index.html", cycles=cycles, cycle=cycle, station=station,
+            station_options=station_options(stations, station),
+            station_url=id_urls("DashboardView.index", "station", cycle=cycle.id) if ranking else None,
+            appraisal_url=id_urls("AppraisalView.show", "pk") if people else None,
             history_chart=history_lines(_named(history)) if history else None,
             grades=grades, ranking=ranking, ranking_chart=ranking_chart, pages=pages, ends=ENDS,
             people=people, people_chart=ranking_bars([(r.label, r.total) for r in people or []]),
