@@ -8,12 +8,15 @@ list, reshaped alike.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 from flask_appbuilder.const import API_SELECT_COLUMNS_RIS_KEY, API_SELECT_SEL_COLUMNS_RIS_KEY
 from sqlalchemy import JSON, func, select
 
 from ..extensions import db
 from ..locales import current_locale
-from ..models import Appraisal, Cycle, Employee, Station
+from ..models import Appraisal, Cycle, Employee, RuleSetVersion, Station
 from ..rules.names import category_label, relabel, unit_label
 from ..services.rules import ruleset_for_version
 
@@ -76,29 +79,64 @@ class AppraisalList:
         count, keys = page
         rows = {}
         if keys:
-            query = (select(Appraisal.id, Appraisal.rule_set_version_id, Cycle.name, Employee.employee_no,
-                            Employee.name, Station.code, Appraisal.state, Appraisal.total, Appraisal.subtotal,
-                            Appraisal.adjustment, Appraisal.grade, Appraisal.version, Appraisal.is_current,
-                            _list_parts(db.session.get_bind().dialect.name))
+            query = (select(Appraisal.id, Appraisal.rule_set_version_id, Appraisal.snapshot_hash, Cycle.name,
+                            Employee.employee_no, Employee.name, Station.code, Appraisal.state,
+                            Appraisal.total, Appraisal.subtotal, Appraisal.adjustment, Appraisal.grade,
+                            Appraisal.version, Appraisal.is_current)
                      .join(Cycle, Cycle.id == Appraisal.cycle_id)
                      .join(Employee, Employee.id == Appraisal.employee_id)
                      .join(Station, Station.id == Appraisal.station_id)
                      .where(Appraisal.id.in_(keys)))
             rows = {row[0]: row for row in db.session.execute(query)}
         keys = [key for key in keys if key in rows]
-        items = [self._row(rows[key]) for key in keys]
-        response["result"] = self._relabelled(items, {key: rows[key][1] for key in keys}, by_line=True)
+        parts = self._list_snapshots(rows, keys)
+        response["result"] = [self._reshape(self._row(rows[key], parts.get(key))) for key in keys]
         response["ids"] = keys
         response["count"] = count
         return self.response(200, **response)
 
     @staticmethod
-    def _row(row) -> dict:
+    def _list_snapshots(rows: dict, keys: list[int]) -> dict[int, dict | None]:
+        """Of each row's snapshot the list's parts in the reader's language: kept ones by the snapshot's
+        hash, the rest read in one statement and relabelled (each indicator once per page)."""
+        session = db.session
+        locale = current_locale()
+        rulesets, stamps = {}, {}
+        for version_id in {rows[key][1] for key in keys}:
+            version = session.get(RuleSetVersion, version_id)  # held: ruleset_for_version reads it again
+            rulesets[version_id] = ruleset_for_version(session, version_id)
+            stamps[version_id] = (version_id, version.content_hash) if (
+                version.is_published and version.content_hash) else None
+        found: dict[int, dict | None] = {}
+        wanted: dict[int, tuple | None] = {}
+        for key in keys:
+            stamp = stamps[rows[key][1]]
+            kept_as = (key, rows[key][2], stamp, locale) if stamp is not None else None
+            kept = _kept_parts.get(kept_as) if kept_as is not None else None
+            if kept is None:
+                wanted[key] = kept_as
+            else:
+                found[key] = kept
+        if not wanted:
+            return found
+        labels: dict[tuple[int, str], tuple | None] = {}
+        query = select(Appraisal.id, _list_parts(session.get_bind().dialect.name)).where(
+            Appraisal.id.in_(list(wanted)))
+        for ident, snapshot in session.execute(query):
+            if isinstance(snapshot, dict):
+                snapshot = {key: snapshot[key] for key in LIST_SNAPSHOT_PARTS if key in snapshot}
+                version_id = rows[ident][1]
+                _relabel_parts(snapshot, version_id, rulesets[version_id], locale, labels)
+            found[ident] = snapshot
+            if wanted[ident] is not None:
+                _keep_parts(wanted[ident], snapshot)
+        return found
+
+    @staticmethod
+    def _row(row, snapshot: dict | None) -> dict:
         """A list row as FAB's schema writes it (relations nested), with the snapshot's parts."""
-        (ident, _version, cycle, employee_no, employee_name, station, state, total, subtotal, adjustment,
-         grade, version, is_current, snapshot) = row
-        if isinstance(snapshot, dict):
-            snapshot = {key: snapshot[key] for key in LIST_SNAPSHOT_PARTS if key in snapshot}
+        (ident, _version, _hash, cycle, employee_no, employee_name, station, state, total, subtotal,
+         adjustment, grade, version, is_current) = row
         return {
             "id": ident, "cycle": {"name": cycle},
             "employee": {"employee_no": employee_no, "name": employee_name},
@@ -115,21 +153,31 @@ class AppraisalList:
                                            .where(Appraisal.id.in_(ids))).all()) if ids else {}
         data["result"] = self._relabelled(items, versions)
 
-    def _relabelled(self, items: list[dict], versions: dict[int, int], by_line: bool = False) -> list[dict]:
+    def _relabelled(self, items: list[dict], versions: dict[int, int]) -> list[dict]:
         """The rows with what the rule set names in the reader's language (``versions``: appraisal id →
-        rule-set version), reshaped to the API's flat fields. ``by_line``: the snapshots hold the list's
-        parts only, and each indicator's labels are found once per page (:func:`_relabel_parts`)."""
+        rule-set version), reshaped to the API's flat fields."""
         rulesets = {v: ruleset_for_version(db.session, v) for v in set(versions.values())}  # once per page
-        locale = current_locale()
-        labels: dict[tuple[int, str], tuple | None] = {}
         for item in items:
             version_id = versions.get(item.get("id"))
             if version_id is not None and isinstance(item.get("snapshot"), dict):
-                if by_line:
-                    _relabel_parts(item["snapshot"], version_id, rulesets[version_id], locale, labels)
-                else:
-                    relabel(item["snapshot"], rulesets[version_id], locale)
+                relabel(item["snapshot"], rulesets[version_id], current_locale())
         return [self._reshape(item) for item in items]
+
+
+# The list's parts of recently listed snapshots, relabelled: (appraisal id, snapshot hash, (published
+# rule-set version, its content hash), language) → the parts. A snapshot's hash changes with its content
+# and a published version never changes, so a kept entry is always the answer; the parts are shared by
+# the answers that list them and never changed after being kept.
+_KEPT_PARTS = 2_000
+_kept_parts: OrderedDict[tuple, dict | None] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _keep_parts(key: tuple, parts: dict | None) -> None:
+    with _kept_lock:
+        _kept_parts[key] = parts
+        while len(_kept_parts) > _KEPT_PARTS:
+            _kept_parts.popitem(last=False)
 
 
 def _relabel_parts(snapshot: dict, version_id: int, ruleset, locale: str, labels: dict) -> None:
