@@ -1,6 +1,6 @@
 """The frame every screen pays: the menu bar's entries are rendered once per language and set of permissions
 and are the entries FAB's own template renders; translations are found once per request and follow the
-reader's language at once (the switch, ``force_locale``, ``refresh``)."""
+reader's language at once (the switch, ``force_locale``, ``refresh``); static files' URLs are built once."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import flask_appbuilder
 import flask_babel
 import pytest
-from flask import g, session, template_rendered
+from flask import Flask, g, session, template_rendered, url_for
 from flask_babel import force_locale, gettext, lazy_gettext, refresh
 from flask_login import login_user
 
@@ -108,3 +108,17 @@ def test_the_request_state_is_flask_babels(app):
         gettext("Profile")
         assert locales._babel_state() is vars(flask_babel._get_current_context())
         assert locales._babel_state()[locales.FOUND][2] is flask_babel.get_translations()
+
+
+def test_static_urls_are_flasks(app):
+    """Static files' URLs are kept once built, and are what Flask builds, under any script root."""
+    for base in ("http://localhost/", "http://localhost/jixiao/"):
+        root = base.removeprefix("http://localhost")
+        with app.test_request_context("/", base_url=base):
+            for endpoint, filename in [("static", "css/jixiao.css"), ("appbuilder.static", "js/ab.js")]:
+                built = Flask.url_for(app, endpoint, filename=filename)
+                assert url_for(endpoint, filename=filename) == built == url_for(endpoint, filename=filename)
+                assert built.startswith(root + "static/")
+            external = url_for("static", filename="css/jixiao.css", _external=True)
+            assert external == base + "static/css/jixiao.css"
+            assert url_for("static", filename="a b.css") == root + "static/a%20b.css"
