@@ -6,29 +6,37 @@ and leaves the old one as it was (not current). The new snapshot is rescored fro
 with the calibration, so outcomes and the incentive follow the calibrated total and grade, and its
 incentive amount is settled against a published cycle's pool. One transaction, one ``calibrate`` audit
 event whose comment says what changed and why.
+
+The screen's figures (:func:`screen_distribution`): a cycle's distribution, worked out from every one of its
+appraisals, is kept in the worker while the cycle's latest write stays the same.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 import re
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import now as clock_now
 from ..locales import default_locale, is_english
-from ..models import Appraisal, AuditEvent
+from ..models import Appraisal, AuditEvent, Cycle, Employee, Station
 from ..workflow import Facts, decide
 from . import incentives, workflows
 from .appraisals import load
 from .audit import INTERNAL, SHARED, event_row, now
 from .caller import Caller
 from .compute import appraisal_row, insert_appraisals
+from .distribution import Distribution, PeopleFilter, PeoplePage, cycle_distribution, people
 from .errors import Conflict, Kind, ServiceError
 from .rules import ruleset_for_version
 from .scoring import Appraisee, Scored, Scorer
@@ -246,3 +254,137 @@ def calibrate(session, appraisal_id, caller: Caller, *, total=None, grade=None, 
     except BaseException:
         session.rollback()
         raise
+
+
+# -- the screen's figures, kept while the cycle's appraisals stay as they were -----------------------------
+
+# Longer than any write transaction takes from stamping an appraisal's ``updated_at`` to its commit: figures
+# are kept only once the cycle's latest write is this old, so that no commit still in flight can carry an
+# older stamp than the one they were read at.
+SETTLE = dt.timedelta(minutes=5)
+KEPT = 16  # how many (cycle, stations, language) figures a worker keeps, the least recently read dropped
+
+
+@dataclass(frozen=True)
+class ScreenFigures:
+    """A cycle's distribution for the screen, and what pages drew from it (``drawn``: charts, tables,
+    people pages by their filter), kept with it while it stands."""
+
+    dist: Distribution
+    drawn: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Kept:
+    latest: dt.datetime
+    ruleset: object  # the very rule set object read (published ones are shared; a draft is read afresh)
+    stations: frozenset  # (id, code, name, segment) of the stations the figures name
+    figures: ScreenFigures
+
+
+class KeptFigures:
+    """The distributions one worker keeps (one per application: ``app.extensions``), safe across threads."""
+
+    def __init__(self, size: int = KEPT) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._kept: OrderedDict[tuple, _Kept] = OrderedDict()
+
+    def get(self, key: tuple) -> _Kept | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, kept: _Kept) -> None:
+        with self._lock:
+            self._kept[key] = kept
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+
+def _aware(moment) -> dt.datetime | None:
+    """A stored moment as an aware UTC datetime (SQLite gives naive ones, or text from an aggregate)."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
+def latest_write(session, cycle_id: int) -> dt.datetime | None:
+    """When the cycle's appraisals were last written (every write stamps ``updated_at``): one descent of
+    the index on (cycle, updated_at); None without appraisals."""
+    latest = select(func.max(Appraisal.updated_at)).where(Appraisal.cycle_id == cycle_id)
+    return _aware(session.scalar(latest))
+
+
+def _station_rows(session, ids: list[int] | None) -> frozenset:
+    query = select(Station.id, Station.code, Station.name, Station.segment)
+    if ids is not None:
+        query = query.where(Station.id.in_(ids))
+    return frozenset((sid, code, name, getattr(segment, "value", segment))
+                     for sid, code, name, segment in session.execute(query))
+
+
+def _named(dist: Distribution) -> frozenset:
+    return frozenset((g.station_id, g.key, g.name, g.segment) for g in dist.stations)
+
+
+def screen_distribution(session, cycle: Cycle, kept: KeptFigures, *, station_ids: list[int] | None,
+                        locale: str | None) -> ScreenFigures:
+    """:func:`cycle_distribution` of the cycle over ``station_ids`` (without its boundary people), as kept
+    in ``kept`` while the cycle's latest write, its rule set and the stations' names stay the same; every
+    group's spread worked out. Read afresh (and kept, once the latest write has settled) otherwise."""
+    latest = latest_write(session, cycle.id)
+    ruleset = ruleset_for_version(session, cycle.rule_set_version_id) if cycle.rule_set_version_id else None
+    key = (cycle.id, cycle.rule_set_version_id, None if station_ids is None else tuple(station_ids), locale)
+    found = kept.get(key)
+    if found is not None and found.latest == latest and found.ruleset is ruleset:
+        named = _station_rows(session, None if station_ids is None else
+                              sorted(g.station_id for g in found.figures.dist.stations))
+        if found.stations <= named:
+            return ScreenFigures(dataclasses.replace(found.figures.dist, cycle=cycle), found.figures.drawn)
+    dist = cycle_distribution(session, cycle, station_ids=station_ids, locale=locale, boundary_limit=0)
+    figures = ScreenFigures(dist)
+    if latest is not None and clock_now() - latest >= SETTLE:
+        for group in (dist.network, *dist.stations, *dist.segments):
+            group.spread  # noqa: B018 - worked out once, kept with the figures
+        kept.put(key, _Kept(latest, ruleset, _named(dist), figures))
+    return figures
+
+
+# How many people pages (by their filter, without a text) a cycle's kept figures keep.
+PEOPLE_PAGES_KEPT = 64
+
+
+def screen_people(session, figures: ScreenFigures, *, station_ids: list[int] | None, where: PeopleFilter,
+                  page: int, size: int) -> PeoplePage:
+    """:func:`people` of the figures' cycle; a page of a filter without a text is kept with the figures
+    (its rows' states, totals and hashes stamp the cycle's latest write when they change), the names of
+    its people read again."""
+    dist = figures.dist
+    if where.text:
+        return people(session, dist.cycle, dist.bands, station_ids=station_ids, where=where, page=page,
+                      size=size)
+    pages = figures.drawn.setdefault("people", {})
+    key = (where, page, size)
+    found = pages.get(key)
+    if found is None:
+        found = people(session, dist.cycle, dist.bands, station_ids=station_ids, where=where, page=page,
+                       size=size)
+        if len(pages) < PEOPLE_PAGES_KEPT:
+            pages[key] = found
+        return found
+    if not found.rows:
+        return found
+    names = {ident: (no, name) for ident, no, name in session.execute(
+        select(Appraisal.id, Employee.employee_no, Employee.name)
+        .join(Employee, Employee.id == Appraisal.employee_id)
+        .where(Appraisal.id.in_([row.appraisal_id for row in found.rows])))}
+    rows = [row if names.get(row.appraisal_id, (row.employee_no, row.name)) == (row.employee_no, row.name)
+            else dataclasses.replace(row, employee_no=names[row.appraisal_id][0],
+                                     name=names[row.appraisal_id][1]) for row in found.rows]
+    return dataclasses.replace(found, rows=rows)

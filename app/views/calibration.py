@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_appbuilder.security.decorators import has_access
 from flask_babel import gettext as _
@@ -27,9 +27,18 @@ from ..models import Appraisal, Cycle, Station
 from ..pdf.numbers import measure
 from ..services import workflows
 from ..services.appraisals import load
-from ..services.calibration import INTERNAL, SHARED, calibrate, plan
+from ..services.calibration import (
+    INTERNAL,
+    SHARED,
+    KeptFigures,
+    ScreenFigures,
+    calibrate,
+    plan,
+    screen_distribution,
+    screen_people,
+)
 from ..services.caller import Caller
-from ..services.distribution import NO_GRADE, Distribution, PeopleFilter, cycle_distribution, people
+from ..services.distribution import NO_GRADE, Distribution, Group, PeopleFilter, Person
 from ..services.errors import NotFound, ServiceError, kind_of, message_of
 from ..services.rules import ruleset_for_version
 from ..web.context import MAX_COMMENT, current_caller, page_number, row_or_none
@@ -56,6 +65,11 @@ def stations_of(person: Caller) -> list[int] | None:
     if person.scope.everything:
         return None
     return sorted(person.scope.station_ids)
+
+
+def kept_figures() -> KeptFigures:
+    """The distributions this worker keeps for the screen (one store per application)."""
+    return current_app.extensions.setdefault("jixiao_calibration_figures", KeptFigures())
 
 
 def may_calibrate(person: Caller) -> bool:
@@ -126,6 +140,82 @@ def breach_messages(dist: Distribution, locale: str) -> dict[tuple[str, str], st
     return {key: "; ".join(messages) for key, messages in out.items()}
 
 
+def limit_text(limits) -> str:
+    """A grade's limits as the table writes them: ``≤ 20%``, ``≥ 5%``, ``≤ 60% · ≥ 20%``, joined by ``; ``."""
+    texts = []
+    for lim in limits:
+        text = "" if lim.max_share is None else "≤ %g%%" % (lim.max_share * 100)
+        if lim.max_share is not None and lim.min_share is not None:
+            text += " · "
+        if lim.min_share is not None:
+            text += "≥ %g%%" % (lim.min_share * 100)
+        texts.append(text)
+    return "; ".join(texts)
+
+
+@dataclass(frozen=True)
+class ShareCell:
+    """One grade's cell of a group's row: its count, its share as written, what the policy says of it."""
+
+    count: int
+    share: str
+    message: str | None
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """A group's row of the grades table, worked out in full: its cells in the grades' order, and the
+    policy's limits that apply to it by grade (None when none does)."""
+
+    group: Group
+    cells: list[ShareCell]
+    limits: list[str] | None
+    median: str
+    mean: str
+
+
+def table_row(dist: Distribution, group: Group, messages: dict[tuple[str, str], str], *,
+              limits: bool = False) -> TableRow:
+    cells = []
+    for grade in dist.grades:
+        share = group.share(grade)
+        cells.append(ShareCell(group.counts.get(grade, 0), "—" if share is None else "%.1f%%" % (share * 100),
+                               messages.get((group.key, grade)) if group.kind != "segment" else None))
+    applying = dist.limits_for(group) if limits else {}
+    spread = group.spread
+    texts = [limit_text(applying.get(g, [])) for g in dist.grades] if applying else None
+    return TableRow(group, cells, texts, _number(spread.median) or "N/A", _number(spread.mean) or "N/A")
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """A person of the people list as the table shows them."""
+
+    person: Person
+    total: str
+    grade: str
+    boundary: str
+    state: str
+
+
+def people_rows(found: list[Person], table, locale: str) -> list[PersonRow]:
+    """The people list's rows, their words translated once for the page."""
+    words = BoundaryWords.current()
+    states: dict[str, str] = {}
+    rows = []
+    for person in found:
+        boundary = ""
+        if person.band is not None:
+            boundary = (words.above if person.distance >= 0 else words.below) % {
+                "points": _number(abs(person.distance)), "grade": person.band,
+                "min": _number(person.band_min)}
+        state = states.get(person.state)
+        if state is None:
+            state = states[person.state] = table.state_label(person.state, locale)
+        rows.append(PersonRow(person, _number(person.total) or "N/A", person.grade or "N/A", boundary, state))
+    return rows
+
+
 class CalibrationView(BaseView):
     route_base = "/calibration"
     class_permission_name = p.APPRAISAL
@@ -159,7 +249,8 @@ class CalibrationView(BaseView):
             abort(404)
         chosen = self._chosen_station(visible)
         locale = current_locale()
-        dist = cycle_distribution(db.session, cycle, station_ids=visible, locale=locale, boundary_limit=0)
+        figures = screen_distribution(db.session, cycle, kept_figures(), station_ids=visible, locale=locale)
+        dist = figures.dist
         args = kept_args(request.args)
         grade = args.get("grade", "")
         if grade and grade != NO_GRADE and grade not in dist.grades:
@@ -169,10 +260,10 @@ class CalibrationView(BaseView):
             return error_response(400, _("A page is a whole number from 1."))
         where = PeopleFilter(station_id=chosen.id if chosen else None, grade=grade or None,
                              text=args.get("q") or None, boundary=args.get("show") != "all")
-        found = people(db.session, cycle, dist.bands, station_ids=visible, where=where, page=pages[0],
-                       size=PEOPLE_PAGE)
+        found = screen_people(db.session, figures, station_ids=visible, where=where, page=pages[0],
+                              size=PEOPLE_PAGE)
         return self.render_template("calibration/index.html",
-                                    **self._page(dist, person, chosen, where, found, pages[1], args))
+                                    **self._page(figures, person, chosen, where, found, pages[1], args))
 
     def _chosen_station(self, visible: list[int] | None) -> Station | None:
         raw = request.args.get("station", "")
@@ -183,9 +274,11 @@ class CalibrationView(BaseView):
             abort(404)
         return station
 
-    def _page(self, dist: Distribution, person: Caller, chosen: Station | None, where: PeopleFilter,
+    def _page(self, figures: ScreenFigures, person: Caller, chosen: Station | None, where: PeopleFilter,
               found, station_page: int, args: dict[str, str]) -> dict:
+        dist = figures.dist
         locale = current_locale()
+        drawn = figures.drawn
         flagged = {b.scope for b in dist.breaches}
         breaking = bool(args.get("breach"))
         listed = [s for s in dist.stations if s.key in flagged] if breaking else dist.stations
@@ -193,26 +286,40 @@ class CalibrationView(BaseView):
         station_page = min(station_page, station_pages)
         shown = listed[(station_page - 1) * STATION_PAGE:station_page * STATION_PAGE]
         network_label = _("Network") if dist.whole_network else _("Stations shown")
-        # Each group's five numbers are worked out once (Group.spread) and drawn as they are.
-        rows = [SpreadRow(network_label, dist.network.totals, "network" in flagged, dist.network.spread)]
-        rows += [SpreadRow(f"{s.key} {s.name}", s.totals, s.key in flagged, s.spread) for s in shown]
-        segments = [s for s in dist.segments if s.appraisals]
-        segment_rows = [SpreadRow(segment_label(s.key), s.totals, spread=s.spread) for s in segments]
+        messages = drawn.get("breach_messages")
+        if messages is None:
+            messages = drawn["breach_messages"] = breach_messages(dist, locale)
+        # What a page of stations draws (its chart and table rows) and the segments' part are the same for
+        # every view of the same figures: drawn once, kept with them.
+        stations_key = ("stations", station_page, breaking)
+        if stations_key not in drawn:
+            # Each group's five numbers are worked out once (Group.spread) and drawn as they are.
+            rows = [SpreadRow(network_label, dist.network.totals, "network" in flagged, dist.network.spread)]
+            rows += [SpreadRow(f"{s.key} {s.name}", s.totals, s.key in flagged, s.spread) for s in shown]
+            drawn[stations_key] = (
+                score_spread(rows, dist.bands, max_points=min(MAX_POINTS, CHART_DOTS // len(rows))),
+                [table_row(dist, group, messages, limits=True) for group in [dist.network, *shown]])
+        spread_chart, station_rows = drawn[stations_key]
+        if "segments" not in drawn:
+            segments = [s for s in dist.segments if s.appraisals]
+            segment_rows = [SpreadRow(segment_label(s.key), s.totals, spread=s.spread) for s in segments]
+            drawn["segments"] = (score_spread(segment_rows, dist.bands) if segments else None,
+                                 [table_row(dist, group, messages) for group in segments])
+        segment_chart, segment_table = drawn["segments"]
         table = workflows.workflow_table(db.session, dist.cycle.rule_set_version_id) \
             if dist.cycle.rule_set_version_id else workflows.default_table()
         return dict(
             dist=dist, cycle=dist.cycle, locale=locale, network_label=network_label,
-            spread_chart=score_spread(rows, dist.bands, max_points=min(MAX_POINTS, CHART_DOTS // len(rows))),
-            segments=segments,
-            segment_chart=score_spread(segment_rows, dist.bands) if segments else None,
+            spread_chart=spread_chart, station_rows=station_rows, segment_rows=segment_table,
+            segment_chart=segment_chart,
             segment_label=segment_label, may_calibrate=may_calibrate(person), chosen=chosen,
             stations=dist.stations, shown_stations=shown, station_page=station_page,
             station_size=STATION_PAGE, breaches_listed=BREACHES_LISTED,
             station_pages=station_pages, listed_stations=len(listed), breaking=breaking,
-            breaking_stations=len(flagged - {"network"}), table=table, max_comment=MAX_COMMENT,
+            breaking_stations=len(flagged - {"network"}), max_comment=MAX_COMMENT,
             where=where, found=found, no_grade=NO_GRADE, args=args, back=urlencode(args),
-            breach_messages=breach_messages(dist, locale), boundary_words=BoundaryWords.current(),
-            number=_number, values={}, errors={},
+            limit_text=limit_text, people=people_rows(found.rows, table, locale),
+            values={}, errors={},
         )
 
     # -- one person ------------------------------------------------------------------------------
