@@ -7,6 +7,7 @@ the employees and from there to the orders behind it. An employee sees their own
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from flask import abort, request, url_for
@@ -69,8 +70,12 @@ def id_urls(endpoint: str, arg: str, **values) -> Callable[[int], str]:
 
 def station_options(stations: list, station) -> Markup:
     """The station picker's choices, the chosen one selected: one string, not a loop of the template over
-    every station."""
-    chosen = station.id if station else None
+    every station; the last ones made are kept, keyed by the stations' id, code and name as read."""
+    return _options(tuple(stations), station.id if station else None)
+
+
+@functools.lru_cache(maxsize=64)
+def _options(stations: tuple, chosen: int | None) -> Markup:
     return Markup("".join(
         f'<option value="{s.id}"{" selected" if s.id == chosen else ""}>{escape(s.code)} {escape(s.name)}'
         "</option>" for s in stations))
