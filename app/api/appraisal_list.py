@@ -13,11 +13,15 @@ from collections import OrderedDict
 
 from flask_appbuilder.const import API_SELECT_COLUMNS_RIS_KEY, API_SELECT_SEL_COLUMNS_RIS_KEY
 from sqlalchemy import JSON, func, select
+from sqlalchemy.orm import joinedload
 
+from .. import clock
 from ..extensions import db
+from ..hardening import MAX_KEY
 from ..locales import current_locale
 from ..models import Appraisal, Cycle, Employee, RuleSetVersion, Station
 from ..rules.names import category_label, relabel, unit_label
+from ..scoping import scope_clause
 from ..services.rules import ruleset_for_version
 
 # The parts of a snapshot the list answers with (``lines``, ``na_notes``, ``outcomes``, ``grade_label``,
@@ -93,6 +97,42 @@ class AppraisalList:
         response["result"] = [self._reshape(self._row(rows[key], parts.get(key))) for key in keys]
         response["ids"] = keys
         response["count"] = count
+        return self.response(200, **response)
+
+    def get_headless(self, pk, **kwargs):
+        """FAB's item, the appraisal read with its relations in one statement (within the caller's scope)
+        and written as FAB's schema writes it, then :meth:`pre_get`; a request naming its columns is FAB's."""
+        args = kwargs.get("rison", {})
+        shown = list(self.show_select_columns or ()) == list(self.show_columns)
+        if args.get(API_SELECT_COLUMNS_RIS_KEY) or not shown:
+            return super().get_headless(pk, **kwargs)
+        try:
+            key = int(pk)
+        except (TypeError, ValueError):
+            return self.response_404()
+        if not 0 < key <= MAX_KEY:
+            return self.response_404()
+        appraisal = db.session.scalar(
+            select(Appraisal).where(Appraisal.id == key, scope_clause(Appraisal))
+            .options(joinedload(Appraisal.cycle), joinedload(Appraisal.employee),
+                     joinedload(Appraisal.station)))
+        if appraisal is None:
+            return self.response_404()
+        response: dict = {}
+        self.set_response_key_mappings(response, self.get, args, **{API_SELECT_COLUMNS_RIS_KEY: []})
+        response["id"] = pk
+        response["result"] = {
+            "id": appraisal.id, "cycle": {"name": appraisal.cycle.name},
+            "employee": {"employee_no": appraisal.employee.employee_no, "name": appraisal.employee.name},
+            "station": {"code": appraisal.station.code},
+            "state": appraisal.state.value if appraisal.state is not None else None,
+            "total": appraisal.total, "subtotal": appraisal.subtotal, "adjustment": appraisal.adjustment,
+            "grade": appraisal.grade, "version": appraisal.version, "is_current": appraisal.is_current,
+            "snapshot": appraisal.snapshot, "adjustment_reason": appraisal.adjustment_reason,
+            "manual": appraisal.manual, "snapshot_hash": appraisal.snapshot_hash,
+            "computed_at": clock.local_iso(appraisal.computed_at),
+        }
+        self.pre_get(response)
         return self.response(200, **response)
 
     @staticmethod
