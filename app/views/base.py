@@ -4,6 +4,8 @@ filter ``jx_value`` used by the widget templates under templates/appbuilder/gene
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 import enum
 
 from flask import abort, flash
@@ -35,6 +37,10 @@ IDENTIFIER_COLUMNS = {
 }
 
 
+# Cell values shown as they are, whatever the column (exact types: a bool is not shown as a number).
+PLAIN = frozenset({int, float, decimal.Decimal, dt.date, dt.datetime})
+
+
 def code(text) -> Markup:
     return Markup("<code>%s</code>") % str(text)
 
@@ -55,6 +61,11 @@ def system_value(value):
 def display_value(value, column: str | None = None, view: str | None = None):
     """One cell of a list or show screen: empty as a dash, booleans as yes/no, roles by their label,
     permission and view identifiers as code; everything else as it is (escaped by Jinja)."""
+    kind = type(value)
+    if kind in PLAIN:  # most cells: numbers and dates as they are
+        return value
+    if kind is str and value and (view, column) not in IDENTIFIER_COLUMNS:
+        return system_value(value)
     if value is None or (isinstance(value, str) and value == ""):
         return EMPTY
     if isinstance(value, bool):
