@@ -37,7 +37,7 @@ from typing import Any
 from app.engine import FormulaError
 
 from .check import indicator_dependencies
-from .evaluate import clamp_score, evaluate_repeated
+from .evaluate import PLAIN_INPUTS, RESULTS_KEPT, clamp_score, evaluate_repeated
 from .formulas import INCENTIVE, OUTCOME, WEIGHT
 from .incentive import incentive_part
 from .items import Line
@@ -303,6 +303,72 @@ def _category_scores(rows: list[dict], en: bool) -> dict[str, float | None]:
 
 
 def _outcomes(ruleset, result: AppraisalResult, values: dict, tags, locale: str) -> set[str]:
+    """Apply the outcome rules (see :func:`_outcomes_applied`), the answer shared between people whose
+    inputs to the rules are the same (a grade, a total): a few hundred answers serve a cycle."""
+    key = _outcome_key(ruleset, result, values, tags, locale)
+    kept = ruleset.memo.setdefault("outcome_results", {}) if key is not None else None
+    found = None if kept is None else kept.get(key)
+    if found is None:
+        before = (len(result.outcomes), len(result.outcome_details), len(result.na_notes))
+        used = _outcomes_applied(ruleset, result, values, tags, locale)
+        details = tuple(dict(detail) for detail in result.outcome_details[before[1]:])
+        found = (tuple(result.outcomes[before[0]:]), details, tuple(result.na_notes[before[2]:]),
+                 frozenset(used))
+        if kept is not None and len(kept) < RESULTS_KEPT:
+            kept[key] = found
+        return used
+    result.outcomes.extend(found[0])
+    result.outcome_details.extend(dict(detail) for detail in found[1])
+    result.na_notes.extend(found[2])
+    return set(found[3])
+
+
+_RESULT_NAMES = ("total", "subtotal", "adjustment", "grade")
+
+
+def _outcome_key(ruleset, result: AppraisalResult, values: Mapping, tags, locale: str) -> tuple | None:
+    """What the outcome rules read (names and tag words of their formulas) as a key; None when a rule's
+    formula does not compile or an input is not a plain value."""
+    inputs = ruleset.memo.get("outcome_inputs", False)
+    if inputs is False:
+        inputs = ruleset.memo["outcome_inputs"] = _formula_inputs(ruleset, OUTCOME, [
+            text for rule in ruleset.outcomes
+            for text in (expr_text(rule.when), expr_text(rule.coefficient) if rule.coefficient != "" else "")
+            if text])
+    if inputs is None:
+        return None
+    own = {"total": result.total, "subtotal": result.subtotal, "adjustment": result.adjustment,
+           "grade": result.grade}
+    got = [own[name] if name in own else values.get(name) for name in inputs[0]]
+    return _plain_key(locale, got, tags, inputs[1])
+
+
+def _formula_inputs(ruleset, role: str, texts: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(names, tag words) the formulas of ``texts`` read; None when one does not compile."""
+    names, words = set(), set()
+    try:
+        for text in texts:
+            formula = ruleset.formulas.compile(role, text)
+            names |= formula.names
+            words |= formula.tag_words
+    except FormulaError:
+        return None
+    return tuple(sorted(names)), tuple(sorted(words))
+
+
+def _plain_key(locale: str, got: list, tags, words: tuple[str, ...], *extra) -> tuple | None:
+    """A key of formula inputs: their values and classes (equal plain values of one class behave alike;
+    a zero is kept by its text, 0.0 and -0.0 print differently); None for any other class."""
+    got.extend(None if tags is None else tags.get(word, 0) for word in words)
+    classes = tuple(map(type, got))
+    if not PLAIN_INPUTS.issuperset(classes):
+        return None
+    if 0 in got:
+        got = [repr(x) if x == 0 else x for x in got]
+    return (locale, tags is None, tuple(got), classes, *extra)
+
+
+def _outcomes_applied(ruleset, result: AppraisalResult, values: dict, tags, locale: str) -> set[str]:
     scope = dict(values)
     scope.update(total=result.total, subtotal=result.subtotal, adjustment=result.adjustment,
                  grade=result.grade)
@@ -355,19 +421,36 @@ def _calibrate(ruleset, result: AppraisalResult, calibration: Mapping[str, Any] 
 
 def _incentive(ruleset, result: AppraisalResult, employee: EmployeeFacts, values: Mapping[str, Any], tags,
                locale: str) -> set[str]:
-    """Fill ``result.incentive``; the variables the amount formula reads (for the snapshot)."""
+    """Fill ``result.incentive``; the variables the amount formula reads (for the snapshot). People whose
+    inputs to the formula are the same (a bonus base and a coefficient) share the part."""
     if ruleset.incentive is None:
         return set()
     coefficient = None
     if result.total is not None:
         bonus = [d for d in result.outcome_details if d["action"] == "bonus"]
         coefficient = bonus[0]["coefficient"] if bonus else 0.0
-    result.incentive = incentive_part(
-        ruleset.incentive, ruleset.formulas, values=values, tags=tags, bonus_base=employee.bonus_base,
-        coefficient=coefficient, total=result.total, grade=result.grade, station_code=employee.station_code,
-        locale=locale)
     try:
-        names = set(ruleset.formulas.compile(INCENTIVE, ruleset.incentive.formula_text).names)
+        formula = ruleset.formulas.compile(INCENTIVE, ruleset.incentive.formula_text)
     except FormulaError:
+        formula = None
+    key = None
+    if formula is not None:
+        base = None if employee.bonus_base is None else float(employee.bonus_base)  # what the scope holds
+        own = {"bonus_base": base, "coefficient": coefficient, "total": result.total, "grade": result.grade}
+        names = sorted(formula.names)
+        key = _plain_key(locale, [own[name] if name in own else values.get(name) for name in names], tags,
+                         tuple(sorted(formula.tag_words)), employee.station_code, result.total is None,
+                         base is None)
+    kept = ruleset.memo.setdefault("incentive_results", {}) if key is not None else None
+    part = None if kept is None else kept.get(key)
+    if part is None:
+        part = incentive_part(
+            ruleset.incentive, ruleset.formulas, values=values, tags=tags, bonus_base=employee.bonus_base,
+            coefficient=coefficient, total=result.total, grade=result.grade,
+            station_code=employee.station_code, locale=locale)
+        if kept is not None and len(kept) < RESULTS_KEPT:
+            kept[key] = part
+    result.incentive = {k: dict(v) if isinstance(v, dict) else v for k, v in part.items()}
+    if formula is None:
         return set()
-    return names - {"bonus_base", "coefficient", "total", "grade"}
+    return set(formula.names) - {"bonus_base", "coefficient", "total", "grade"}

@@ -97,7 +97,7 @@ RESULTS_KEPT = 20_000
 SEEN_ENOUGH = 500
 # Inputs of these classes behave alike when equal (0.0 and -0.0 aside, told apart below); others
 # (Decimal("1.0") == Decimal("1.00") prints differently) are never looked up.
-_PLAIN_INPUTS = frozenset({float, int, bool, str, type(None)})
+PLAIN_INPUTS = frozenset({float, int, bool, str, type(None)})
 
 
 def indicator_inputs(ruleset, indicator: Indicator) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
@@ -144,7 +144,7 @@ def evaluate_repeated(ruleset, indicator: Indicator, values: Mapping, tags: Mapp
     tags = tags or {}
     got = (*map(values.get, inputs[0]), *(tags.get(word, 0) for word in inputs[1]))
     classes = tuple(map(type, got))
-    if not _PLAIN_INPUTS.issuperset(classes):
+    if not PLAIN_INPUTS.issuperset(classes):
         return evaluate_indicator(ruleset, indicator, values, tags, locale)
     if 0 in got:
         got = tuple(repr(x) if x == 0 else x for x in got)

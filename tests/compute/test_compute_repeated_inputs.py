@@ -1,10 +1,13 @@
 """A compute's shortcuts give the same results as without them: indicator results shared between people
 whose inputs are the same (app/rules/evaluate.evaluate_repeated) and the garbage collector paused for the
-compute (app/services/compute.collection_paused)."""
+compute (app/services/compute.collection_paused), outcome and incentive answers shared between people whose
+inputs to the rules are the same (app/rules/appraise)."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+from decimal import Decimal
 
 import pytest
 
@@ -96,6 +99,38 @@ def test_appraisals_with_shared_results_are_the_same_bytes(ruleset, monkeypatch)
     assert ruleset.memo["indicator_results"]
     monkeypatch.setattr(appraise_module, "evaluate_repeated", evaluate_indicator)
     assert texts("zh_CN") + texts("en") == shared
+
+
+def test_shared_outcome_and_incentive_answers_are_the_same_bytes(ruleset):
+    """People alike to the outcome rules and the amount formula (grade, total, bonus base, coefficient)
+    and people unlike in ways Python calls equal (0.0 and -0.0, a base of 2000 and of 2000.00, none)."""
+    bases = [Decimal("2000"), Decimal("2000.00"), None, Decimal("0"), Decimal("2000"), Decimal("3500.5")]
+    people = [
+        {"first_fix_rate": 0.9, "rework_rate": 0.0, "satisfaction": 4.5, "orders": 40.0},
+        {"first_fix_rate": 0.9, "rework_rate": -0.0, "satisfaction": 4.5, "orders": 40.0},
+        {"first_fix_rate": 0.7, "rework_rate": 0.3, "satisfaction": 2.0, "orders": 40.0},
+        {"first_fix_rate": None, "rework_rate": None, "satisfaction": None, "orders": 0.0},
+        {"first_fix_rate": 0.95, "rework_rate": 0.0, "satisfaction": 5.0, "orders": 40.0},
+    ]
+
+    def texts(locale, fresh):
+        out = []
+        for base in bases:
+            for variables in people:
+                for adjustment in (0.0, 1.5):
+                    if fresh:
+                        ruleset.memo.pop("outcome_results", None)
+                        ruleset.memo.pop("incentive_results", None)
+                    person = dataclasses.replace(TECH, bonus_base=base)
+                    out.append(canonical_json(ruleset.appraise(
+                        person, variables, {"新技术": 2}, {}, adjustment, year=2024, locale=locale,
+                    ).to_snapshot_part()))
+        return out
+
+    shared = texts("zh_CN", False) + texts("en", False)
+    assert len(ruleset.memo["outcome_results"]) < len(shared) and ruleset.memo["incentive_results"]
+    assert texts("zh_CN", True) + texts("en", True) == shared
+    assert len(set(shared)) > len(shared) // 3  # the people differ
 
 
 def test_the_collector_is_paused_for_a_compute_and_back_after_it_even_when_it_fails():
