@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.orm import aliased
 
 from .. import clock
 from .. import permissions as p
@@ -45,15 +46,24 @@ def _identity(session, user) -> tuple[int | None, str]:
     return (employee.id if employee else None), _name(user, employee)
 
 
+# The user's employee record (joined on the key found by the user id: on the user id itself SQLite would
+# rather scan the employees) and whether a substitute row naming them holds on the day ``today``.
+_MINE = aliased(Employee)
+_IDENTITY = (
+    select(Employee, exists().where(
+        Substitute.substitute_id == bindparam("me"), Substitute.revoked_at.is_(None),
+        Substitute.starts_on <= bindparam("today"), Substitute.ends_on >= bindparam("today"),
+    ).label("standing_in"))
+    .select_from(User)
+    .outerjoin(Employee, Employee.id == select(_MINE.id).where(_MINE.user_id == User.id).scalar_subquery())
+    .where(User.id == bindparam("me")).limit(1)
+)
+
+
 def _employee_and_standing_in(session, user) -> tuple[Employee | None, bool]:
-    """The user's employee record and whether a substitute row naming them holds today, in one statement
-    (most people stand in for nobody: their principals need no statement of their own)."""
-    today = clock.local_today()
-    standing_in = exists().where(Substitute.substitute_id == user.id, Substitute.revoked_at.is_(None),
-                                 Substitute.starts_on <= today, Substitute.ends_on >= today)
-    row = session.execute(select(Employee, standing_in.label("standing_in")).select_from(User)
-                          .outerjoin(Employee, Employee.user_id == User.id).where(User.id == user.id)
-                          .limit(1)).first()
+    """The user's employee record and whether they stand in for anybody today, in one statement (most
+    people stand in for nobody: their principals need no statement of their own)."""
+    row = session.execute(_IDENTITY, {"me": user.id, "today": clock.local_today()}).first()
     return (row[0], bool(row[1])) if row is not None else (None, False)
 
 
