@@ -33,9 +33,11 @@ from ..services.errors import NotFound, ServiceError
 from ..services.inbox import SORTS, STATE_ORDER, BadInboxFilter, inbox_page, parse_filters
 from ..services.review import review as review_appraisal
 from ..services.transitions import amend_appraisal
+from ..web.choices import cycle_choices, light_relation_filters, station_choices
 from ..web.context import current_caller, page_number, row_or_none
 from ..web.datamodel import interface
 from ..web.labels import APPRAISAL_LABELS
+from ..web.labels import default_state_label as _state_label
 from ..web.periods import parse_date
 from ..workflow import (
     CALIBRATE,
@@ -66,12 +68,6 @@ STATE_CSS = {
     "draft": "default", "pending_review": "warning", "pending_second_review": "warning",
     "approved": "success", "signed": "primary", "disputed": "danger",
 }
-
-
-def _state_label(appraisal_or_state) -> str:
-    state = getattr(appraisal_or_state, "state", appraisal_or_state)
-    state = getattr(state, "value", state)
-    return workflows.default_table().state_label(state, current_locale())
 
 
 # A stored UTC time (a datetime or its ISO text) in the wall time of JIXIAO_TIMEZONE, as the trail shows it.
@@ -145,6 +141,10 @@ class AppraisalView(JixiaoModelView):
     order_columns = ["state", "total", "grade", "version"]
     base_order = ("id", "asc")
     formatters_columns = {"state": _state_label, "rule_set_version": lambda v: getattr(v, "label", "")}
+
+    def _init_forms(self):
+        super()._init_forms()
+        light_relation_filters(self.search_form, {"cycle": cycle_choices, "station": station_choices})
 
     # -- one appraisal ---------------------------------------------------------------------
 

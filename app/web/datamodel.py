@@ -20,10 +20,10 @@ from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.utils.base import get_column_leaf, get_column_root_relation, is_column_dotted
 from flask_babel import gettext as _
-from sqlalchemy import event, func, select
+from sqlalchemy import JSON, event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import joinedload, load_only
+from sqlalchemy.orm import defer, joinedload, load_only
 from sqlalchemy.sql.elements import True_
 
 from ..hardening import MAX_KEY, is_value_filter, usable_filter_value
@@ -136,7 +136,7 @@ class JixiaoInterface(SQLAInterface):
         """Loader options for a page's rows: the relations it shows, joined in the same statement (the
         columns it shows of them and of the row only, when the API names them)."""
         if select_columns is None:  # a screen's list
-            return [joinedload(getattr(self.obj, name)) for name in self.list_relations]
+            return self._screen_loads()
         leaves: dict[str, list] = defaultdict(list)
         own = []
         for column in select_columns:
@@ -153,13 +153,31 @@ class JixiaoInterface(SQLAInterface):
             loads.append(load.load_only(*(getattr(related, leaf) for leaf in names)) if names else load)
         return loads
 
+    def _screen_loads(self) -> list:
+        """Loader options for the rows of a screen's list or a form's choices: the relations the list
+        shows joined in the same statement, and no JSON column of the rows or of those relations (a
+        screen lists none: an appraisal's snapshot, a cycle's last result are read only when used)."""
+        loads = [defer(getattr(self.obj, c.key)) for c in _json_columns(self.obj)]
+        for name in self.list_relations:
+            related = self.get_related_model(name)
+            loads.append(joinedload(getattr(self.obj, name)).options(
+                *(defer(getattr(related, c.key)) for c in _json_columns(related))))
+        return loads
+
     def apply_all(self, query, filters=None, order_column="", order_direction="", page=None, page_size=None,
                   select_columns=None, outer_default_load=False):
         query = super().apply_all(query, filters, order_column, order_direction, page, page_size,
                                   select_columns, outer_default_load)
-        if select_columns is None and self.list_relations:  # a screen's list (the APIs select columns)
-            query = query.options(*(joinedload(getattr(self.obj, name)) for name in self.list_relations))
+        if select_columns is None:  # a screen's list or a form's choices (the APIs select columns)
+            query = query.options(*self._screen_loads())
         return query
+
+    def get_related_interface(self, col_name: str):
+        """The related model's interface, made once per relation (FAB makes one per choice listed)."""
+        made = self.__dict__.setdefault("_related", {})
+        if col_name not in made:
+            made[col_name] = super().get_related_interface(col_name)
+        return made[col_name]
 
     def get(self, id, filters=None, select_columns=None, outer_default_load=False):
         # FAB's PUT/DELETE routes take any string as the key; PostgreSQL would fail on "abc" and
@@ -235,6 +253,11 @@ class JixiaoInterface(SQLAInterface):
 
     def edit(self, item, commit: bool = True) -> None:
         self._write(self.session.merge, item, commit)
+
+
+def _json_columns(model) -> list:
+    """The JSON columns of a model's table (documents, not values a list shows)."""
+    return [c for c in model.__table__.columns if isinstance(c.type, JSON)]
 
 
 def interface(model) -> JixiaoInterface:

@@ -11,6 +11,7 @@ from ..extensions import db
 from ..locales import current_locale, is_english
 from ..models.org import Segment
 from ..rules.names import category_label, unit_label
+from ..services import workflows
 from ..services.rules import NoRuleSet, published_ruleset
 
 SEGMENT_LABELS = {
@@ -18,6 +19,17 @@ SEGMENT_LABELS = {
     Segment.consumer.value: _l("Consumer"),
     Segment.mixed.value: _l("Mixed"),
 }
+
+
+def default_state_label(appraisal_or_state) -> str:
+    """An appraisal's state (or a state) as the default workflow names it in the user's language; the
+    workflow is read once a request (a list calls this for each row)."""
+    state = getattr(appraisal_or_state, "state", appraisal_or_state)
+    state = getattr(state, "value", state)
+    if "jx_state_labels" not in g:
+        g.jx_state_labels = (workflows.default_table(), current_locale())
+    table, locale = g.jx_state_labels
+    return table.state_label(state, locale)
 
 
 def segment_label(code) -> str:
