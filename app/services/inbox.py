@@ -212,6 +212,21 @@ def _moves_on(table: WorkflowTable, facts: Facts, actor) -> list[Transition]:
     return [t for t in allowed_actions(table, facts, actor) if not t.is_loop]
 
 
+def _decision_key(table: WorkflowTable, facts: Facts, people: tuple[int, ...]):
+    """What a decision on ``facts`` reads, for rows with no approval step and no countersign seat taken:
+    the state, how the employee, supervisor and station manager relate to the actor and their
+    principals (``people``) and to each other, the outcome of each guard out of the state, the edits and
+    the publication. Rows with equal keys get the same moves; None for a row decided on its own."""
+    if facts.approvals or facts.countersigns:
+        return None
+    ids = (facts.employee_id, facts.supervisor_id, facts.station_manager_id)
+    relation = tuple(None if i is None else people.index(i) if i in people else -1 for i in ids)
+    guards = tuple(t.guard.holds(facts.values) for t in table.transitions_from(facts.state)
+                   if t.guard is not None)
+    return (id(table), facts.state, relation, ids[0] == ids[1], ids[0] == ids[2], ids[1] == ids[2], guards,
+            facts.edits, facts.published, facts.window_open)
+
+
 def _facts(table: WorkflowTable, row, rounds: Mapping | None = None, seats: Mapping | None = None) -> Facts:
     approvals, edits = (rounds or {}).get(row.id, ((), 0))
     return Facts(row.state.value, row.employee_id, row.supervisor_id, row.manager_id, guard_values(row),
@@ -252,6 +267,8 @@ class Waiting:
         self.session, self.caller, self.at = session, caller, at
         actor = caller.actor
         self.flags = relation_flags(caller)
+        self.people = tuple(i for i in (actor.employee_id, *(p.employee_id for p in actor.acting_for)))
+        self.decisions: dict[tuple, list[Transition]] = {}
         self.tables: dict[int, WorkflowTable] = {}
         self.where = [Appraisal.is_current.is_(True), scope_clause(Appraisal, caller.scope)]
         if cycle_id is not None:
@@ -296,6 +313,15 @@ class Waiting:
             self.per_state[g.state] = (count + n, overdue + n * (self.status(g.cycle_id, g.state) == OVERDUE))
         self.count = sum(n for n, _ in self.per_state.values())
 
+    def _moves(self, table: WorkflowTable, facts: Facts) -> list[Transition]:
+        """:func:`_moves_on` for the caller, decided once per :func:`_decision_key`."""
+        key = _decision_key(table, facts, self.people)
+        if key is None:
+            return _moves_on(table, facts, self.caller.actor)
+        if key not in self.decisions:
+            self.decisions[key] = _moves_on(table, facts, self.caller.actor)
+        return self.decisions[key]
+
     def status(self, cycle_id: int, state: str) -> str | None:
         return due_status(self.dues.get((cycle_id, state)), self.at)
 
@@ -310,14 +336,15 @@ class Waiting:
         """The flags read in ``state``: None for one that it does not read (always 0 in its groups)."""
         return [f.expr if f is not None else None for f in read_flags(self.flags, state in self.related)]
 
-    def _rows(self, condition):
-        """The full rows (what an item and its facts need) meeting ``condition`` within the filters."""
+    def _rows(self, condition, filtered: bool = True):
+        """The full rows (what an item and its facts need) meeting ``condition`` within the filters (not
+        ``filtered``: rows already found within them, by their ids)."""
         return (self._joined(select(
             Appraisal.id, Appraisal.rule_set_version_id, Appraisal.state, Appraisal.employee_id,
             Appraisal.total, Appraisal.subtotal, Appraisal.adjustment, Appraisal.grade, Appraisal.version,
             REVIEWER_ID, Station.manager_id, Cycle.name.label("cycle_name"), Employee.employee_no,
             Employee.name.label("employee_name"), Station.code, Cycle.published_at, Appraisal.cycle_id))
-            .where(*self.where, condition))
+            .where(*(self.where if filtered else ()), condition))
 
     def _groups(self, states: set[str]) -> list[Group]:
         out = []
@@ -344,8 +371,10 @@ class Waiting:
             return {}
         for version in {g.version for g in self.groups} - set(self.tables):  # not expected: see __init__
             self.tables[version] = workflows.workflow_table(self.session, version)
+        # the groups' first rows by their ids alone: with the filters too, the database would rather scan
+        # the current appraisals by their state than look a few ids up
         firsts = {r.id: r for r in self.session.execute(
-            self._rows(Appraisal.id.in_([g.first for g in self.groups]))).all()}
+            self._rows(Appraisal.id.in_([g.first for g in self.groups]), filtered=False)).all()}
         relaxed: dict[int, WorkflowTable] = {}
         out = {}
         for g in self.groups:
@@ -377,7 +406,7 @@ class Waiting:
             read = self._flags_of(row.state.value)
             key = tuple(v if f is not None else 0 for f, v in zip(read, row[-width:], strict=True))
             group = by_key[(row.cycle_id, row.state.value, row.rule_set_version_id, key)]
-            moves = _moves_on(self.tables[row.rule_set_version_id], facts[row.id], self.caller.actor)
+            moves = self._moves(self.tables[row.rule_set_version_id], facts[row.id])
             if moves:
                 accepted[group] = accepted.get(group, 0) + 1
                 decided[row.id] = (facts[row.id], moves)
@@ -432,7 +461,7 @@ class Waiting:
             table = self.tables[row.rule_set_version_id]
             known, allowed = self.decided.get(row.id) or (facts[row.id], None)
             if allowed is None:
-                allowed = _moves_on(table, known, caller.actor)
+                allowed = self._moves(table, known)
             due_at = self.dues.get((row.cycle_id, row.state.value))
             items.append(InboxItem(
                 row.id, row.cycle_name, row.employee_no, row.employee_name, row.code, row.state.value,
