@@ -31,7 +31,9 @@ class RawJSON(TypeDecorator):
 
 
 # json.dumps with these options would make a new encoder on every call; one is enough (it keeps no state).
-_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+# A snapshot is a tree of fresh dicts and lists: no need to note each one to find a circular reference.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False,
+                              check_circular=False)
 
 
 def canonical_json(value) -> str:
