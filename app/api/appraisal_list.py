@@ -1,9 +1,12 @@
-"""The appraisal list API's rows: FAB's list, with its rows written out directly (FAB's schema spends a
-fifth of a page on them) and of each snapshot only the parts the list answers with relabelled, the
-snapshots read in one statement; the relation columns flattened (``cycle``, ``employee_no``,
-``employee_name``, ``station``) and the snapshot's ``lines``, ``na_notes``, ``outcomes``, ``grade_label``
-and ``incentive`` in the reader's language. A request that names its columns is answered by FAB's own
-list, reshaped alike.
+"""The appraisal list API's rows and its item: FAB's list, with its rows written out directly (FAB's
+schema spends a fifth of a page on them) from one statement joining the relations, and of each snapshot
+only the parts the list answers with, read in one statement (on SQLite without the parts it leaves out)
+and relabelled, each indicator once per page; the relabelled parts are kept by the snapshot's hash, so a
+page lists again without reading or decoding a snapshot. The relation columns are flattened (``cycle``,
+``employee_no``, ``employee_name``, ``station``) and the snapshot's ``lines``, ``na_notes``, ``outcomes``,
+``grade_label`` and ``incentive`` are in the reader's language. One appraisal is read with its relations
+in one statement and written alike. A request that names its columns is answered by FAB's own list or
+item, reshaped alike.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ as every screen shows it in that zone; the source data's times are the wall time
 FAB checks the JSON schema of a list's or an item's ``q`` argument against the schema language's own
 meta-schema before every request, a quarter of a list page's time: :class:`CheckedSchemas` checks each
 of FAB's (constant) schemas once per process and validates requests with its kept validator.
+
+A list reads its page's keys as the lists do (``app.web.datamodel``), and a list whose columns are all
+its table's own (:class:`DirectListApi`) writes its rows from those columns in one statement, as FAB's
+schema would; the labels, columns and title FAB adds to a list are kept per language.
 """
 
 from __future__ import annotations
