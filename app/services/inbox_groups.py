@@ -189,12 +189,15 @@ def per_cycle(session, statement) -> list[dict]:
     return [row for cycle_id in sorted(rows) for row in rows[cycle_id]]
 
 
+_FINGERPRINTS = select(Cycle.id, select(func.max(Appraisal.updated_at)).where(Appraisal.cycle_id == Cycle.id)
+                       .scalar_subquery())
+
+
 def fingerprints(session) -> dict[int, dt.datetime]:
     """Cycle id → the latest ``updated_at`` of its appraisals (aware, UTC), for every cycle with some: one
     descent of the index on (cycle, updated_at) per cycle."""
-    latest = select(func.max(Appraisal.updated_at)).where(Appraisal.cycle_id == Cycle.id).scalar_subquery()
     out = {}
-    for cycle_id, moment in session.execute(select(Cycle.id, latest)):
+    for cycle_id, moment in session.execute(_FINGERPRINTS):
         if moment is None:
             continue
         if isinstance(moment, str):  # SQLite's aggregate gives the stored text

@@ -94,8 +94,9 @@ def recent_cycles(session, caller: Caller, limit: int = RECENT_CYCLES) -> list[C
     within the caller's scope, and the steps' due dates."""
     if not caller.actor.roles & {p.HR, p.ADMIN, p.STATION_MANAGER}:
         return []
-    cycles = session.scalars(select(Cycle).order_by(Cycle.end.desc(), Cycle.start.desc(), Cycle.id.desc())
-                             .limit(limit)).all()
+    cycles = session.execute(
+        select(Cycle.id, Cycle.name, Cycle.published_at)
+        .order_by(Cycle.end.desc(), Cycle.start.desc(), Cycle.id.desc()).limit(limit)).all()
     dues = due_map(session, [c.id for c in cycles])
     # one statement for the cycles, naming every step: an index on (current, state, cycle) answers it
     per_cycle: dict[int, dict[str, int]] = {c.id: {} for c in cycles}
