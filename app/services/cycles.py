@@ -8,12 +8,15 @@ Computing a cycle is ``compute.compute_cycle``; its progress and the background 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from ..clock import now
 from ..models import Appraisal, Cycle, CycleStatus, RuleSetVersion, Station
 from ..scoping import Scope, scope_clause
 from ..workflow import State
@@ -100,10 +103,25 @@ class CycleCounts:
     everything: bool  # counted over the whole cycle (no scope narrowed it)
 
 
-def cycle_counts(session, cycle: Cycle, scope: Scope | None = None) -> CycleCounts:
-    """:func:`state_counts`, :func:`version_counts` and the station × grade counts of the cycle's current
-    appraisals (within ``scope``, if given) from one GROUP BY, which the index on (cycle, current,
-    station, grade, total, state, rule set) answers without reading the rows; and the versions' numbers."""
+# The whole cycle's counts (HR's) are kept per worker while the cycle's appraisals stay as they were: with
+# the latest ``updated_at`` of its appraisals (one descent of the index on (cycle, updated_at)), which every
+# write to an appraisal stamps. Only once that write is SETTLE old (no commit still in flight can carry an
+# older stamp); a narrower scope reads the people too (whose changes stamp nothing) and is counted afresh.
+SETTLE = dt.timedelta(minutes=5)
+KEPT_CYCLES = 32
+_kept: OrderedDict[tuple, tuple] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def _latest_write(session, cycle_id: int) -> dt.datetime | None:
+    latest = session.scalar(select(func.max(Appraisal.updated_at)).where(Appraisal.cycle_id == cycle_id))
+    if isinstance(latest, str):
+        latest = dt.datetime.fromisoformat(latest)
+    return latest if latest is None or latest.tzinfo else latest.replace(tzinfo=dt.UTC)
+
+
+def _counted(session, cycle: Cycle, scope: Scope | None) -> tuple[dict, dict, dict]:
+    """Per state, per version and state, per station and grade: the cycle's current appraisals."""
     query = (select(Appraisal.station_id, Appraisal.grade, Appraisal.state, Appraisal.rule_set_version_id,
                     func.count())
              .where(Appraisal.cycle_id == cycle.id, Appraisal.is_current.is_(True))
@@ -119,6 +137,38 @@ def cycle_counts(session, cycle: Cycle, scope: Scope | None = None) -> CycleCoun
         per_state[state.value] = per_state.get(state.value, 0) + count
         per_grade = grades.setdefault(station_id, {})
         per_grade[grade or None] = per_grade.get(grade or None, 0) + count
+    return states, by_version, grades
+
+
+def _kept_counts(session, cycle: Cycle, scope: Scope | None) -> tuple[dict, dict, dict]:
+    """:func:`_counted`, kept for the whole cycle while its latest (settled) write stays the same; copies."""
+    if scope is not None and not scope.everything:
+        return _counted(session, cycle, scope)
+    latest = _latest_write(session, cycle.id)
+    if latest is None or latest > now() - SETTLE:
+        return _counted(session, cycle, scope)
+    key = (str(session.get_bind().url), cycle.id, latest)
+    with _kept_lock:
+        found = _kept.get(key)
+        if found is not None:
+            _kept.move_to_end(key)
+    if found is None:
+        found = _counted(session, cycle, scope)
+        with _kept_lock:
+            _kept[key] = found
+            while len(_kept) > KEPT_CYCLES:
+                _kept.popitem(last=False)
+    states, by_version, grades = found
+    return (dict(states), {k: dict(v) for k, v in by_version.items()},
+            {k: dict(v) for k, v in grades.items()})
+
+
+def cycle_counts(session, cycle: Cycle, scope: Scope | None = None) -> CycleCounts:
+    """:func:`state_counts`, :func:`version_counts` and the station × grade counts of the cycle's current
+    appraisals (within ``scope``, if given) from one GROUP BY, which the index on (cycle, current,
+    station, grade, total, state, rule set) answers without reading the rows (kept for HR while the
+    cycle's appraisals stay as they were); and the versions' numbers."""
+    states, by_version, grades = _kept_counts(session, cycle, scope)
     numbers = dict(session.execute(select(RuleSetVersion.id, RuleSetVersion.number)
                                    .where(RuleSetVersion.id.in_(list(by_version)))).all())
     versions = [VersionCount(vid, f"v{numbers[vid]}", sum(per_state.values()), per_state,

@@ -70,8 +70,9 @@ def test_the_page_costs_the_same_statements_whatever_the_size(app, login_as, fre
     add_network(app, fresh)
     big = statements_for(app, hr, f"/cycles/{fresh}")
     assert len(big) == len(small), (len(small), len(big))
-    # the appraisals are read once, grouped: not once per state, version, station or card
-    reads = [s for s in big if re.search(r"\bFROM appraisal\b", s)]
+    # the appraisals are read once, grouped: not once per state, version, station or card (besides the
+    # cycle's latest write, one descent of an index, which tells whether kept counts still stand)
+    reads = [s for s in big if re.search(r"\bFROM appraisal\b", s) and "max(appraisal.updated_at)" not in s]
     assert len(reads) == 1 and "GROUP BY" in reads[0], reads
 
 
