@@ -32,8 +32,16 @@ def table_from_text(text: str) -> WorkflowTable:
     return parse_table(text, roles=p.ROLES)
 
 
+@functools.lru_cache(maxsize=8)
+def _file_text(path: Path, mtime_ns: int, size: int) -> str:
+    return path.read_text(encoding="utf-8")
+
+
 def default_table() -> WorkflowTable:
-    return table_from_text(default_workflow_file().read_text(encoding="utf-8"))
+    """The default workflow: the file is read again only when its modification time or size changes."""
+    path = default_workflow_file()
+    stat = path.stat()
+    return table_from_text(_file_text(path, stat.st_mtime_ns, stat.st_size))
 
 
 def workflow_table(session, rule_set_version_id: int | None) -> WorkflowTable:
