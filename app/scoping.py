@@ -71,12 +71,16 @@ def principals_of(session, user_id: int | None) -> list:
     return list({u.id: u for u in users}.values())
 
 
-def scope_for(user, principals: Iterable | None = None) -> Scope:
+_UNREAD = object()
+
+
+def scope_for(user, principals: Iterable | None = None, employee=_UNREAD) -> Scope:
     """The scope of a FAB user (anonymous or None: nothing), with the scopes of the principals they
-    stand in for today (``principals``: those users when the caller has already read them)."""
+    stand in for today (``principals``: those users when the caller has already read them; ``employee``:
+    the user's employee record or None, when the caller has already read it)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return NOTHING
-    own = _own_scope(user)
+    own = _own_scope(user, employee)
     if own.everything:
         return own
     if principals is None:
@@ -85,11 +89,12 @@ def scope_for(user, principals: Iterable | None = None) -> Scope:
     return replace(own, delegated=delegated) if delegated else own
 
 
-def _own_scope(user) -> Scope:
+def _own_scope(user, employee=_UNREAD) -> Scope:
     roles = {role.name for role in user.roles}
     if roles & {p.ADMIN, p.HR}:
         return Scope(everything=True)
-    employee = db.session.scalar(select(Employee).where(Employee.user_id == user.id))
+    if employee is _UNREAD:
+        employee = db.session.scalar(select(Employee).where(Employee.user_id == user.id))
     if employee is None:
         return NOTHING
     stations: frozenset[int] = frozenset()

@@ -81,4 +81,4 @@ def caller_for(session, user, locale: str = "zh_CN") -> Caller:
         principals.append(Principal(principal.id, principal_employee, _roles(principal), principal_name))
     actor = Actor(user.id, _roles(user), employee.id if employee else None, _name(user, employee),
                   acting_for=tuple(principals))
-    return Caller(actor, scope_for(user, principal_users), locale, employee)
+    return Caller(actor, scope_for(user, principal_users, employee), locale, employee)
