@@ -4,11 +4,13 @@ same HTML as FAB's select2 widget and wtforms write."""
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 from flask_appbuilder.fieldwidgets import Select2Widget
 from markupsafe import Markup, escape
 from sqlalchemy import select
+from wtforms.fields.choices import Choice as FormChoice
 
 from ..extensions import db
 from ..models import Cycle, Station
@@ -52,6 +54,21 @@ class ChoicesWidget(Select2Widget):
         return Markup(f'<option {selected}value="{escape(choice.value)}">{label}</option>')
 
 
+@functools.cache
+def _choice_field(field_class: type) -> type:
+    """``field_class`` yielding wtforms' own choice objects: FAB's relation fields yield plain tuples,
+    which wtforms turns into choices with a deprecation warning for every option."""
+
+    def iter_choices(self):
+        for value, label, selected, *rest in field_class.iter_choices(self):
+            yield FormChoice(value, label, selected, rest[0] if rest else {})
+
+    if getattr(field_class, "yields_form_choices", False):
+        return field_class
+    return type(field_class.__name__, (field_class,), {"iter_choices": iter_choices,
+                                                       "yields_form_choices": True})
+
+
 def light_relation_filters(search_form, choices: dict) -> None:
     """Give the search form's relation fields named in ``choices`` (name → function listing them) the
     light choices and the direct widget."""
@@ -59,3 +76,4 @@ def light_relation_filters(search_form, choices: dict) -> None:
         unbound = getattr(search_form, name, None)
         if isinstance(getattr(unbound, "kwargs", None), dict) and "widget" in unbound.kwargs:
             unbound.kwargs.update(widget=ChoicesWidget(), query_func=listed, get_pk_func=choice_key)
+            unbound.field_class = _choice_field(unbound.field_class)

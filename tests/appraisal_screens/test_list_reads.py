@@ -29,3 +29,16 @@ def test_the_filter_options_are_written_as_wtforms_writes_them(app):
     with app.test_request_context("/"):
         assert str(ChoicesWidget()(field)) == str(Select2Widget()(field))
         assert "A &lt;b&gt; &amp; “c”" in str(ChoicesWidget()(field))
+
+
+def test_the_filter_options_are_listed_without_a_warning_each(app, login_as):
+    import warnings  # late: only this test records warnings
+
+    hr = login_as("hr")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        page = hr.get("/appraisal/list/")
+    assert page.status_code == 200
+    assert "my_select2" in page.get_data(as_text=True)  # the filters' selects were rendered
+    raw = [w for w in caught if "raw tuples" in str(w.message)]
+    assert raw == []
