@@ -11,6 +11,7 @@ workers are services of their own and it starts none, unless ``JIXIAO_JOB_RUNNER
 
 from __future__ import annotations
 
+import gc
 import os
 
 from app import create_app  # noqa: F401 - `flask --app run` finds this factory
@@ -31,6 +32,10 @@ def main() -> None:
     prepare(application)
     with application.app_context():
         db.engine.dispose()  # no connection of this process is shared with the processes forked from it
+    # What the server built so far lives as long as the workers forked from it: the collector of each
+    # worker need not walk it again (and the pages holding it stay shared between the workers).
+    gc.collect()
+    gc.freeze()
     supervisor: dict[str, int] = {}
 
     def on_starting(_arbiter) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import g, has_request_context
+
 from ..extensions import db
 from ..hardening import MAX_KEY
 from ..locales import current_locale
@@ -13,8 +15,19 @@ MAX_COMMENT = 4000
 
 
 def current_caller() -> Caller:
-    """The signed-in user as the workflow sees them (actor, scope), in the reader's language."""
-    return caller_for(db.session, current_user_or_none(), current_locale())
+    """The signed-in user as the workflow sees them (actor, scope), in the reader's language: built once
+    per request (and user and language), its scope then the request's scope too."""
+    user, locale = current_user_or_none(), current_locale()
+    if not has_request_context():
+        return caller_for(db.session, user, locale)
+    key = (getattr(user, "id", None), locale)
+    kept = g.get("jixiao_caller")
+    if kept is None or kept[0] != key:
+        caller = caller_for(db.session, user, locale)
+        g.jixiao_caller = kept = (key, caller)
+        if user is not None and "jixiao_scope" not in g:
+            g.jixiao_scope = caller.scope
+    return kept[1]
 
 
 def current_username() -> str:
