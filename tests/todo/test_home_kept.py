@@ -54,6 +54,9 @@ def _new_cycle(app, name: str) -> int:
 
 def test_the_home_page_runs_as_many_statements_whatever_the_cycles(app, login_as, clock):
     browser = login_as("hr")
+    # the demo cycle's writes settled (however long ago the demo was seeded) and its counts kept
+    clock.move(seconds=SETTLE.total_seconds() + 60)
+    browser.get("/")
     one = statements_for(app, browser, "/")
     _new_cycle(app, "Second")
     _new_cycle(app, "Third")
@@ -61,9 +64,10 @@ def test_the_home_page_runs_as_many_statements_whatever_the_cycles(app, login_as
     written = statements_for(app, browser, "/")
     clock.move(seconds=SETTLE.total_seconds())
     settled = statements_for(app, browser, "/")
-    assert len(one) == len(written), (one, written)
+    assert not _grouped(one), one
     assert len(_grouped(written)) == 2
-    assert len(settled) == len(written) - 2, (written, settled)
+    assert len(written) == len(one) + 2, (one, written)
+    assert len(settled) == len(one), (one, settled)
     # the caller's employee record once, with the substitutes test; no statement of the substitutes' own
     assert sum(s.lstrip().startswith("SELECT employee.id") for s in settled) == 1, settled
     assert not [s for s in settled if re.match(r"\s*SELECT ab_user\.id.*JOIN substitute", s, re.S)], settled
