@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import now as clock_now
@@ -38,6 +38,7 @@ from .caller import Caller
 from .compute import appraisal_row, insert_appraisals
 from .distribution import Distribution, PeopleFilter, PeoplePage, cycle_distribution, people
 from .errors import Conflict, Kind, ServiceError
+from .latest_writes import SETTLE, latest_write
 from .rules import ruleset_for_version
 from .scoring import Appraisee, Scored, Scorer
 from .snapshot import canonical_json, snapshot_hash
@@ -258,10 +259,6 @@ def calibrate(session, appraisal_id, caller: Caller, *, total=None, grade=None, 
 
 # -- the screen's figures, kept while the cycle's appraisals stay as they were -----------------------------
 
-# Longer than any write transaction takes from stamping an appraisal's ``updated_at`` to its commit: figures
-# are kept only once the cycle's latest write is this old, so that no commit still in flight can carry an
-# older stamp than the one they were read at.
-SETTLE = dt.timedelta(minutes=5)
 KEPT = 16  # how many (cycle, stations, language) figures a worker keeps, the least recently read dropped
 
 
@@ -303,22 +300,6 @@ class KeptFigures:
             self._kept.move_to_end(key)
             while len(self._kept) > self.size:
                 self._kept.popitem(last=False)
-
-
-def _aware(moment) -> dt.datetime | None:
-    """A stored moment as an aware UTC datetime (SQLite gives naive ones, or text from an aggregate)."""
-    if moment is None:
-        return None
-    if isinstance(moment, str):
-        moment = dt.datetime.fromisoformat(moment)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-
-
-def latest_write(session, cycle_id: int) -> dt.datetime | None:
-    """When the cycle's appraisals were last written (every write stamps ``updated_at``): one descent of
-    the index on (cycle, updated_at); None without appraisals."""
-    latest = select(func.max(Appraisal.updated_at)).where(Appraisal.cycle_id == cycle_id)
-    return _aware(session.scalar(latest))
 
 
 def _station_rows(session, ids: list[int] | None) -> frozenset:

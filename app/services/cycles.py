@@ -22,6 +22,7 @@ from ..scoping import Scope, scope_clause
 from ..workflow import State
 from .caller import Caller
 from .compute import CycleError
+from .latest_writes import SETTLE, latest_write
 from .transitions import BulkOutcome, bulk_transition
 
 
@@ -107,17 +108,9 @@ class CycleCounts:
 # the latest ``updated_at`` of its appraisals (one descent of the index on (cycle, updated_at)), which every
 # write to an appraisal stamps. Only once that write is SETTLE old (no commit still in flight can carry an
 # older stamp); a narrower scope reads the people too (whose changes stamp nothing) and is counted afresh.
-SETTLE = dt.timedelta(minutes=5)
 KEPT_CYCLES = 32
 _kept: OrderedDict[tuple, tuple] = OrderedDict()
 _kept_lock = threading.Lock()
-
-
-def _latest_write(session, cycle_id: int) -> dt.datetime | None:
-    latest = session.scalar(select(func.max(Appraisal.updated_at)).where(Appraisal.cycle_id == cycle_id))
-    if isinstance(latest, str):
-        latest = dt.datetime.fromisoformat(latest)
-    return latest if latest is None or latest.tzinfo else latest.replace(tzinfo=dt.UTC)
 
 
 def _counted(session, cycle: Cycle, scope: Scope | None) -> tuple[dict, dict, dict]:
@@ -144,7 +137,7 @@ def _kept_counts(session, cycle: Cycle, scope: Scope | None) -> tuple[dict, dict
     """:func:`_counted`, kept for the whole cycle while its latest (settled) write stays the same; copies."""
     if scope is not None and not scope.everything:
         return _counted(session, cycle, scope)
-    latest = _latest_write(session, cycle.id)
+    latest = latest_write(session, cycle.id)
     if latest is None or latest > now() - SETTLE:
         return _counted(session, cycle, scope)
     key = (str(session.get_bind().url), cycle.id, latest)

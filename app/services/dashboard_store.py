@@ -37,10 +37,11 @@ from .dashboard import (
     number_or_none,
     station_ranking,
 )
+from .latest_writes import SETTLE
+from .latest_writes import aware as _aware
 
 TOP = 20  # the employees a ranking shows
 # Longer than any write transaction takes from stamping ``updated_at`` to its commit.
-SETTLE = dt.timedelta(minutes=5)
 
 
 @dataclass
@@ -163,15 +164,6 @@ def fingerprints(session, cycle_ids: Iterable[int]) -> dict[int, tuple[str, dt.d
     rows = session.execute(select(Cycle.id, latest).where(Cycle.id.in_(ids)))
     moments = {cycle_id: _aware(at) for cycle_id, at in rows if at is not None}
     return {cycle_id: (moment.isoformat(), moment) for cycle_id, moment in moments.items()}
-
-
-def _aware(moment) -> dt.datetime | None:
-    """A stored moment as an aware UTC datetime (SQLite returns naive ones, or text from an aggregate)."""
-    if moment is None:
-        return None
-    if isinstance(moment, str):
-        moment = dt.datetime.fromisoformat(moment)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def store(session, cycle_id: int, fingerprint: str | None = None) -> tuple[Figures, dict[int, Figures]]:

@@ -36,10 +36,10 @@ from ..models import Appraisal, Cycle, Station
 from ..workflow import State
 from .appraisals import REVIEWER_ID
 from .caller import Caller
+from .latest_writes import SETTLE, aware
 
 SUPERVISOR_ID = REVIEWER_ID.element  # the reviewer of the appraisal, else the employee's supervisor
 # Longer than any write transaction takes from stamping ``updated_at`` to its commit.
-SETTLE = dt.timedelta(minutes=5)
 # The statements whose counts a worker keeps (the least recently used are dropped first).
 KEPT_STATEMENTS = 256
 _LOCK = threading.Lock()
@@ -196,14 +196,8 @@ _FINGERPRINTS = select(Cycle.id, select(func.max(Appraisal.updated_at)).where(Ap
 def fingerprints(session) -> dict[int, dt.datetime]:
     """Cycle id → the latest ``updated_at`` of its appraisals (aware, UTC), for every cycle with some: one
     descent of the index on (cycle, updated_at) per cycle."""
-    out = {}
-    for cycle_id, moment in session.execute(_FINGERPRINTS):
-        if moment is None:
-            continue
-        if isinstance(moment, str):  # SQLite's aggregate gives the stored text
-            moment = dt.datetime.fromisoformat(moment)
-        out[cycle_id] = moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
-    return out
+    return {cycle_id: aware(moment) for cycle_id, moment in session.execute(_FINGERPRINTS)
+            if moment is not None}
 
 
 def _kept(session, statement):

@@ -57,7 +57,8 @@ def test_a_transitions_mail_is_delivered_by_a_celery_worker_once(database_url, r
         submit(hr, ids["EMP9"])  # a draft of sup2's report: sup2's turn now
         wait_for(lambda: SUP2 in delivered(smtp), 60, f"the mail\n{log.read_text()}")
         # The SMTP server has the message a moment before the worker commits the row as sent.
-        wait_for(lambda: outbox_rows(app, recipient=SUP2, state=OutboxState.SENDING) == [], 60, "the row sent")
+        wait_for(lambda: outbox_rows(app, recipient=SUP2, state=OutboxState.SENDING) == [], 60,
+                 "the row sent")
         assert outbox_rows(app, recipient=SUP2) == [(SUP2, OutboxState.SENT, 1)], log.read_text()
         (message,) = [m for m in smtp.messages if m["To"] == SUP2]
         assert BASE_URL in message.get_body(("plain",)).get_content()
