@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import time
+from contextlib import contextmanager
+
 from app.engine import FormulaError, builtin_catalogue, compile_formula
 
 # x=2, y=3, w=0, z is N/A; grade is a text variable, s a number variable that holds a text by mistake.
@@ -38,3 +42,26 @@ def code_of(text: str, values=VALUES, tags=TAGS) -> str | None:
     except FormulaError as exc:
         return exc.code
     return None
+
+
+class _Clock:
+    seconds = 0.0
+
+
+@contextmanager
+def cpu_clock():
+    """This thread's CPU seconds spent in the block, with the garbage collector held off meanwhile.
+
+    The guards built on it catch a runaway evaluation (minutes); a full collection of the test process's
+    heap, late in a long suite, can take a second by itself and is not the formula's time.
+    """
+    clock = _Clock()
+    enabled = gc.isenabled()
+    gc.disable()
+    start = time.thread_time()
+    try:
+        yield clock
+    finally:
+        clock.seconds = time.thread_time() - start
+        if enabled:
+            gc.enable()

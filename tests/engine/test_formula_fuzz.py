@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,10 +28,10 @@ from app.engine.functions import lookup
 from app.engine.ops import finish
 from app.engine.reference import reference_evaluate
 from app.engine.validate import check
-from tests.engine.support import CATALOGUE
+from tests.engine.support import CATALOGUE, cpu_clock
 
 TOTAL = int(os.environ.get("JIXIAO_FUZZ_EXAMPLES", "10000"))
-SLOW = 1.0  # CPU seconds of this thread: catches a runaway evaluation, not a busy CI machine
+SLOW = 1.0  # CPU seconds of this thread, collector held off: catches a runaway evaluation, not a busy machine
 SHARES = {"native": 0.05, "grammar": 0.45, "formula_like": 0.3, "any_text": 0.2}
 assert abs(sum(SHARES.values()) - 1) < 1e-9
 
@@ -158,7 +157,12 @@ def outcome(call):
 
 def agree(text: str, values: dict, tag_map) -> None:
     """Closures (unfolded, folded, traced) and the simpleeval reference: same value or same error code."""
-    start = time.thread_time()
+    with cpu_clock() as clock:
+        compare(text, values, tag_map)
+    assert clock.seconds < SLOW, text
+
+
+def compare(text: str, values: dict, tag_map) -> None:
     try:
         checked = check(text, CATALOGUE)
     except FormulaError as exc:
@@ -178,7 +182,6 @@ def agree(text: str, values: dict, tag_map) -> None:
     if fast[0] == "ok":
         assert fast[1] is None or type(fast[1]) is float
         compiled.describe(values, tag_map)
-    assert time.thread_time() - start < SLOW, text
 
 
 @fuzz_settings("grammar")
@@ -219,17 +222,17 @@ PIECES = list("0123456789.+-*/%()<>=!,'\" _abcxyzeEj\n\t") + [
 
 
 def survive(text: str, values: dict, tag_map) -> None:
-    start = time.thread_time()
-    try:
-        compiled = compile_formula(text, CATALOGUE)
-        compiled.evaluate(values, tag_map)
-        compiled.explain(values, tag_map)
-        compiled.describe(values, tag_map)
-    except FormulaError as exc:
-        assert exc.code in CODES
-        assert exc.position is None or 0 <= exc.position <= len(text), (text, exc.position)
-        exc.to_dict("en")
-    assert time.thread_time() - start < SLOW, repr(text)
+    with cpu_clock() as clock:
+        try:
+            compiled = compile_formula(text, CATALOGUE)
+            compiled.evaluate(values, tag_map)
+            compiled.explain(values, tag_map)
+            compiled.describe(values, tag_map)
+        except FormulaError as exc:
+            assert exc.code in CODES
+            assert exc.position is None or 0 <= exc.position <= len(text), (text, exc.position)
+            exc.to_dict("en")
+    assert clock.seconds < SLOW, repr(text)
 
 
 @fuzz_settings("formula_like")
