@@ -123,6 +123,8 @@ class Appraisal(Model):
               "employee_id", "station_id", "reviewer_id", "id"),
         Index("ix_appraisal_cycle_grades", "cycle_id", "is_current", "station_id", "grade", "total", "state",
               "rule_set_version_id"),
+        # The appraisals handed to a reviewer by HR (the inbox, the reviewer's scope).
+        Index("ix_appraisal_reviewer_id", "reviewer_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
