@@ -83,6 +83,9 @@ def load() -> dict:
         "LOGIN_MAX_FAILURES": int(os.environ.get("JIXIAO_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_SECONDS": int(os.environ.get("JIXIAO_LOGIN_LOCK_SECONDS", "300")),
         "LOGIN_MAX_FAILURES_PER_IP": int(os.environ.get("JIXIAO_LOGIN_MAX_FAILURES_PER_IP", "20")),
+        # Reverse proxies in front of the server whose X-Forwarded-For is believed (the per-address
+        # login limit then counts the client, not the proxy). 0: none; the header is ignored.
+        "JIXIAO_TRUSTED_PROXIES": _int("JIXIAO_TRUSTED_PROXIES", 0),
         # Cookies and requests
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -4,7 +4,10 @@
   correct logins too and lives in one process's memory; ours counts failures only, per account (the
   user the typed name or e-mail resolves to, whatever its case) and per address, in the database so
   that every server worker sees the same lock. A name that resolves to nobody is counted by its
-  normalised form. While locked, even the right password is refused (429).
+  normalised form. While locked, even the right password is refused (429). Behind
+  ``JIXIAO_TRUSTED_PROXIES`` reverse proxies the address is the client's, as the nearest proxy saw
+  it in ``X-Forwarded-For``; with none (the default) the header is ignored, so a client cannot
+  choose the address it is counted under.
 * Credential stamp: every session and every JWT carries a digest of the account's password hash and
   its stamp token (``AccountStamp``). A password change or reset changes the hash, logout and
   deactivation replace the token; a session or token whose digest no longer matches is refused.
@@ -45,6 +48,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, object_session
 from werkzeug.local import LocalProxy
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .extensions import db
 from .models import AccountStamp, LoginFailure
@@ -59,6 +63,16 @@ def _now() -> dt.datetime:
 
 def client_address() -> str:
     return (request.remote_addr or "unknown")[:64]
+
+
+def trust_proxies(app) -> None:
+    """Behind ``JIXIAO_TRUSTED_PROXIES`` reverse proxies, a request's address (``remote_addr``) is
+    the one the last of them appended to ``X-Forwarded-For`` (werkzeug's ProxyFix): what the
+    proxies themselves saw, never what a client wrote before them. None trusted (0): the header
+    means nothing."""
+    hops = int(app.config.get("JIXIAO_TRUSTED_PROXIES") or 0)
+    if hops > 0 and not isinstance(app.wsgi_app, ProxyFix):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=0, x_host=0, x_port=0, x_prefix=0)
 
 
 # --- the login limiter ---
@@ -243,6 +257,7 @@ class JixiaoSecurityManager(SecurityManager):
         self.resetmypasswordview = ResetMyPasswordView
         self.resetpasswordview = ResetPasswordView
         user_logged_in.connect(_stamp_new_session)  # a module function: connected once per process
+        trust_proxies(current_app._get_current_object())
 
     def auth_user_db(self, username, password):
         user = super().auth_user_db(username, password)
