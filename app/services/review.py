@@ -1,7 +1,8 @@
 """The supervisor's review edit: manual indicator values and an adjustment, rescored at once.
 
 One transaction, one audit event (``review``); the state does not change. The snapshot is
-rescored from its own inputs (no metrics query), with the one scorer compute uses.
+rescored from its own inputs (no metrics query), with the one scorer compute uses. A substitute (代理)
+edits where the person they stand in for could; the event is theirs, recorded for that person.
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def review(session, appraisal_id, caller: Caller, *, manual: Mapping | None = No
             raise Conflict()
         table = workflows.workflow_table(session, appraisal.rule_set_version_id)
         try:
-            check_review(table, facts, caller.actor)
+            principal = check_review(table, facts, caller.actor)  # a substitute edits for the principal
         except EditLimitReached as exc:
             raise ReviewInvalid({"review": exc.reason(caller.locale)}) from exc
         values, new_adjustment, reason = _checked(table, appraisal, caller, manual, adjustment, reason)
@@ -144,7 +145,8 @@ def review(session, appraisal_id, caller: Caller, *, manual: Mapping | None = No
         comment = write_note({code: values[code] for code in manual or {}},
                              new_adjustment if adjustment_changed else None, reason)
         session.execute(insert(AuditEvent), [event_row(appraisal.id, caller.actor, REVIEW, facts.state,
-                                                       facts.state, comment, digest, at)])
+                                                       facts.state, comment, digest, at,
+                                                       on_behalf_of=principal)])
         session.commit()
         session.refresh(appraisal)
         return appraisal

@@ -446,7 +446,10 @@ def allowed_actions(table: WorkflowTable, facts: Facts, actor: Actor) -> list[Tr
 
 
 def _check_permission(table: WorkflowTable, permission: Permission, facts: Facts, actor: Actor,
-                      what: tuple[str, str]) -> None:
+                      what: tuple[str, str], *, standing_in: bool = False) -> Principal | None:
+    """Raises unless the actor may do ``what`` now: in their own right, or (``standing_in``) as one of the
+    principals they stand in for today, tried in order (:func:`_candidates`). The principal it is done
+    for (None: in their own right)."""
     what_zh, what_en = what
     if _is_subject(facts, actor):
         raise _self_refusal(table, what_zh, what_en)
@@ -456,17 +459,27 @@ def _check_permission(table: WorkflowTable, permission: Permission, facts: Facts
             f"考核处于“{table.state_label(facts.state, 'zh_CN')}”状态，不能{what_zh}。",
             f"The appraisal is {table.state_label(facts.state, 'en')}; it cannot be {what_en}ed now.",
         )
-    if not _permitted(permission.who, facts, actor):
-        zh, en = _who_text(table, permission.who, facts)
-        raise TransitionRefused("NOT_PERMITTED", f"只有{zh}可以{what_zh}。", f"Only {en} may {what_en} it.")
-    if facts.state in APPROVAL_STATES and _approved_this_round(facts, actor):
-        raise _second_step_refusal(table, facts, permission.who)
+    refusal: TransitionRefused | None = None
+    for acting, principal in _candidates(facts, actor) if standing_in else [(actor, None)]:
+        if not _permitted(permission.who, facts, acting):
+            continue
+        if facts.state in APPROVAL_STATES and _approved_this_round(facts, actor, principal):
+            refusal = refusal or _second_step_refusal(table, facts, permission.who)
+            continue
+        return principal
+    if refusal is not None:
+        raise refusal
+    zh, en = _who_text(table, permission.who, facts)
+    raise TransitionRefused("NOT_PERMITTED", f"只有{zh}可以{what_zh}。", f"Only {en} may {what_en} it.")
 
 
-def check_review(table: WorkflowTable, facts: Facts, actor: Actor) -> None:
+def check_review(table: WorkflowTable, facts: Facts, actor: Actor) -> Principal | None:
     """Raises TransitionRefused unless the actor may enter manual values and an adjustment now, and
-    EditLimitReached once this step has had ``max_edits`` review edits."""
-    _check_permission(table, table.review, facts, actor, ("修改审核内容", "review"))
+    EditLimitReached once this step has had ``max_edits`` review edits. A substitute edits where their
+    principal could (in their own right first): the principal the edit is made for, None in their own
+    right; never on their own appraisal, never for the principal on the principal's own."""
+    principal = _check_permission(table, table.review, facts, actor, ("修改审核内容", "review"),
+                                  standing_in=True)
     if facts.edits >= table.max_edits:
         raise EditLimitReached(
             "EDIT_LIMIT",
@@ -474,6 +487,7 @@ def check_review(table: WorkflowTable, facts: Facts, actor: Actor) -> None:
             f"This step has had {facts.edits} review edits, the most allowed ({table.max_edits}): "
             f"approve or return it.",
         )
+    return principal
 
 
 def check_amend(table: WorkflowTable, facts: Facts, actor: Actor, reason: str | None) -> str:
