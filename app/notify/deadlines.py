@@ -8,7 +8,9 @@ counted per person to tell, at a *level*:
 * level 1, once the due date has passed, and level 2, ``JIXIAO_ESCALATE_AFTER_HOURS`` later: an escalation
   one and two levels up from each late party (:func:`escalate`: the employee → the supervisor → the station
   manager → HR, capped at HR). A level with nobody in it (no supervisor, no station manager, or the late
-  person themself) falls through to the next one, as ``supervisor_stand_in`` does.
+  person themself) falls through to the next one, as ``supervisor_stand_in`` does. Whoever stands in for
+  one of the people told (代理, on the local date of the run) is told too, once, named as standing in;
+  not a substitute who is the appraised employee or late with it.
 
 Each person gets one notification per cycle, step, level and due date (key
 ``remind:<cycle>:<step>:<level>:<due>``) with the count: running the job twice, or two workers at once,
@@ -26,6 +28,7 @@ from flask import current_app
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
 
+from .. import clock
 from ..models import Appraisal, Cycle, CycleDeadline, Employee, Station
 from ..services import workflows
 from ..services.appraisals import (
@@ -37,6 +40,7 @@ from ..services.appraisals import (
     round_facts,
 )
 from ..services.deadlines import aware, remind_before
+from ..services.substitutes import active_substitutes
 from ..workflow import APPROVAL_STATES, Facts, State, waiting_for
 from ..workflow.table import HR, SELF, STATION_MANAGER, SUPERVISOR
 from . import robots
@@ -74,10 +78,12 @@ def levels_at(due_at: dt.datetime, at: dt.datetime) -> tuple[int, ...]:
 
 @dataclass
 class _Told:
-    """What one person is told at one level: how many appraisals, and who is late with them."""
+    """What one person is told at one level: how many appraisals, who is late with them, and whom they
+    are told for as a substitute (user ids; none when told in their own right of every appraisal)."""
 
     count: int = 0
     late: dict[tuple[str, int | None], None] = field(default_factory=dict)
+    standing_in_for: dict[int, None] = field(default_factory=dict)
 
 
 @dataclass
@@ -109,11 +115,14 @@ def run(session, at: dt.datetime) -> dict[str, int]:
                 "state": bilingual(late[0].table.state_label(state, "zh_CN"),
                                    late[0].table.state_label(state, "en"))}
         for level in levels:
-            told = _reminded(session, late) if level == REMINDER_LEVEL else _escalated(session, late, level)
+            told = (_reminded(session, late) if level == REMINDER_LEVEL
+                    else _escalated(session, late, level, clock.local_today(at)))
             if not told:
                 continue
             names = names_of(session, {e for t in told.values() for _, e in t.late})
-            users = {user_id: {"count": t.count, **_late_label(late[0].table, t, names)}
+            principals = _user_names(session, {u for t in told.values() for u in t.standing_in_for})
+            users = {user_id: {"count": t.count, **_late_label(late[0].table, t, names),
+                               **_acting_for(t, principals)}
                      for user_id, t in told.items()}
             key = f"remind:{cycle_id}:{state}:{level}:{base['due']}"
             kind = REMINDER if level == REMINDER_LEVEL else ESCALATION_KIND
@@ -173,10 +182,13 @@ def _reminded(session, late: list[_Late]) -> dict[int, _Told]:
     return dict(told)
 
 
-def _escalated(session, late: list[_Late], level: int) -> dict[int, _Told]:
-    """Level ``level``: for each late party of each appraisal, the people ``level`` steps above it."""
+def _escalated(session, late: list[_Late], level: int, day: dt.date) -> dict[int, _Told]:
+    """Level ``level``: for each late party of each appraisal, the people ``level`` steps above it, and
+    whoever stands in for one of them on the local date ``day`` (代理) — each person once per appraisal,
+    whether told in their own right, as a substitute or both; never a substitute who is the appraised
+    employee or one of the late people (the escalation is about them, and goes above them)."""
     told: dict[int, _Told] = defaultdict(_Told)
-    users = _UserMap(session, late)
+    users = _UserMap(session, late, day)
     for appraisal in late:
         facts = appraisal.facts
         parties = [party for party in waiting_for(appraisal.table, facts)
@@ -185,8 +197,15 @@ def _escalated(session, late: list[_Late], level: int) -> dict[int, _Told]:
         recipients: set[int] = set()
         for party in parties:
             recipients |= users.of(escalate(party.relation, level), facts, late_people)
-        for user_id in recipients:
+        stand_ins: dict[int, list[int]] = {}  # substitute → the recipients they stand in for
+        for principal_id in sorted(recipients):
+            for substitute_id in users.substitutes.get(principal_id, ()):
+                if substitute_id not in recipients and users.may_stand_in(substitute_id, facts, late_people):
+                    stand_ins.setdefault(substitute_id, []).append(principal_id)
+        for user_id in recipients | set(stand_ins):
             told[user_id].count += 1
+            for principal_id in stand_ins.get(user_id, ()):
+                told[user_id].standing_in_for.setdefault(principal_id)
             for party in parties:
                 told[user_id].late.setdefault((party.relation, party.employee_id))
     return dict(told)
@@ -194,15 +213,26 @@ def _escalated(session, late: list[_Late], level: int) -> dict[int, _Told]:
 
 class _UserMap:
     """People to users: an employee's account (active), and every active HR account (Admin when there
-    is no HR account)."""
+    is no HR account); the active substitutes of those users on the local date ``day``, and the
+    substitutes' own employee records."""
 
-    def __init__(self, session, late: list[_Late]) -> None:
+    def __init__(self, session, late: list[_Late], day: dt.date) -> None:
         people = {a.facts.supervisor_id for a in late} | {a.facts.station_manager_id for a in late}
         people.discard(None)
         self.accounts: dict[int, int] = dict(session.execute(
             select(Employee.id, Employee.user_id).join(User, User.id == Employee.user_id)
             .where(Employee.id.in_(sorted(people)), User.active.is_(True))).all()) if people else {}
         self.hr = frozenset(hr_users(session))
+        self.substitutes = active_substitutes(session, {*self.accounts.values(), *self.hr}, day)
+        standing_in = sorted({u for found in self.substitutes.values() for u in found})
+        self.employee_of: dict[int, int] = dict(session.execute(
+            select(Employee.user_id, Employee.id).where(Employee.user_id.in_(standing_in))).all()
+        ) if standing_in else {}
+
+    def may_stand_in(self, user_id: int, facts: Facts, late_people: set[int]) -> bool:
+        """Whether a substitute is told of this appraisal: not when they are its employee or late with it."""
+        person = self.employee_of.get(user_id)
+        return person is None or (person != facts.employee_id and person not in late_people)
 
     def of(self, relation: str, facts: Facts, late_people: set[int]) -> frozenset[int]:
         """The users holding ``relation`` to the appraisal, walking further up while the level is empty
@@ -215,6 +245,27 @@ class _UserMap:
             if user_id is not None and person != facts.employee_id and person not in late_people:
                 return frozenset({user_id})
         return self.hr
+
+
+def _user_names(session, user_ids: set[int]) -> dict[int, str]:
+    """User id → the person's name (their employee record's, else the account's), for "you stand in for"."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(User.id, Employee.name, User.first_name, User.last_name, User.username)
+        .outerjoin(Employee, Employee.user_id == User.id).where(User.id.in_(sorted(user_ids)))).all()
+    return {ident: name or f"{first or ''} {last or ''}".strip() or username
+            for ident, name, first, last, username in rows}
+
+
+def _acting_for(told: _Told, names: dict[int, str]) -> dict:
+    """``acting_for``: the people a substitute is told for, named in both languages (none when the
+    person is told in their own right only)."""
+    if not told.standing_in_for:
+        return {}
+    people = [names.get(user_id, "") for user_id in told.standing_in_for]
+    people = [name for name in dict.fromkeys(people) if name]
+    return {"acting_for": bilingual("、".join(people), ", ".join(people))} if people else {}
 
 
 def _late_label(table, told: _Told, names: dict[int, str]) -> dict:

@@ -146,6 +146,8 @@ def _escalation(params: Mapping, locale: str) -> tuple[str, str]:
                due=local_date(params.get("due")))]
     if params.get("late_party"):
         lines.append(_("Waiting for: %(who)s.", who=pick(params["late_party"], locale)))
+    if params.get("acting_for"):
+        lines.append(_("You stand in for %(principal)s.", principal=pick(params["acting_for"], locale)))
     return title, "\n".join(lines)
 
 
