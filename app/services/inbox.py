@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, false, literal, or_, select
+from sqlalchemy import and_, bindparam, case, false, literal, or_, select
 
 from .. import clock
 from ..models import Appraisal, AuditEvent, Cycle, Employee, RuleSetVersion, Station
@@ -44,7 +44,7 @@ from .appraisals import (
 from .caller import Caller
 from .deadlines import OVERDUE, SOON, due_map, due_status
 from .errors import Kind, ServiceError
-from .inbox_groups import Group, grouped, read_flags, relation_flags
+from .inbox_groups import Group, built, grouped, read_flags, relation_flags
 from .likes import escape_like
 
 SORTS = ("due", "employee", "cycle", "total", "state")
@@ -188,6 +188,30 @@ ALL, NONE, PER_ROW = "all", "none", "per_row"
 _CYCLE = Appraisal.cycle_id + 0
 
 
+# the workflows appraisals are computed with: the published rule-set versions and the cycles' ones (a small
+# table each, where the appraisals are a large one)
+_VERSIONS = select(RuleSetVersion.id).where(RuleSetVersion.published_at.is_not(None)
+                                            | RuleSetVersion.id.in_(select(Cycle.rule_set_version_id)))
+# What an item and its facts need of an appraisal, its employee, station and cycle.
+_ROW = (select(Appraisal.id, Appraisal.rule_set_version_id, Appraisal.state, Appraisal.employee_id,
+               Appraisal.total, Appraisal.subtotal, Appraisal.adjustment, Appraisal.grade, Appraisal.version,
+               REVIEWER_ID, Station.manager_id, Cycle.name.label("cycle_name"), Employee.employee_no,
+               Employee.name.label("employee_name"), Station.code, Cycle.published_at, Appraisal.cycle_id)
+        .join(Employee, Employee.id == Appraisal.employee_id)
+        .join(Station, Station.id == Appraisal.station_id)
+        .join(Cycle, Cycle.id == Appraisal.cycle_id))
+# The rows of some ids, by their ids alone: with the filters too, the database would rather scan the
+# current appraisals by their state than look a few ids up.
+_ROWS_BY_ID = _ROW.where(Appraisal.id.in_(bindparam("ids", expanding=True)))
+# Those of some appraisals that ever left an approval state (on the events' appraisal index).
+_LEFT_APPROVAL = select(AuditEvent.appraisal_id).distinct().where(
+    AuditEvent.appraisal_id.in_(bindparam("ids", expanding=True)),
+    AuditEvent.from_state.in_(sorted(s.value for s in APPROVAL_STATES)),
+    AuditEvent.to_state != AuditEvent.from_state)
+# Past this many accepted rows the items are found by their groups' conditions rather than by their ids.
+MAX_IDS = 500
+
+
 def _reads_relations(table: WorkflowTable, state: str) -> bool:
     """Whether a row out of ``state`` names the supervisor or the station's manager (else only whether the
     actor is the employee matters, besides their roles)."""
@@ -227,11 +251,20 @@ def _decision_key(table: WorkflowTable, facts: Facts, people: tuple[int, ...]):
             facts.edits, facts.published, facts.window_open)
 
 
-def _facts(table: WorkflowTable, row, rounds: Mapping | None = None, seats: Mapping | None = None) -> Facts:
+def _facts(table: WorkflowTable, row, rounds: Mapping | None = None, seats: Mapping | None = None,
+           published: dict | None = None) -> Facts:
+    """The workflow facts of ``row``; ``published`` keeps the publication facts per workflow and cycle
+    publication over the rows of one view."""
     approvals, edits = (rounds or {}).get(row.id, ((), 0))
+    if published is None:
+        publication = publication_facts(table, row.published_at)
+    else:
+        key = (id(table), row.published_at)
+        publication = published.get(key)
+        if publication is None:
+            publication = published[key] = publication_facts(table, row.published_at)
     return Facts(row.state.value, row.employee_id, row.supervisor_id, row.manager_id, guard_values(row),
-                 approvals=approvals, edits=edits, **publication_facts(table, row.published_at),
-                 countersigns=(seats or {}).get(row.id, ()))
+                 approvals=approvals, edits=edits, **publication, countersigns=(seats or {}).get(row.id, ()))
 
 
 def _left_an_approval_state(session, ids: list[int]) -> list[int]:
@@ -239,10 +272,7 @@ def _left_an_approval_state(session, ids: list[int]) -> list[int]:
     their round has none (one statement per 500, each on the events' appraisal index)."""
     out: list[int] = []
     for start in range(0, len(ids), 500):
-        out += session.scalars(select(AuditEvent.appraisal_id).distinct().where(
-            AuditEvent.appraisal_id.in_(ids[start:start + 500]),
-            AuditEvent.from_state.in_(sorted(s.value for s in APPROVAL_STATES)),
-            AuditEvent.to_state != AuditEvent.from_state)).all()
+        out += session.scalars(_LEFT_APPROVAL, {"ids": ids[start:start + 500]}).all()
     return out
 
 
@@ -254,7 +284,8 @@ def _row_facts(session, rows, tables: Mapping[int, WorkflowTable]) -> dict[int, 
     countersigned = [r.id for r in rows if any(t.countersign for t in
                                                tables[r.rule_set_version_id].transitions_from(r.state.value))]
     seats = countersign_facts(session, countersigned) if countersigned else {}
-    return {r.id: _facts(tables[r.rule_set_version_id], r, rounds, seats) for r in rows}
+    published: dict = {}
+    return {r.id: _facts(tables[r.rule_set_version_id], r, rounds, seats, published) for r in rows}
 
 
 class Waiting:
@@ -270,25 +301,14 @@ class Waiting:
         self.people = tuple(i for i in (actor.employee_id, *(p.employee_id for p in actor.acting_for)))
         self.decisions: dict[tuple, list[Transition]] = {}
         self.tables: dict[int, WorkflowTable] = {}
-        self.where = [Appraisal.is_current.is_(True), scope_clause(Appraisal, caller.scope)]
-        if cycle_id is not None:
-            self.where.append(Appraisal.cycle_id == cycle_id)
-        if station_id is not None:
-            self.where.append(Appraisal.station_id == station_id)
         self.searched = bool(q and q.strip())
-        if self.searched:
-            pattern = _like(q.strip())
-            self.where.append(Employee.employee_no.ilike(pattern, escape="\\")
-                              | Employee.name.ilike(pattern, escape="\\"))
+        # what the statements are built from besides the people: the scope and the filters
+        self.where_key = (caller.scope, cycle_id, station_id, q.strip() if self.searched else None)
+        self.where = built(("where", *self.where_key), functools.partial(_where, *self.where_key))
         # Only states where some transition could be this actor's, by role, reach the groups.
         roles = set(actor.roles).union(*(p.roles for p in actor.acting_for))
         states: set[str] = set()
-        # the workflows appraisals are computed with: the published rule-set versions and the cycles' ones
-        # (a small table each, where the appraisals are a large one)
-        versions = session.scalars(select(RuleSetVersion.id).where(
-            RuleSetVersion.published_at.is_not(None)
-            | RuleSetVersion.id.in_(select(Cycle.rule_set_version_id)))).all()
-        for version in versions:
+        for version in session.scalars(_VERSIONS).all():
             self.tables[version] = table = workflows.workflow_table(session, version)
             states |= acting_states(table, roles)
         # the states where the employee's supervisor and station matter (the others need no join)
@@ -336,15 +356,9 @@ class Waiting:
         """The flags read in ``state``: None for one that it does not read (always 0 in its groups)."""
         return [f.expr if f is not None else None for f in read_flags(self.flags, state in self.related)]
 
-    def _rows(self, condition, filtered: bool = True):
-        """The full rows (what an item and its facts need) meeting ``condition`` within the filters (not
-        ``filtered``: rows already found within them, by their ids)."""
-        return (self._joined(select(
-            Appraisal.id, Appraisal.rule_set_version_id, Appraisal.state, Appraisal.employee_id,
-            Appraisal.total, Appraisal.subtotal, Appraisal.adjustment, Appraisal.grade, Appraisal.version,
-            REVIEWER_ID, Station.manager_id, Cycle.name.label("cycle_name"), Employee.employee_no,
-            Employee.name.label("employee_name"), Station.code, Cycle.published_at, Appraisal.cycle_id))
-            .where(*(self.where if filtered else ()), condition))
+    def _rows(self, condition):
+        """The full rows (what an item and its facts need) meeting ``condition`` within the filters."""
+        return _ROW.where(*self.where, condition)
 
     def _groups(self, states: set[str]) -> list[Group]:
         out = []
@@ -352,7 +366,8 @@ class Waiting:
             chosen = sorted(s for s in states if (s in self.related) == related)
             if chosen:
                 out += grouped(self.session, functools.partial(self._within, states=chosen, related=related),
-                               read_flags(self.flags, related))
+                               read_flags(self.flags, related),
+                               key=(self.where_key, self.people, tuple(chosen), related))
         return sorted(out, key=lambda g: (g.cycle_id, g.state, g.version, g.flags))
 
     def _within(self, query, *, states: list[str], related: bool):
@@ -371,15 +386,14 @@ class Waiting:
             return {}
         for version in {g.version for g in self.groups} - set(self.tables):  # not expected: see __init__
             self.tables[version] = workflows.workflow_table(self.session, version)
-        # the groups' first rows by their ids alone: with the filters too, the database would rather scan
-        # the current appraisals by their state than look a few ids up
-        firsts = {r.id: r for r in self.session.execute(
-            self._rows(Appraisal.id.in_([g.first for g in self.groups]), filtered=False)).all()}
+        # the groups' first rows, by their ids alone
+        firsts = {r.id: r for r in self.session.execute(_ROWS_BY_ID, {"ids": [g.first for g in self.groups]})}
         relaxed: dict[int, WorkflowTable] = {}
+        published: dict = {}
         out = {}
         for g in self.groups:
             table = self.tables[g.version]
-            facts = _facts(table, firsts[g.first])
+            facts = _facts(table, firsts[g.first], published=published)
             if not _row_dependent(table, g.state):
                 out[g] = ALL if _moves_on(table, facts, self.caller.actor) else NONE
                 continue
@@ -395,17 +409,22 @@ class Waiting:
         if not groups:
             return [], {}, {}
         by_key = {(g.cycle_id, g.state, g.version, g.flags): g for g in groups}
-        flags = [f.expr.label(f"f{i}") for i, f in enumerate(self.flags)]
-        condition = and_(Appraisal.state.in_(sorted({g.state for g in groups})),
-                         or_(*(self._condition(g) for g in groups)))
-        rows = self.session.execute(self._rows(condition).add_columns(*flags)).all()
-        facts = _row_facts(self.session, rows, self.tables)
-        refused, accepted, decided = [], {}, {}
-        width = len(flags)
-        for row in rows:
+        # the rows of the groups' states, cycles and workflows (one statement whatever the groups, built
+        # once per worker for a scope, filters and people), of which those of the groups are kept
+        statement = built(("per row", self.where_key, self.people), self._per_row_statement)
+        rows = []
+        width = len(self.flags)
+        for row in self.session.execute(statement, {
+                "states": sorted({g.state for g in groups}), "cycles": sorted({g.cycle_id for g in groups}),
+                "versions": sorted({g.version for g in groups})}):
             read = self._flags_of(row.state.value)
             key = tuple(v if f is not None else 0 for f, v in zip(read, row[-width:], strict=True))
-            group = by_key[(row.cycle_id, row.state.value, row.rule_set_version_id, key)]
+            group = by_key.get((row.cycle_id, row.state.value, row.rule_set_version_id, key))
+            if group is not None:
+                rows.append((row, group))
+        facts = _row_facts(self.session, [row for row, _ in rows], self.tables)
+        refused, accepted, decided = [], {}, {}
+        for row, group in rows:
             moves = self._moves(self.tables[row.rule_set_version_id], facts[row.id])
             if moves:
                 accepted[group] = accepted.get(group, 0) + 1
@@ -414,28 +433,47 @@ class Waiting:
                 refused.append(row.id)
         return refused, accepted, decided
 
+    def _per_row_statement(self):
+        flags = [f.expr.label(f"f{i}") for i, f in enumerate(self.flags)]
+        return self._rows(and_(Appraisal.state.in_(bindparam("states", expanding=True)),
+                               _CYCLE.in_(bindparam("cycles", expanding=True)),
+                               Appraisal.rule_set_version_id.in_(bindparam("versions", expanding=True)))
+                          ).add_columns(*flags)
+
     def condition(self):
-        """SQL: the appraisals that wait (within the filters, which :meth:`_rows` adds)."""
-        groups = [g for g in self.groups if self.verdicts[g] != NONE]
-        if not groups:
+        """SQL: the appraisals that wait (within the filters, which :meth:`_rows` adds): those of the groups
+        that wait whole, and those of the groups decided per row that were accepted, by their ids (or, past
+        :data:`MAX_IDS` of them, by their groups' conditions less the refused rows)."""
+        waiting = [g for g in self.groups if self.verdicts[g] != NONE]
+        if not waiting:
             return false()
+        by_ids = len(self.decided) <= MAX_IDS
+        chosen = {g for g in waiting if not (by_ids and self.verdicts[g] == PER_ROW)}
         # a state and workflow whose groups all wait needs no relation test
         whole: dict[tuple[str, int], set[int]] = {}
         partial = []
-        for key in {(g.state, g.version) for g in groups}:
+        for key in sorted({(g.state, g.version) for g in chosen}):
             mine = [g for g in self.groups if (g.state, g.version) == key]
-            if all(self.verdicts[g] != NONE for g in mine):
+            if all(g in chosen for g in mine):
                 whole[key] = {g.cycle_id for g in mine}
             else:
-                partial += [g for g in mine if self.verdicts[g] != NONE]
+                partial += [g for g in mine if g in chosen]
         parts = [and_(Appraisal.state == s, Appraisal.rule_set_version_id == v,
                       _CYCLE.in_(sorted(cycles))) for (s, v), cycles in sorted(whole.items())]
         parts += [self._condition(g) for g in partial]
+        if by_ids and self.decided:
+            parts.append(Appraisal.id.in_(sorted(self.decided)))
         # the states first: an index on the state narrows the rows before the groups' test
-        condition = and_(Appraisal.state.in_(sorted({g.state for g in groups})), or_(*parts))
-        if self.refused:
+        condition = and_(Appraisal.state.in_(sorted({g.state for g in waiting})), or_(*parts))
+        if not by_ids and self.refused:
             condition = condition & Appraisal.id.not_in(self.refused)
         return condition
+
+    def _items_statement(self, sort: str, offset: int, limit: int):
+        order = _order(sort)
+        if sort.removeprefix("-") == "due":
+            order = [self._due_rank(sort.startswith("-")), *order]
+        return self._rows(self.condition()).order_by(*order).offset(max(0, offset)).limit(limit)
 
     def _due_rank(self, descending: bool):
         """The order of the due dates of the (cycle, state) pairs that wait, those without one last."""
@@ -450,11 +488,14 @@ class Waiting:
         """The items from the ``offset``-th on, at most ``limit``, in the order ``sort``."""
         if not self.count or limit <= 0:
             return []
-        order = _order(sort)
-        if sort.removeprefix("-") == "due":
-            order = [self._due_rank(sort.startswith("-")), *order]
-        rows = self.session.execute(self._rows(self.condition()).order_by(*order)
-                                    .offset(max(0, offset)).limit(limit)).all()
+        # built once per worker for what it is built from: the filters, people, groups and their verdicts,
+        # the rows decided one by one, the due dates, the order and the slice
+        key = ("items", self.where_key, self.people, frozenset(self.related),
+               tuple((g, self.verdicts[g]) for g in self.groups),
+               tuple(sorted(self.decided)), tuple(self.refused), tuple(sorted(self.dues.items())), sort,
+               max(0, offset), limit)
+        rows = self.session.execute(built(key, functools.partial(self._items_statement, sort, offset,
+                                                                 limit))).all()
         facts = _row_facts(self.session, [r for r in rows if r.id not in self.decided], self.tables)
         caller, items = self.caller, []
         for row in rows:
@@ -473,6 +514,21 @@ class Waiting:
         for item in items:
             item.waiting = waiting_labels(item.table, item.waiting, caller.locale, names)
         return items
+
+
+def _where(scope, cycle_id: int | None, station_id: int | None, q: str | None) -> list:
+    """The conditions of the rows within the caller's scope and the filters (``q``: a search), shared by
+    the views of a worker (never changed)."""
+    where = [Appraisal.is_current.is_(True), scope_clause(Appraisal, scope)]
+    if cycle_id is not None:
+        where.append(Appraisal.cycle_id == cycle_id)
+    if station_id is not None:
+        where.append(Appraisal.station_id == station_id)
+    if q is not None:
+        pattern = _like(q)
+        where.append(Employee.employee_no.ilike(pattern, escape="\\")
+                     | Employee.name.ilike(pattern, escape="\\"))
+    return tuple(where)
 
 
 def _acting_for(table: WorkflowTable, facts: Facts, caller: Caller, allowed: list[Transition]) -> str | None:

@@ -43,6 +43,27 @@ SUPERVISOR_ID = REVIEWER_ID.element  # the reviewer of the appraisal, else the e
 # The statements whose counts a worker keeps (the least recently used are dropped first).
 KEPT_STATEMENTS = 256
 _LOCK = threading.Lock()
+# The statements a worker keeps built (the least recently used are dropped first), by what they are built
+# from: each caller's own and each filter's, but one object for every view asking for the same.
+BUILT_STATEMENTS = 512
+_BUILT: OrderedDict = OrderedDict()
+
+
+def built(key: tuple, build: Callable):
+    """``build()``, kept by the worker under ``key`` (which names everything the result is built from: a
+    statement with its values, its scope, its people), so that a view asking again reuses the very object
+    SQLAlchemy has compiled and keyed before, rather than coercing hundreds of expressions anew."""
+    with _LOCK:
+        value = _BUILT.get(key)
+        if value is not None:
+            _BUILT.move_to_end(key)
+            return value
+    value = build()
+    with _LOCK:
+        _BUILT[key] = value
+        while len(_BUILT) > BUILT_STATEMENTS:
+            _BUILT.popitem(last=False)
+    return value
 
 
 @dataclass(frozen=True)
@@ -97,12 +118,18 @@ def read_flags(flags: list[Flag], related: bool) -> list[Flag | None]:
     return [f if related or not f.people else None for f in flags]
 
 
-def grouped(session, within: Callable, read: list[Flag | None]) -> list[Group]:
-    """The groups of the rows ``within(query)`` keeps, by state, cycle, workflow and the flags ``read``."""
-    return _common_groups(session, within, read) + _personal_groups(session, within, read)
+def grouped(session, within: Callable, read: list[Flag | None], key: tuple | None = None) -> list[Group]:
+    """The groups of the rows ``within(query)`` keeps, by state, cycle, workflow and the flags ``read``;
+    ``key`` names everything ``within`` and ``read`` are built from (their statements are then built once
+    per worker, see :func:`built`)."""
+    return _common_groups(session, within, read, key) + _personal_groups(session, within, read, key)
 
 
-def _common_groups(session, within: Callable, read: list[Flag | None]) -> list[Group]:
+def _built_or_not(key: tuple | None, build: Callable):
+    return build() if key is None else built(key, build)
+
+
+def _common_groups(session, within: Callable, read: list[Flag | None], key: tuple | None) -> list[Group]:
     """The groups of the rows naming none of the caller's people: grouped by the index's own order
     (state, cycle, workflow), with a count and a first row for each value of the flags most rows may
     set (whether the employee has a supervisor, a station manager), so nothing is sorted."""
@@ -110,16 +137,20 @@ def _common_groups(session, within: Callable, read: list[Flag | None]) -> list[G
     nobody = [f.expr == 0 for f in read if f is not None and f.personal is not None]
     keys = [Appraisal.state, Appraisal.cycle_id, Appraisal.rule_set_version_id]
     values = list(itertools.product((0, 1), repeat=len(shared)))
-    columns = []
-    for n, value in enumerate(values):
-        condition = [*(read[i].expr == v for i, v in zip(shared, value, strict=True)), *nobody]
-        if not condition:
-            columns += [func.count().label(f"n{n}"), func.min(Appraisal.id).label(f"m{n}")]
-            continue
-        columns += [func.sum(case((and_(*condition), 1), else_=0)).label(f"n{n}"),
-                    func.min(case((and_(*condition), Appraisal.id))).label(f"m{n}")]
+
+    def build():
+        columns = []
+        for n, value in enumerate(values):
+            condition = [*(read[i].expr == v for i, v in zip(shared, value, strict=True)), *nobody]
+            if not condition:
+                columns += [func.count().label(f"n{n}"), func.min(Appraisal.id).label(f"m{n}")]
+                continue
+            columns += [func.sum(case((and_(*condition), 1), else_=0)).label(f"n{n}"),
+                        func.min(case((and_(*condition), Appraisal.id))).label(f"m{n}")]
+        return within(select(*keys, *columns)).group_by(*keys)
+
     out = []
-    for row in per_cycle(session, within(select(*keys, *columns)).group_by(*keys)):
+    for row in per_cycle(session, _built_or_not(key and ("common", *key), build)):
         for n, value in enumerate(values):
             count = row[f"n{n}"]
             if count:
@@ -130,16 +161,19 @@ def _common_groups(session, within: Callable, read: list[Flag | None]) -> list[G
     return out
 
 
-def _personal_groups(session, within: Callable, read: list[Flag | None]) -> list[Group]:
+def _personal_groups(session, within: Callable, read: list[Flag | None], key: tuple | None) -> list[Group]:
     """The groups of the few rows naming the actor or a principal, grouped by every flag read."""
     personal = [f.personal for f in read if f is not None and f.personal is not None]
     if not personal:
         return []
-    flags = [f.expr.label(f"f{i}") for i, f in enumerate(read) if f is not None]
-    keys = [Appraisal.state, Appraisal.cycle_id, Appraisal.rule_set_version_id, *flags]
-    rows = session.execute(within(select(*keys, func.count().label("count"),
-                                         func.min(Appraisal.id).label("first"))).where(or_(*personal))
-                           .group_by(*keys))
+
+    def build():
+        flags = [f.expr.label(f"f{i}") for i, f in enumerate(read) if f is not None]
+        keys = [Appraisal.state, Appraisal.cycle_id, Appraisal.rule_set_version_id, *flags]
+        return (within(select(*keys, func.count().label("count"), func.min(Appraisal.id).label("first")))
+                .where(or_(*personal)).group_by(*keys))
+
+    rows = session.execute(_built_or_not(key and ("personal", *key), build))
     return [Group(r.cycle_id, _state(r.state), r.rule_set_version_id,
                   tuple(r._mapping[f"f{i}"] if f is not None else 0 for i, f in enumerate(read)), r.count,
                   r.first) for r in rows]
@@ -203,9 +237,28 @@ def fingerprints(session) -> dict[int, dt.datetime]:
 def _kept(session, statement):
     """The worker's store and the key of ``statement``, when its rows may be kept: it reads the appraisals
     alone, within an application (None otherwise). The key is the statement's own cache key with its
-    parameters' values."""
+    parameters' values (worked out once per statement object: a built one is asked again and again)."""
     if not has_app_context():
         return None
+    with _LOCK:
+        known = _KEYS.get(id(statement))
+    if known is None or known[0] is not statement:
+        known = (statement, _statement_key(statement))
+        with _LOCK:
+            _KEYS[id(statement)] = known
+            while len(_KEYS) > BUILT_STATEMENTS:
+                _KEYS.popitem(last=False)
+    if known[1] is None:
+        return None
+    store = current_app.extensions.setdefault("jixiao_kept_counts", OrderedDict())
+    return store, (str(session.get_bind().url), *known[1])
+
+
+# id of a statement → (the statement, held so that its id is not reused while listed; its key or None)
+_KEYS: OrderedDict = OrderedDict()
+
+
+def _statement_key(statement) -> tuple | None:
     appraisal = Appraisal.__table__
     for element in visitors.iterate(statement):
         if isinstance(element, (TableClause, Join)) and element is not appraisal:
@@ -217,6 +270,4 @@ def _kept(session, statement):
     cache_key = statement._generate_cache_key()
     if cache_key is None:
         return None
-    params = tuple(repr(b.effective_value) for b in cache_key.bindparams)
-    store = current_app.extensions.setdefault("jixiao_kept_counts", OrderedDict())
-    return store, (str(session.get_bind().url), cache_key.key, params)
+    return cache_key.key, tuple(repr(b.effective_value) for b in cache_key.bindparams)
