@@ -12,6 +12,7 @@ from sqlalchemy import delete, select
 from app import clock as app_clock
 from app.extensions import db
 from app.models import Appraisal, AuditEvent, Employee, Substitute
+from app.services import substitutes
 from app.services.audit import REVIEW
 from app.services.errors import NotFound
 from app.services.review import review
@@ -168,6 +169,19 @@ def test_a_rest_review_by_somebody_else_is_refused_and_changes_nothing(app, stan
     assert r.status_code == 404
     r = api_as("sup2").post(f"/api/v1/appraisal/{emp4}/transition",
                             json={"action": "approve", "comment": "好"})
+    assert r.status_code == 404
+    with app.app_context():
+        assert _stored(emp4) == before
+
+
+def test_a_revoked_substitution_ends_the_rights_at_once(app, standing_in, api_as):
+    emp4 = standing_in["EMP4"]
+    with app.app_context():
+        (item,) = substitutes.list_for(db.session, caller(app, "hr"))
+        substitutes.revoke(db.session, caller(app, "hr"), item.id)
+        before = _stored(emp4)
+        assert caller(app, "sup2").actor.acting_for == ()
+    r = api_as("sup2").post(f"/api/v1/appraisal/{emp4}/review", json={"adjustment": 1, "reason": "已撤销"})
     assert r.status_code == 404
     with app.app_context():
         assert _stored(emp4) == before
