@@ -159,8 +159,17 @@ def test_hr_creates_checks_previews_tests_and_publishes_a_swot_indicator_for_s01
     expect(new_item.get_by_label("适用岗位（不填：本站所有人）")).to_have_value("维修技师")
     new_item.get_by_label("说明").fill("一次修复率低于站点目标，本年度逐月提升。")
     new_item.locator("select[name=line_indicator]").select_option(label=NAME)
-    new_item.locator("textarea[name=line_weight]").fill("5")
+    # the live check says of a weight what saving would: a negative number refused, a personal metric warned
+    weight = new_item.locator("textarea[name=line_weight]")
+    weight.fill("-5")
+    expect(new_item.locator(".jx-err-message")).to_contain_text("权重不能为负数")
+    weight.fill("一次修复率 * 10")
     expect(new_item.locator(".jx-ok")).to_be_visible()
+    expect(new_item.locator(".jx-warn")).to_contain_text("权重公式使用了个人变量 一次修复率")
+    expect(new_item.locator(".jx-warn .jx-code")).to_have_text("PERSONAL_WEIGHT")
+    weight.fill("5")
+    expect(new_item.locator(".jx-ok")).to_be_visible()
+    expect(new_item.locator(".jx-warn")).to_have_count(0)
     new_item.get_by_role("button", name="保存").click()
     expect(page.locator(".alert-success")).to_contain_text("SWOT")
     card = page.locator(".jx-quadrant-W .jx-swot-card").filter(

@@ -113,3 +113,34 @@ def test_the_catalogue_lists_variables_and_functions_in_both_languages(emp):
     assert functions["IF"]["zh"] and functions["IF"]["en"] and functions["IF"]["signature"]
     rule_names = {v["code"] for v in r.json["rule_names"]}
     assert rule_names >= {"value", "target", "total", "grade", "bonus_base", "coefficient"}
+
+
+# --- a weight: checked as saving a template or SWOT line checks it ---
+
+
+@pytest.mark.parametrize("weight,code", [("-5", "BAD_VALUE"), ("-0.5", "BAD_VALUE")])
+def test_a_weight_saving_refuses_is_refused_by_the_live_check(emp, weight, code):
+    assert check(emp, weight)["ok"] is True  # as a formula of no role it is a number like any other
+    out = check(emp, weight, role="weight")
+    assert out["ok"] is False and out["error"]["code"] == code
+    assert out["error"]["message"] == "权重不能为负数"
+
+
+def test_a_weight_reading_a_personal_metric_is_warned_as_saving_warns(emp):
+    out = check(emp, "一次修复率 * 10", role="weight")
+    assert out["ok"] is True and [w["code"] for w in out["warnings"]] == ["PERSONAL_WEIGHT"]
+    assert "站点一次修复率" in out["warnings"][0]["message"]
+    r = emp.post(CHECK + "?_l_=en", json={"expression": "first_fix_rate * 10", "role": "weight"})
+    assert r.json["warnings"][0]["message"].startswith("the weight formula uses the personal variable")
+    assert "warnings" not in check(emp, "一次修复率 * 10")  # no role: no weight rule
+
+
+@pytest.mark.parametrize("weight", ["30", "(-5)", "5 + 20 * COALESCE(站点一次修复率, 0.5)"])
+def test_a_weight_saving_takes_without_a_word_is_ok_without_warnings(emp, weight):
+    out = check(emp, weight, role="weight")
+    assert out["ok"] is True and out["warnings"] == []
+
+
+def test_an_unknown_role_is_a_400(emp):
+    r = emp.post(CHECK, json={"expression": "1", "variables": {}, "role": "total"})
+    assert r.status_code == 400 and "weight" in r.json["message"]

@@ -261,6 +261,31 @@ def test_a_weight_reading_a_personal_metric_is_warned_not_refused(appctx, hr):
                 if p.code == "PERSONAL_WEIGHT"]
 
 
+
+@pytest.mark.parametrize("weight", ["IF(一次修复率 > 0.9, 30, 20)", "-5", "25", "20 + 10 * 站点一次修复率"])
+def test_the_live_check_of_a_weight_says_what_saving_says(appctx, hr, weight):
+    """The editor checks a weight field as HR types (role "weight"); saving the template then refuses
+    or warns with the very same sentences, and takes what the check took without a word."""
+    live = hr.post("/api/v1/formula/check", json={"expression": weight, "role": "weight"},
+                   headers={"X-CSRFToken": csrf_token(hr, "/rules/")}).json
+    vid = new_draft(hr)
+    template = _template(vid, "tech_mixed")
+    path = f"/rules/v/{vid}/template/{template.id}"
+    table = service.template_dict(template)
+    form = {"code": template.code, "name": template.name, "name_en": template.name_en,
+            "positions": ", ".join(table["positions"]), "stations": table["stations"],
+            "segments": table["segments"], "description": template.description,
+            "line_indicator": [ln.indicator_code for ln in template.lines],
+            "line_weight": [weight] + [ln.weight for ln in template.lines[1:]]}
+    saved = hr.post(path, data={"csrf_token": csrf_token(hr, path), **form}, follow_redirects=True)
+    page = saved.get_data(as_text=True)
+    flashed = re.findall(r'alert-warning">\s*<button[^>]*>&times;</button>\s*([^<]+?)\s*</div>', page)
+    if not live["ok"]:
+        assert saved.status_code == 422 and live["error"]["message"] in page
+        return
+    assert saved.status_code == 200 and "已保存" in page
+    assert [w["message"] for w in live["warnings"]] == flashed
+
 def test_a_refused_formula_leads_with_the_sentence_and_keeps_the_code_small(appctx, hr):
     vid = new_draft(hr)
     template = _template(vid, "cs_default")

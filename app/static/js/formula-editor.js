@@ -164,6 +164,12 @@
       if (result.explanation && known && !plainNumber) {
         box.appendChild(el("div", "jx-explain text-muted", result.explanation));
       }
+      // What saving would warn about (e.g. a weight reading a personal metric), in the same words.
+      (result.warnings || []).forEach(function (w) {
+        var line = el("div", "jx-warn text-warning", w.message);
+        if (w.code) { line.appendChild(codeMark(w.code)); }
+        box.appendChild(line);
+      });
       input.parentNode.classList.remove("has-error");
       return;
     }
@@ -213,7 +219,10 @@
     extraNames(input).forEach(function (n) { variables[n] = null; });
     var seq = (input._jxSeq || 0) + 1;
     input._jxSeq = seq;
-    postJSON(CHECK_URL, { expression: expression, variables: variables })
+    // The role (weight, score …): the server then checks the formula as saving it there would.
+    var body = { expression: expression, variables: variables };
+    if (input.getAttribute("data-role")) { body.role = input.getAttribute("data-role"); }
+    postJSON(CHECK_URL, body)
       .then(function (res) {
         if (input._jxSeq !== seq) { return; }  // an older answer arriving late
         if (res.status !== 200) {
