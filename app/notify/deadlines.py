@@ -78,12 +78,12 @@ def levels_at(due_at: dt.datetime, at: dt.datetime) -> tuple[int, ...]:
 
 @dataclass
 class _Told:
-    """What one person is told at one level: how many appraisals, who is late with them, and whom they
-    are told for as a substitute (user ids; none when told in their own right of every appraisal)."""
+    """What one person is told at one level: how many appraisals, who is late with them, and the names of
+    those they are told for as a substitute (none when told in their own right of every appraisal)."""
 
     count: int = 0
     late: dict[tuple[str, int | None], None] = field(default_factory=dict)
-    standing_in_for: dict[int, None] = field(default_factory=dict)
+    standing_in_for: dict[str, None] = field(default_factory=dict)
 
 
 @dataclass
@@ -120,9 +120,7 @@ def run(session, at: dt.datetime) -> dict[str, int]:
             if not told:
                 continue
             names = names_of(session, {e for t in told.values() for _, e in t.late})
-            principals = _user_names(session, {u for t in told.values() for u in t.standing_in_for})
-            users = {user_id: {"count": t.count, **_late_label(late[0].table, t, names),
-                               **_acting_for(t, principals)}
+            users = {user_id: {"count": t.count, **_late_label(late[0].table, t, names), **_acting_for(t)}
                      for user_id, t in told.items()}
             key = f"remind:{cycle_id}:{state}:{level}:{base['due']}"
             kind = REMINDER if level == REMINDER_LEVEL else ESCALATION_KIND
@@ -174,11 +172,14 @@ def _late_appraisals(session, cycle_id: int, state: str) -> list[_Late]:
 
 
 def _reminded(session, late: list[_Late]) -> dict[int, _Told]:
-    """Level 0: whoever may move each appraisal on now, counted per person."""
+    """Level 0: whoever may move each appraisal on now (a substitute named as standing in), counted per
+    person."""
     told: dict[int, _Told] = defaultdict(_Told)
     for appraisal in late:
-        for user_id in next_actors(session, appraisal.id, None):
+        for user_id, extra in next_actors(session, appraisal.id, None).items():
             told[user_id].count += 1
+            if extra.get("acting_for"):
+                told[user_id].standing_in_for.setdefault(extra["acting_for"])
     return dict(told)
 
 
@@ -205,7 +206,7 @@ def _escalated(session, late: list[_Late], level: int, day: dt.date) -> dict[int
         for user_id in recipients | set(stand_ins):
             told[user_id].count += 1
             for principal_id in stand_ins.get(user_id, ()):
-                told[user_id].standing_in_for.setdefault(principal_id)
+                told[user_id].standing_in_for.setdefault(users.names.get(principal_id, ""))
             for party in parties:
                 told[user_id].late.setdefault((party.relation, party.employee_id))
     return dict(told)
@@ -228,6 +229,7 @@ class _UserMap:
         self.employee_of: dict[int, int] = dict(session.execute(
             select(Employee.user_id, Employee.id).where(Employee.user_id.in_(standing_in))).all()
         ) if standing_in else {}
+        self.names = _user_names(session, set(self.substitutes))  # the principals, for "you stand in for"
 
     def may_stand_in(self, user_id: int, facts: Facts, late_people: set[int]) -> bool:
         """Whether a substitute is told of this appraisal: not when they are its employee or late with it."""
@@ -258,13 +260,10 @@ def _user_names(session, user_ids: set[int]) -> dict[int, str]:
             for ident, name, first, last, username in rows}
 
 
-def _acting_for(told: _Told, names: dict[int, str]) -> dict:
+def _acting_for(told: _Told) -> dict:
     """``acting_for``: the people a substitute is told for, named in both languages (none when the
     person is told in their own right only)."""
-    if not told.standing_in_for:
-        return {}
-    people = [names.get(user_id, "") for user_id in told.standing_in_for]
-    people = [name for name in dict.fromkeys(people) if name]
+    people = [name for name in told.standing_in_for if name]
     return {"acting_for": bilingual("、".join(people), ", ".join(people))} if people else {}
 
 

@@ -135,6 +135,8 @@ def _reminder(params: Mapping, locale: str) -> tuple[str, str]:
     text = _("Cycle %(cycle)s: %(count)s appraisals are %(state)s, due %(due)s.",
              cycle=params.get("cycle") or "", count=params.get("count", 0), state=state,
              due=local_date(params.get("due")))
+    if params.get("acting_for"):
+        text += "\n" + _("You stand in for %(principal)s.", principal=pick(params["acting_for"], locale))
     return title, text
 
 

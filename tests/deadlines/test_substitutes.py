@@ -31,6 +31,11 @@ def test_a_substitute_is_reminded_of_the_principals_items(ctx, clock, days_befor
     run(clock.at)
     # sup2's own two, and sup1's two while standing in for sup1
     assert counts(told("reminder")) == {"sup1": 2, "sup2": sup2, "manager1": 1, "hr": 2}
+    sup1 = db.session.scalar(select(Employee.name).where(Employee.employee_no == "SUP1"))
+    reminded = told("reminder")["sup2"].params
+    # named as standing in only while they do
+    assert reminded.get("acting_for") == ({"zh": sup1, "en": sup1} if sup2 == 4 else None)
+    assert (f"You stand in for {sup1}." in messages.render("reminder", reminded, "en").text) == (sup2 == 4)
 
 
 def _stands_in(principal: str, substitute: str, first: dt.date, last: dt.date, at: dt.datetime) -> None:
