@@ -69,3 +69,26 @@ def test_the_cycle_says_how_many_appraisals_are_on_which_version_and_why(app, mo
 def test_a_cycle_on_one_version_says_so(app, fresh, login_as):
     html = login_as("hr").get(f"/cycles/{fresh}").get_data(as_text=True)
     assert 'class="text-muted jx-versions"' in html and "jx-versions-note" not in html
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html)).strip()
+
+
+def test_the_versions_box_is_punctuated_in_the_reader_s_language(app, moves, fresh, tmp_path, login_as):
+    """Chinese full-width marks with no spaces around them; English ASCII ones."""
+    on_two_versions(app, moves, fresh, tmp_path)
+    with app.app_context():
+        moves.to_pending_review("EMP4")  # two states on v2: a list of counts
+    hr = login_as("hr")
+    zh = hr.get(f"/cycles/{fresh}?_l_=zh_CN").get_data(as_text=True)
+    items = [_text(li) for li in re.findall(r'<li class="jx-version".*?</li>', zh, re.S)]
+    assert items[0] == "v2：10 份考核（草稿 9、待审核 1）。本周期现用的规则集，重新计算时采用。"
+    assert items[1].startswith("v1：3 份考核（已批准 3）。已锁定：")
+    assert "服务站：全部" in _text(zh) and "规则集 v2（另有 3 份考核仍用其他版本，见下文）" in _text(zh)
+    en = hr.get(f"/cycles/{fresh}?_l_=en").get_data(as_text=True)
+    items = [_text(li) for li in re.findall(r'<li class="jx-version".*?</li>', en, re.S)]
+    assert items[0] == ("v2: 10 appraisals (Draft 9, Pending review 1). "
+                        "The cycle's rule set: computing again uses it.")
+    assert items[1].startswith("v1: 3 appraisals (Approved 3). Locked: ")
+    assert "Stations: all" in _text(en) and "Rule set v2 (3 appraisals still on another version" in _text(en)
