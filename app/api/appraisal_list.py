@@ -22,10 +22,10 @@ from .. import clock
 from ..extensions import db
 from ..hardening import MAX_KEY
 from ..locales import current_locale
-from ..models import Appraisal, Cycle, Employee, RuleSetVersion, Station
+from ..models import Appraisal, Cycle, Employee, Station
 from ..rules.names import category_label, relabel, unit_label
 from ..scoping import scope_clause
-from ..services.rules import ruleset_for_version
+from ..services.rules import ruleset_and_hash, ruleset_for_version
 
 # The parts of a snapshot the list answers with (``lines``, ``na_notes``, ``outcomes``, ``grade_label``,
 # ``incentive``) and those that relabel them (``grade``, ``outcome_details``): the rest (the template, the
@@ -146,10 +146,8 @@ class AppraisalList:
         locale = current_locale()
         rulesets, stamps = {}, {}
         for version_id in {rows[key][1] for key in keys}:
-            version = session.get(RuleSetVersion, version_id)  # held: ruleset_for_version reads it again
-            rulesets[version_id] = ruleset_for_version(session, version_id)
-            stamps[version_id] = (version_id, version.content_hash) if (
-                version.is_published and version.content_hash) else None
+            rulesets[version_id], digest = ruleset_and_hash(session, version_id)
+            stamps[version_id] = (version_id, digest) if digest else None
         found: dict[int, dict | None] = {}
         wanted: dict[int, tuple | None] = {}
         for key in keys:

@@ -163,16 +163,6 @@ def test_save_row_refuses_a_broken_formula_with_the_engines_error(appctx):
         RuleIndicator.code == "kpi_new")) == 0
 
 
-def test_ruleset_for_version_caches_published_versions_only(appctx):
-    version = service.current_version(db.session)
-    def read(version_id):
-        return service.ruleset_for_version(db.session, version_id)
-
-    assert read(version.id) is read(version.id)
-    draft = service.new_draft(db.session)
-    assert read(draft.id) is not read(draft.id)
-
-
 # -- the CLI ---------------------------------------------------------------------------------------
 
 

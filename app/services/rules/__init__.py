@@ -6,7 +6,8 @@ function that changes something is one transaction: it commits at its end or rol
 * ``load_dir`` is idempotent: the canonical export is hashed, and content already published makes no
   new version (an older version with that content becomes current again);
 * a published version never changes (``PublishedVersionLocked``); editing starts a new draft;
-* ``ruleset_for_version`` caches published versions by id and content hash.
+* ``ruleset_for_version`` keeps parsed rule sets by id and content hash (a draft's: the digest of its rows);
+  a published version known to the process costs no statement.
 
 ``store`` reads and writes versions, ``files`` checks, loads and exports directories, ``drafts`` edits
 and publishes a draft, ``rows`` validates one row, ``policy`` edits a draft's policy.toml (``policy_diff``
@@ -69,6 +70,7 @@ from .store import (
     indicator_dict,
     outcome_dict,
     published_ruleset,
+    ruleset_and_hash,
     ruleset_for_version,
     ruleset_from_version,
     station_codes,
@@ -88,8 +90,8 @@ __all__ = [
     "load_dir", "new_draft", "outcome_dict", "policy_changes", "policy_document", "policy_errors",
     "policy_form", "policy_text", "preview_indicator", "preview_station", "problem_lines", "publish",
     "publish_preview", "published_ruleset", "read_policy_form", "readable_changes", "replace_grades",
-    "restore_draft", "restore_until", "ruleset_for_version", "ruleset_from_version", "save_indicator",
-    "save_policy", "save_row", "save_swot_item", "save_template", "station_codes", "swot_dict",
-    "template_dict", "validate_row", "version_document", "versions", "weight_table", "weight_warnings",
-    "whatif", "workflow_problems",
+    "restore_draft", "restore_until", "ruleset_and_hash", "ruleset_for_version", "ruleset_from_version",
+    "save_indicator", "save_policy", "save_row", "save_swot_item", "save_template", "station_codes",
+    "swot_dict", "template_dict", "validate_row", "version_document", "versions", "weight_table",
+    "weight_warnings", "whatif", "workflow_problems",
 ]

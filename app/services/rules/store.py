@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import threading
+import weakref
 from collections import OrderedDict
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from ...models import (
@@ -159,6 +162,8 @@ def fill_version(version: RuleSetVersion, ruleset: RuleSet) -> None:
     version.extras = dumps(dict(ruleset.extras))
 
 
+# Parsed rule sets: (version id, content hash) → RuleSet. A published version's hash is its export's; a
+# draft's is the digest of the document its rows make now, so a changed draft is another key.
 _cache: OrderedDict[tuple[int, str], RuleSet] = OrderedDict()
 
 
@@ -168,26 +173,73 @@ _cache_lock = threading.Lock()
 _CACHE_SIZE = 32
 
 
-def ruleset_for_version(session: Session, version_id: int) -> RuleSet:
-    """The RuleSet of a version. Published versions never change, so theirs is cached (keyed by id and
-    content hash, which keeps two databases in one process apart); a draft is read afresh."""
-    version = session.get(RuleSetVersion, version_id)
-    if version is None:
-        raise NoRuleSet(f"no rule set version {version_id}")
-    if not version.is_published or not version.content_hash:
-        return ruleset_from_version(version)
-    key = (version.id, version.content_hash)
+# Per database (its engine): published version id → content hash. A published version never changes and
+# is never deleted (the ``before_flush`` guard of ``app.models.rules``), so once read its hash holds for
+# the life of the engine, and its rule set is found without a statement. Learnt only from a session that
+# has written nothing in its transaction (a version published there is not published until it commits).
+_published: weakref.WeakKeyDictionary[Engine, dict[int, str]] = weakref.WeakKeyDictionary()
+
+
+@event.listens_for(Session, "after_flush")
+def _wrote(session: Session, _flush_context) -> None:
+    session.info["jixiao_rules_wrote"] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("jixiao_rules_wrote", None)
+
+
+def _cached(key: tuple[int, str], build) -> RuleSet:
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
             _cache.move_to_end(key)
             return hit
-    ruleset = ruleset_from_version(version)
+    ruleset = build()
     with _cache_lock:
         _cache[key] = ruleset
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return ruleset
+
+
+def _draft_digest(document: dict) -> str:
+    text = json.dumps(document, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+    return "draft:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def ruleset_and_hash(session: Session, version_id: int) -> tuple[RuleSet, str | None]:
+    """The RuleSet of a version and its content hash when it is published (None for a draft). A
+    published version known to this process is answered without a statement; a draft's rows are read
+    every time and parsed only when they changed."""
+    engine = session.get_bind()
+    known = _published.get(engine)
+    digest = known.get(version_id) if known is not None else None
+    if digest is not None:
+        with _cache_lock:
+            hit = _cache.get((version_id, digest))
+        if hit is not None:
+            return hit, digest
+    version = session.get(RuleSetVersion, version_id)
+    if version is None:
+        raise NoRuleSet(f"no rule set version {version_id}")
+    if not version.is_published or not version.content_hash:
+        document = version_document(version)
+        return _cached((version.id, _draft_digest(document)),
+                       lambda: RuleSet.from_document(document)[0]), None
+    digest = version.content_hash
+    if not session.info.get("jixiao_rules_wrote") and not session.is_modified(version):
+        with _cache_lock:
+            _published.setdefault(engine, {})[version.id] = digest
+    return _cached((version.id, digest), lambda: ruleset_from_version(version)), digest
+
+
+def ruleset_for_version(session: Session, version_id: int) -> RuleSet:
+    """The RuleSet of a version (see :func:`ruleset_and_hash`): published ones kept by id and content
+    hash, which keeps two databases in one process apart; a draft by id and the digest of its rows."""
+    return ruleset_and_hash(session, version_id)[0]
 
 
 def current_version(session: Session) -> RuleSetVersion | None:
