@@ -14,12 +14,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, bindparam, case, false, literal, or_, select
 
 from .. import clock
-from ..models import Appraisal, AuditEvent, Cycle, Employee, RuleSetVersion, Station
+from ..models import Appraisal, Cycle, Employee, RuleSetVersion, Station
 from ..scoping import scope_clause
 from ..workflow import (
-    APPROVAL_STATES,
-    STATION_MANAGER,
-    SUPERVISOR,
     Facts,
     Refusal,
     State,
@@ -31,19 +28,21 @@ from ..workflow import (
     waiting_for,
 )
 from . import workflows
-from .appraisals import (
-    REVIEWER_ID,
-    countersign_facts,
-    countersign_status,
-    guard_values,
-    names_of,
-    publication_facts,
-    round_facts,
-    waiting_labels,
-)
+from .appraisals import countersign_status, names_of, waiting_labels
 from .caller import Caller
 from .deadlines import OVERDUE, SOON, due_map, due_status
 from .errors import Kind, ServiceError
+from .inbox_facts import (
+    ROW,
+    ROWS_BY_ID,
+    decision_key,
+    moves_on,
+    reads_relations,
+    relaxed,
+    row_dependent,
+    row_facts_of,
+    rows_facts,
+)
 from .inbox_groups import Group, built, grouped, read_flags, relation_flags
 from .likes import escape_like
 
@@ -192,100 +191,8 @@ _CYCLE = Appraisal.cycle_id + 0
 # table each, where the appraisals are a large one)
 _VERSIONS = select(RuleSetVersion.id).where(RuleSetVersion.published_at.is_not(None)
                                             | RuleSetVersion.id.in_(select(Cycle.rule_set_version_id)))
-# What an item and its facts need of an appraisal, its employee, station and cycle.
-_ROW = (select(Appraisal.id, Appraisal.rule_set_version_id, Appraisal.state, Appraisal.employee_id,
-               Appraisal.total, Appraisal.subtotal, Appraisal.adjustment, Appraisal.grade, Appraisal.version,
-               REVIEWER_ID, Station.manager_id, Cycle.name.label("cycle_name"), Employee.employee_no,
-               Employee.name.label("employee_name"), Station.code, Cycle.published_at, Appraisal.cycle_id)
-        .join(Employee, Employee.id == Appraisal.employee_id)
-        .join(Station, Station.id == Appraisal.station_id)
-        .join(Cycle, Cycle.id == Appraisal.cycle_id))
-# The rows of some ids, by their ids alone: with the filters too, the database would rather scan the
-# current appraisals by their state than look a few ids up.
-_ROWS_BY_ID = _ROW.where(Appraisal.id.in_(bindparam("ids", expanding=True)))
-# Those of some appraisals that ever left an approval state (on the events' appraisal index).
-_LEFT_APPROVAL = select(AuditEvent.appraisal_id).distinct().where(
-    AuditEvent.appraisal_id.in_(bindparam("ids", expanding=True)),
-    AuditEvent.from_state.in_(sorted(s.value for s in APPROVAL_STATES)),
-    AuditEvent.to_state != AuditEvent.from_state)
 # Past this many accepted rows the items are found by their groups' conditions rather than by their ids.
 MAX_IDS = 500
-
-
-def _reads_relations(table: WorkflowTable, state: str) -> bool:
-    """Whether a row out of ``state`` names the supervisor or the station's manager (else only whether the
-    actor is the employee matters, besides their roles)."""
-    return any(w.relation in (SUPERVISOR, STATION_MANAGER) for t in table.transitions_from(state)
-               for w in t.who)
-
-
-def _row_dependent(table: WorkflowTable, state: str) -> bool:
-    """Whether the decision in ``state`` reads the row itself: a guard, a countersign, the round."""
-    return state in APPROVAL_STATES or any(t.guard is not None or t.countersign
-                                           for t in table.transitions_from(state))
-
-
-def _relaxed(table: WorkflowTable) -> WorkflowTable:
-    """The table without guards and countersigns: it allows whatever the real one may allow for some
-    figures, round and seats (with no approval step and no seat taken)."""
-    return dataclasses.replace(table, transitions=tuple(
-        dataclasses.replace(t, guard=None, countersign=()) for t in table.transitions))
-
-
-def _moves_on(table: WorkflowTable, facts: Facts, actor) -> list[Transition]:
-    return [t for t in allowed_actions(table, facts, actor) if not t.is_loop]
-
-
-def _decision_key(table: WorkflowTable, facts: Facts, people: tuple[int, ...]):
-    """What a decision on ``facts`` reads, for rows with no approval step and no countersign seat taken:
-    the state, how the employee, supervisor and station manager relate to the actor and their
-    principals (``people``) and to each other, the outcome of each guard out of the state, the edits and
-    the publication. Rows with equal keys get the same moves; None for a row decided on its own."""
-    if facts.approvals or facts.countersigns:
-        return None
-    ids = (facts.employee_id, facts.supervisor_id, facts.station_manager_id)
-    relation = tuple(None if i is None else people.index(i) if i in people else -1 for i in ids)
-    guards = tuple(t.guard.holds(facts.values) for t in table.transitions_from(facts.state)
-                   if t.guard is not None)
-    return (id(table), facts.state, relation, ids[0] == ids[1], ids[0] == ids[2], ids[1] == ids[2], guards,
-            facts.edits, facts.published, facts.window_open)
-
-
-def _facts(table: WorkflowTable, row, rounds: Mapping | None = None, seats: Mapping | None = None,
-           published: dict | None = None) -> Facts:
-    """The workflow facts of ``row``; ``published`` keeps the publication facts per workflow and cycle
-    publication over the rows of one view."""
-    approvals, edits = (rounds or {}).get(row.id, ((), 0))
-    if published is None:
-        publication = publication_facts(table, row.published_at)
-    else:
-        key = (id(table), row.published_at)
-        publication = published.get(key)
-        if publication is None:
-            publication = published[key] = publication_facts(table, row.published_at)
-    return Facts(row.state.value, row.employee_id, row.supervisor_id, row.manager_id, guard_values(row),
-                 approvals=approvals, edits=edits, **publication, countersigns=(seats or {}).get(row.id, ()))
-
-
-def _left_an_approval_state(session, ids: list[int]) -> list[int]:
-    """Those of ``ids`` that ever left an approval state: the others have taken no approval step, so
-    their round has none (one statement per 500, each on the events' appraisal index)."""
-    out: list[int] = []
-    for start in range(0, len(ids), 500):
-        out += session.scalars(_LEFT_APPROVAL, {"ids": ids[start:start + 500]}).all()
-    return out
-
-
-def _row_facts(session, rows, tables: Mapping[int, WorkflowTable]) -> dict[int, Facts]:
-    """The exact workflow facts of these rows (their round in an approval state, their countersign seats
-    where their state has a countersigned row)."""
-    in_approval = _left_an_approval_state(session, [r.id for r in rows if r.state.value in APPROVAL_STATES])
-    rounds = round_facts(session, in_approval) if in_approval else {}
-    countersigned = [r.id for r in rows if any(t.countersign for t in
-                                               tables[r.rule_set_version_id].transitions_from(r.state.value))]
-    seats = countersign_facts(session, countersigned) if countersigned else {}
-    published: dict = {}
-    return {r.id: _facts(tables[r.rule_set_version_id], r, rounds, seats, published) for r in rows}
 
 
 class Waiting:
@@ -312,7 +219,7 @@ class Waiting:
             self.tables[version] = table = workflows.workflow_table(session, version)
             states |= acting_states(table, roles)
         # the states where the employee's supervisor and station matter (the others need no join)
-        self.related = {s for s in states if any(_reads_relations(t, s) for t in self.tables.values())}
+        self.related = {s for s in states if any(reads_relations(t, s) for t in self.tables.values())}
         if state is not None:
             states &= {state}
         self.groups: list[Group] = self._groups(states) if states else []
@@ -334,12 +241,12 @@ class Waiting:
         self.count = sum(n for n, _ in self.per_state.values())
 
     def _moves(self, table: WorkflowTable, facts: Facts) -> list[Transition]:
-        """:func:`_moves_on` for the caller, decided once per :func:`_decision_key`."""
-        key = _decision_key(table, facts, self.people)
+        """:func:`moves_on` for the caller, decided once per :func:`decision_key`."""
+        key = decision_key(table, facts, self.people)
         if key is None:
-            return _moves_on(table, facts, self.caller.actor)
+            return moves_on(table, facts, self.caller.actor)
         if key not in self.decisions:
-            self.decisions[key] = _moves_on(table, facts, self.caller.actor)
+            self.decisions[key] = moves_on(table, facts, self.caller.actor)
         return self.decisions[key]
 
     def status(self, cycle_id: int, state: str) -> str | None:
@@ -358,7 +265,7 @@ class Waiting:
 
     def _rows(self, condition):
         """The full rows (what an item and its facts need) meeting ``condition`` within the filters."""
-        return _ROW.where(*self.where, condition)
+        return ROW.where(*self.where, condition)
 
     def _groups(self, states: set[str]) -> list[Group]:
         out = []
@@ -387,19 +294,19 @@ class Waiting:
         for version in {g.version for g in self.groups} - set(self.tables):  # not expected: see __init__
             self.tables[version] = workflows.workflow_table(self.session, version)
         # the groups' first rows, by their ids alone
-        firsts = {r.id: r for r in self.session.execute(_ROWS_BY_ID, {"ids": [g.first for g in self.groups]})}
-        relaxed: dict[int, WorkflowTable] = {}
+        firsts = {r.id: r for r in self.session.execute(ROWS_BY_ID, {"ids": [g.first for g in self.groups]})}
+        loosened: dict[int, WorkflowTable] = {}
         published: dict = {}
         out = {}
         for g in self.groups:
             table = self.tables[g.version]
-            facts = _facts(table, firsts[g.first], published=published)
-            if not _row_dependent(table, g.state):
-                out[g] = ALL if _moves_on(table, facts, self.caller.actor) else NONE
+            facts = row_facts_of(table, firsts[g.first], published=published)
+            if not row_dependent(table, g.state):
+                out[g] = ALL if moves_on(table, facts, self.caller.actor) else NONE
                 continue
-            if g.version not in relaxed:
-                relaxed[g.version] = _relaxed(table)
-            out[g] = PER_ROW if _moves_on(relaxed[g.version], facts, self.caller.actor) else NONE
+            if g.version not in loosened:
+                loosened[g.version] = relaxed(table)
+            out[g] = PER_ROW if moves_on(loosened[g.version], facts, self.caller.actor) else NONE
         return out
 
     def _decide_rows(self) -> tuple[list[int], dict[Group, int], dict[int, tuple[Facts, list[Transition]]]]:
@@ -422,7 +329,7 @@ class Waiting:
             group = by_key.get((row.cycle_id, row.state.value, row.rule_set_version_id, key))
             if group is not None:
                 rows.append((row, group))
-        facts = _row_facts(self.session, [row for row, _ in rows], self.tables)
+        facts = rows_facts(self.session, [row for row, _ in rows], self.tables)
         refused, accepted, decided = [], {}, {}
         for row, group in rows:
             moves = self._moves(self.tables[row.rule_set_version_id], facts[row.id])
@@ -496,7 +403,7 @@ class Waiting:
                max(0, offset), limit)
         rows = self.session.execute(built(key, functools.partial(self._items_statement, sort, offset,
                                                                  limit))).all()
-        facts = _row_facts(self.session, [r for r in rows if r.id not in self.decided], self.tables)
+        facts = rows_facts(self.session, [r for r in rows if r.id not in self.decided], self.tables)
         caller, items = self.caller, []
         for row in rows:
             table = self.tables[row.rule_set_version_id]

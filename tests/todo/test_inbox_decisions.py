@@ -20,7 +20,7 @@ def test_rows_decided_once_per_kind_are_decided_as_one_by_one(app, fresh, monkey
         person = caller(app, username)
         shared = [(i.id, [t.action for t in i.actions], i.acting_for) for i in inbox(db.session, person)]
         counts = tally(db.session, person)
-        monkeypatch.setattr(inbox_service, "_decision_key", lambda *_: None)
+        monkeypatch.setattr(inbox_service, "decision_key", lambda *_: None)
         alone = [(i.id, [t.action for t in i.actions], i.acting_for) for i in inbox(db.session, person)]
         assert shared == alone
         assert counts == tally(db.session, person)
