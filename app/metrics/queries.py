@@ -80,10 +80,15 @@ def in_period(column, lower: dt.datetime, upper: dt.datetime) -> ColumnElement[b
     return and_(column >= lower, column < upper)
 
 
-def order_groups(session: Session, lower, upper, words, employees, stations):
+def order_groups(session: Session, lower, upper, words, employees, stations,
+                 technicians: tuple[int | None, int | None] = (None, None)):
     """Completed orders of the period per (technician, station): counts and sums, then how many
-    orders carry each of ``words`` (``tag0``, ``tag1``, …): one pass over the covering index."""
+    orders carry each of ``words`` (``tag0``, ``tag1``, …): one pass over the covering index.
+    ``technicians`` = (first, stop): only the technician ids from ``first`` up to ``stop`` (excluded),
+    None for no bound; the index leads with the technician, so a part is a range of it, in group
+    order like the whole."""
     o = ORDER.c
+    first, stop = technicians
     enterprise = o.customer_type == "enterprise"
     figures = {
         "orders": func.count(),
@@ -104,7 +109,9 @@ def order_groups(session: Session, lower, upper, words, employees, stations):
     query = (
         select(o.technician_id, o.station_id, *(c.label(k) for k, c in figures.items()))
         .where(in_period(o.completed_at, lower, upper),
-               *_scope(o.technician_id, o.station_id, employees, stations))
+               *_scope(o.technician_id, o.station_id, employees, stations),
+               *([] if first is None else [o.technician_id >= first]),
+               *([] if stop is None else [o.technician_id < stop]))
         .group_by(o.technician_id, o.station_id)
     )
     return tuple(figures), session.execute(query)

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from ..bulk import insert_many
 from ..locales import current_locale
@@ -157,6 +157,10 @@ def bind_ruleset(session, cycle: Cycle, rebind: bool):
     return version, ruleset_for_version(session, cycle.rule_set_version_id)
 
 
+NO_MANUAL: dict = {}  # the manual values of a new appraisal: one object for every row (never changed),
+# encoded once by the bulk insert
+
+
 def appraisal_row(cycle_id, version_id, appraisee: Appraisee, scored: Scored, at, *, version=1,
                   state=State.draft.value, manual=None, adjustment=0.0, reason=None) -> dict:
     """The values of a new appraisal row (its snapshot as the JSON text already hashed)."""
@@ -165,7 +169,7 @@ def appraisal_row(cycle_id, version_id, appraisee: Appraisee, scored: Scored, at
         "version": version, "rule_set_version_id": version_id, "is_current": True, "state": state,
         "subtotal": scored.subtotal, "total": scored.total, "grade": scored.grade,
         "adjustment": adjustment or 0.0, "adjustment_reason": reason if adjustment else None,
-        "manual": manual or {}, "snapshot": scored.json, "snapshot_hash": scored.digest,
+        "manual": manual or NO_MANUAL, "snapshot": scored.json, "snapshot_hash": scored.digest,
         "computed_at": at, "updated_at": at,
     }
 
@@ -215,16 +219,24 @@ def read_inputs(session, cycle: Cycle, report: Progress, rebind: bool) -> Inputs
         raise CycleError("BAD_WORKFLOW", _l("The workflow of the rule set is broken: %(problems)s",
                                            problems="; ".join(exc.messages(current_locale())))) from exc
     station_ids = [s.id for s in cycle.stations]
-    people = appraisees(session, *([Employee.station_id.in_(station_ids)] if station_ids else []))
+    where = [Employee.station_id.in_(station_ids)] if station_ids else []
+    count = session.scalar(select(func.count()).select_from(Employee).where(*where))
+    read: dict = {}
+
+    def meanwhile() -> None:  # the employees and appraisals, read while the metric passes run
+        read["people"] = appraisees(session, *where)
+        read["existing"] = existing(session, cycle.id)
+
     report("metrics", 0, 1)
     metrics = compute_metrics(session, cycle.start, cycle.end, station_ids=station_ids or None,
-                              tag_words=sorted(ruleset.tag_words),
-                              threads=metric_threads(session, len(people)))
+                              tag_words=sorted(ruleset.tag_words), threads=metric_threads(session, count),
+                              meanwhile=meanwhile)
     report("metrics", 1, 1)
     scorer = Scorer.for_cycle(cycle, version, ruleset, metrics)
+    people = read["people"]
     appraised = [person for person in people if scorer.template(person) is not None]
     skipped = [person.no for person in people if scorer.template(person) is None]
-    return Inputs(version, scorer, appraised, skipped, existing(session, cycle.id))
+    return Inputs(version, scorer, appraised, skipped, read["existing"])
 
 
 def score_jobs(inputs: Inputs, report: Progress) -> dict[int, Scored]:
