@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Collection
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -31,7 +32,16 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]], *,
     columns = [list(map(operator.itemgetter(k), rows)) for k in names]
     for i, name in enumerate(names):
         if name in processors:
-            columns[i] = list(map(processors[name], columns[i]))
+            columns[i] = processed(processors[name], columns[i])
     tuples = list(zip(*columns, strict=True))
     params: list = tuples if compiled.positional else [dict(zip(names, t, strict=True)) for t in tuples]
     conn.exec_driver_sql(str(compiled), params)
+
+
+def processed(processor, values: list) -> list:
+    """``values`` through a bind processor; once when every row holds the very same object (a batch's
+    one timestamp, a shared default), as a batch's rows often do."""
+    first = values[0]
+    if all(map(operator.is_, values, repeat(first))):
+        return [processor(first)] * len(values)
+    return list(map(processor, values))

@@ -63,7 +63,8 @@ def score_all(scorer: Scorer, jobs: list[Job], report: Progress) -> dict[int, Sc
                 report("appraise", i, total)
         report("appraise", total, total)
         return out
-    chunk = max(1, min(500, -(-total // (workers * 8))))
+    # chunks small enough that the workers end close together (one idles at most a chunk's time)
+    chunk = max(1, min(200, -(-total // (workers * 8))))
     _FORKED = (scorer, jobs)
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
