@@ -67,3 +67,8 @@ __all__ += ["CountersignApproval", "Substitute"]
 from .aggregates import DashboardFigures  # noqa: E402
 
 __all__ += ["DashboardFigures"]
+
+# --- the change counts behind the lists' kept counts ---
+from .changes import COUNTED_TABLES, TableChange, version_of  # noqa: E402
+
+__all__ += ["COUNTED_TABLES", "TableChange", "version_of"]

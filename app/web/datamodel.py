@@ -5,49 +5,78 @@ validation errors (stock FAB answers them with 500).
 A list page is read in two steps: first the keys of its rows (filters, order and offset over an index's
 narrow entries, no relations joined), then those rows with the columns and relations the page shows.
 FAB reads the whole rows and their relations for every row it skips, which on a deep page of a million
-work orders is the page's cost. A page past the middle of a freshly counted list is read from its end
-(the same order reversed), so the last pages cost as little as the first."""
+work orders is the page's cost. A page past the middle is read from its end (the same order reversed),
+so the last pages cost as little as the first; that needs the list's exact count.
+
+Counting a million rows is most of such a page's cost (64 ms on PostgreSQL), so a count is kept and used
+again while the tables it read are unchanged: the database keeps a change count per table, added to by
+triggers on every write whoever makes it (app.models.changes), and a page reads that change count in the
+same statement as its keys. When it equals the one the kept count was made with, the count is exact and
+the page costs one statement (an index descent to the page's keys); otherwise the rows are counted again
+with the change count, in one statement, and the keys read again."""
 
 from __future__ import annotations
 
 import logging
-import re
 import threading
-import time
 from collections import defaultdict
 
 from flask_appbuilder.exceptions import DatabaseException
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.utils.base import get_column_leaf, get_column_root_relation, is_column_dotted
 from flask_babel import gettext as _
-from sqlalchemy import JSON, event, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import JSON, Table, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import defer, joinedload, load_only
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import True_
 
 from ..hardening import MAX_KEY, is_value_filter, usable_filter_value
+from ..models.changes import COUNTED_TABLES, version_of
 
 log = logging.getLogger(__name__)
 
 # A list page counts the rows its filters select, and on a million work orders that count is most of
-# the page's cost. A count at least COUNT_KEPT_FROM rows is kept COUNT_SECONDS for the same query (in
-# each process), and dropped as soon as this process writes the table; smaller counts are cheap and
-# always counted afresh. Another process's writes show within COUNT_SECONDS.
-COUNT_KEPT_FROM = 10_000
-COUNT_SECONDS = 30
+# the page's cost. A count is kept (per process, per database and query) with the change count of the
+# tables it read (app.models.changes), and used while that change count is the same: the page's keys are
+# read with the change count in the same statement, so the page and its count are of one moment, and a
+# write by any process or connection shows on the next page. A count reading a table without a change
+# count is made afresh every time.
 _MAX_KEPT = 1_000
-_kept: dict[tuple, tuple[float, int]] = {}
-_writes: dict[str, int] = defaultdict(int)  # table → writes this process made to it
+_kept: dict[tuple, tuple[int, int]] = {}  # (database, query, parameters) → (change count, rows)
 _lock = threading.Lock()
-_WRITE = re.compile(r"\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+[\"`]?(\w+)", re.IGNORECASE)
+_TABLES_KEPT = 1_000
+_tables: dict[str, frozenset[str] | None] = {}  # a query's SQL → the counted tables it reads, or None
 
 
-@event.listens_for(Engine, "after_cursor_execute")
-def _note_write(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-    match = _WRITE.match(statement)
-    if match:
-        _writes[match.group(1).lower()] += 1
+class _Counting:
+    """What a list query needs to count it: its key among the kept counts and its change count (an SQL
+    expression), None when a table it reads keeps no change count."""
+
+    __slots__ = ("key", "version")
+
+    def __init__(self, session, selected) -> None:
+        bind = session.get_bind()
+        compiled = selected.statement.compile(bind)
+        sql = str(compiled)
+        self.key = (str(bind.url), sql, repr(sorted(compiled.params.items())))
+        tables = _tables.get(sql, False)
+        if tables is False:
+            read = {t.name for t in visitors.iterate(selected.statement) if isinstance(t, Table)}
+            tables = frozenset(read) if read and read <= set(COUNTED_TABLES) else None
+            if len(_tables) >= _TABLES_KEPT:
+                _tables.clear()
+            _tables[sql] = tables
+        self.version = version_of(tables, bind.dialect.name) if tables else None
+
+
+def _wrote_uncommitted(session) -> bool:
+    """Whether this session's SQLite connection holds writes not yet committed (the driver opens a
+    transaction before the first write only). PostgreSQL tells in the change count itself."""
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        return False
+    return bool(connection.connection.dbapi_connection.in_transaction)
 
 
 class RefusedWrite(Exception):
@@ -65,23 +94,63 @@ class JixiaoInterface(SQLAInterface):
         return self._count(self._apply_inner_all(query, filters, aliases_mapping={}))[0]
 
     def _count(self, selected, kept_ok: bool = True) -> tuple[int, bool]:
-        """How many rows the query ``selected`` selects, and whether that was counted just now (not kept)."""
-        table = self.obj.__table__.name
-        compiled = selected.statement.compile(self.session.get_bind())
-        key = (str(self.session.get_bind().url), table, _writes[table], str(compiled),
-               repr(sorted(compiled.params.items())))
-        now = time.monotonic()
-        with _lock:
-            kept = _kept.get(key)
-        if kept_ok and kept and kept[0] > now:
-            return kept[1], False
-        count = selected.order_by(None).count()
-        if count >= COUNT_KEPT_FROM:
+        """How many rows the query ``selected`` selects, exactly (a kept count only while the tables it
+        reads are unchanged, checked in a statement of its own), and True (the count is exact)."""
+        counting = _Counting(self.session, selected)
+        if kept_ok and counting.version is not None:
+            with _lock:
+                kept = _kept.get(counting.key)
+            if kept is not None and not _wrote_uncommitted(self.session):
+                if self.session.scalar(select(counting.version)) == kept[0]:
+                    return kept[1], True
+        return self._count_now(selected, counting)[0], True
+
+    def _count_now(self, selected, counting: _Counting) -> tuple[int, int | None]:
+        """The rows ``selected`` selects and, in the same statement, the change count of the tables it
+        reads (None if it keeps none or this transaction wrote them); the count is kept with it."""
+        # The count is a query of its own inside the statement: SQLite counts a table without a WHERE
+        # from its b-tree pages only when the count is all its query selects.
+        count = select(func.count()).select_from(selected.order_by(None).statement.subquery())
+        if counting.version is None:
+            return self.session.scalar(count), None
+        rows, version = self.session.execute(select(count.scalar_subquery(), counting.version)).one()
+        if version is not None and not _wrote_uncommitted(self.session):
             with _lock:
                 if len(_kept) >= _MAX_KEPT:
                     _kept.clear()
-                _kept[key] = (now + COUNT_SECONDS, count)
-        return count, True
+                _kept[counting.key] = (version, rows)
+        else:
+            version = None
+        return rows, version
+
+    def list_page(self, selected, order_column: str, order_direction: str, page: int, size: int,
+                  ) -> tuple[int, list]:
+        """The number of rows the query ``selected`` (of the primary key) selects, and the keys of page
+        ``page`` of ``size`` rows in the order given, both of one moment.
+
+        A kept count is used when the change count read with the page's keys, in the same statement, is
+        the one it was kept with: then the page costs one statement. Otherwise the rows are counted
+        (with the change count, in one statement) and the keys read again."""
+        start = page * size
+        counting = _Counting(self.session, selected)
+        if counting.version is not None and not _wrote_uncommitted(self.session):
+            with _lock:
+                kept = _kept.get(counting.key)
+            if kept is not None:
+                version, count = kept
+                keys, seen = self._keys_with(selected, order_column, order_direction, start, size, count,
+                                             counting.version)
+                if seen is None and not keys:  # no row to read it with: past the end, or rows gone
+                    seen = self.session.scalar(select(counting.version))
+                if seen == version:
+                    return count, keys
+        for _attempt in range(3):
+            count, version = self._count_now(selected, counting)
+            keys, seen = self._keys_with(selected, order_column, order_direction, start, size, count,
+                                         None if version is None else counting.version)
+            if version is None or seen == version or (seen is None and start >= count):
+                break
+        return count, keys
 
     def query(self, filters=None, order_column="", order_direction="", page=None, page_size=None,
               select_columns=None, outer_default_load=False):
@@ -93,15 +162,9 @@ class JixiaoInterface(SQLAInterface):
         where = selected.whereclause  # true() alone (HR's scope) is ``AsBoolean(true())``
         if isinstance(getattr(where, "element", where), True_):  # no WHERE: SQLite counts such a
             selected = self.session.query(pk)  # table from its b-tree pages, ten times faster
-        count, fresh = self._count(selected)
-        start = (page or 0) * page_size
-        if start > count // 2 and not fresh:  # a page past the middle is read from the end: by an exact count
-            count, fresh = self._count(selected, kept_ok=False)
-        if start >= count:
-            return count, []
         if not order_column:  # a page needs an order; FAB would leave it to the database
             order_column, order_direction = self.get_pk_name(), "asc"
-        keys = self._page_keys(selected, order_column, order_direction, start, page_size, count)
+        count, keys = self.list_page(selected, order_column, order_direction, page or 0, page_size)
         if not keys:
             return count, []
         rows = self.session.query(self.obj).filter(pk.in_(keys)).options(*self._page_loads(select_columns))
@@ -120,8 +183,17 @@ class JixiaoInterface(SQLAInterface):
             or self.is_relation_one_to_one(get_column_root_relation(name))) for name in names)
 
     def _page_keys(self, selected, order_column, order_direction, start, size, count) -> list:
+        """The keys of the rows at positions ``start`` … ``start + size`` in the list's order, when the
+        list has ``count`` rows (see :meth:`list_page`, which also checks the count)."""
+        return self._keys_with(selected, order_column, order_direction, start, size, count, None)[0]
+
+    def _keys_with(self, selected, order_column, order_direction, start, size, count, version,
+                   ) -> tuple[list, int | None]:
         """The keys of the rows at positions ``start`` … ``start + size`` in the list's order, read from
-        the order's index alone. A page past the middle reads as few entries from the end instead."""
+        the order's index alone, and the SQL expression ``version`` read in the same statement (None
+        when no row was read). A page past the middle reads as few entries from the end instead."""
+        if start >= count:
+            return [], None
         reverse = start > count // 2
         if reverse:
             end = min(start + size, count)
@@ -129,8 +201,12 @@ class JixiaoInterface(SQLAInterface):
             order_direction = "desc" if order_direction == "asc" else "asc"
         query = self.apply_order_by(selected, order_column, order_direction, aliases_mapping={},
                                     bypass_many_to_many=True, add_pk=True)
-        keys = [row[0] for row in query.offset(start).limit(size)]
-        return keys[::-1] if reverse else keys
+        if version is not None:
+            query = query.add_columns(version.label("version"))
+        rows = query.offset(start).limit(size).all()
+        keys = [row[0] for row in rows]
+        seen = rows[0][-1] if rows and version is not None else None
+        return keys[::-1] if reverse else keys, seen
 
     def _page_loads(self, select_columns) -> list:
         """Loader options for a page's rows: the relations it shows, joined in the same statement (the

@@ -61,8 +61,7 @@ def test_paging_walks_each_row_once_in_order_from_either_end(app, api_as, name):
 
 
 def test_a_kept_count_never_places_a_page_read_from_the_end(app, api_as, monkeypatch):
-    # Every count is kept; then another process (a raw connection, unseen by this one) adds orders.
-    monkeypatch.setattr(datamodel, "COUNT_KEPT_FROM", 1)
+    # The count is kept; then another process (a raw connection, unseen by this one) adds orders.
     monkeypatch.setattr(datamodel, "_kept", {})
     api = api_as("hr")
     before = api.get("/api/v1/workorder/?q=(page_size:5)").json["count"]
@@ -79,7 +78,8 @@ def test_a_kept_count_never_places_a_page_read_from_the_end(app, api_as, monkeyp
             connection.close()
     expected = expected_ids(app, "hr", WorkOrder, (WorkOrder.id,))
     assert len(expected) == before + 3
-    assert api.get("/api/v1/workorder/?q=(page_size:5)").json["count"] == before  # kept, as designed
+    # the kept count is checked against the table's change count, which the insert moved
+    assert api.get("/api/v1/workorder/?q=(page_size:5)").json["count"] == before + 3
     last = api.get(f"/api/v1/workorder/?q=(page:{(before + 2) // 5},page_size:5)").json
     assert [row["id"] for row in last["result"]] == expected[(before + 2) // 5 * 5:]
     assert last["count"] == before + 3
@@ -165,7 +165,7 @@ def plans(app, api, path: str) -> dict[str, str]:
         return {statement: " | ".join(str(row[-1]) for row in connection.exec_driver_sql(
                     "EXPLAIN QUERY PLAN " + statement, tuple(parameters)))
                 for statement, parameters in seen
-                if statement.startswith("SELECT count(*)") or " LIMIT " in statement}
+                if "count(*)" in statement or " LIMIT " in statement}
 
 
 @sqlite_only
@@ -178,8 +178,8 @@ def test_sqlite_reads_the_lists_indexes(app, api_as):
     assert keys and "ix_appraisal_total" in keys[0] and "TEMP B-TREE" not in keys[0]
     # HR's whole list is counted without a WHERE, which SQLite counts from the b-tree's pages.
     whole = plans(app, api, "/api/v1/workorder/?q=(page:3,page_size:2)")
-    counts = [statement for statement in whole if statement.startswith("SELECT count(*)")]
-    assert counts and all("WHERE" not in statement for statement in counts)
+    counts = [statement for statement in whole if "count(*)" in statement]
+    assert counts and all("FROM work_order WHERE" not in statement for statement in counts)
 
 
 @sqlite_only
