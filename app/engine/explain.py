@@ -37,17 +37,23 @@ class TraceContext:
     steps: list = field(default_factory=list)
 
 
+# A float's text by value: the same figures recur across people and lines (a person's value is printed on
+# its line and again in its score's); finite ones only, bounded. 0.0 and -0.0 are one key and both print "0".
+_FLOAT_TEXTS: dict[float, str] = {}
+_FLOAT_TEXTS_KEPT = 100_000
+
+
 def format_value(value, locale: str | None = "zh_CN") -> str:
     """A value as a person reads it: 92, 0.92, N/A, 是/否 (true/false), "A"."""
-    if value.__class__ is float or (isinstance(value, int) and not isinstance(value, bool)):
-        number = float(value)
-        if not math.isfinite(number):
-            return str(number)
-        if number.is_integer() and abs(number) < 1e15:
-            return str(int(number))
-        if abs(number) >= 0.01:
-            return f"{number:.4f}".rstrip("0").rstrip(".")
-        return f"{number:.3g}"
+    if value.__class__ is float:
+        text = _FLOAT_TEXTS.get(value)
+        if text is None:
+            text = _number_text(value)
+            if len(_FLOAT_TEXTS) < _FLOAT_TEXTS_KEPT and math.isfinite(value):
+                _FLOAT_TEXTS[value] = text
+        return text
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _number_text(float(value))
     if value is None:
         return "N/A"
     if isinstance(value, bool):
@@ -58,6 +64,17 @@ def format_value(value, locale: str | None = "zh_CN") -> str:
     if isinstance(value, float):  # a float subclass
         return format_value(float(value), locale)
     return str(value)
+
+
+def _number_text(number: float) -> str:
+    """format_value of a float."""
+    if not math.isfinite(number):
+        return str(number)
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    if abs(number) >= 0.01:
+        return f"{number:.4f}".rstrip("0").rstrip(".")
+    return f"{number:.3g}"
 
 
 def operator_symbols(text: str) -> dict[int, str]:

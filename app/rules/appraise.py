@@ -82,8 +82,18 @@ class AppraisalResult:
                 return detail["coefficient"]
         return None
 
-    def to_snapshot_part(self) -> dict:
-        """The keys of the appraisal snapshot (contract 3) this result fills."""
+    def to_snapshot_part(self, copy: bool = True) -> dict:
+        """The keys of the appraisal snapshot (contract 3) this result fills; ``copy=False`` hands over
+        this result's own dicts and lists (a result scored only to be stored)."""
+        if not copy:
+            return {
+                "template": {"code": self.template_code, "name": self.template_name},
+                "lines": self.lines, "na_notes": self.na_notes, "subtotal": self.subtotal,
+                "adjustment": self.adjustment, "total": self.total, "grade": self.grade,
+                "grade_label": self.grade_label, "outcomes": self.outcomes,
+                "outcome_details": self.outcome_details, "category_scores": self.category_scores,
+                "variables": self.variables, "incentive": self.incentive, "calibration": self.calibration,
+            }
         return {
             "template": {"code": self.template_code, "name": self.template_name},
             "lines": [dict(line) for line in self.lines],
@@ -200,13 +210,14 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
 
     result = AppraisalResult(template.code, template.label(locale), adjustment=adjustment)
     rows = []
-    for line, source in lines:
-        indicator = ruleset.indicator(line.indicator)
-        name = indicator.label(locale) if indicator else line.indicator
-        weight, weight_note, weight_names = line_weight(ruleset, line, values, tags, name, en, locale)
-        used |= weight_names
-        if weight_note:
-            result.na_notes.append(weight_note)
+    for line, source, indicator, name, fixed in _line_plan(ruleset, lines, locale):
+        if fixed is None:
+            weight, weight_note, weight_names = line_weight(ruleset, line, values, tags, name, en, locale)
+            used |= weight_names
+            if weight_note:
+                result.na_notes.append(weight_note)
+        else:
+            weight = fixed
         ev = evals.get(line.indicator)
         if indicator is None or ev is None:
             rows.append(dict(code=line.indicator, name=name, category="", unit="", value=None, target=None,
@@ -214,10 +225,12 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
                              explain="UNKNOWN_INDICATOR", na=True, manual=False, error="UNKNOWN_INDICATOR",
                              source=source))
             continue
+        score = ev.score
         rows.append(dict(
             code=indicator.code, name=name, category=indicator.category, unit=indicator.unit,
-            value=ev.value, target=ev.target, score=_r(ev.score), weight=weight, effective_weight=0.0,
-            weighted=None, explain=ev.explain(locale), na=ev.na, manual=indicator.manual,
+            value=ev.value, target=ev.target, score=None if score is None else round(score, 2), weight=weight,
+            effective_weight=0.0, weighted=None, explain=ev.explain(locale),
+            na=ev.value is None or score is None, manual=indicator.manual,
             error=ev.error.code if ev.error else None, source=source,
         ))
 
@@ -230,8 +243,8 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
             continue
         if weight_sum > 0 and row["weight"] > 0:
             effective = row["weight"] / weight_sum * 100
-            row["effective_weight"] = _r(effective)
-            row["weighted"] = _r(row["score"] * effective / 100)
+            row["effective_weight"] = round(effective, 2)
+            row["weighted"] = round(row["score"] * effective / 100, 2)
         else:
             row["effective_weight"], row["weighted"] = 0.0, 0.0
     result.lines = rows
@@ -258,6 +271,22 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
         if word in ruleset.tag_words:
             result.variables[f"tag:{word}"] = tags[word]
     return result
+
+
+def _line_plan(ruleset, lines: list[tuple[Line, str]], locale: str) -> list[tuple]:
+    """Per line: (line, source, its indicator or None, its name, its weight when a plain number else None),
+    worked out once per list of lines and locale."""
+    key = ("line_plan", id(lines), locale)
+    plan = ruleset.memo.get(key)
+    if plan is None or plan[0] is not lines:  # the lines are kept in the memo, so their id stays theirs
+        rows = []
+        for line, source in lines:
+            indicator = ruleset.indicator(line.indicator)
+            name = indicator.label(locale) if indicator else line.indicator
+            fixed = None if isinstance(line.weight, str) else max(float(line.weight), 0.0)
+            rows.append((line, source, indicator, name, fixed))
+        plan = ruleset.memo[key] = (lines, rows)
+    return plan[1]
 
 
 def line_weight(ruleset, line: Line, values, tags, name: str, en: bool, locale: str):
@@ -438,9 +467,10 @@ def _incentive(ruleset, result: AppraisalResult, employee: EmployeeFacts, values
         base = None if employee.bonus_base is None else float(employee.bonus_base)  # what the scope holds
         own = {"bonus_base": base, "coefficient": coefficient, "total": result.total, "grade": result.grade}
         names = sorted(formula.names)
+        pooled = ruleset.incentive.pool_for(employee.station_code) is not None  # the part names a pool
         key = _plain_key(locale, [own[name] if name in own else values.get(name) for name in names], tags,
-                         tuple(sorted(formula.tag_words)), employee.station_code, result.total is None,
-                         base is None)
+                         tuple(sorted(formula.tag_words)), employee.station_code if pooled else None,
+                         result.total is None, base is None)
     kept = ruleset.memo.setdefault("incentive_results", {}) if key is not None else None
     part = None if kept is None else kept.get(key)
     if part is None:

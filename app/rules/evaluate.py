@@ -40,10 +40,13 @@ class IndicatorEval:
         """One line: how the value and the score were reached, or why there is none."""
         if self.error is not None:
             return f"{self.error.code}: {self.error.message(locale)}"
-        parts = [p for p in (self.value_text, self.score_text) if p]
         if self.value is None:
+            parts = [p for p in (self.value_text, self.score_text) if p]
             parts.append("N/A")
-        return " → ".join(parts)
+            return " → ".join(parts)
+        if self.value_text and self.score_text:
+            return f"{self.value_text} → {self.score_text}"
+        return self.value_text or self.score_text
 
 
 def evaluate_indicator(ruleset, indicator: Indicator, values: Mapping, tags: Mapping[str, int] | None,
@@ -51,7 +54,7 @@ def evaluate_indicator(ruleset, indicator: Indicator, values: Mapping, tags: Map
     """Value, target and score of ``indicator`` over ``values`` (variables, other indicators'
     values, manual values under their indicator codes). Never raises for a formula's fault."""
     result = IndicatorEval()
-    formulas = ruleset.formulas
+    value_formula, target_formula, score_formula = indicator_formulas(ruleset, indicator)
     tags = tags or {}
     try:
         if indicator.manual:
@@ -62,19 +65,19 @@ def evaluate_indicator(ruleset, indicator: Indicator, values: Mapping, tags: Map
                                  else f"{indicator.label(locale)}（手工录入）{shown}")
         else:
             result.error_field = "value"
-            formula = formulas.compile(INDICATOR, expr_text(indicator.value))
-            result.names |= set(formula.names)
+            formula = _compiled(value_formula)
+            result.names |= formula.names
             result.value, result.value_text = explain_text(formula, values, tags, locale)
             if formula.source.strip().isidentifier():  # a bare variable: "一次修复率 0.92" says it all
                 result.value_text = result.value_text.rsplit(" = ", 1)[0]
-        if indicator.target != "":
+        if target_formula is not None:
             result.error_field = "target"
-            formula = formulas.compile(INDICATOR, expr_text(indicator.target))
-            result.names |= set(formula.names)
+            formula = _compiled(target_formula)
+            result.names |= formula.names
             result.target = formula.evaluate(values, tags)  # the score's line shows it
         result.error_field = "score"
-        formula = formulas.compile(SCORE, expr_text(indicator.score))
-        result.names |= set(formula.names) - {"value", "target"}
+        formula = _compiled(score_formula)
+        result.names |= formula.names - _SCORE_OWN
         if result.value is not None:
             scope = dict(values)
             scope["value"], scope["target"] = result.value, result.target
@@ -87,6 +90,38 @@ def evaluate_indicator(ruleset, indicator: Indicator, values: Mapping, tags: Map
         result.error = exc
         result.value = result.score = None
     return result
+
+
+_SCORE_OWN = frozenset({"value", "target"})
+
+
+def indicator_formulas(ruleset, indicator: Indicator) -> tuple:
+    """The indicator's compiled (value, target, score) formulas, each the Formula or the FormulaError
+    compiling it raised; value None for a manual indicator, target None without one. Looked up once per
+    rule set and indicator, not three compiles and three texts per person."""
+    key = ("indicator_formulas", indicator.code)
+    found = ruleset.memo.get(key)
+    if found is None or found[0] is not indicator:
+        found = ruleset.memo[key] = (indicator, tuple(
+            None if text is None else _compile(ruleset.formulas, role, text) for role, text in (
+                (INDICATOR, None if indicator.manual else expr_text(indicator.value)),
+                (INDICATOR, None if indicator.target == "" else expr_text(indicator.target)),
+                (SCORE, expr_text(indicator.score)))))
+    return found[1]
+
+
+def _compile(formulas, role: str, text: str):
+    try:
+        return formulas.compile(role, text)
+    except FormulaError as exc:
+        return exc
+
+
+def _compiled(formula):
+    """The formula, or raises the FormulaError that compiling it raised (as Formulas.compile does)."""
+    if isinstance(formula, FormulaError):
+        raise formula
+    return formula
 
 
 # Results kept per rule set by :func:`evaluate_repeated`: a cycle's 10,000 people give the same inputs

@@ -165,8 +165,15 @@ class Scorer:
         """Score from the fetched metrics, ready to store."""
         variables = self.metrics.variables_for(appraisee.id, appraisee.station_id)
         tags = dict(self.metrics.tags.get(appraisee.id, {}))
-        result = self.appraise(appraisee, variables, tags, manual, adjustment, calibration)
-        snapshot = self.snapshot(appraisee, result, variables, tags, reason if adjustment else None)
+        facts = appraisee.facts()
+        result = self.ruleset.appraise(facts, variables, tags, manual, adjustment, year=self.year,
+                                       locale=self.locale, calibration=calibration)
+        # the result, the variables and the tags are this snapshot's alone: no copies
+        snapshot = build_snapshot(cycle=self.cycle, rule_version=self.rule_version, employee=facts,
+                                  station=appraisee.station(), result=result,
+                                  inputs={"variables": variables, "tags": tags},
+                                  adjustment_reason=reason if adjustment else None, company=self.company,
+                                  owned=True)
         text = canonical_json(snapshot)
         return Scored(text, hashlib.sha256(text.encode("utf-8")).hexdigest(), snapshot["subtotal"],
                       snapshot["total"], snapshot["grade"])

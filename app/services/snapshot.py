@@ -69,21 +69,26 @@ class CycleFacts:
 
 
 def build_snapshot(*, cycle, rule_version: str, employee, station: Mapping, result,
-                   inputs: Mapping, adjustment_reason: str | None, company: str | None = None) -> dict:
-    """The stored snapshot of one computed result (``result`` is an app.rules AppraisalResult)."""
+                   inputs: Mapping, adjustment_reason: str | None, company: str | None = None,
+                   owned: bool = False) -> dict:
+    """The stored snapshot of one computed result (``result`` is an app.rules AppraisalResult).
+    ``owned``: the result and the inputs are the snapshot's alone (made for it and dropped once it is
+    encoded), so their dicts and lists go in as they are instead of as copies."""
     snapshot = {
         "company": company_name() if company is None else company,
         "cycle": {"name": cycle.name, "start": cycle.start.isoformat(), "end": cycle.end.isoformat()},
         "rule_version": rule_version,
         "employee": {"no": employee.no, "name": employee.name, "position": employee.position,
                      "bonus_base": cents_text(getattr(employee, "bonus_base", None))},
-        "station": dict(station),
+        "station": station if owned else dict(station),
         "adjustment_reason": adjustment_reason or "",
         "comments": [],
         "trail": [],
         "signed": None,
     }
-    snapshot.update(result.to_snapshot_part())
+    snapshot.update(result.to_snapshot_part(copy=not owned))
     # What the result was computed from, so that a review edit recomputes without the metrics.
-    snapshot["inputs"] = {"variables": dict(inputs["variables"]), "tags": dict(inputs["tags"])}
+    variables, tags = inputs["variables"], inputs["tags"]
+    snapshot["inputs"] = {"variables": variables if owned else dict(variables),
+                          "tags": tags if owned else dict(tags)}
     return snapshot
