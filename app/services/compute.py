@@ -233,9 +233,12 @@ def read_inputs(session, cycle: Cycle, report: Progress, rebind: bool) -> Inputs
                               meanwhile=meanwhile)
     report("metrics", 1, 1)
     scorer = Scorer.for_cycle(cycle, version, ruleset, metrics)
-    people = read["people"]
-    appraised = [person for person in people if scorer.template(person) is not None]
-    skipped = [person.no for person in people if scorer.template(person) is None]
+    appraised, skipped = [], []
+    for person in read["people"]:
+        if scorer.template(person) is None:
+            skipped.append(person.no)
+        else:
+            appraised.append(person)
     return Inputs(version, scorer, appraised, skipped, read["existing"])
 
 
