@@ -31,6 +31,7 @@ from ..services.cycles import create_cycle, cycle_counts, off_version_counts, su
 from ..services.document import document_snapshot
 from ..services.errors import NotFound, ServiceError
 from ..services.inbox import SORTS, STATE_ORDER, BadInboxFilter, inbox_page, parse_filters
+from ..services.inbox_groups import built
 from ..services.review import review as review_appraisal
 from ..services.transitions import amend_appraisal
 from ..web.choices import cycle_choices, light_relation_filters, station_choices
@@ -64,12 +65,13 @@ INBOX_PAGE = 50
 # At most this many refusals are listed one by one after a bulk action; the rest are counted.
 LISTED_REFUSALS = 10
 
-STATE_CSS = {
-    "draft": "default", "pending_review": "warning", "pending_second_review": "warning",
-    "approved": "success", "signed": "primary", "disputed": "danger",
-}
+STATE_CSS = {"draft": "default", "pending_review": "warning", "pending_second_review": "warning",
+             "approved": "success", "signed": "primary", "disputed": "danger"}
 
 
+# The inbox's cycle choices: the newest cycles, for an employee the published ones only.
+_INBOX_CYCLES = select(Cycle).order_by(Cycle.end.desc(), Cycle.id.desc()).limit(50)
+_INBOX_PUBLISHED_CYCLES = _INBOX_CYCLES.where(Cycle.published_at.is_not(None))
 # A stored UTC time (a datetime or its ISO text) in the wall time of JIXIAO_TIMEZONE, as the trail shows it.
 local_time = clock.local_text
 
@@ -299,21 +301,21 @@ class AppraisalView(JixiaoModelView):
         pages = max(1, -(-count // INBOX_PAGE))
         table = workflows.default_table()
         offered = [a for a in BULK_ACTIONS if any(t.action == a for i in items for t in i.actions)]
+        picks = {i.id for i in items if any(t.action in offered for t in i.actions)}  # with a checkbox
         # the choices: the newest cycles (a reviewer's work spans them; an employee answers published
         # results only: an unpublished cycle is none of their business) and the stations of the employees
         # the person may see (a small table, where the appraisals are a large one)
-        scope = person.scope
-        cycles = select(Cycle).order_by(Cycle.end.desc(), Cycle.id.desc()).limit(50)
-        if not person.actor.roles & {p.HR, p.ADMIN, p.STATION_MANAGER, p.SUPERVISOR}:
-            cycles = cycles.where(Cycle.published_at.is_not(None))
-        cycles = db.session.scalars(cycles).all()
-        stations = db.session.scalars(select(Station).where(Station.id.in_(
-            select(Employee.station_id).where(scope_clause(Employee, scope)))).order_by(Station.code)).all()
+        reviews = bool(person.actor.roles & {p.HR, p.ADMIN, p.STATION_MANAGER, p.SUPERVISOR})
+        cycles = db.session.scalars(_INBOX_CYCLES if reviews else _INBOX_PUBLISHED_CYCLES).all()
+        stations = db.session.scalars(built(("inbox stations", person.scope), lambda: select(Station).where(
+            Station.id.in_(select(Employee.station_id).where(scope_clause(Employee, person.scope))))
+            .order_by(Station.code))).all()
         return self.render_template(
             "appraisal/inbox.html", items=items, count=count,
             page=page, pages=pages, filters=filters, sorts=SORTS, states=STATE_ORDER, table=table,
             cycles=cycles, stations=stations, to_local=clock.to_local,
-            locale=current_locale(), state_css=STATE_CSS, bulk_actions=offered, max_comment=MAX_COMMENT)
+            locale=current_locale(), state_css=STATE_CSS, bulk_actions=offered, picks=picks,
+            max_comment=MAX_COMMENT)
 
     @expose("/bulk/", methods=["POST"])
     @has_access

@@ -117,6 +117,24 @@ def test_a_page_runs_as_many_statements_for_two_rows_as_for_ten(app, dated, logi
     assert len(many) == len(few), "\n".join(many)
 
 
+@pytest.mark.parametrize("username", ["hr", "sup1"])
+def test_an_inbox_page_runs_the_same_statements_however_many_rows_wait(app, dated, login_as, username):
+    """Rows waiting in an approval state are decided one by one (their round), yet in one statement
+    however many they are: a page's statements stay the same, only their lists of ids grow."""
+    browser = login_as(username)
+    before = statements_for(app, browser, "/appraisal/inbox/")
+    rows = len(row_ids(browser.get("/appraisal/inbox/").get_data(as_text=True)))
+    with app.app_context():
+        moves = Moves(app, dated)
+        for no in ("EMP4", "EMP5"):
+            moves.to_pending_review(no)
+    after = statements_for(app, browser, "/appraisal/inbox/")
+    if username == "sup1":  # EMP4 and EMP5 report to sup1: two more wait for them
+        assert len(row_ids(browser.get("/appraisal/inbox/").get_data(as_text=True))) == rows + 2
+    same_shape = re.compile(r"\((?:\?|%\([a-z_0-9]+\)s(?:::[A-Z]+)?|__\[POSTCOMPILE_\w+\])(?:, [^()]*)?\)")
+    assert [same_shape.sub("(…)", s) for s in after] == [same_shape.sub("(…)", s) for s in before]
+
+
 def test_the_home_page_runs_as_many_statements_however_much_waits(app, dated, login_as):
     hr, sup1 = login_as("hr"), login_as("sup1")
     before = [len(statements_for(app, b, "/")) for b in (hr, sup1)]
