@@ -1,0 +1,43 @@
+"""The bulk insert of the hot paths (app/bulk.py) writes what one INSERT per row would: a value shared by
+every row (a batch's timestamp, a new appraisal's empty manual values) is encoded once, and rows that differ
+keep their own values."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, select
+from sqlalchemy.types import JSON
+
+from app.bulk import insert_many, processed
+from app.extensions import db
+
+TABLE = Table("bulk_probe", MetaData(), Column("id", Integer, primary_key=True), Column("at", DateTime),
+              Column("data", JSON))
+
+
+def test_a_shared_value_is_encoded_once_and_the_others_each():
+    calls = []
+
+    def encode(value):
+        calls.append(value)
+        return f"<{value}>"
+
+    shared = {"a": 1}
+    assert processed(encode, [shared, shared, shared]) == ["<{'a': 1}>"] * 3 and len(calls) == 1
+    assert processed(encode, [{"a": 1}, {"a": 1}]) == ["<{'a': 1}>"] * 2 and len(calls) == 3  # equal, not one
+    assert processed(encode, [1, 2, 1]) == ["<1>", "<2>", "<1>"]
+
+
+def test_rows_sharing_values_are_stored_as_rows_of_their_own(appctx):
+    at, other, empty = dt.datetime(2024, 5, 1, 8, 30), dt.datetime(2024, 5, 2, 9, 0), {}
+    conn = db.session.connection()
+    TABLE.create(conn)
+    try:
+        insert_many(conn, TABLE, [{"id": 1, "at": at, "data": empty}, {"id": 2, "at": at, "data": empty},
+                                  {"id": 3, "at": other, "data": {"k": "值"}}])
+        rows = conn.execute(select(TABLE).order_by(TABLE.c.id)).all()
+        assert [tuple(r) for r in rows] == [(1, at, {}), (2, at, {}), (3, other, {"k": "值"})]
+    finally:
+        TABLE.drop(conn)
+        db.session.rollback()
