@@ -123,6 +123,19 @@ class JixiaoInterface(SQLAInterface):
             version = None
         return rows, version
 
+    def keys_page(self, filters, order_column: str, order_direction: str, page: int, size: int,
+                  ) -> tuple[int, list]:
+        """The rows the list selects with ``filters`` and the keys of page ``page`` of ``size`` rows in
+        the order given (the key's when none), both of one moment (:meth:`list_page`)."""
+        pk = self.get_pk()
+        selected = self.apply_filters(self.session.query(pk), filters)
+        where = selected.whereclause  # true() alone (HR's scope) is ``AsBoolean(true())``
+        if isinstance(getattr(where, "element", where), True_):  # no WHERE: SQLite counts such a
+            selected = self.session.query(pk)  # table from its b-tree pages, ten times faster
+        if not order_column:  # a page needs an order; FAB would leave it to the database
+            order_column, order_direction = self.get_pk_name(), "asc"
+        return self.list_page(selected, order_column, order_direction, page, size)
+
     def list_page(self, selected, order_column: str, order_direction: str, page: int, size: int,
                   ) -> tuple[int, list]:
         """The number of rows the query ``selected`` (of the primary key) selects, and the keys of page
@@ -157,17 +170,11 @@ class JixiaoInterface(SQLAInterface):
         if not page_size or not self._pages_by_keys(filters, select_columns):
             return super().query(filters, order_column, order_direction, page, page_size, select_columns,
                                  outer_default_load)
-        pk = self.get_pk()
-        selected = self.apply_filters(self.session.query(pk), filters)
-        where = selected.whereclause  # true() alone (HR's scope) is ``AsBoolean(true())``
-        if isinstance(getattr(where, "element", where), True_):  # no WHERE: SQLite counts such a
-            selected = self.session.query(pk)  # table from its b-tree pages, ten times faster
-        if not order_column:  # a page needs an order; FAB would leave it to the database
-            order_column, order_direction = self.get_pk_name(), "asc"
-        count, keys = self.list_page(selected, order_column, order_direction, page or 0, page_size)
+        count, keys = self.keys_page(filters, order_column, order_direction, page or 0, page_size)
         if not keys:
             return count, []
-        rows = self.session.query(self.obj).filter(pk.in_(keys)).options(*self._page_loads(select_columns))
+        rows = self.session.query(self.obj).filter(self.get_pk().in_(keys)).options(
+            *self._page_loads(select_columns))
         position = {key: i for i, key in enumerate(keys)}
         name = self.get_pk_name()
         return count, sorted(rows, key=lambda row: position[getattr(row, name)])
