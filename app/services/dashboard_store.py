@@ -21,7 +21,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..clock import now
@@ -37,7 +37,7 @@ from .dashboard import (
     number_or_none,
     station_ranking,
 )
-from .latest_writes import SETTLE
+from .latest_writes import LATEST_WRITE, SETTLE, latest_writes
 from .latest_writes import aware as _aware
 
 TOP = 20  # the employees a ranking shows
@@ -154,15 +154,18 @@ def gather(session, cycle_id: int, *criteria,
     return whole.finish(), {sid: figures.finish() for sid, figures in each.items()}
 
 
+# Each cycle's latest write and the mark of its stored network row (one statement for the cycles of a view).
+_FINGERPRINTS_AND_MARKS = (
+    select(Cycle.id, LATEST_WRITE, DashboardFigures.fingerprint, DashboardFigures.computed_at)
+    .outerjoin(DashboardFigures,
+               (DashboardFigures.cycle_id == Cycle.id) & DashboardFigures.station_id.is_(None))
+    .where(Cycle.id.in_(bindparam("ids", expanding=True))).order_by(DashboardFigures.id))
+
+
 def fingerprints(session, cycle_ids: Iterable[int]) -> dict[int, tuple[str, dt.datetime]]:
     """Cycle id → (fingerprint of its appraisals, their latest ``updated_at``): one descent of the index on
     (cycle, updated_at) per cycle, never a pass over the rows; a cycle without appraisals is absent."""
-    ids = sorted(set(cycle_ids))
-    if not ids:
-        return {}
-    latest = select(func.max(Appraisal.updated_at)).where(Appraisal.cycle_id == Cycle.id).scalar_subquery()
-    rows = session.execute(select(Cycle.id, latest).where(Cycle.id.in_(ids)))
-    moments = {cycle_id: _aware(at) for cycle_id, at in rows if at is not None}
+    moments = latest_writes(session, cycle_ids)
     return {cycle_id: (moment.isoformat(), moment) for cycle_id, moment in moments.items()}
 
 
@@ -249,14 +252,9 @@ class Board:
         figures do not stand are summed and stored again."""
         if not cycle_ids:
             return
-        latest = (select(func.max(Appraisal.updated_at)).where(Appraisal.cycle_id == Cycle.id)
-                  .scalar_subquery())
-        network = (DashboardFigures.cycle_id == Cycle.id) & DashboardFigures.station_id.is_(None)
         prints, marks = {}, {}
         for cycle_id, at, fingerprint, computed_at in self.session.execute(
-                select(Cycle.id, latest, DashboardFigures.fingerprint, DashboardFigures.computed_at)
-                .outerjoin(DashboardFigures, network).where(Cycle.id.in_(sorted(set(cycle_ids))))
-                .order_by(DashboardFigures.id)):
+                _FINGERPRINTS_AND_MARKS, {"ids": sorted(set(cycle_ids))}):
             if (moment := _aware(at)) is not None:  # as :func:`fingerprints`
                 prints[cycle_id] = (moment.isoformat(), moment)
             if fingerprint is not None:

@@ -32,11 +32,11 @@ from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.selectable import Join, SelectBase, TableClause
 
 from ..clock import now
-from ..models import Appraisal, Cycle, Station
+from ..models import Appraisal, Station
 from ..workflow import State
 from .appraisals import REVIEWER_ID
 from .caller import Caller
-from .latest_writes import SETTLE, aware
+from .latest_writes import SETTLE, latest_writes
 
 SUPERVISOR_ID = REVIEWER_ID.element  # the reviewer of the appraisal, else the employee's supervisor
 # Longer than any write transaction takes from stamping ``updated_at`` to its commit.
@@ -223,15 +223,10 @@ def per_cycle(session, statement) -> list[dict]:
     return [row for cycle_id in sorted(rows) for row in rows[cycle_id]]
 
 
-_FINGERPRINTS = select(Cycle.id, select(func.max(Appraisal.updated_at)).where(Appraisal.cycle_id == Cycle.id)
-                       .scalar_subquery())
-
-
 def fingerprints(session) -> dict[int, dt.datetime]:
     """Cycle id → the latest ``updated_at`` of its appraisals (aware, UTC), for every cycle with some: one
     descent of the index on (cycle, updated_at) per cycle."""
-    return {cycle_id: aware(moment) for cycle_id, moment in session.execute(_FINGERPRINTS)
-            if moment is not None}
+    return latest_writes(session)
 
 
 def _kept(session, statement):
