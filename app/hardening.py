@@ -112,8 +112,20 @@ class UnusableJSON(ValueError):
 
 
 class RequestJSON(DefaultJSONProvider):
-    """The application's JSON decoder (request bodies, through ``request.get_json()``): strict JSON,
-    and nothing :func:`value_problem` refuses."""
+    """The application's JSON: the decoder of request bodies (``request.get_json()``: strict JSON, and
+    nothing :func:`value_problem` refuses), and the encoder of every answer and of Jinja's ``tojson``
+    in UTF-8 (Chinese as itself, half the bytes of its ``\\uXXXX`` escapes), with U+2028 and U+2029
+    still escaped (a script older than ES2019 ends a line at them). Jinja's ``tojson`` escapes ``<``,
+    ``>``, ``&`` and ``'`` after this, so JSON inlined in a page still cannot close its element."""
+
+    ensure_ascii = False
+    mimetype = "application/json; charset=utf-8"
+
+    def dumps(self, obj, **kwargs) -> str:
+        text = super().dumps(obj, **kwargs)
+        if "\u2028" in text or "\u2029" in text:
+            text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        return text
 
     def loads(self, s, **kwargs):
         try:
@@ -359,9 +371,10 @@ def _login_username() -> str:
 
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
-    app.jinja_env.globals["csp_nonce"] = csp_nonce  # FAB's templates and ours put it on <script>
-
     app.json = RequestJSON(app)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce  # FAB's templates and ours put it on <script>
+    # ``tojson`` in pages: this encoder (the environment may have been made with Flask's own already)
+    app.jinja_env.policies["json.dumps_function"] = app.json.dumps
     app.request_class = JixiaoRequest
 
     @app.before_request
