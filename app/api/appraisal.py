@@ -15,6 +15,7 @@ from flask import request
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from .. import clock
 from .. import permissions as p
@@ -84,7 +85,12 @@ class AppraisalApi(AppraisalList, JixiaoModelRestApi):
         "transition": p.WRITE, "review": p.WRITE, "bulk_transition": p.WRITE, "amend": p.WRITE,
     }
     exclude_route_methods = {"post"}  # appraisals are computed, never posted
-    label_columns = APPRAISAL_LABELS
+    label_columns = {
+        **APPRAISAL_LABELS, "id": _l("ID"), "cycle.name": _l("Cycle"),
+        "employee.employee_no": _l("Employee number"), "employee.name": _l("Employee name"),
+        "station.code": _l("Station code"), "snapshot": _l("Snapshot"),
+        "manual": _l("Values entered by hand"), "snapshot_hash": _l("Snapshot hash"),
+    }
     list_columns = [
         "id", "cycle.name", "employee.employee_no", "employee.name", "station.code", "state", "total",
         "subtotal", "adjustment", "grade", "version", "is_current", "snapshot",

@@ -38,6 +38,9 @@ CYCLE_LABELS = {
     "computed_at": _l("Computed at"),
     "created_at": _l("Created at"),
     "published_at": _l("Published at"),
+    "id": _l("ID"),
+    "rule_set_version_id": _l("Rule-set version"),
+    "stations.code": _l("Station codes"),
 }
 
 
