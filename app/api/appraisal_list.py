@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
-from flask_appbuilder.const import API_SELECT_COLUMNS_RIS_KEY, API_SELECT_SEL_COLUMNS_RIS_KEY
+from flask_appbuilder.const import API_SELECT_COLUMNS_RIS_KEY
 from sqlalchemy import JSON, func, select
 from sqlalchemy.orm import joinedload
 
@@ -71,36 +71,27 @@ class AppraisalList:
             item["incentive"] = (snapshot.get("incentive") or {}).get("amount")  # yuan as a string, or null
         return item
 
-    def get_list_headless(self, **kwargs):
-        """FAB's list, its rows written by :meth:`_row` with of each snapshot only
-        :data:`LIST_SNAPSHOT_PARTS` relabelled; a request naming its columns is FAB's
-        (and :meth:`pre_get_list`)."""
-        args = kwargs.get("rison", {})
-        if args.get(API_SELECT_COLUMNS_RIS_KEY) or args.get(API_SELECT_SEL_COLUMNS_RIS_KEY):
-            return super().get_list_headless(**kwargs)
-        response: dict = {}
-        self.set_response_key_mappings(response, self.get_list, args, **{API_SELECT_COLUMNS_RIS_KEY: []})
-        page = self._list_page(args)
-        if not isinstance(page, tuple):
-            return page
-        count, keys = page
-        rows = {}
-        if keys:
-            query = (select(Appraisal.id, Appraisal.rule_set_version_id, Appraisal.snapshot_hash, Cycle.name,
-                            Employee.employee_no, Employee.name, Station.code, Appraisal.state,
-                            Appraisal.total, Appraisal.subtotal, Appraisal.adjustment, Appraisal.grade,
-                            Appraisal.version, Appraisal.is_current)
-                     .join(Cycle, Cycle.id == Appraisal.cycle_id)
-                     .join(Employee, Employee.id == Appraisal.employee_id)
-                     .join(Station, Station.id == Appraisal.station_id)
-                     .where(Appraisal.id.in_(keys)))
-            rows = {row[0]: row for row in db.session.execute(query)}
+    # The list's rows are written as answered (reshaped and relabelled): FAB's ``pre_get_list`` is not theirs.
+    _rows_answered = True
+
+    def _writes_list(self) -> bool:
+        return True
+
+    def _rows_of(self, keys: list) -> dict:
+        """The rows of these keys written by :meth:`_row`, with of each snapshot only
+        :data:`LIST_SNAPSHOT_PARTS` relabelled."""
+        query = (select(Appraisal.id, Appraisal.rule_set_version_id, Appraisal.snapshot_hash, Cycle.name,
+                        Employee.employee_no, Employee.name, Station.code, Appraisal.state,
+                        Appraisal.total, Appraisal.subtotal, Appraisal.adjustment, Appraisal.grade,
+                        Appraisal.version, Appraisal.is_current)
+                 .join(Cycle, Cycle.id == Appraisal.cycle_id)
+                 .join(Employee, Employee.id == Appraisal.employee_id)
+                 .join(Station, Station.id == Appraisal.station_id)
+                 .where(Appraisal.id.in_(keys)))
+        rows = {row[0]: row for row in db.session.execute(query)}
         keys = [key for key in keys if key in rows]
         parts = self._list_snapshots(rows, keys)
-        response["result"] = [self._reshape(self._row(rows[key], parts.get(key))) for key in keys]
-        response["ids"] = keys
-        response["count"] = count
-        return self.response(200, **response)
+        return {key: self._reshape(self._row(rows[key], parts.get(key))) for key in keys}
 
     def get_headless(self, pk, **kwargs):
         """FAB's item, the appraisal read with its relations in one statement (within the caller's scope)

@@ -15,9 +15,10 @@ FAB checks the JSON schema of a list's or an item's ``q`` argument against the s
 meta-schema before every request, a quarter of a list page's time: :class:`CheckedSchemas` checks each
 of FAB's (constant) schemas once per process and validates requests with its kept validator.
 
-A list reads its page's keys as the lists do (``app.web.datamodel``), and a list whose columns are all
-its table's own (:class:`DirectListApi`) writes its rows from those columns in one statement, as FAB's
-schema would; the labels, columns and title FAB adds to a list are kept per language.
+A list reads its page's keys as the lists do (``app.web.datamodel``); an API that writes its rows itself
+gives "the rows of these keys" (``_rows_of``) and the one list frame here answers with them. A list whose
+columns are all its table's own (:class:`DirectListApi`) writes its rows from those columns in one
+statement, as FAB's schema would; the labels, columns and title FAB adds to a list are kept per language.
 """
 
 from __future__ import annotations
@@ -236,6 +237,41 @@ class JixiaoModelRestApi(ModelRestApi):
         self._filters.rest_add_filters(rison_args.get(API_FILTERS_RIS_KEY, []))
         return JoinedFilters(self._filters, self._base_filters)
 
+    # A list that writes its rows itself (:meth:`_writes_list`, :meth:`_rows_of`): its rows as answered,
+    # or as FAB's schema writes them, FAB's ``pre_get_list`` then applied as to FAB's own.
+    _rows_answered = False
+
+    def _writes_list(self) -> bool:
+        """Whether this API writes a list's rows itself (:meth:`_rows_of`) rather than FAB's schema."""
+        return False
+
+    def _rows_of(self, keys: list) -> dict:
+        """The rows of these keys (a page's, in order, never empty), by key; a key without a row (gone
+        since the page was read) is left out of the answer."""
+        raise NotImplementedError
+
+    def get_list_headless(self, **kwargs):
+        """FAB's list, read by :meth:`_list_page` and written by :meth:`_rows_of` when the API writes its
+        rows itself; a request naming its columns is FAB's own."""
+        args = kwargs.get("rison", {})
+        if not self._writes_list() or args.get(API_SELECT_COLUMNS_RIS_KEY) or args.get(
+                API_SELECT_SEL_COLUMNS_RIS_KEY):
+            return super().get_list_headless(**kwargs)
+        response: dict = {}
+        self.set_response_key_mappings(response, self.get_list, args, **{API_SELECT_COLUMNS_RIS_KEY: []})
+        page = self._list_page(args)
+        if not isinstance(page, tuple):
+            return page
+        count, keys = page
+        rows = self._rows_of(keys) if keys else {}
+        keys = [key for key in keys if key in rows]
+        response["result"] = [rows[key] for key in keys]
+        response["ids"] = keys
+        response["count"] = count
+        if not self._rows_answered:
+            self.pre_get_list(response)
+        return self.response(200, **response)
+
     def _list_page(self, args: dict):
         """A list request's page as FAB reads it (filters, order, paging) without its rows: (the list's
         count, the page's keys in order), or FAB's 400 answer."""
@@ -289,31 +325,17 @@ class DirectListApi(JixiaoModelRestApi):
     columns as FAB's schema writes them, without loading a model instance per row; a request that
     names its columns is FAB's own list."""
 
-    def get_list_headless(self, **kwargs):
-        args = kwargs.get("rison", {})
+    def _writes_list(self) -> bool:
+        return self._direct_columns() is not None
+
+    def _rows_of(self, keys: list) -> dict:
         columns = self._direct_columns()
-        if columns is None or args.get(API_SELECT_COLUMNS_RIS_KEY) or args.get(
-                API_SELECT_SEL_COLUMNS_RIS_KEY):
-            return super().get_list_headless(**kwargs)
-        response: dict = {}
-        self.set_response_key_mappings(response, self.get_list, args, **{API_SELECT_COLUMNS_RIS_KEY: []})
-        page = self._list_page(args)
-        if not isinstance(page, tuple):
-            return page
-        count, keys = page
-        rows = {}
-        if keys:
-            pk = getattr(self.datamodel.obj, self.datamodel.get_pk_name())
-            model = self.datamodel.obj
-            query = select(pk, *(getattr(model, name) for name, _ in columns)).where(pk.in_(keys))
-            for row in db.session.execute(query):
-                rows[row[0]] = {name: value if convert is None or value is None else convert(value)
-                                for (name, convert), value in zip(columns, row[1:], strict=True)}
-        response["result"] = [rows[key] for key in keys if key in rows]
-        response["ids"] = [key for key in keys if key in rows]
-        response["count"] = count
-        self.pre_get_list(response)
-        return self.response(200, **response)
+        model = self.datamodel.obj
+        pk = getattr(model, self.datamodel.get_pk_name())
+        query = select(pk, *(getattr(model, name) for name, _ in columns)).where(pk.in_(keys))
+        return {row[0]: {name: value if convert is None or value is None else convert(value)
+                         for (name, convert), value in zip(columns, row[1:], strict=True)}
+                for row in db.session.execute(query)}
 
     _direct: tuple | None = None
 
