@@ -32,7 +32,8 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.security.sqla.models import User
 from flask_jwt_extended import get_current_user, verify_jwt_in_request
 from flask_login import current_user
-from sqlalchemy import false, or_, select, true
+from sqlalchemy import bindparam, exists, false, or_, select, true
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from . import clock
@@ -74,19 +75,48 @@ def principals_of(session, user_id: int | None) -> list:
 _UNREAD = object()
 
 
+# The user's employee record (joined on the key found by the user id: on the user id itself SQLite would
+# rather scan the employees) and whether a substitute row naming them holds on the day ``today``.
+_MINE = aliased(Employee)
+IDENTITY = (
+    select(Employee, exists().where(
+        Substitute.substitute_id == bindparam("me"), Substitute.revoked_at.is_(None),
+        Substitute.starts_on <= bindparam("today"), Substitute.ends_on >= bindparam("today"),
+    ).label("standing_in"))
+    .select_from(User)
+    .outerjoin(Employee, Employee.id == select(_MINE.id).where(_MINE.user_id == User.id).scalar_subquery())
+    .where(User.id == bindparam("me")).limit(1)
+)
+
+
+def employee_and_standing_in(session, user) -> tuple[Employee | None, bool]:
+    """The user's employee record and whether they stand in for anybody today, in one statement (most
+    people stand in for nobody: their principals need no statement of their own)."""
+    row = session.execute(IDENTITY, {"me": user.id, "today": clock.local_today()}).first()
+    return (row[0], bool(row[1])) if row is not None else (None, False)
+
+
 def scope_for(user, principals: Iterable | None = None, employee=_UNREAD) -> Scope:
     """The scope of a FAB user (anonymous or None: nothing), with the scopes of the principals they
     stand in for today (``principals``: those users when the caller has already read them; ``employee``:
-    the user's employee record or None, when the caller has already read it)."""
+    the user's employee record or None, when the caller has already read it). Read here, the employee
+    record and whether they stand in for anybody are one statement, the principals read only then."""
     if user is None or not getattr(user, "is_authenticated", False):
         return NOTHING
+    standing_in = True
+    if employee is _UNREAD and principals is None and not _roles_see_everything(user):
+        employee, standing_in = employee_and_standing_in(db.session, user)
     own = _own_scope(user, employee)
     if own.everything:
         return own
     if principals is None:
-        principals = principals_of(db.session, user.id)
+        principals = principals_of(db.session, user.id) if standing_in else []
     delegated = tuple(d for d in map(_own_scope, principals) if d != NOTHING)
     return replace(own, delegated=delegated) if delegated else own
+
+
+def _roles_see_everything(user) -> bool:
+    return any(role.name in (p.ADMIN, p.HR) for role in user.roles)
 
 
 def _own_scope(user, employee=_UNREAD) -> Scope:
@@ -124,11 +154,18 @@ def current_user_or_none():
 
 
 def current_scope() -> Scope:
-    """The scope of the current request's user, computed once per request."""
+    """The scope of the current request's user, computed once per request: the scope of the caller the
+    request built already (``app.web.context.current_caller`` keeps it in ``g``, its key the user's id
+    and the language), else :func:`scope_for` (one statement for a person standing in for nobody)."""
     if not has_request_context():
         return NOTHING
     if "jixiao_scope" not in g:
-        g.jixiao_scope = scope_for(current_user_or_none())
+        user = current_user_or_none()
+        kept = g.get("jixiao_caller")
+        if kept is not None and user is not None and kept[0][0] == user.id:
+            g.jixiao_scope = kept[1].scope
+        else:
+            g.jixiao_scope = scope_for(user)
     return g.jixiao_scope
 
 
