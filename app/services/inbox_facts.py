@@ -79,7 +79,7 @@ def decision_key(table: WorkflowTable, facts: Facts, people: tuple[int, ...]):
 
 
 def row_facts_of(table: WorkflowTable, row, rounds: Mapping | None = None, seats: Mapping | None = None,
-           published: dict | None = None) -> Facts:
+                 published: dict | None = None) -> Facts:
     """The workflow facts of ``row``; ``published`` keeps the publication facts per workflow and cycle
     publication over the rows of one view."""
     approvals, edits = (rounds or {}).get(row.id, ((), 0))
