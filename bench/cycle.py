@@ -10,7 +10,8 @@ FROM work_order GROUP BY technician_no`` of the metrics bench on the same databa
     {"employees", "orders", "compute_s", "scan_s", "ratio", "peak_rss_mb", ...}
 
 ``read_s``, ``score_s``, ``write_s`` split ``compute_s`` (reading with the metrics, scoring, writing);
-``compute_cpu_s`` is the CPU time of a compute, scoring workers included.
+``compute_cpu_s`` is the CPU time of a compute, scoring workers included; ``load`` the machine's load
+average before and after the computes (others' work slows the wall times).
 
     .venv/bin/python bench/cycle.py [--orders N] [--employees M] [--runs K] [--db PATH] [--keep DIR]
 
@@ -109,6 +110,7 @@ def main() -> None:
         first = None
         tag = int(time.time())
         cpus, stages = [], []
+        load_before = os.getloadavg()[0]
         for run in range(args.runs):
             t0 = time.perf_counter()
             session.execute(scan).all()
@@ -156,6 +158,9 @@ def main() -> None:
         "recompute_changed": len(again.changed),
         "snapshot_avg_bytes": round(snapshot_bytes or 0),
         "runs": args.runs,
+        # the machine's 1-minute load average when the computes began and when they ended: the wall times
+        # hold for an otherwise idle machine only when both are well under the cores (2)
+        "load": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "computes_s": [round(c, 2) for c in computes],
         "build_s": round(build_s, 1),
         "database": "sqlite",

@@ -185,7 +185,7 @@ def insert_appraisals(session, rows: list[dict]) -> list[tuple[int, str]]:
         table.c.cycle_id == cycle_id, table.c.is_current.is_(True))
     if len(wanted) <= 500:
         query = query.where(table.c.employee_id.in_(sorted(wanted)))
-    return [(row.id, row.snapshot_hash) for row in session.execute(query) if row.employee_id in wanted]
+    return [(ident, digest) for ident, employee, digest in session.execute(query).all() if employee in wanted]
 
 
 @dataclass
