@@ -202,15 +202,16 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
             values[code] = value
     used: set[str] = set()
     evals = {}
-    for code in indicators_needed(ruleset, [line.indicator for line, _ in lines]):
-        ev = evaluate_repeated(ruleset, ruleset.indicator(code), values, tags, locale)
+    needed, plan = _line_plan(ruleset, lines, locale)
+    for code, indicator in needed:
+        ev = evaluate_repeated(ruleset, indicator, values, tags, locale)
         evals[code] = ev
         values[code] = ev.value
         used |= ev.names
 
     result = AppraisalResult(template.code, template.label(locale), adjustment=adjustment)
     rows = []
-    for line, source, indicator, name, fixed in _line_plan(ruleset, lines, locale):
+    for line, source, indicator, name, fixed in plan:
         if fixed is None:
             weight, weight_note, weight_names = line_weight(ruleset, line, values, tags, name, en, locale)
             used |= weight_names
@@ -273,9 +274,10 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
     return result
 
 
-def _line_plan(ruleset, lines: list[tuple[Line, str]], locale: str) -> list[tuple]:
-    """Per line: (line, source, its indicator or None, its name, its weight when a plain number else None),
-    worked out once per list of lines and locale."""
+def _line_plan(ruleset, lines: list[tuple[Line, str]], locale: str) -> tuple[list, list]:
+    """The indicators to evaluate, dependencies first, as (code, indicator); and per line: (line, source,
+    its indicator or None, its name, its weight when a plain number else None). Worked out once per list
+    of lines and locale."""
     key = ("line_plan", id(lines), locale)
     plan = ruleset.memo.get(key)
     if plan is None or plan[0] is not lines:  # the lines are kept in the memo, so their id stays theirs
@@ -285,7 +287,9 @@ def _line_plan(ruleset, lines: list[tuple[Line, str]], locale: str) -> list[tupl
             name = indicator.label(locale) if indicator else line.indicator
             fixed = None if isinstance(line.weight, str) else max(float(line.weight), 0.0)
             rows.append((line, source, indicator, name, fixed))
-        plan = ruleset.memo[key] = (lines, rows)
+        needed = [(code, ruleset.indicator(code))
+                  for code in indicators_needed(ruleset, [line.indicator for line, _ in lines])]
+        plan = ruleset.memo[key] = (lines, (needed, rows))
     return plan[1]
 
 
