@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask_appbuilder.security.sqla.models import User
-from sqlalchemy import bindparam, exists, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import select
 
-from .. import clock
 from .. import permissions as p
-from ..models import Employee, Substitute
-from ..scoping import Scope, principals_of, scope_for
+from ..models import Employee
+from ..scoping import Scope, employee_and_standing_in, principals_of, scope_for
 from ..workflow import Actor, Principal
 from .audit import SYSTEM
 
@@ -46,34 +43,13 @@ def _identity(session, user) -> tuple[int | None, str]:
     return (employee.id if employee else None), _name(user, employee)
 
 
-# The user's employee record (joined on the key found by the user id: on the user id itself SQLite would
-# rather scan the employees) and whether a substitute row naming them holds on the day ``today``.
-_MINE = aliased(Employee)
-_IDENTITY = (
-    select(Employee, exists().where(
-        Substitute.substitute_id == bindparam("me"), Substitute.revoked_at.is_(None),
-        Substitute.starts_on <= bindparam("today"), Substitute.ends_on >= bindparam("today"),
-    ).label("standing_in"))
-    .select_from(User)
-    .outerjoin(Employee, Employee.id == select(_MINE.id).where(_MINE.user_id == User.id).scalar_subquery())
-    .where(User.id == bindparam("me")).limit(1)
-)
-
-
-def _employee_and_standing_in(session, user) -> tuple[Employee | None, bool]:
-    """The user's employee record and whether they stand in for anybody today, in one statement (most
-    people stand in for nobody: their principals need no statement of their own)."""
-    row = session.execute(_IDENTITY, {"me": user.id, "today": clock.local_today()}).first()
-    return (row[0], bool(row[1])) if row is not None else (None, False)
-
-
 def caller_for(session, user, locale: str = "zh_CN") -> Caller:
     """The caller of a FAB user: roles (Admin acts as HR), employee record, scope, and the principals
     they stand in for today (代理: an active substitute row whose local dates hold today). The employee
     record and whether they stand in for anybody are one statement; the principals are read only then."""
     if user is None or not getattr(user, "is_authenticated", False):
         return Caller(Actor(None, frozenset()), Scope(), locale)
-    employee, standing_in = _employee_and_standing_in(session, user)
+    employee, standing_in = employee_and_standing_in(session, user)
     principal_users = principals_of(session, user.id) if standing_in else []
     principals = []
     for principal in principal_users:
