@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from . import sync_permissions
 from .demo import seed_demo
-from .extensions import db
+from .extensions import analyze, db
 from .models import RuleSetVersion, Station
 from .services.compute import CycleError
 from .services.demo_cycle import seed_demo_cycle
@@ -19,6 +19,15 @@ from .services.rules import load_dir
 def migrate_database(app: Flask) -> None:
     with app.app_context():
         upgrade()
+        analyze_database()
+
+
+def analyze_database() -> None:
+    """SQLite: the query planner's statistics of every table, as they are now (app.extensions)."""
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            analyze(connection.connection.dbapi_connection)
+            connection.commit()
 
 
 def prepare(app: Flask, *, demo: bool = True) -> None:
