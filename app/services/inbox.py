@@ -207,6 +207,7 @@ class Waiting:
         self.flags = relation_flags(caller)
         self.people = tuple(i for i in (actor.employee_id, *(p.employee_id for p in actor.acting_for)))
         self.decisions: dict[tuple, list[Transition]] = {}
+        self.guards: dict[tuple, tuple] = {}  # each workflow's guards out of a state (decision_key)
         self.tables: dict[int, WorkflowTable] = {}
         self.searched = bool(q and q.strip())
         # what the statements are built from besides the people: the scope and the filters
@@ -242,7 +243,7 @@ class Waiting:
 
     def _moves(self, table: WorkflowTable, facts: Facts) -> list[Transition]:
         """:func:`moves_on` for the caller, decided once per :func:`decision_key`."""
-        key = decision_key(table, facts, self.people)
+        key = decision_key(table, facts, self.people, self.guards)
         if key is None:
             return moves_on(table, facts, self.caller.actor)
         if key not in self.decisions:

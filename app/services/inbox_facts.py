@@ -63,17 +63,22 @@ def moves_on(table: WorkflowTable, facts: Facts, actor) -> list[Transition]:
     return [t for t in allowed_actions(table, facts, actor) if not t.is_loop]
 
 
-def decision_key(table: WorkflowTable, facts: Facts, people: tuple[int, ...]):
+def decision_key(table: WorkflowTable, facts: Facts, people: tuple[int, ...], known: dict | None = None):
     """What a decision on ``facts`` reads, for rows with no approval step and no countersign seat taken:
     the state, how the employee, supervisor and station manager relate to the actor and their
     principals (``people``) and to each other, the outcome of each guard out of the state, the edits and
-    the publication. Rows with equal keys get the same moves; None for a row decided on its own."""
+    the publication. Rows with equal keys get the same moves; None for a row decided on its own.
+    ``known`` keeps each workflow's guards out of a state over the rows of one view."""
     if facts.approvals or facts.countersigns:
         return None
     ids = (facts.employee_id, facts.supervisor_id, facts.station_manager_id)
     relation = tuple(None if i is None else people.index(i) if i in people else -1 for i in ids)
-    guards = tuple(t.guard.holds(facts.values) for t in table.transitions_from(facts.state)
-                   if t.guard is not None)
+    out = (known.get((id(table), facts.state)) if known is not None else None)
+    if out is None:
+        out = tuple(t.guard for t in table.transitions_from(facts.state) if t.guard is not None)
+        if known is not None:
+            known[(id(table), facts.state)] = out
+    guards = tuple(guard.holds(facts.values) for guard in out)
     return (id(table), facts.state, relation, ids[0] == ids[1], ids[0] == ids[2], ids[1] == ids[2], guards,
             facts.edits, facts.published, facts.window_open)
 
