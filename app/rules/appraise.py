@@ -456,35 +456,49 @@ def _incentive(ruleset, result: AppraisalResult, employee: EmployeeFacts, values
                locale: str) -> set[str]:
     """Fill ``result.incentive``; the variables the amount formula reads (for the snapshot). People whose
     inputs to the formula are the same (a bonus base and a coefficient) share the part."""
-    if ruleset.incentive is None:
+    incentive, formula, names, words, reads = _incentive_formula(ruleset)
+    if incentive is None:
         return set()
     coefficient = None
     if result.total is not None:
         bonus = [d for d in result.outcome_details if d["action"] == "bonus"]
         coefficient = bonus[0]["coefficient"] if bonus else 0.0
-    try:
-        formula = ruleset.formulas.compile(INCENTIVE, ruleset.incentive.formula_text)
-    except FormulaError:
-        formula = None
     key = None
     if formula is not None:
         base = None if employee.bonus_base is None else float(employee.bonus_base)  # what the scope holds
         own = {"bonus_base": base, "coefficient": coefficient, "total": result.total, "grade": result.grade}
-        names = sorted(formula.names)
-        pooled = ruleset.incentive.pool_for(employee.station_code) is not None  # the part names a pool
+        pooled = incentive.pool_for(employee.station_code) is not None  # the part names a pool
         key = _plain_key(locale, [own[name] if name in own else values.get(name) for name in names], tags,
-                         tuple(sorted(formula.tag_words)), employee.station_code if pooled else None,
-                         result.total is None, base is None)
+                         words, employee.station_code if pooled else None, result.total is None, base is None)
     kept = ruleset.memo.setdefault("incentive_results", {}) if key is not None else None
     part = None if kept is None else kept.get(key)
     if part is None:
         part = incentive_part(
-            ruleset.incentive, ruleset.formulas, values=values, tags=tags, bonus_base=employee.bonus_base,
+            incentive, ruleset.formulas, values=values, tags=tags, bonus_base=employee.bonus_base,
             coefficient=coefficient, total=result.total, grade=result.grade,
             station_code=employee.station_code, locale=locale)
         if kept is not None and len(kept) < RESULTS_KEPT:
             kept[key] = part
     result.incentive = {k: dict(v) if isinstance(v, dict) else v for k, v in part.items()}
-    if formula is None:
-        return set()
-    return set(formula.names) - {"bonus_base", "coefficient", "total", "grade"}
+    return set(reads)
+
+
+def _incentive_formula(ruleset) -> tuple:
+    """(the incentive or None, its compiled amount formula or None when it does not compile, the names
+    it reads sorted, its tag words sorted, the variables it reads besides its own four), once per rule
+    set."""
+    found = ruleset.memo.get("incentive_formula")
+    if found is None:
+        incentive, formula = ruleset.incentive, None
+        if incentive is not None:
+            try:
+                formula = ruleset.formulas.compile(INCENTIVE, incentive.formula_text)
+            except FormulaError:
+                formula = None
+        if formula is None:
+            found = (incentive, None, (), (), frozenset())
+        else:
+            found = (incentive, formula, tuple(sorted(formula.names)), tuple(sorted(formula.tag_words)),
+                     formula.names - {"bonus_base", "coefficient", "total", "grade"})
+        ruleset.memo["incentive_formula"] = found
+    return found
