@@ -418,7 +418,10 @@ class Waiting:
                 due_at=due_at, due_status=due_status(due_at, self.at),
                 acting_for=_acting_for(table, known, caller, allowed) if allowed else None,
                 countersign=countersign_status(table, known)))
-        names = names_of(self.session, {p.employee_id for i in items for p in i.waiting})
+        # the caller's own name is at hand (read with the caller this request): the others are read
+        actor = caller.actor
+        names = {actor.employee_id: actor.name} if actor.employee_id is not None else {}
+        names.update(names_of(self.session, {p.employee_id for i in items for p in i.waiting} - set(names)))
         for item in items:
             item.waiting = waiting_labels(item.table, item.waiting, caller.locale, names)
         return items
