@@ -43,7 +43,6 @@ from flask_babel.speaklater import LazyString
 from marshmallow import fields
 from sqlalchemy import DateTime, select
 from sqlalchemy.orm import ColumnProperty
-from sqlalchemy.sql.elements import True_
 
 from .. import clock
 from .. import permissions as p
@@ -292,20 +291,7 @@ class JixiaoModelRestApi(ModelRestApi):
                                       outer_default_load=self.list_outer_default_load)
             return count, [getattr(row, name) for row in rows]
         # The interface's list by keys (app.web.datamodel), up to the keys: the rows are read by the caller.
-        pk = model.get_pk()
-        selected = model.apply_filters(model.session.query(pk), joined_filters)
-        where = selected.whereclause
-        if isinstance(getattr(where, "element", where), True_):
-            selected = model.session.query(pk)
-        count, fresh = model._count(selected)
-        start = page_index * page_size
-        if start > count // 2 and not fresh:
-            count, fresh = model._count(selected, kept_ok=False)
-        if start >= count:
-            return count, []
-        if not order_column:
-            order_column, order_direction = name, "asc"
-        return count, model._page_keys(selected, order_column, order_direction, start, page_size, count)
+        return model.keys_page(joined_filters, order_column, order_direction, page_index, page_size)
 
     def response_422(self, message=None):
         # FAB prefixes database refusals with a fixed English phrase; our cause is already readable.

@@ -88,7 +88,7 @@ def test_a_changed_snapshot_is_listed_as_changed(app, api_as):
                                "filters:!((col:grade,opr:eq,value:B)),"])
 def test_a_page_runs_as_many_statements_for_ten_rows_as_for_two_whether_kept_or_not(app, api_as, q):
     api = api_as("hr")
-    api.get("/api/v1/appraisal/?q=(page_size:1)")  # the rule set of the page: known to the process since
+    api.get(f"/api/v1/appraisal/?q=({q}page_size:1)")  # the page's rule set and the list's count: known since
     sizes = []
     for size in (2, 10):
         path = f"/api/v1/appraisal/?q=({q}page_size:{size})"
