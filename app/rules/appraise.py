@@ -85,32 +85,23 @@ class AppraisalResult:
     def to_snapshot_part(self, copy: bool = True) -> dict:
         """The keys of the appraisal snapshot (contract 3) this result fills; ``copy=False`` hands over
         this result's own dicts and lists (a result scored only to be stored)."""
-        if not copy:
-            return {
-                "template": {"code": self.template_code, "name": self.template_name},
-                "lines": self.lines, "na_notes": self.na_notes, "subtotal": self.subtotal,
-                "adjustment": self.adjustment, "total": self.total, "grade": self.grade,
-                "grade_label": self.grade_label, "outcomes": self.outcomes,
-                "outcome_details": self.outcome_details, "category_scores": self.category_scores,
-                "variables": self.variables, "incentive": self.incentive, "calibration": self.calibration,
-            }
-        return {
+        part = {
             "template": {"code": self.template_code, "name": self.template_name},
-            "lines": [dict(line) for line in self.lines],
-            "na_notes": list(self.na_notes),
-            "subtotal": self.subtotal,
-            "adjustment": self.adjustment,
-            "total": self.total,
-            "grade": self.grade,
-            "grade_label": self.grade_label,
-            "outcomes": list(self.outcomes),
-            "outcome_details": [dict(d) for d in self.outcome_details],
-            "category_scores": dict(self.category_scores),
-            "variables": dict(self.variables),
-            "incentive": None if self.incentive is None else {
-                k: dict(v) if isinstance(v, dict) else v for k, v in self.incentive.items()},
-            "calibration": None if self.calibration is None else dict(self.calibration),
+            "lines": self.lines, "na_notes": self.na_notes, "subtotal": self.subtotal,
+            "adjustment": self.adjustment, "total": self.total, "grade": self.grade,
+            "grade_label": self.grade_label, "outcomes": self.outcomes,
+            "outcome_details": self.outcome_details, "category_scores": self.category_scores,
+            "variables": self.variables, "incentive": self.incentive, "calibration": self.calibration,
         }
+        if copy:  # the same keys in the same order, every dict and list a copy
+            part.update(
+                lines=[dict(line) for line in self.lines], na_notes=list(self.na_notes),
+                outcomes=list(self.outcomes), outcome_details=[dict(d) for d in self.outcome_details],
+                category_scores=dict(self.category_scores), variables=dict(self.variables),
+                incentive=None if self.incentive is None else {
+                    k: dict(v) if isinstance(v, dict) else v for k, v in self.incentive.items()},
+                calibration=None if self.calibration is None else dict(self.calibration))
+        return part
 
 
 def _r(value: float | None, digits: int = 2) -> float | None:
