@@ -165,15 +165,16 @@ class AppraisalView(JixiaoModelView):
             abort(404)
         table = workflows.workflow_table(db.session, appraisal.rule_set_version_id)
         locale = current_locale()
-        actions, can_review, can_amend, review_closed, not_twice = [], False, False, None, None
+        actions, can_review, can_amend = [], False, False
+        review_closed = not_twice = review_for = None  # review_for: whom a substitute edits the review for
         internal = appraisals.sees_internal(person, appraisal)
         if appraisal.is_current:
             # calibrate is taken on the calibration screen (a new version), not by a plain transition
             actions = [t for t in allowed_actions(table, facts, person.actor) if t.action != CALIBRATE]
             not_twice = None if actions else _second_step_reason(table, facts, person, locale)
             try:
-                check_review(table, facts, person.actor)
-                can_review = True
+                principal = check_review(table, facts, person.actor)
+                can_review, review_for = True, principal.name if principal else None
             except EditLimitReached as exc:
                 review_closed = exc.reason(locale)
             except TransitionRefused:
@@ -199,7 +200,7 @@ class AppraisalView(JixiaoModelView):
             snapshot=document_snapshot(db.session, appraisal, locale, internal=internal),
             table=table, locale=locale, actions=actions, can_review=can_review, can_amend=can_amend,
             versions=versions, state_css=STATE_CSS, max_adjustment=table.max_adjustment, measure=measure,
-            review_closed=review_closed, not_twice=not_twice,
+            review_closed=review_closed, not_twice=not_twice, review_for=review_for,
             waiting=appraisals.expected_next(db.session, appraisal, facts, person),
             max_comment=MAX_COMMENT, internal=internal, visibilities=(SHARED, INTERNAL),
             final_states=table.final_states, typed=typed, typed_values=request.form if typed else {},
@@ -279,8 +280,7 @@ class AppraisalView(JixiaoModelView):
             new = amend_appraisal(db.session, pk, person, request.form.get("reason", ""))
         except (ServiceError, Refusal) as exc:
             return self._refused(pk, "amend", exc)
-        flash(_("Version %(version)s created; it goes through review again.", version=new.version),
-              "success")
+        flash(_("Version %(version)s created; it goes through review again.", version=new.version), "success")
         return self._back(new.id)
 
     # -- many appraisals ---------------------------------------------------------------------

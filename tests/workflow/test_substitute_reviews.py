@@ -124,6 +124,9 @@ def test_a_substitute_edits_a_review_and_the_trail_names_both(app, standing_in, 
     page = login_as("sup2").get(f"/appraisal/show/{emp4}").get_data(as_text=True)
     assert f"/appraisal/review/{emp4}" in page
     assert f"{sup2_name}（代 {sup1_name}）" in page
+    assert f'jx-acting-for">代 {sup1_name}</span>' in page  # the form says whom the edit is for
+    own = login_as("sup1").get(f"/appraisal/show/{emp4}").get_data(as_text=True)
+    assert f"/appraisal/review/{emp4}" in own and "jx-acting-for" not in own  # in their own right
 
 
 def test_the_rest_path_lets_the_substitute_edit(app, standing_in, api_as):
