@@ -21,7 +21,6 @@ from sqlalchemy.sql.functions import FunctionElement
 from ..models import LaborCost, Survey, WorkOrder
 
 ORDER = WorkOrder.__table__
-LOWEST, HIGHEST = -(2 ** 63), 2 ** 63 - 1  # the widest integer ids
 SURVEY = Survey.__table__
 COST = LaborCost.__table__
 
@@ -81,19 +80,10 @@ def in_period(column, lower: dt.datetime, upper: dt.datetime) -> ColumnElement[b
     return and_(column >= lower, column < upper)
 
 
-def order_groups(session: Session, lower, upper, words, employees, stations,
-                 technicians: tuple[int | None, int | None] = (None, None)):
+def order_groups(session: Session, lower, upper, words, employees, stations):
     """Completed orders of the period per (technician, station): counts and sums, then how many
-    orders carry each of ``words`` (``tag0``, ``tag1``, …): one pass over the covering index.
-    ``technicians`` = (first, stop): only the technician ids from ``first`` up to ``stop`` (excluded),
-    None for no bound; the index leads with the technician, so a part is a range of it, in group
-    order like the whole. A part is bounded on both sides (an open side by the widest integer): then
-    SQLite reads the range alone instead of skipping through every technician."""
+    orders carry each of ``words`` (``tag0``, ``tag1``, …): one pass over the covering index."""
     o = ORDER.c
-    first, stop = technicians
-    bounded = [] if technicians == (None, None) else [
-        o.technician_id >= (LOWEST if first is None else first),
-        o.technician_id <= HIGHEST if stop is None else o.technician_id < stop]
     enterprise = o.customer_type == "enterprise"
     figures = {
         "orders": func.count(),
@@ -114,7 +104,7 @@ def order_groups(session: Session, lower, upper, words, employees, stations,
     query = (
         select(o.technician_id, o.station_id, *(c.label(k) for k, c in figures.items()))
         .where(in_period(o.completed_at, lower, upper),
-               *_scope(o.technician_id, o.station_id, employees, stations), *bounded)
+               *_scope(o.technician_id, o.station_id, employees, stations))
         .group_by(o.technician_id, o.station_id)
     )
     return tuple(figures), session.execute(query)

@@ -35,7 +35,6 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.metrics import CODES, compute_metrics
-from app.metrics.period import technician_parts
 from app.models import Employee
 from tests.source.factories import COST_HEADER, ORDER_HEADER, SURVEY_HEADER, load, make_org, order
 
@@ -237,14 +236,6 @@ def test_the_caller_reads_once_while_the_passes_run(data, threads):
     everyone = compute_metrics(db.session, *MAY, tag_words=["新技术"], threads=threads, meanwhile=meanwhile)
     assert seen == [db.session.scalar(select(func.count(Employee.id)))]
     assert_metrics(everyone.employees[data["TA"]], TA)
-
-
-def test_the_order_pass_is_cut_into_ranges_covering_every_technician():
-    assert technician_parts([], 2) == [(None, None)]
-    assert technician_parts([4, 7, 9], 1) == [(None, None)]
-    assert technician_parts([4, 7, 9, 12], 2) == [(None, 9), (9, None)]
-    assert technician_parts([4, 7, 9], 3) == [(None, 7), (7, 9), (9, None)]
-    assert technician_parts([4], 3) == [(None, 4), (4, None)]  # never an empty range twice
 
 
 def test_codes_are_the_formula_catalogue(appctx):
