@@ -25,8 +25,8 @@ from app.services.snapshot import CycleFacts, canonical_json
 from tests.factories import RULES_DIR
 
 OWN = ("orders", "first_fix_rate", "rework_rate", "satisfaction", "attitude", "repair_quality",
-       "speed_rating", "survey_rate", "avg_repair_hours", "avg_response_hours", "sla_rate", "parts_cost_per_order",
-       "labor_cost_ratio", "parts_delay_count", "enterprise_share", "period_days")
+       "speed_rating", "survey_rate", "avg_repair_hours", "avg_response_hours", "sla_rate",
+       "parts_cost_per_order", "labor_cost_ratio", "parts_delay_count", "enterprise_share", "period_days")
 ODD = (None, None, 0.0, -0.0, 0.1 + 0.2, 0.3, 1, 0, 1e15 + 0.5, 123456789.125, 1e-9, -2.5, 0.005, 100.0)
 STATIONS = (("S01", "北京朝阳服务站", "consumer"), ("S02", "上海浦东服务站", "enterprise"),
             ("S03", "广州服务站", "mixed"))
