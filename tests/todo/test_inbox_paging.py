@@ -131,7 +131,9 @@ def test_an_inbox_page_runs_the_same_statements_however_many_rows_wait(app, date
     after = statements_for(app, browser, "/appraisal/inbox/")
     if username == "sup1":  # EMP4 and EMP5 report to sup1: two more wait for them
         assert len(row_ids(browser.get("/appraisal/inbox/").get_data(as_text=True))) == rows + 2
-    same_shape = re.compile(r"\((?:\?|%\([a-z_0-9]+\)s(?:::[A-Z]+)?|__\[POSTCOMPILE_\w+\])(?:, [^()]*)?\)")
+    # a list of bound values, "(?, ?)" on SQLite, "(%(ids_1)s::INTEGER, %(ids_2)s::INTEGER)" on PostgreSQL
+    value = r"(?:\?|%\([a-z_0-9]+\)s(?:::[A-Z]+)?|__\[POSTCOMPILE_\w+\])"
+    same_shape = re.compile(rf"\({value}(?:, (?:{value}|[^(),]*))*\)")
     assert [same_shape.sub("(…)", s) for s in after] == [same_shape.sub("(…)", s) for s in before]
 
 
