@@ -234,9 +234,8 @@ class CycleApi(JixiaoModelRestApi):
         cycle = row_or_none(Cycle, pk)
         if cycle is None:
             return self.response_404()
-        db.session.refresh(cycle)
+        shown = compute_progress(db.session, cycle, current_caller(), current_locale())  # the job first
         counts = state_counts(db.session, cycle.id, current_scope())
-        shown = compute_progress(db.session, cycle, current_caller(), current_locale())
         return self.response(200, **shown, appraisals=counts)
 
     @expose("/<int:pk>/submit", methods=["POST"])

@@ -101,6 +101,9 @@ def compute_progress(session, cycle: Cycle, caller, locale: str | None = None) -
     """A cycle's compute as the progress API reports it: from its latest compute job (``job`` shown to
     its owner and HR), or from the cycle row while a command-line compute runs."""
     job = latest_job(session, JobKind.COMPUTE, cycle.id)
+    # The cycle row read after the job (each statement sees the latest commit): a job seen finished has
+    # its compute's commit before it, so the status shown is the computed one.
+    session.refresh(cycle)
     row = progress_of(cycle)
     if job is None or (job.state not in UNFINISHED and row["running"]):
         return {**row, "job_id": None, "job": None}
