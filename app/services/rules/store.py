@@ -7,12 +7,12 @@ import hashlib
 import json
 import threading
 import weakref
-from collections import OrderedDict
 
 from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from ...kept import Kept
 from ...models import (
     RuleGradeBand,
     RuleIndicator,
@@ -164,20 +164,15 @@ def fill_version(version: RuleSetVersion, ruleset: RuleSet) -> None:
 
 # Parsed rule sets: (version id, content hash) → RuleSet. A published version's hash is its export's; a
 # draft's is the digest of the document its rows make now, so a changed draft is another key.
-_cache: OrderedDict[tuple[int, str], RuleSet] = OrderedDict()
-
-
-_cache_lock = threading.Lock()
-
-
-_CACHE_SIZE = 32
-
+_rulesets: Kept[tuple[int, str], RuleSet] = Kept(32)
 
 # Per database (its engine): published version id → content hash. A published version never changes and
 # is never deleted (the ``before_flush`` guard of ``app.models.rules``), so once read its hash holds for
 # the life of the engine, and its rule set is found without a statement. Learnt only from a session that
 # has written nothing in its transaction (a version published there is not published until it commits).
+# Written under ``_published_lock``; read without it (a hash once learnt never changes).
 _published: weakref.WeakKeyDictionary[Engine, dict[int, str]] = weakref.WeakKeyDictionary()
+_published_lock = threading.Lock()
 
 
 @event.listens_for(Session, "after_flush")
@@ -189,20 +184,6 @@ def _wrote(session: Session, _flush_context) -> None:
 def _ended(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop("jixiao_rules_wrote", None)
-
-
-def _cached(key: tuple[int, str], build) -> RuleSet:
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit is not None:
-            _cache.move_to_end(key)
-            return hit
-    ruleset = build()
-    with _cache_lock:
-        _cache[key] = ruleset
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return ruleset
 
 
 def _draft_digest(document: dict) -> str:
@@ -218,8 +199,7 @@ def ruleset_and_hash(session: Session, version_id: int) -> tuple[RuleSet, str | 
     known = _published.get(engine)
     digest = known.get(version_id) if known is not None else None
     if digest is not None:
-        with _cache_lock:
-            hit = _cache.get((version_id, digest))
+        hit = _rulesets.get((version_id, digest))
         if hit is not None:
             return hit, digest
     version = session.get(RuleSetVersion, version_id)
@@ -227,13 +207,13 @@ def ruleset_and_hash(session: Session, version_id: int) -> tuple[RuleSet, str | 
         raise NoRuleSet(f"no rule set version {version_id}")
     if not version.is_published or not version.content_hash:
         document = version_document(version)
-        return _cached((version.id, _draft_digest(document)),
-                       lambda: RuleSet.from_document(document)[0]), None
+        return _rulesets.get_or_build((version.id, _draft_digest(document)),
+                                      lambda: RuleSet.from_document(document)[0]), None
     digest = version.content_hash
     if not session.info.get("jixiao_rules_wrote") and not session.is_modified(version):
-        with _cache_lock:
+        with _published_lock:
             _published.setdefault(engine, {})[version.id] = digest
-    return _cached((version.id, digest), lambda: ruleset_from_version(version)), digest
+    return _rulesets.get_or_build((version.id, digest), lambda: ruleset_from_version(version)), digest
 
 
 def ruleset_for_version(session: Session, version_id: int) -> RuleSet:
