@@ -8,8 +8,6 @@ Computing a cycle is ``compute.compute_cycle``; its progress and the background 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -17,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..clock import now
+from ..kept import Kept
 from ..models import Appraisal, Cycle, CycleStatus, RuleSetVersion, Station
 from ..scoping import Scope, scope_clause
 from ..workflow import State
@@ -109,8 +108,7 @@ class CycleCounts:
 # write to an appraisal stamps. Only once that write is SETTLE old (no commit still in flight can carry an
 # older stamp); a narrower scope reads the people too (whose changes stamp nothing) and is counted afresh.
 KEPT_CYCLES = 32
-_kept: OrderedDict[tuple, tuple] = OrderedDict()
-_kept_lock = threading.Lock()
+_kept: Kept[tuple, tuple] = Kept(KEPT_CYCLES)
 
 
 def _counted(session, cycle: Cycle, scope: Scope | None) -> tuple[dict, dict, dict]:
@@ -141,17 +139,7 @@ def _kept_counts(session, cycle: Cycle, scope: Scope | None) -> tuple[dict, dict
     if latest is None or latest > now() - SETTLE:
         return _counted(session, cycle, scope)
     key = (str(session.get_bind().url), cycle.id, latest)
-    with _kept_lock:
-        found = _kept.get(key)
-        if found is not None:
-            _kept.move_to_end(key)
-    if found is None:
-        found = _counted(session, cycle, scope)
-        with _kept_lock:
-            _kept[key] = found
-            while len(_kept) > KEPT_CYCLES:
-                _kept.popitem(last=False)
-    states, by_version, grades = found
+    states, by_version, grades = _kept.get_or_build(key, lambda: _counted(session, cycle, scope))
     return (dict(states), {k: dict(v) for k, v in by_version.items()},
             {k: dict(v) for k, v in grades.items()})
 

@@ -16,8 +16,7 @@ A write may also call :func:`forget` for its cycle, in its own transaction: the 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -25,6 +24,7 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ..clock import now
+from ..kept import Kept
 from ..models import Appraisal, Cycle, DashboardFigures, Employee, RuleSetVersion, Station
 from ..scoping import Scope
 from .dashboard import (
@@ -213,21 +213,13 @@ class Read:
 
 
 KEPT = 64  # cycles whose stored figures a process keeps in hand
-_kept: OrderedDict[tuple, Read] = OrderedDict()
-_kept_lock = threading.Lock()
+_kept: Kept[tuple, Read] = Kept(KEPT)
 
 
 def _read(key: tuple) -> Read:
-    """The figures this process has read under ``key`` (database, cycle id, fingerprint, moment summed)."""
-    with _kept_lock:
-        read = _kept.get(key)
-        if read is None:
-            read = _kept[key] = Read()
-            while len(_kept) > KEPT:
-                _kept.popitem(last=False)
-        else:
-            _kept.move_to_end(key)
-        return read
+    """The figures this process has read under ``key`` (database, cycle id, fingerprint, moment summed): one
+    object that every thread fills (the first one kept, see app.kept)."""
+    return _kept.get_or_build(key, Read)
 
 
 class Board:
