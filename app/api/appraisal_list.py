@@ -11,9 +11,6 @@ item, reshaped alike.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 from flask_appbuilder.const import API_SELECT_COLUMNS_RIS_KEY
 from sqlalchemy import JSON, func, select
 from sqlalchemy.orm import joinedload
@@ -21,6 +18,7 @@ from sqlalchemy.orm import joinedload
 from .. import clock
 from ..extensions import db
 from ..hardening import MAX_KEY
+from ..kept import Kept
 from ..locales import current_locale
 from ..models import Appraisal, Cycle, Employee, Station
 from ..rules.names import category_label, relabel, unit_label
@@ -161,7 +159,7 @@ class AppraisalList:
                 _relabel_parts(snapshot, version_id, rulesets[version_id], locale, labels)
             found[ident] = snapshot
             if wanted[ident] is not None:
-                _keep_parts(wanted[ident], snapshot)
+                _kept_parts.put(wanted[ident], snapshot)
         return found
 
     @staticmethod
@@ -201,15 +199,7 @@ class AppraisalList:
 # and a published version never changes, so a kept entry is always the answer; the parts are shared by
 # the answers that list them and never changed after being kept.
 _KEPT_PARTS = 2_000
-_kept_parts: OrderedDict[tuple, dict | None] = OrderedDict()
-_kept_lock = threading.Lock()
-
-
-def _keep_parts(key: tuple, parts: dict | None) -> None:
-    with _kept_lock:
-        _kept_parts[key] = parts
-        while len(_kept_parts) > _KEPT_PARTS:
-            _kept_parts.popitem(last=False)
+_kept_parts: Kept[tuple, dict | None] = Kept(_KEPT_PARTS)
 
 
 def _relabel_parts(snapshot: dict, version_id: int, ruleset, locale: str, labels: dict) -> None:

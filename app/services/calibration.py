@@ -17,8 +17,6 @@ import dataclasses
 import datetime as dt
 import math
 import re
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from flask_babel import force_locale
@@ -28,6 +26,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import now as clock_now
+from ..kept import Kept
 from ..locales import default_locale, is_english
 from ..models import Appraisal, AuditEvent, Cycle, Employee, Station
 from ..workflow import Facts, decide
@@ -279,27 +278,11 @@ class _Kept:
     figures: ScreenFigures
 
 
-class KeptFigures:
+class KeptFigures(Kept[tuple, _Kept]):
     """The distributions one worker keeps (one per application: ``app.extensions``), safe across threads."""
 
     def __init__(self, size: int = KEPT) -> None:
-        self.size = size
-        self._lock = threading.Lock()
-        self._kept: OrderedDict[tuple, _Kept] = OrderedDict()
-
-    def get(self, key: tuple) -> _Kept | None:
-        with self._lock:
-            found = self._kept.get(key)
-            if found is not None:
-                self._kept.move_to_end(key)
-            return found
-
-    def put(self, key: tuple, kept: _Kept) -> None:
-        with self._lock:
-            self._kept[key] = kept
-            self._kept.move_to_end(key)
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+        super().__init__(size)
 
 
 def _station_rows(session, ids: list[int] | None) -> frozenset:
