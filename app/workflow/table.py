@@ -9,6 +9,7 @@ or records something without moving the appraisal on.
 from __future__ import annotations
 
 import enum
+import functools
 import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
@@ -134,15 +135,20 @@ class WorkflowTable:
     dispute_days: int = DEFAULT_DISPUTE_DAYS  # the window after publication for ``window_actions``
     window_actions: frozenset[str] = frozenset(DEFAULT_WINDOW_ACTIONS)
 
-    @property
+    @functools.cached_property
     def actions(self) -> tuple[str, ...]:
-        seen: dict[str, None] = {}
+        return tuple(dict.fromkeys(t.action for t in self.transitions))
+
+    @functools.cached_property
+    def _by_source(self) -> dict[str, tuple[Transition, ...]]:
+        """The transitions out of each state, in table order (made once: a table never changes)."""
+        out: dict[str, list[Transition]] = {}
         for t in self.transitions:
-            seen.setdefault(t.action, None)
-        return tuple(seen)
+            out.setdefault(t.source, []).append(t)
+        return {source: tuple(rows) for source, rows in out.items()}
 
     def transitions_from(self, state: str) -> tuple[Transition, ...]:
-        return tuple(t for t in self.transitions if t.source == state)
+        return self._by_source.get(state, ())
 
     def _label(self, key: str, name: str, locale: str | None) -> str:
         zh, en = self.labels.get(f"{key}:{name}", (name, name))
