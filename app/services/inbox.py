@@ -33,6 +33,7 @@ from .caller import Caller
 from .deadlines import OVERDUE, SOON, due_map, due_status
 from .errors import Kind, ServiceError
 from .inbox_facts import (
+    LEFT_APPROVAL_COLUMN,
     ROW,
     ROWS_BY_ID,
     decision_key,
@@ -330,7 +331,7 @@ class Waiting:
             group = by_key.get((row.cycle_id, row.state.value, row.rule_set_version_id, key))
             if group is not None:
                 rows.append((row, group))
-        facts = rows_facts(self.session, [row for row, _ in rows], self.tables)
+        facts = rows_facts(self.session, [row for row, _ in rows], self.tables, checked=True)
         refused, accepted, decided = [], {}, {}
         for row, group in rows:
             moves = self._moves(self.tables[row.rule_set_version_id], facts[row.id])
@@ -346,7 +347,7 @@ class Waiting:
         return self._rows(and_(Appraisal.state.in_(bindparam("states", expanding=True)),
                                _CYCLE.in_(bindparam("cycles", expanding=True)),
                                Appraisal.rule_set_version_id.in_(bindparam("versions", expanding=True)))
-                          ).add_columns(*flags)
+                          ).add_columns(LEFT_APPROVAL_COLUMN, *flags)
 
     def condition(self):
         """SQL: the appraisals that wait (within the filters, which :meth:`_rows` adds): those of the groups

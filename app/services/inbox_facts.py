@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 
 from ..models import Appraisal, AuditEvent, Cycle, Employee, Station
 from ..workflow import (
@@ -33,10 +33,13 @@ ROW = (select(Appraisal.id, Appraisal.rule_set_version_id, Appraisal.state, Appr
 # current appraisals by their state than look a few ids up.
 ROWS_BY_ID = ROW.where(Appraisal.id.in_(bindparam("ids", expanding=True)))
 # Those of some appraisals that ever left an approval state (on the events' appraisal index).
+_LEFT = (AuditEvent.from_state.in_(sorted(s.value for s in APPROVAL_STATES)),
+         AuditEvent.to_state != AuditEvent.from_state)
 LEFT_APPROVAL = select(AuditEvent.appraisal_id).distinct().where(
-    AuditEvent.appraisal_id.in_(bindparam("ids", expanding=True)),
-    AuditEvent.from_state.in_(sorted(s.value for s in APPROVAL_STATES)),
-    AuditEvent.to_state != AuditEvent.from_state)
+    AuditEvent.appraisal_id.in_(bindparam("ids", expanding=True)), *_LEFT)
+# The same of the row itself, as a column of ROW's (named ``left_approval``): read with the rows, it saves
+# the statement above.
+LEFT_APPROVAL_COLUMN = exists().where(AuditEvent.appraisal_id == Appraisal.id, *_LEFT).label("left_approval")
 
 
 def reads_relations(table: WorkflowTable, state: str) -> bool:
@@ -108,10 +111,13 @@ def left_an_approval_state(session, ids: list[int]) -> list[int]:
     return out
 
 
-def rows_facts(session, rows, tables: Mapping[int, WorkflowTable]) -> dict[int, Facts]:
+def rows_facts(session, rows, tables: Mapping[int, WorkflowTable], *, checked: bool = False
+               ) -> dict[int, Facts]:
     """The exact workflow facts of these rows (their round in an approval state, their countersign seats
-    where their state has a countersigned row)."""
-    in_approval = left_an_approval_state(session, [r.id for r in rows if r.state.value in APPROVAL_STATES])
+    where their state has a countersigned row); ``checked``: the rows carry :data:`LEFT_APPROVAL_COLUMN`."""
+    approving = [r for r in rows if r.state in APPROVAL_STATES]
+    in_approval = ([r.id for r in approving if r.left_approval] if checked
+                   else left_an_approval_state(session, [r.id for r in approving]))
     rounds = round_facts(session, in_approval) if in_approval else {}
     countersigned = [r.id for r in rows if any(t.countersign for t in
                                                tables[r.rule_set_version_id].transitions_from(r.state.value))]
