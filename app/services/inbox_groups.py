@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -32,6 +30,7 @@ from sqlalchemy.sql.elements import ColumnClause
 from sqlalchemy.sql.selectable import Join, SelectBase, TableClause
 
 from ..clock import now
+from ..kept import Kept
 from ..models import Appraisal, Station
 from ..workflow import State
 from .appraisals import REVIEWER_ID
@@ -42,28 +41,17 @@ SUPERVISOR_ID = REVIEWER_ID.element  # the reviewer of the appraisal, else the e
 # Longer than any write transaction takes from stamping ``updated_at`` to its commit.
 # The statements whose counts a worker keeps (the least recently used are dropped first).
 KEPT_STATEMENTS = 256
-_LOCK = threading.Lock()
 # The statements a worker keeps built (the least recently used are dropped first), by what they are built
 # from: each caller's own and each filter's, but one object for every view asking for the same.
 BUILT_STATEMENTS = 512
-_BUILT: OrderedDict = OrderedDict()
+_BUILT: Kept[tuple, object] = Kept(BUILT_STATEMENTS)
 
 
 def built(key: tuple, build: Callable):
     """``build()``, kept by the worker under ``key`` (which names everything the result is built from: a
     statement with its values, its scope, its people), so that a view asking again reuses the very object
     SQLAlchemy has compiled and keyed before, rather than coercing hundreds of expressions anew."""
-    with _LOCK:
-        value = _BUILT.get(key)
-        if value is not None:
-            _BUILT.move_to_end(key)
-            return value
-    value = build()
-    with _LOCK:
-        _BUILT[key] = value
-        while len(_BUILT) > BUILT_STATEMENTS:
-            _BUILT.popitem(last=False)
-    return value
+    return _BUILT.get_or_build(key, build)
 
 
 @dataclass(frozen=True)
@@ -191,10 +179,7 @@ def per_cycle(session, statement) -> list[dict]:
     store, key = kept
     moments = fingerprints(session)
     settled_before = now() - SETTLE
-    with _LOCK:
-        copies = store.get(key) or {}
-        if copies:
-            store.move_to_end(key)
+    copies = store.get(key) or {}
     rows: dict[int, list[dict]] = {}
     stale = []
     for cycle_id, moment in moments.items():
@@ -210,16 +195,9 @@ def per_cycle(session, statement) -> list[dict]:
             fresh.setdefault(row.cycle_id, []).append(dict(row._mapping))
         rows.update(fresh)
         keep = {c: (moments[c], fresh[c]) for c in stale if moments[c] <= settled_before}
-        if keep:
-            with _LOCK:
-                copies = dict(store.get(key) or {})
-                copies.update(keep)
-                for gone in set(copies) - set(moments):
-                    del copies[gone]
-                store[key] = copies
-                store.move_to_end(key)
-                while len(store) > KEPT_STATEMENTS:
-                    store.popitem(last=False)
+        if keep:  # merged with what another thread kept meanwhile, the cycles gone dropped
+            store.update(key, lambda copies: {c: copy for c, copy in {**(copies or {}), **keep}.items()
+                                              if c in moments})
     return [row for cycle_id in sorted(rows) for row in rows[cycle_id]]
 
 
@@ -235,22 +213,18 @@ def _kept(session, statement):
     parameters' values (worked out once per statement object: a built one is asked again and again)."""
     if not has_app_context():
         return None
-    with _LOCK:
-        known = _KEYS.get(id(statement))
+    known = _KEYS.get(id(statement))
     if known is None or known[0] is not statement:
         known = (statement, _statement_key(statement))
-        with _LOCK:
-            _KEYS[id(statement)] = known
-            while len(_KEYS) > BUILT_STATEMENTS:
-                _KEYS.popitem(last=False)
+        _KEYS.put(id(statement), known)
     if known[1] is None:
         return None
-    store = current_app.extensions.setdefault("jixiao_kept_counts", OrderedDict())
+    store = current_app.extensions.setdefault("jixiao_kept_counts", Kept(KEPT_STATEMENTS))
     return store, (str(session.get_bind().url), *known[1])
 
 
 # id of a statement → (the statement, held so that its id is not reused while listed; its key or None)
-_KEYS: OrderedDict = OrderedDict()
+_KEYS: Kept[int, tuple] = Kept(BUILT_STATEMENTS)
 
 
 def _statement_key(statement) -> tuple | None:
