@@ -323,12 +323,14 @@ class Waiting:
         statement = built(("per row", self.where_key, self.people), self._per_row_statement)
         rows = []
         width = len(self.flags)
+        # which flags each state reads: 1 for a flag read, 0 for one left out (0 in its groups)
+        read = {s: tuple(int(f is not None) for f in self._flags_of(s)) for s in {g.state for g in groups}}
         for row in self.session.execute(statement, {
-                "states": sorted({g.state for g in groups}), "cycles": sorted({g.cycle_id for g in groups}),
+                "states": sorted(read), "cycles": sorted({g.cycle_id for g in groups}),
                 "versions": sorted({g.version for g in groups})}):
-            read = self._flags_of(row.state.value)
-            key = tuple(v if f is not None else 0 for f, v in zip(read, row[-width:], strict=True))
-            group = by_key.get((row.cycle_id, row.state.value, row.rule_set_version_id, key))
+            state = row.state.value
+            key = tuple(v * r for r, v in zip(read[state], row[-width:], strict=True))
+            group = by_key.get((row.cycle_id, state, row.rule_set_version_id, key))
             if group is not None:
                 rows.append((row, group))
         facts = rows_facts(self.session, [row for row, _ in rows], self.tables, checked=True)

@@ -19,6 +19,7 @@ GUARD_VARIABLES = (
     ("grade", "等级", "Grade", "text"),
     ("version", "版本", "Appraisal version", "number"),
 )
+_CODES = frozenset(code for code, *_ in GUARD_VARIABLES)
 
 
 def guard_catalogue():
@@ -36,7 +37,8 @@ class Guard:
 
     def holds(self, values: Mapping[str, float | str | None]) -> bool:
         """True when the guard is a true, non-N/A value; a runtime error counts as false."""
-        inputs = {code: values.get(code) for code, *_ in GUARD_VARIABLES}
+        # the figures as they are when they name exactly the guard variables (an appraisal's, as read)
+        inputs = values if values.keys() == _CODES else {code: values.get(code) for code in _CODES}
         try:
             result = self.formula.evaluate(inputs)
         except FormulaError:
