@@ -13,13 +13,13 @@ from __future__ import annotations
 import functools
 import math
 import re
-import threading
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from html import escape
 
 from markupsafe import Markup
+
+from ..kept import Kept
 
 FONT_FAMILY = "'WenQuanYi Micro Hei', 'Noto Sans CJK SC', sans-serif"
 PALETTE = ("#2b6cb0", "#dd6b20", "#38a169", "#805ad5", "#d53f8c", "#319795", "#b7791f", "#4a5568")
@@ -36,8 +36,7 @@ _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]
 # types too: ``True`` is drawn N/A, ``1`` is not), so a page drawn again from the same figures reuses the
 # SVG, and a chart of other figures (another scope, a changed appraisal) is drawn anew.
 KEPT = 256
-_kept: OrderedDict[str, Markup] = OrderedDict()
-_kept_lock = threading.Lock()
+_kept: Kept[str, Markup] = Kept(KEPT)
 
 
 def _values(data: object) -> tuple:
@@ -58,17 +57,7 @@ def kept(draw: Callable[..., Markup]) -> Callable[..., Markup]:
     def drawn(data, title: str | None = None) -> Markup:
         data = data if isinstance(data, Mapping | list | tuple) else list(data)
         key = repr((draw.__name__, None if title is None else str(title), _values(data)))
-        with _kept_lock:
-            chart = _kept.get(key)
-            if chart is not None:
-                _kept.move_to_end(key)
-                return chart
-        chart = draw(data, title)
-        with _kept_lock:
-            _kept[key] = chart
-            while len(_kept) > KEPT:
-                _kept.popitem(last=False)
-        return chart
+        return _kept.get_or_build(key, lambda: draw(data, title))
 
     return drawn
 

@@ -20,7 +20,7 @@ PURE = {
     "engine": set(),
     "workflow": {"engine"},
     "rules": {"engine"},
-    "charts": set(),
+    "charts": {"kept"},
     "pdf": {"charts"},
 }
 
