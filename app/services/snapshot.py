@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from json.encoder import c_make_encoder, encode_basestring
 
 from flask import current_app, has_app_context
 from sqlalchemy import JSON
@@ -92,3 +93,146 @@ def build_snapshot(*, cycle, rule_version: str, employee, station: Mapping, resu
     snapshot["inputs"] = {"variables": variables if owned else dict(variables),
                           "tags": tags if owned else dict(tags)}
     return snapshot
+
+
+# The C encoder the canonical encoder runs (``_CANONICAL.encode`` makes a new one on every call), and the C
+# string encoder: both give the canonical text of a value (None without the C accelerator).
+_C_ENCODE = None if c_make_encoder is None else c_make_encoder(
+    None, _CANONICAL.default, encode_basestring, None, ":", ",", True, False, False)
+_KEYWORDS = {None: "null", True: "true", False: "false"}
+_LINE_KEYS = ("code", "name", "category", "unit", "value", "target", "score", "weight", "effective_weight",
+              "weighted", "explain", "na", "manual", "error", "source")
+# A line's text: its constant fields (code, name, category, unit, manual, source) in place, the others
+# filled in, in the order of the sorted keys.
+_LINE_FORMAT = ('{"category":%s,"code":%s,"effective_weight":%%s,"error":%%s,"explain":%%s,"manual":%s,'
+                '"na":%%s,"name":%s,"score":%%s,"source":%s,"target":%%s,"unit":%s,"value":%%s,'
+                '"weight":%%s,"weighted":%%s}')
+_CUT = object()
+
+
+def _json(value) -> str:
+    return "".join(_C_ENCODE(value, 0))
+
+
+# A float's text by value: a person's figures recur in a snapshot (the inputs, a line, the variables) and
+# a station's in each of its people's; finite non-zero ones only (0.0 and -0.0 are equal), bounded.
+_FLOAT_TEXTS: dict[float, str] = {}
+_FLOAT_TEXTS_KEPT = 200_000
+# The format of a dict's text by its keys (in their order): '{"a":%s,"b":%s}' for the keys sorted.
+_FORMATS: dict[tuple, tuple | None] = {}
+_FORMATS_KEPT = 5_000
+
+
+def _scalar(value) -> str:
+    """The canonical text of a value (a list's is the encoder's)."""
+    cls = value.__class__
+    if cls is float:
+        text = _FLOAT_TEXTS.get(value)
+        if text is None:
+            text = float.__repr__(value)
+            if text[-1] in "fn":  # inf, nan: the encoder's error
+                return _json(value)
+            if value and len(_FLOAT_TEXTS) < _FLOAT_TEXTS_KEPT:
+                _FLOAT_TEXTS[value] = text
+        return text
+    if cls is str:
+        return encode_basestring(value)
+    if value is None or cls is bool:
+        return _KEYWORDS[value]
+    if cls is int:
+        return int.__repr__(value)
+    if cls is dict:
+        return _object(value)
+    return _json(value)
+
+
+def _object(value: dict) -> str:
+    """The canonical text of a dict: its values filled into the format of its keys."""
+    keys = tuple(value)
+    form = _FORMATS.get(keys, _CUT)
+    if form is _CUT:
+        form = _object_format(keys)
+        if len(_FORMATS) < _FORMATS_KEPT:
+            _FORMATS[keys] = form
+    if form is None:
+        return _json(value)
+    return form[1] % tuple([_scalar(value[key]) for key in form[0]])
+
+
+def _object_format(keys: tuple) -> tuple | None:
+    """(the keys sorted, the text with a %s for each value); None unless every key is a text."""
+    if not all(key.__class__ is str for key in keys):
+        return None
+    ordered = tuple(sorted(keys))
+    text = "{" + ",".join(encode_basestring(key).replace("%", "%%") + ":%s" for key in ordered) + "}"
+    return ordered, text
+
+
+class SnapshotWriter:
+    """The canonical JSON of the snapshots of one cycle, rule version and company (what
+    :func:`canonical_json` gives for :func:`build_snapshot`'s dict, ``tests/compute`` compares them),
+    written from its parts: what every snapshot holds alike (company, cycle, rule version, the empty
+    comments and trail) encoded once, each line's constant fields once, a dict's keys once per set of
+    keys, a float's text once per value. Without the C encoder, :meth:`text` gives None."""
+
+    def __init__(self, *, cycle, rule_version: str, company: str) -> None:
+        self.ready = _C_ENCODE is not None
+        if not self.ready:
+            return
+        cycle_part = {"name": cycle.name, "start": cycle.start.isoformat(), "end": cycle.end.isoformat()}
+        self.after_scores = (f',"comments":[],"company":{_json(company)},"cycle":{_json(cycle_part)},'
+                             '"employee":')
+        self.before_station = f',"rule_version":{_json(rule_version)},"signed":null,"station":'
+        self.lines: dict[tuple, str] = {}  # a line's constant fields → its format
+
+    def text(self, *, employee, station: dict, result, variables: dict, tags: dict,
+             adjustment_reason: str | None) -> str | None:
+        """The snapshot's text; None when a line is not as expected (the caller encodes the dict)."""
+        if not self.ready:
+            return None
+        lines = self._lines(result.lines)
+        if lines is None:
+            return None
+        value = _scalar
+        person = {"bonus_base": cents_text(getattr(employee, "bonus_base", None)), "name": employee.name,
+                  "no": employee.no, "position": employee.position}
+        return "".join((
+            '{"adjustment":', value(result.adjustment),
+            ',"adjustment_reason":', value(adjustment_reason or ""),
+            ',"calibration":', value(result.calibration),
+            ',"category_scores":', value(result.category_scores),
+            self.after_scores, _object(person),
+            ',"grade":', value(result.grade),
+            ',"grade_label":', value(result.grade_label),
+            ',"incentive":', value(result.incentive),
+            ',"inputs":{"tags":', value(tags), ',"variables":', value(variables),
+            '},"lines":[', ",".join(lines),
+            '],"na_notes":', value(result.na_notes),
+            ',"outcome_details":', value(result.outcome_details),
+            ',"outcomes":', value(result.outcomes),
+            self.before_station, value(station),
+            ',"subtotal":', value(result.subtotal),
+            ',"template":', _object({"code": result.template_code, "name": result.template_name}),
+            ',"total":', value(result.total),
+            ',"trail":[],"variables":', value(result.variables), "}"))
+
+    def _lines(self, rows: list[dict]) -> list[str] | None:
+        out, formats, scalar = [], self.lines, _scalar
+        for row in rows:
+            if tuple(row) != _LINE_KEYS:
+                return None
+            manual = row["manual"]  # its class in the key: True == 1 == 1.0
+            fixed = (row["code"], row["name"], row["category"], row["unit"], manual, manual.__class__,
+                     row["source"])
+            line = formats.get(fixed)
+            if line is None:
+                if not all(x.__class__ is str for x in (*fixed[:4], fixed[6])) or fixed[5] is not bool:
+                    return None  # kept by value: only classes whose equal values print alike
+                line = formats[fixed] = _LINE_FORMAT % tuple(  # a constant's "%" is kept for the filling
+                    scalar(row[key]).replace("%", "%%")
+                    for key in ("category", "code", "manual", "name", "source", "unit"))
+            out.append(line % (
+                scalar(row["effective_weight"]), scalar(row["error"]), scalar(row["explain"]),
+                scalar(row["na"]), scalar(row["score"]), scalar(row["target"]), scalar(row["value"]),
+                scalar(row["weight"]), scalar(row["weighted"])))
+        return out
