@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from json.encoder import c_make_encoder, encode_basestring
+from operator import itemgetter
 
 from flask import current_app, has_app_context
 from sqlalchemy import JSON
@@ -107,6 +108,8 @@ _LINE_KEYS = ("code", "name", "category", "unit", "value", "target", "score", "w
 _LINE_FORMAT = ('{"category":%s,"code":%s,"effective_weight":%%s,"error":%%s,"explain":%%s,"manual":%s,'
                 '"na":%%s,"name":%s,"score":%%s,"source":%s,"target":%%s,"unit":%s,"value":%%s,'
                 '"weight":%%s,"weighted":%%s}')
+_LINE_VALUES = itemgetter("effective_weight", "error", "explain", "na", "score", "target", "value", "weight",
+                          "weighted")
 _CUT = object()
 
 
@@ -156,7 +159,14 @@ def _object(value: dict) -> str:
             _FORMATS[keys] = form
     if form is None:
         return _json(value)
-    return form[1] % tuple([_scalar(value[key]) for key in form[0]])
+    return form[1] % _texts(map(value.__getitem__, form[0]))
+
+
+def _texts(values) -> tuple[str, ...]:
+    """The texts of values: a kept float's and None's without a call."""
+    get, scalar = _FLOAT_TEXTS.get, _scalar
+    return tuple([(get(x) or scalar(x)) if x.__class__ is float else "null" if x is None else scalar(x)
+                  for x in values])
 
 
 def _object_format(keys: tuple) -> tuple | None:
@@ -231,8 +241,5 @@ class SnapshotWriter:
                 line = formats[fixed] = _LINE_FORMAT % tuple(  # a constant's "%" is kept for the filling
                     scalar(row[key]).replace("%", "%%")
                     for key in ("category", "code", "manual", "name", "source", "unit"))
-            out.append(line % (
-                scalar(row["effective_weight"]), scalar(row["error"]), scalar(row["explain"]),
-                scalar(row["na"]), scalar(row["score"]), scalar(row["target"]), scalar(row["value"]),
-                scalar(row["weight"]), scalar(row["weighted"])))
+            out.append(line % _texts(_LINE_VALUES(row)))
         return out
