@@ -207,8 +207,8 @@ def fn_round(x, n=0.0):
 
 
 def check_increasing(xs, function="PIECEWISE"):
-    for left, right in zip(xs, xs[1:], strict=False):
-        if not left < right:
+    for i in range(1, len(xs)):
+        if not xs[i - 1] < xs[i]:
             raise fail("increasing", function=function)
 
 
@@ -227,11 +227,11 @@ def interpolate(x, xs, ys):
 
 def fn_piecewise(x, *points):
     """PIECEWISE(x, x1, y1, x2, y2, …): N/A when any argument is."""
-    if x is None or any(p is None for p in points):
+    if x is None or None in points:  # the points are numbers or None: "in" is "is" here
         return None
-    xs, ys = points[0::2], points[1::2]
+    xs = points[0::2]
     check_increasing(xs)
-    return interpolate(x, xs, ys)
+    return interpolate(x, xs, points[1::2])
 
 
 def step(x, thresholds, scores, default):
