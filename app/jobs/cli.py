@@ -7,16 +7,20 @@ broker: the table queue's runner loop in the main thread. Run as many as there a
 that reaches the database (and the broker).
 
 Signals without a broker: SIGTERM or SIGINT stop at once (a running job is given back: retrying, and its
-message visible again); SIGHUP finishes the running job first.
+message visible again) within the poll time; SIGHUP finishes the running job first. A worker still
+running ``JIXIAO_JOB_STOP_SECONDS`` (default 15) after SIGTERM or SIGINT (stuck in native code, e.g. a
+database lock wait, where no signal reaches Python) writes its threads' stacks to stderr and ends with
+status 1: its job's heartbeat goes stale and the job is sent again, as when a worker is killed.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
 import signal
 import sys
-import threading
+import time
 
 import click
 from celery import signals
@@ -28,6 +32,7 @@ from .runtime import Stopping
 from .ticker import start_ticker
 
 log = logging.getLogger(__name__)
+STOP_SECONDS = 15  # a worker told to stop ends within this, whatever it is doing
 
 
 @click.command("worker")
@@ -64,22 +69,62 @@ def celery_worker(app: Flask, loglevel: str, queues: str) -> None:
     ])
 
 
-def table_worker(app: Flask, loglevel: str) -> None:
-    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    jobs = app.extensions["jixiao_jobs"]
-    app.config["JIXIAO_JOB_RUNNER"] = "process"  # this loop is the runner: no thread besides it
-    stop = threading.Event()
+class StopFlag:
+    """``stop`` for the runner loop, set by the signal handlers. No lock: a handler runs on the main
+    thread between two of its bytecodes, maybe while that thread holds an Event's lock (inside
+    ``Event.wait``, ``set`` or ``clear``: the runner's own wake-up Event, ten times a second), and taking
+    that lock again there would wait for ever. So a handler sets this flag and wakes nobody; the loop sees
+    it within its poll time."""
 
+    def __init__(self) -> None:
+        self.flag = False
+
+    def set(self) -> None:
+        self.flag = True
+
+    def is_set(self) -> bool:
+        return self.flag
+
+    def wait(self, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while not self.flag and (left := end - time.monotonic()) > 0:
+            time.sleep(min(left, 0.05))
+        return self.flag
+
+
+def stop_within(seconds: float, fd: int = 2) -> None:
+    """End this process with status 1 in ``seconds`` unless it has ended by then, every thread's stack
+    written to the file descriptor ``fd`` first ("Timeout (…)!"): faulthandler's own native thread, which
+    takes no Python lock and runs whatever the interpreter's threads are stuck in. Safe in a signal
+    handler: given a descriptor, it flushes no Python stream (whose lock the interrupted code may hold)."""
+    faulthandler.dump_traceback_later(seconds, exit=True, file=fd)
+
+
+def signal_handlers(jobs, stop: StopFlag, within: float, fd: int = 2):
+    """The table worker's handlers: SIGTERM/SIGINT (stop now: Stopping when inside a task, and the
+    process ends within ``within`` seconds whatever happens; 0: no such deadline) and SIGHUP (stop after
+    the running task). They set flags and take no lock (see :class:`StopFlag`)."""
     def now_(signum, _frame) -> None:
+        if not stop.is_set() and within > 0:
+            stop_within(within, fd)
         stop.set()
-        jobs.wakeup.set()
-        if jobs.busy.is_set():
+        if jobs.busy.is_set():  # reads the flag, no lock
             raise Stopping(signal.Signals(signum).name)
 
     def after_this_job(_signum, _frame) -> None:
         stop.set()
-        jobs.wakeup.set()
 
+    return now_, after_this_job
+
+
+def table_worker(app: Flask, loglevel: str) -> None:
+    logging.basicConfig(level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    jobs = app.extensions["jixiao_jobs"]
+    app.config["JIXIAO_JOB_RUNNER"] = "process"  # this loop is the runner: no thread besides it
+    stop = StopFlag()
+    within = float(app.config.get("JIXIAO_JOB_STOP_SECONDS") or STOP_SECONDS)
+
+    now_, after_this_job = signal_handlers(jobs, stop, within, sys.stderr.fileno())
     signal.signal(signal.SIGTERM, now_)
     signal.signal(signal.SIGINT, now_)
     signal.signal(signal.SIGHUP, after_this_job)

@@ -69,8 +69,10 @@ def runner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
 
 
-def run_embedded(app: Flask, stop: threading.Event, *, drain: bool = False) -> None:
-    """Take and run messages until ``stop`` is set (with ``drain``: until none is visible now)."""
+def run_embedded(app: Flask, stop, *, drain: bool = False) -> None:
+    """Take and run messages until ``stop`` is set (with ``drain``: until none is visible now). ``stop``:
+    a ``threading.Event``, or what a signal handler may set (app/jobs/cli.py ``StopFlag``): it is only
+    read (``is_set``, ``wait``), and seen within the poll time."""
     jobs = app.extensions["jixiao_jobs"]
     config = app.config
     poll = float(config["JIXIAO_JOB_POLL_SECONDS"])
@@ -97,16 +99,19 @@ def run_embedded(app: Flask, stop: threading.Event, *, drain: bool = False) -> N
             jobs.wakeup.wait(poll)
             jobs.wakeup.clear()
             continue
-        execute(app, message)
+        execute(app, message, stop)
 
 
-def execute(app: Flask, message) -> None:
+def execute(app: Flask, message, stop=None) -> None:
     """Run one message's task; acknowledge it afterwards, also when the task failed (its job row says
-    so). A runner told to stop gives the message back instead."""
+    so). A runner told to stop gives the message back instead, also one told between taking the message
+    and starting its task (``stop`` set: the task is not started)."""
     jobs = app.extensions["jixiao_jobs"]
     task = jobs.celery.tasks.get(message.task)
     try:
-        jobs.busy.set()
+        jobs.busy.set()  # from here a stop signal raises Stopping; before it, it only set ``stop``
+        if stop is not None and stop.is_set():
+            raise Stopping("stopped before the task started")
         if task is None:
             log.error("job runner: no task %s; message %s dropped", message.task, message.id)
         else:
@@ -136,6 +141,8 @@ class ThreadRunner:
     def _run(self) -> None:
         try:
             run_embedded(self.app, self.stopping)
+        except Stopping:  # stopped between taking a message and starting it: the message was given back
+            log.info("job runner thread stopped")
         except Exception:  # noqa: BLE001 - a runner thread must say why it ended
             log.exception("job runner thread ended")
 
