@@ -8,13 +8,17 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.jobs import dispatch, storage
+from app.jobs.cli import StopFlag, signal_handlers
+from app.jobs.embedded import claim_message, execute
 from app.jobs.runtime import Stopping, claimed, now
 from app.models import Job, JobKind, JobMessage, JobPart, JobState
 from tests.factories import ROOT
@@ -69,6 +73,66 @@ def test_a_stopping_worker_gives_its_job_back(jobctx):
         raise Stopping("SIGTERM")
     job = state_of(job_id)
     assert (job.state, job.claim, job.attempts) == (JobState.RETRYING, None, 1)
+
+
+def test_a_runner_told_to_stop_after_taking_a_message_gives_it_back_unstarted(jobctx):
+    """A stop signal between taking a message and starting its task (nothing to interrupt yet) must not
+    let the task run to its end: the message is given back and the job is not started."""
+    job_id = new_job()
+    dispatch.send_job(job_id)
+    message = claim_message(db.engine, "me", 60)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Stopping):
+        execute(jobctx, message, stop)
+    job = state_of(job_id)
+    assert (job.state, job.attempts) == (JobState.QUEUED, 0)
+    waiting = db.session.scalars(select(JobMessage)).all()
+    assert [(m.id, m.claimed_at) for m in waiting] == [(message.id, None)]
+    assert not jobctx.extensions["jixiao_jobs"].busy.is_set()
+    drain(jobctx)  # taken again, and run
+    assert state_of(job_id).state == JobState.DONE
+
+
+def test_the_stop_signal_handlers_take_no_lock_the_interrupted_code_may_hold():
+    """A signal handler runs on the main thread between two bytecodes, e.g. while it holds the lock of the
+    runner's wake-up Event (inside its wait or clear, ten times a second when idle). A handler that took
+    that lock again (``wakeup.set()``) waited for ever: the worker never stopped on SIGTERM."""
+    jobs = SimpleNamespace(wakeup=threading.Event(), busy=threading.Event())
+    stop = StopFlag()
+    now_, after_this_job = signal_handlers(jobs, stop, within=0)
+    outcome = []
+
+    def interrupted() -> None:  # what the main thread does when the signal lands
+        with jobs.wakeup._cond, jobs.busy._cond:
+            after_this_job(signal.SIGHUP, None)
+            now_(signal.SIGTERM, None)
+            jobs.busy._flag = True
+            try:
+                now_(signal.SIGTERM, None)
+            except Stopping as reason:
+                outcome.append(str(reason))
+
+    thread = threading.Thread(target=interrupted, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), "a handler waited for a lock its own thread holds"
+    assert stop.is_set() and outcome == ["SIGTERM"]
+
+
+def test_a_worker_stuck_after_being_told_to_stop_ends_with_its_stacks_logged():
+    """Whatever holds the worker's main thread (native code, where no signal reaches Python), it ends
+    within its stop time, its threads' stacks written first."""
+    code = ("import threading, time\n"
+            "from app.jobs.cli import stop_within\n"
+            "stop_within(0.5)\n"
+            "threading.Event().wait(60)\n")
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert time.monotonic() - started < 50
+    assert "Timeout (0:00:00.500000)!" in done.stderr
+    assert 'File "<string>", line 4' in done.stderr  # the main thread's stack, where it waited
 
 
 def age(path, days: float) -> None:
@@ -144,10 +208,15 @@ def test_stored_paths_stay_inside_the_job_folder(jobctx):
     assert storage.absolute("results/job-1.zip") == storage.result_path(1, ".zip").resolve()
 
 
+# A worker that does not stop on SIGTERM is sent SIGABRT: with Python's fault handler on (as every worker
+# of these tests runs), its threads' stacks go to its log, which the failure shows.
+DUMP_STACKS = {"PYTHONFAULTHANDLER": "1"}
+
+
 def start_worker(jobctx, database_url, log, **settings) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url, "JIXIAO_JOB_DIR": jobctx.config["JIXIAO_JOB_DIR"],
            "JIXIAO_JOB_POLL_SECONDS": "0.1", "JIXIAO_JOB_TICK_SECONDS": "0",
-           "JIXIAO_JOB_HEARTBEAT_SECONDS": "0.5", **settings}
+           "JIXIAO_JOB_HEARTBEAT_SECONDS": "0.5", **DUMP_STACKS, **settings}
     if "CELERY_BROKER_URL" not in settings:
         env.pop("CELERY_BROKER_URL", None)
     with open(log, "w") as out:
@@ -155,10 +224,21 @@ def start_worker(jobctx, database_url, log, **settings) -> subprocess.Popen:
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def stop_worker(worker: subprocess.Popen, log) -> str:
+def stop_worker(worker: subprocess.Popen, log, timeout: float = 30) -> str:
+    """SIGTERM, and the worker's exit within ``timeout``; else its stacks (SIGABRT) and a failure that
+    shows its log."""
     try:
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=30) == 0, log.read_text()
+        try:
+            code = worker.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            worker.send_signal(signal.SIGABRT)
+            try:
+                worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            pytest.fail(f"worker {worker.pid} still running {timeout} s after SIGTERM\n{log.read_text()}")
+        assert code == 0, log.read_text()
     finally:
         if worker.poll() is None:
             os.kill(worker.pid, signal.SIGKILL)
