@@ -34,7 +34,7 @@ from tests.factories import ROOT, ApiClient, caller, jwt_token, make_app
 from tests.jobs.conftest import FAST
 from tests.jobs.test_import_job import big_orders_csv
 from tests.jobs.test_run_py import Server, children, wait_for
-from tests.jobs.test_runner import new_job, start_worker, stop_worker, wait_done
+from tests.jobs.test_runner import DUMP_STACKS, new_job, start_worker, stop_worker, wait_done
 
 # Worker settings of these tests: a vanished worker's job is taken over after 3 s.
 QUICK = {"JIXIAO_JOB_TICK_SECONDS": "0.5", "JIXIAO_JOB_STALE_SECONDS": "3",
@@ -44,26 +44,33 @@ SLOW_APP = "tests.jobs.test_celery_redis:slow_app"
 
 def slow_app():
     """``flask --app tests.jobs.test_celery_redis:slow_app worker``: the application, whose computes wait
-    ``JIXIAO_TEST_STEP_SECONDS`` at each progress report and whose exports at each PDF."""
+    ``JIXIAO_TEST_STEP_SECONDS`` at each progress report and whose exports at each PDF. While the file
+    ``JIXIAO_TEST_HOLD`` exists, an export's part waits after its PDFs, its part unfinished, and says so
+    with a file ``<hold>.<pid>``."""
     from app.jobs.export import PartHold  # late: the worker process imports this module for this only
     from app.jobs.runtime import Run  # late: as above
     from run import create_app  # late: as above
 
     step = float(os.environ.get("JIXIAO_TEST_STEP_SECONDS") or 0)
+    hold = Path(os.environ.get("JIXIAO_TEST_HOLD") or os.devnull)
 
-    def slowed(method):
+    def slowed(method, held: bool = False):
         def wait_then(self, *args, **kwargs):
             time.sleep(step)
+            while held and hold.is_file():
+                hold.with_name(f"{hold.name}.{os.getpid()}").touch()
+                time.sleep(0.05)
             return method(self, *args, **kwargs)
         return wait_then
 
-    Run.progress, PartHold.check = slowed(Run.progress), slowed(PartHold.check)
+    Run.progress, PartHold.check = slowed(Run.progress), slowed(PartHold.check, held=True)
     return create_app()
 
 
 def start_slow_worker(app, database_url: str, log: Path, step: float) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url, "JIXIAO_JOB_DIR": app.config["JIXIAO_JOB_DIR"],
-           "JIXIAO_JOB_POLL_SECONDS": "0.1", "JIXIAO_TEST_STEP_SECONDS": str(step), **QUICK}
+           "JIXIAO_JOB_POLL_SECONDS": "0.1", "JIXIAO_TEST_STEP_SECONDS": str(step),
+           "JIXIAO_TEST_HOLD": str(log.with_name("hold")), **DUMP_STACKS, **QUICK}
     env.pop("CELERY_BROKER_URL", None)
     if app.config.get("CELERY_BROKER_URL"):
         env["CELERY_BROKER_URL"] = app.config["CELERY_BROKER_URL"]
@@ -114,14 +121,20 @@ class Workers:
     def wait_ready(self) -> None:
         def ready(text: str) -> bool:
             return " ready." in text or "ready (database queue)" in text
-        wait_for(lambda: all(ready(log.read_text()) or p.poll() is not None for p, log in self.processes), 60,
+        wait_for(lambda: all(ready(log.read_text()) or p.poll() is not None for p, log in self.processes), 120,
                  f"workers ready\n{self.logs()}")
         assert all(p.poll() is None for p, _ in self.processes), self.logs()
 
     def stop(self) -> str:
-        for process, log in self.processes:
-            if process.poll() is None:
-                stop_worker(process, log)
+        try:
+            for process, log in self.processes:
+                if process.poll() is None:
+                    stop_worker(process, log)
+        finally:  # a worker that failed to stop leaves none running behind it
+            for process, _ in self.processes:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait()
         return self.logs()
 
 
@@ -237,10 +250,10 @@ def test_the_ticker_reads_how_many_messages_wait_in_redis(broker_app):
 
 
 @pytest.mark.parametrize("broker_app", ["redis"], indirect=True)
-def test_a_worker_killed_mid_export_leaves_a_whole_zip(broker_app, workers):
-    """Two workers render the parts of a cycle's PDF export (three PDFs a part); one is killed with
-    SIGKILL in the middle of a part; the other renders that part again and the zip is whole, one entry
-    per appraisal."""
+def test_a_worker_killed_mid_export_leaves_a_whole_zip(broker_app, workers, tmp_path):
+    """Two workers render the parts of a cycle's PDF export (three PDFs a part); once a part is done, one
+    is held inside its next part (rendered, not finished) and killed there with SIGKILL; the other renders
+    that part again and the zip is whole, one entry per appraisal."""
     cycle = db.session.scalar(select(Cycle).order_by(Cycle.id))
     appraisals = db.session.scalar(select(func.count()).select_from(Appraisal).where(
         Appraisal.cycle_id == cycle.id, Appraisal.is_current.is_(True)))
@@ -250,16 +263,27 @@ def test_a_worker_killed_mid_export_leaves_a_whole_zip(broker_app, workers):
 
     job_id = start_export(db.session, cycle, caller(broker_app, "hr"), "en").id
 
-    def mid_part() -> subprocess.Popen | None:
-        """A worker inside a part it has claimed, after a first part is done."""
-        claims = db.session.scalars(select(JobPart.claim).where(
-            JobPart.job_id == job_id, JobPart.state == "running")).all()
+    def parts_done() -> int | None:
         done = db.session.scalar(select(func.count()).select_from(JobPart).where(
             JobPart.job_id == job_id, JobPart.state == "done"))
         db.session.rollback()
-        return holder(claims, workers) if done else None
+        return done or None
 
-    kill(first_of(mid_part, 60, workers))
+    def held() -> subprocess.Popen | None:
+        """A worker waiting at the hold inside a part it has claimed (rendered, not finished)."""
+        waiting = {int(path.suffix[1:]) for path in tmp_path.glob("hold.*")}
+        return next((p for p, _ in workers.processes if p.pid in waiting and p.poll() is None), None)
+
+    first_of(parts_done, 60, workers)  # the kill lands mid-export: a first part is done
+    hold = tmp_path / "hold"
+    hold.touch()
+    victim = first_of(held, 60, workers)
+    claims = db.session.scalars(select(JobPart.claim).where(
+        JobPart.job_id == job_id, JobPart.state == "running")).all()
+    db.session.rollback()
+    assert victim.pid in {int(claim.split("-")[0]) for claim in claims}, (victim.pid, claims)
+    kill(victim)
+    hold.unlink()
 
     try:
         job = wait_done(job_id, timeout=60)
