@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, func, insert, select, update
 
-from ..bulk import insert_many
+from ..bulk import WHOLE, insert_many
 from ..locales import current_locale
 from ..metrics import compute_metrics
 from ..models import Appraisal, AuditEvent, Cycle, CycleStatus, Employee, RuleSetVersion
@@ -174,12 +174,12 @@ def appraisal_row(cycle_id, version_id, appraisee: Appraisee, scored: Scored, at
     }
 
 
-def insert_appraisals(session, rows: list[dict]) -> list[tuple[int, str]]:
+def insert_appraisals(session, rows: list[dict], *, whole: bool = False) -> list[tuple[int, str]]:
     """Bulk insert (the snapshots go in as the JSON text already made), then the (id, hash) of the
     new rows, read back by employee: they are the current versions now. (A RETURNING that keeps the
-    parameters' order would cost one statement per row on SQLite.)"""
+    parameters' order would cost one statement per row on SQLite.) ``whole``: see ``bulk.insert_many``."""
     table = Appraisal.__table__
-    insert_many(session.connection(), table, rows, raw=("snapshot",))
+    insert_many(session.connection(), table, rows, raw=("snapshot",), whole=whole)
     cycle_id, wanted = rows[0]["cycle_id"], {row["employee_id"] for row in rows}
     query = select(table.c.id, table.c.employee_id, table.c.snapshot_hash).where(
         table.c.cycle_id == cycle_id, table.c.is_current.is_(True))
@@ -258,7 +258,8 @@ def write_results(session, cycle_id: int, inputs: Inputs, scored: dict[int, Scor
                   result: ComputeResult) -> None:
     """The write phase, in the caller's transaction. Taking the cycle row first serialises computes of
     one cycle (PostgreSQL row lock, SQLite write lock); then re-read the appraisals, locked, and rescore
-    any whose review inputs changed since the first read."""
+    any whose review inputs changed since the first read. The bulk statements are whole-transaction
+    ones on SQLite (``bulk.WHOLE``: no statement journal): any error undoes the compute anyway."""
     at, version_id, scorer = now(), inputs.version.id, inputs.scorer
     session.execute(update(Cycle).where(Cycle.id == cycle_id).values(
         status=CycleStatus.computed, computed_at=at, rule_set_version_id=version_id,
@@ -304,22 +305,22 @@ def write_results(session, cycle_id: int, inputs: Inputs, scored: dict[int, Scor
             })
             events_for.append((old.id, old.state, scored_one.digest))
     if inserts:
-        ids = insert_appraisals(session, inserts)
+        ids = insert_appraisals(session, inserts, whole=True)
         events = [event_row(ident, actor, COMPUTE, None, State.draft.value, None, digest, at)
                   for ident, digest in ids]
-        insert_many(session.connection(), AuditEvent.__table__, events)
+        insert_many(session.connection(), AuditEvent.__table__, events, whole=True)
         result.created = len(inserts)
     if updates:
         table = Appraisal.__table__
         session.execute(
-            update(table)
+            update(table).prefix_with(WHOLE, dialect="sqlite")
             .where(table.c.id == bindparam("b_id"), table.c.state == bindparam("b_state"),
                    table.c.snapshot_hash == bindparam("b_hash"))
             .values({**{k: bindparam(k) for k in updates[0] if not k.startswith(("b_", "snapshot_json"))},
                      "snapshot": bindparam("snapshot_json", type_=RawJSON())}),
             updates,
         )
-        session.execute(insert(AuditEvent.__table__), [
+        session.execute(insert(AuditEvent.__table__).prefix_with(WHOLE, dialect="sqlite"), [
             event_row(ident, actor, RECOMPUTE, state, state, None, digest, at)
             for ident, state, digest in events_for
         ])

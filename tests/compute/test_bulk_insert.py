@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, Table, select
+import pytest
+from sqlalchemy import Column, DateTime, Integer, MetaData, Table, event, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import JSON
 
 from app.bulk import insert_many, processed
@@ -41,3 +43,29 @@ def test_rows_sharing_values_are_stored_as_rows_of_their_own(appctx):
     finally:
         TABLE.drop(conn)
         db.session.rollback()
+
+
+def test_whole_rows_undo_the_transaction_when_one_fails_and_keep_no_statement_journal_on_sqlite(appctx):
+    conn = db.session.connection()
+    TABLE.create(conn)
+    db.session.commit()
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    try:
+        conn = db.session.connection()
+        event.listen(conn, "before_cursor_execute", note)
+        insert_many(conn, TABLE, [{"id": 1, "data": {}}], whole=True)
+        sqlite = conn.dialect.name == "sqlite"
+        # SQLite: a whole-transaction statement (no per-row statement journal); elsewhere a plain INSERT
+        assert seen[-1].startswith("INSERT OR ROLLBACK INTO" if sqlite else "INSERT INTO bulk_probe")
+        with pytest.raises(IntegrityError):
+            insert_many(conn, TABLE, [{"id": 2, "data": {}}, {"id": 1, "data": {}}], whole=True)
+        db.session.rollback()
+        assert db.session.execute(select(TABLE.c.id)).all() == []  # the row before the failure undone too
+    finally:
+        db.session.rollback()
+        TABLE.drop(db.session.connection(), checkfirst=True)
+        db.session.commit()
