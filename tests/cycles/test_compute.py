@@ -5,6 +5,7 @@ API."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 
 import pytest
@@ -28,6 +29,7 @@ from tests.cycles.conftest import (
     spoil_first_fix,
     wait_job,
 )
+from tests.factories import counted
 
 SNAPSHOT_KEYS = {"company", "cycle", "rule_version", "employee", "station", "lines", "na_notes", "subtotal",
                  "adjustment", "adjustment_reason", "total", "grade", "grade_label", "outcomes", "comments",
@@ -275,3 +277,23 @@ def test_a_broken_workflow_in_the_rule_set_stops_the_compute(app, monkeypatch):
         assert error.value.code == "BAD_WORKFLOW" and "坏了" in error.value.message
         assert db.session.scalar(select(func.count()).select_from(Appraisal)
                                  .where(Appraisal.cycle_id == cycle.id)) == 0
+
+
+def test_the_compute_writes_with_whole_transaction_statements_on_sqlite(app):
+    """A compute's bulk writes keep no statement journal on SQLite (app.bulk.WHOLE): new appraisals, their
+    events, and on a recompute the rewritten ones and theirs. Other databases get plain statements."""
+    with app.app_context():
+        start, end = demo_period()
+        cycle = create_cycle(db.session, "整体写入", start, end)
+        sqlite = db.engine.dialect.name == "sqlite"
+        with counted(app) as statements:
+            created = compute_cycle(db.session, cycle)
+        spoil_first_fix("EMP3")
+        with counted(app) as statements_again:
+            again = compute_cycle(db.session, db.session.get(Cycle, cycle.id))
+        assert created.created > 0 and again.changed
+        writes = [s for s in statements + statements_again
+                  if s.startswith(("INSERT", "UPDATE")) and re.search(r"\b(appraisal|audit_event)\b", s[:60])]
+        kinds = {" ".join(s.replace(" OR ROLLBACK", "").split()[:3]) for s in writes}
+        assert kinds == {"INSERT INTO appraisal", "INSERT INTO audit_event", "UPDATE appraisal SET"}, kinds
+        assert all((" OR ROLLBACK " in s) == sqlite for s in writes), [s[:40] for s in writes]
