@@ -21,7 +21,7 @@ from sqlalchemy import select
 from ..locales import default_locale
 from ..models import Employee, Station
 from ..rules import AppraisalResult, EmployeeFacts
-from .snapshot import CycleFacts, SnapshotWriter, build_snapshot, canonical_json, company_name
+from .snapshot import CycleFacts, build_snapshot, canonical_json, company_name
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,6 @@ class Scorer:
         self.locale = locale or default_locale()
         self.company = company_name() if company is None else company
         self.year = cycle.start.year
-        self.writer = SnapshotWriter(cycle=cycle, rule_version=rule_version, company=self.company)
 
     @classmethod
     def for_cycle(cls, cycle, version, ruleset, metrics=None, **options) -> Scorer:
@@ -169,13 +168,12 @@ class Scorer:
         facts = appraisee.facts()
         result = self.ruleset.appraise(facts, variables, tags, manual, adjustment, year=self.year,
                                        locale=self.locale, calibration=calibration)
-        reason = reason if adjustment else None
-        text = self.writer.text(employee=facts, station=appraisee.station(), result=result,
-                                variables=variables, tags=tags, adjustment_reason=reason)
-        if text is None:  # the result, the variables and the tags are this snapshot's alone: no copies
-            text = canonical_json(build_snapshot(
-                cycle=self.cycle, rule_version=self.rule_version, employee=facts, station=appraisee.station(),
-                result=result, inputs={"variables": variables, "tags": tags}, adjustment_reason=reason,
-                company=self.company, owned=True))
-        return Scored(text, hashlib.sha256(text.encode("utf-8")).hexdigest(), result.subtotal,
-                      result.total, result.grade)
+        # the result, the variables and the tags are this snapshot's alone: no copies
+        snapshot = build_snapshot(cycle=self.cycle, rule_version=self.rule_version, employee=facts,
+                                  station=appraisee.station(), result=result,
+                                  inputs={"variables": variables, "tags": tags},
+                                  adjustment_reason=reason if adjustment else None, company=self.company,
+                                  owned=True)
+        text = canonical_json(snapshot)
+        return Scored(text, hashlib.sha256(text.encode("utf-8")).hexdigest(), snapshot["subtotal"],
+                      snapshot["total"], snapshot["grade"])
