@@ -121,8 +121,8 @@ class Workers:
     def wait_ready(self) -> None:
         def ready(text: str) -> bool:
             return " ready." in text or "ready (database queue)" in text
-        wait_for(lambda: all(ready(log.read_text()) or p.poll() is not None for p, log in self.processes), 120,
-                 f"workers ready\n{self.logs()}")
+        wait_for(lambda: all(ready(log.read_text()) or p.poll() is not None for p, log in self.processes),
+                 120, f"workers ready\n{self.logs()}")
         assert all(p.poll() is None for p, _ in self.processes), self.logs()
 
     def stop(self) -> str:
