@@ -123,6 +123,7 @@ def load() -> dict:
         "JIXIAO_JOB_RETRY_SECONDS": _float("JIXIAO_JOB_RETRY_SECONDS", 10),
         "JIXIAO_JOB_VISIBILITY_TIMEOUT": _float("JIXIAO_JOB_VISIBILITY_TIMEOUT", 3600),
         "JIXIAO_JOB_POLL_SECONDS": _float("JIXIAO_JOB_POLL_SECONDS", 0.5),
+        "JIXIAO_JOB_STOP_SECONDS": _float("JIXIAO_JOB_STOP_SECONDS", 15),  # a stopped worker's last grace
         # Worker processes `python run.py` starts when no broker is configured (0: none).
         "JIXIAO_JOB_RUNNERS": int(os.environ.get("JIXIAO_JOB_RUNNERS") or min(2, os.cpu_count() or 1)),
         # Appraisals per part of a cycle's PDF export (parts render in parallel on the workers).

@@ -287,3 +287,12 @@ def test_with_a_broker_the_worker_command_is_a_celery_worker_that_ticks(jobctx, 
     finally:
         text = stop_worker(worker, log)
     assert "(solo)" in text and "jixiao.cleanup" in text
+
+
+def test_the_stop_time_comes_from_the_environment(monkeypatch):
+    import config
+
+    monkeypatch.delenv("JIXIAO_JOB_STOP_SECONDS", raising=False)
+    assert config.load()["JIXIAO_JOB_STOP_SECONDS"] == 15
+    monkeypatch.setenv("JIXIAO_JOB_STOP_SECONDS", "4.5")
+    assert config.load()["JIXIAO_JOB_STOP_SECONDS"] == 4.5
