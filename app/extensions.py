@@ -46,7 +46,10 @@ def _analyze_bulk_writes(conn) -> None:
 
 @event.listens_for(Engine, "rollback")
 def _forget_rows_written(conn) -> None:
-    conn.info.pop(_WRITTEN, None)
+    # An invalidated connection (a stop signal raised inside the driver's wait) has no info to forget,
+    # and reading it would raise instead of letting the rollback go through.
+    if conn.dialect.name == "sqlite" and not conn.invalidated:
+        conn.info.pop(_WRITTEN, None)
 
 
 @event.listens_for(Pool, "close")
