@@ -122,7 +122,7 @@ def table_worker(app: Flask, loglevel: str) -> None:
     jobs = app.extensions["jixiao_jobs"]
     app.config["JIXIAO_JOB_RUNNER"] = "process"  # this loop is the runner: no thread besides it
     stop = StopFlag()
-    within = float(app.config.get("JIXIAO_JOB_STOP_SECONDS") or STOP_SECONDS)
+    within = float(app.config.get("JIXIAO_JOB_STOP_SECONDS", STOP_SECONDS))  # 0: no deadline
 
     now_, after_this_job = signal_handlers(jobs, stop, within, sys.stderr.fileno())
     signal.signal(signal.SIGTERM, now_)
