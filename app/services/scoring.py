@@ -19,6 +19,7 @@ from typing import NamedTuple
 from sqlalchemy import select
 
 from ..locales import default_locale
+from ..metrics import CODES
 from ..models import Employee, Station
 from ..rules import AppraisalResult, EmployeeFacts
 from .snapshot import CycleFacts, build_snapshot, canonical_json, company_name
@@ -95,9 +96,11 @@ def steady(value):
     return value
 
 
-def steady_metrics(metrics) -> None:
-    """Round every fetched metric once (see :func:`steady`), before anything reads them."""
-    for values in (*metrics.employees.values(), *metrics.stations.values()):
+def steady_metrics(metrics, *, people: bool = True) -> None:
+    """Round fetched metrics once (see :func:`steady`), before anything reads them: the stations', and
+    the employees' unless ``people`` is False (then each is rounded as it is read: see
+    :meth:`Scorer.variables`)."""
+    for values in (*(metrics.employees.values() if people else ()), *metrics.stations.values()):
         for code, value in values.items():
             values[code] = steady(value)
 
@@ -124,7 +127,9 @@ class Scorer:
                  locale: str | None = None, company: str | None = None) -> None:
         self.cycle, self.rule_version, self.ruleset, self.metrics = cycle, rule_version, ruleset, metrics
         if metrics is not None:
-            steady_metrics(metrics)
+            # the stations' figures now (a few hundred); each employee's as they are scored, in the
+            # scoring workers, not all ten thousand here before the workers start
+            steady_metrics(metrics, people=False)
         self.locale = locale or default_locale()
         self.company = company_name() if company is None else company
         self.year = cycle.start.year
@@ -160,10 +165,20 @@ class Scorer:
                               inputs={"variables": variables, "tags": tags},
                               adjustment_reason=adjustment_reason, company=self.company)
 
+    def variables(self, appraisee: Appraisee) -> dict:
+        """What the formulas see for ``appraisee``: its own metrics rounded (see :func:`steady`; the
+        station's were rounded when the scorer was made) and its station's."""
+        variables = self.metrics.variables_for(appraisee.id, appraisee.station_id)
+        for code in CODES:
+            value = variables.get(code)
+            if value.__class__ is float:
+                variables[code] = steady(value)
+        return variables
+
     def score(self, appraisee: Appraisee, manual: Mapping, adjustment: float, reason: str | None,
               calibration: Mapping | None = None) -> Scored:
         """Score from the fetched metrics, ready to store."""
-        variables = self.metrics.variables_for(appraisee.id, appraisee.station_id)
+        variables = self.variables(appraisee)
         tags = dict(self.metrics.tags.get(appraisee.id, {}))
         facts = appraisee.facts()
         result = self.ruleset.appraise(facts, variables, tags, manual, adjustment, year=self.year,

@@ -96,7 +96,7 @@ def plain(scorer: Scorer, ruleset, job) -> tuple[str, str]:
     explain._FLOAT_TEXTS.clear()
     alone = Scorer(scorer.cycle, scorer.rule_version, dataclasses.replace(ruleset), locale=scorer.locale,
                    company=scorer.company)
-    variables = scorer.metrics.variables_for(person.id, person.station_id)
+    variables = scorer.variables(person)  # the metrics as the scorer rounds them
     tags = dict(scorer.metrics.tags.get(person.id, {}))
     result = alone.appraise(person, variables, tags, manual, adjustment, calibration)
     text = canonical_json(alone.snapshot(person, result, variables, tags, reason if adjustment else None))
