@@ -160,9 +160,9 @@ def compute_metrics(
 
     ``threads`` > 1 runs the aggregate passes side by side, each on its own connection of the
     session's engine (a database works on one pass per core): for a whole cycle's metrics. Each pass
-    then reads the data committed when it starts, not the session's own uncommitted changes. (Cutting
-    the order pass into ranges of technicians read side by side was tried: on SQLite it cost a fifth
-    more CPU and ended no sooner.)
+    then reads the data committed when it starts, not the session's own uncommitted changes; the tag
+    counts are then a pass of their own. (Cutting the order pass into ranges of technicians read side
+    by side was tried: on SQLite it cost a fifth more CPU and ended no sooner.)
     ``meanwhile`` is called on this thread while the passes run (the caller's own reading, on the
     session).
     """
@@ -194,8 +194,11 @@ def compute_metrics(
     columns = FIELDS + tuple(f"tag{i}" for i in range(len(words)))
     by_employee = {e: [0] * len(columns) for e in people}
     by_station = {st: [0] * len(columns) for st in wanted_stations}
-    passes = [queries.order_groups, queries.survey_groups, queries.rework_groups,
-              queries.cost_groups]  # the longest first
+    if threads > 1 and words:  # the tag search beside the order pass, not inside it (see tag_groups)
+        passes = [queries.order_figures, queries.tag_groups, queries.survey_groups, queries.rework_groups,
+                  queries.cost_groups]  # the longest first
+    else:
+        passes = [queries.order_groups, queries.survey_groups, queries.rework_groups, queries.cost_groups]
     arguments = (lower, upper, words, filter_employees, filter_stations)
     for names, rows in _run(session, passes, arguments, threads, meanwhile):
         at = columns.index(names[0])

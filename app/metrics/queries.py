@@ -110,6 +110,26 @@ def order_groups(session: Session, lower, upper, words, employees, stations):
     return tuple(figures), session.execute(query)
 
 
+def order_figures(session: Session, lower, upper, words, employees, stations):
+    """:func:`order_groups` without the tag counts: those come from :func:`tag_groups`, read beside it."""
+    return order_groups(session, lower, upper, (), employees, stations)
+
+
+def tag_groups(session: Session, lower, upper, words, employees, stations):
+    """The tag counts of :func:`order_groups` alone (``tag0``, ``tag1``, …), over the orders that carry
+    a tag. Searching the text is half of the order pass's work on SQLite: when the passes run side by
+    side, this pass takes it to the other core, and the order pass ends sooner."""
+    o = ORDER.c
+    figures = {f"tag{i}": count_if(has_tag(o.tags, word)) for i, word in enumerate(words)}
+    query = (
+        select(o.technician_id, o.station_id, *(c.label(k) for k, c in figures.items()))
+        .where(in_period(o.completed_at, lower, upper), o.tags != "",
+               *_scope(o.technician_id, o.station_id, employees, stations))
+        .group_by(o.technician_id, o.station_id)
+    )
+    return tuple(figures), session.execute(query)
+
+
 def rework_groups(session: Session, lower, upper, words, employees, stations):
     """Completed orders of the period that a later order reworks (whenever it was created).
 
