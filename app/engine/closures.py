@@ -435,6 +435,29 @@ def piecewise(fx, xs, ys):
     return piecewise
 
 
+def piecewise_some(fx, points, variable, position):
+    """PIECEWISE whose points are partly variable (``PIECEWISE(value, 0.6, 0, target, 90, 1, 100)``):
+    ``points`` holds the constants in place, ``variable`` (index, closure) the others, evaluated left to
+    right after x as the generic call would; then ops.fn_piecewise inlined (N/A, increasing x's,
+    interpolation), without a list of every argument and slices of it per call."""
+    interpolate = ops.interpolate
+    last = len(points) - 1
+
+    def piecewise(v, t):
+        x = fx(v, t)
+        p = list(points)
+        for i, f in variable:
+            p[i] = f(v, t)
+        if x is None or None in p:  # the points are numbers or None: "in" is "is" here
+            return None
+        xs = p[0::2]
+        for i in range(0, last - 1, 2):
+            if not p[i] < p[i + 2]:
+                raise fail("increasing", position, function="PIECEWISE")
+        return interpolate(x, xs, p[1::2])
+    return piecewise
+
+
 def band(fx, thresholds, scores, default):
     step = ops.step
 

@@ -180,6 +180,13 @@ class Compiler:
             special = self._table(name, fs[0], consts[1:], position)
             if special is not None:
                 return self._folded(special, consts)
+        if (name == "PIECEWISE" and not self.trace and len(fs) % 2
+                and any(c is NOT_CONST for c in consts[1:])):
+            # a table with a variable point, as scores read ``target``: only that point is evaluated
+            points = [None if c is NOT_CONST else c for c in consts[1:]]
+            variable = [(i, f) for i, (f, c) in enumerate(zip(fs[1:], consts[1:], strict=True))
+                        if c is NOT_CONST]
+            return closures.piecewise_some(fs[0], tuple(points), tuple(variable), position), NOT_CONST
         return self._folded(closures.generic(EAGER[name], fs, position), consts)
 
     @staticmethod

@@ -12,6 +12,7 @@ from .errors import FormulaError
 from .explain import (
     TraceContext,
     TraceStep,
+    format_value,
     line_pieces,
     line_template,
     operator_symbols,
@@ -33,7 +34,7 @@ class Formula:
     between threads: evaluation keeps no state on the instance."""
 
     __slots__ = ("source", "names", "tag_words", "_checked", "_fn", "_traced", "_shown", "_pieces", "_typed",
-                 "_template", "_labelled_line")
+                 "_template", "_labelled_line", "_bare")
 
     def __init__(self, checked: Checked):
         self.source = checked.source
@@ -52,6 +53,10 @@ class Formula:
         # per cut: the name typed just before it, so that a line can print another name there
         typed = {end: self.source[start:end] for start, end, _key in _shown_spans(checked.tree)}
         self._typed = tuple(typed.get(end, "") for end in ends)
+        # a formula that is one name in a numeric place (``一次修复率``): its code, else None
+        tree = checked.tree
+        bare = isinstance(tree, ast.Name) and self._shown == [("name", tree.id, False)]
+        self._bare = tree.id if bare else None
 
     def __repr__(self) -> str:
         return f"Formula({self.source!r})"
@@ -96,23 +101,42 @@ class Formula:
         return self.explain_text(values, tags, locale)[1]
 
     def explain_text(self, values: Values | None, tags: Tags | None = None, locale: str | None = "zh_CN",
-                     labels: Mapping[str, str] | None = None) -> tuple[float | None, str]:
+                     labels: Mapping[str, str] | None = None, *,
+                     result: bool = True) -> tuple[float | None, str]:
         """(value, the line of ``describe``). ``labels`` (code → name) prints a name as the reader calls
-        it instead of as it was typed (``一次修复率`` reads ``First-time fix rate`` on English pages)."""
-        value = self.evaluate(values, tags)
+        it instead of as it was typed (``一次修复率`` reads ``First-time fix rate`` on English pages).
+        ``result=False``: the line without its `` = value`` (for a bare name, ``一次修复率 0.92`` says it
+        all)."""
         values = _EMPTY if values is None else values
+        if self._bare is not None:
+            x = values.get(self._bare)
+            if x.__class__ is float and -_M <= x <= _M:
+                # what evaluating and rendering give, without running the closure: the name's value as it
+                # is (+ 0.0, as evaluate returns it), printed between the two pieces of the line
+                value = x + 0.0
+                template = self._template if not labels else self._labelled_template(labels)[1]
+                body = template[0] + format_value(x, locale) + template[1]
+                return value, body + " = " + format_value(value, locale) if result else body
+        value = self.evaluate(values, tags)
         shown = []
         for key in self._shown:
             x = values.get(key[1]) if key[0] == "name" else None
             # a number in range prints as it is; anything else goes through the checks of _shown_value
             shown.append(x if x.__class__ is float and -_M <= x <= _M else _shown_value(key, values, tags))
         if labels:
-            kept = self._labelled_line
-            if kept is None or kept[0] is not labels:  # one mapping is used throughout (the English names)
-                pieces = self._labelled(labels)
-                kept = self._labelled_line = (labels, pieces, line_template(pieces))
-            return value, render_template(kept[2], kept[1], shown, value, locale)
-        return value, render_template(self._template, self._pieces, shown, value, locale)
+            pieces, template = self._labelled_template(labels)
+        else:
+            pieces, template = self._pieces, self._template
+        line = render_template(template, pieces, shown, value, locale)
+        return value, line if result else line.rsplit(" = ", 1)[0]  # a value's text holds no " = "
+
+    def _labelled_template(self, labels: Mapping[str, str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(pieces, template) of the line with the names of ``labels``, kept for the last mapping."""
+        kept = self._labelled_line
+        if kept is None or kept[0] is not labels:  # one mapping is used throughout (the English names)
+            pieces = self._labelled(labels)
+            kept = self._labelled_line = (labels, pieces, line_template(pieces))
+        return kept[1], kept[2]
 
     def _labelled(self, labels: Mapping[str, str]) -> tuple[str, ...]:
         pieces = list(self._pieces)

@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from app.engine import FormulaError
+from app.engine import Formula, FormulaError
 
 from .formulas import INDICATOR, SCORE, explain_text
 from .items import Indicator, TestCase
@@ -54,7 +54,7 @@ def evaluate_indicator(ruleset, indicator: Indicator, values: Mapping, tags: Map
     """Value, target and score of ``indicator`` over ``values`` (variables, other indicators'
     values, manual values under their indicator codes). Never raises for a formula's fault."""
     result = IndicatorEval()
-    value_formula, target_formula, score_formula = indicator_formulas(ruleset, indicator)
+    value_formula, target_formula, score_formula, bare, score_reads = _indicator_plan(ruleset, indicator)
     tags = tags or {}
     try:
         if indicator.manual:
@@ -65,21 +65,22 @@ def evaluate_indicator(ruleset, indicator: Indicator, values: Mapping, tags: Map
                                  else f"{indicator.label(locale)}（手工录入）{shown}")
         else:
             result.error_field = "value"
-            formula = _compiled(value_formula)
+            formula = formula_or_raise(value_formula)
             result.names |= formula.names
-            result.value, result.value_text = explain_text(formula, values, tags, locale)
-            if formula.source.strip().isidentifier():  # a bare variable: "一次修复率 0.92" says it all
-                result.value_text = result.value_text.rsplit(" = ", 1)[0]
+            # a bare variable's line stops before " = ": "一次修复率 0.92" says it all
+            result.value, result.value_text = explain_text(formula, values, tags, locale, result=not bare)
         if target_formula is not None:
             result.error_field = "target"
-            formula = _compiled(target_formula)
+            formula = formula_or_raise(target_formula)
             result.names |= formula.names
             result.target = formula.evaluate(values, tags)  # the score's line shows it
         result.error_field = "score"
-        formula = _compiled(score_formula)
+        formula = formula_or_raise(score_formula)
         result.names |= formula.names - _SCORE_OWN
         if result.value is not None:
-            scope = dict(values)
+            # the names the score formula reads (its closures and its line read nothing else), not a copy
+            # of every variable
+            scope = {name: values.get(name) for name in score_reads}
             scope["value"], scope["target"] = result.value, result.target
             score, result.score_text = explain_text(formula, scope, tags, locale)
             result.score = None if score is None else clamp_score(score)
@@ -99,25 +100,36 @@ def indicator_formulas(ruleset, indicator: Indicator) -> tuple:
     """The indicator's compiled (value, target, score) formulas, each the Formula or the FormulaError
     compiling it raised; value None for a manual indicator, target None without one. Looked up once per
     rule set and indicator, not three compiles and three texts per person."""
+    return _indicator_plan(ruleset, indicator)[:3]
+
+
+def _indicator_plan(ruleset, indicator: Indicator) -> tuple:
+    """:func:`indicator_formulas`, then: whether the value formula is a bare name (its line shows no
+    `` = value``), and the names the score formula reads besides ``value`` and ``target`` (sorted)."""
     key = ("indicator_formulas", indicator.code)
     found = ruleset.memo.get(key)
     if found is None or found[0] is not indicator:
-        found = ruleset.memo[key] = (indicator, tuple(
-            None if text is None else _compile(ruleset.formulas, role, text) for role, text in (
+        formulas = tuple(
+            None if text is None else compiled_or_error(ruleset.formulas, role, text) for role, text in (
                 (INDICATOR, None if indicator.manual else expr_text(indicator.value)),
                 (INDICATOR, None if indicator.target == "" else expr_text(indicator.target)),
-                (SCORE, expr_text(indicator.score)))))
+                (SCORE, expr_text(indicator.score))))
+        value, score = formulas[0], formulas[2]
+        bare = isinstance(value, Formula) and value.source.strip().isidentifier()
+        reads = tuple(sorted(score.names - _SCORE_OWN)) if isinstance(score, Formula) else ()
+        found = ruleset.memo[key] = (indicator, (*formulas, bare, reads))
     return found[1]
 
 
-def _compile(formulas, role: str, text: str):
+def compiled_or_error(formulas, role: str, text: str):
+    """The compiled formula, or the FormulaError compiling it raised (kept, raised when it is used)."""
     try:
         return formulas.compile(role, text)
     except FormulaError as exc:
         return exc
 
 
-def _compiled(formula):
+def formula_or_raise(formula):
     """The formula, or raises the FormulaError that compiling it raised (as Formulas.compile does)."""
     if isinstance(formula, FormulaError):
         raise formula

@@ -112,11 +112,13 @@ class Formulas:
 ENGLISH_NAMES = {v.code: v.en for v in (*builtin_catalogue(), *_RULE_VARIABLES) if v.en}
 
 
-def explain_text(formula, values: Mapping, tags: Mapping[str, int] | None, locale: str = "zh_CN"):
+def explain_text(formula, values: Mapping, tags: Mapping[str, int] | None, locale: str = "zh_CN", *,
+                 result: bool = True):
     """(value, one line such as ``一次修复率 0.92 × 100 = 92``; in English the variables by their English
-    names, ``First-time fix rate 0.92 × 100 = 92``); raises FormulaError."""
+    names, ``First-time fix rate 0.92 × 100 = 92``; ``result=False``: without `` = 92``); raises
+    FormulaError."""
     labels = ENGLISH_NAMES if (locale or "").startswith("en") else None
-    return formula.explain_text(values, tags, locale, labels)
+    return formula.explain_text(values, tags, locale, labels, result=result)
 
 
 def order_indicators(dependencies: Mapping[str, set[str]]) -> list[str]:
