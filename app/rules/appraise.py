@@ -37,7 +37,14 @@ from typing import Any
 from app.engine import FormulaError
 
 from .check import indicator_dependencies
-from .evaluate import PLAIN_INPUTS, RESULTS_KEPT, clamp_score, evaluate_repeated
+from .evaluate import (
+    PLAIN_INPUTS,
+    RESULTS_KEPT,
+    clamp_score,
+    compiled_or_error,
+    evaluate_repeated,
+    formula_or_raise,
+)
 from .formulas import INCENTIVE, OUTCOME, WEIGHT
 from .incentive import incentive_part
 from .items import Line
@@ -326,58 +333,62 @@ def _category_scores(rows: list[dict], en: bool) -> dict[str, float | None]:
     return {k: (_r(s / w) if w else None) for k, (s, w) in sums.items()}
 
 
-def _outcomes(ruleset, result: AppraisalResult, values: dict, tags, locale: str) -> set[str]:
-    """Apply the outcome rules (see :func:`_outcomes_applied`), the answer shared between people whose
-    inputs to the rules are the same (a grade, a total): a few hundred answers serve a cycle."""
-    key = _outcome_key(ruleset, result, values, tags, locale)
-    kept = ruleset.memo.setdefault("outcome_results", {}) if key is not None else None
-    found = None if kept is None else kept.get(key)
-    if found is None:
-        before = (len(result.outcomes), len(result.outcome_details), len(result.na_notes))
-        used = _outcomes_applied(ruleset, result, values, tags, locale)
-        details = tuple(dict(detail) for detail in result.outcome_details[before[1]:])
-        found = (tuple(result.outcomes[before[0]:]), details, tuple(result.na_notes[before[2]:]),
-                 frozenset(used))
-        if kept is not None and len(kept) < RESULTS_KEPT:
-            kept[key] = found
-        return used
-    result.outcomes.extend(found[0])
-    result.outcome_details.extend(dict(detail) for detail in found[1])
-    result.na_notes.extend(found[2])
-    return set(found[3])
+def _outcomes(ruleset, result: AppraisalResult, values: Mapping, tags, locale: str) -> set[str]:
+    """Apply the outcome rules in order over the variables, the indicators' values and the result's
+    ``total``, ``subtotal``, ``adjustment`` and ``grade``: a rule whose condition holds adds its text (a
+    bonus rule's with its coefficient) and its detail; a rule whose formula fails adds a note instead.
+    Returns the names the rules read (for the snapshot's variables), the result's own left out."""
+    rules, reads = _outcome_plan(ruleset)
+    # the names the rules read, not a copy of every variable: their closures read nothing else
+    scope = {name: values.get(name) for name in reads}
+    scope.update(total=result.total, subtotal=result.subtotal, adjustment=result.adjustment,
+                 grade=result.grade)
+    used: set[str] = set()
+    for index, (rule, condition, coefficient, inputs) in enumerate(rules):
+        try:
+            condition = formula_or_raise(condition)
+            used |= condition.names
+            if not condition.truth(scope, tags):
+                continue
+            if coefficient is None:
+                text, detail = rule.text(locale), None
+            else:
+                coefficient = formula_or_raise(coefficient)
+                used |= coefficient.names
+                text, detail = _bonus(ruleset, index, rule, coefficient, inputs, scope, tags, locale)
+        except FormulaError as exc:
+            result.na_notes.append(f"{rule.text(locale)}: {exc.code}")
+            continue
+        result.outcomes.append(text)
+        result.outcome_details.append(
+            {"code": rule.code, "action": rule.action, "label": text, "coefficient": None} if detail is None
+            else dict(detail))
+    return used - _RESULT_NAMES
 
 
-_RESULT_NAMES = ("total", "subtotal", "adjustment", "grade")
+_RESULT_NAMES = frozenset({"total", "subtotal", "adjustment", "grade"})
 
 
-def _outcome_key(ruleset, result: AppraisalResult, values: Mapping, tags, locale: str) -> tuple | None:
-    """What the outcome rules read (names and tag words of their formulas) as a key; None when a rule's
-    formula does not compile or an input is not a plain value."""
-    inputs = ruleset.memo.get("outcome_inputs", False)
-    if inputs is False:
-        inputs = ruleset.memo["outcome_inputs"] = _formula_inputs(ruleset, OUTCOME, [
-            text for rule in ruleset.outcomes
-            for text in (expr_text(rule.when), expr_text(rule.coefficient) if rule.coefficient != "" else "")
-            if text])
-    if inputs is None:
-        return None
-    own = {"total": result.total, "subtotal": result.subtotal, "adjustment": result.adjustment,
-           "grade": result.grade}
-    got = [own[name] if name in own else values.get(name) for name in inputs[0]]
-    return _plain_key(locale, got, tags, inputs[1])
-
-
-def _formula_inputs(ruleset, role: str, texts: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-    """(names, tag words) the formulas of ``texts`` read; None when one does not compile."""
-    names, words = set(), set()
-    try:
-        for text in texts:
-            formula = ruleset.formulas.compile(role, text)
-            names |= formula.names
-            words |= formula.tag_words
-    except FormulaError:
-        return None
-    return tuple(sorted(names)), tuple(sorted(words))
+def _outcome_plan(ruleset) -> tuple[tuple, tuple[str, ...]]:
+    """Per outcome rule (rule, its compiled condition, its compiled coefficient: a bonus rule's, else None,
+    the (names, tag words) its coefficient reads, sorted), each formula the Formula or the FormulaError
+    compiling it raised; and every name the compiled ones read, sorted. Once per rule set."""
+    plan = ruleset.memo.get("outcome_plan")
+    if plan is None:
+        rules, reads = [], set()
+        for rule in ruleset.outcomes:
+            condition = compiled_or_error(ruleset.formulas, OUTCOME, expr_text(rule.when))
+            coefficient, inputs = None, ((), ())
+            if rule.action == "bonus" and rule.coefficient != "":
+                coefficient = compiled_or_error(ruleset.formulas, OUTCOME, expr_text(rule.coefficient))
+            for formula in (condition, coefficient):
+                if formula is not None and not isinstance(formula, FormulaError):
+                    reads |= formula.names
+            if coefficient is not None and not isinstance(coefficient, FormulaError):
+                inputs = (tuple(sorted(coefficient.names)), tuple(sorted(coefficient.tag_words)))
+            rules.append((rule, condition, coefficient, inputs))
+        plan = ruleset.memo["outcome_plan"] = (tuple(rules), tuple(sorted(reads)))
+    return plan
 
 
 def _plain_key(locale: str, got: list, tags, words: tuple[str, ...], *extra) -> tuple | None:
@@ -392,32 +403,25 @@ def _plain_key(locale: str, got: list, tags, words: tuple[str, ...], *extra) -> 
     return (locale, tags is None, tuple(got), classes, *extra)
 
 
-def _outcomes_applied(ruleset, result: AppraisalResult, values: dict, tags, locale: str) -> set[str]:
-    scope = dict(values)
-    scope.update(total=result.total, subtotal=result.subtotal, adjustment=result.adjustment,
-                 grade=result.grade)
-    used: set[str] = set()
-    for rule in ruleset.outcomes:
-        try:
-            condition = ruleset.formulas.compile(OUTCOME, expr_text(rule.when))
-            used |= set(condition.names)
-            if not condition.truth(scope, tags):
-                continue
-            text = rule.text(locale)
-            detail = {"code": rule.code, "action": rule.action, "label": text, "coefficient": None}
-            if rule.action == "bonus" and rule.coefficient != "":
-                coefficient = ruleset.formulas.compile(OUTCOME, expr_text(rule.coefficient))
-                used |= set(coefficient.names)
-                value = coefficient.evaluate(scope, tags)
-                if value is not None:
-                    detail["coefficient"] = round(value, 4)
-                    text = f"{text} ×{value:.2f}"
-        except FormulaError as exc:
-            result.na_notes.append(f"{rule.text(locale)}: {exc.code}")
-            continue
-        result.outcomes.append(text)
-        result.outcome_details.append(detail)
-    return used - {"total", "subtotal", "adjustment", "grade"}
+def _bonus(ruleset, index: int, rule, coefficient, inputs, scope: Mapping, tags,
+           locale: str) -> tuple[str, dict]:
+    """(text, detail) of bonus rule ``index`` whose condition holds (``inputs``: the names and tag words
+    its coefficient reads); raises the FormulaError of its coefficient. The answer is kept by the values
+    of those inputs (a grade): a few serve a cycle."""
+    key = _plain_key(locale, [scope.get(name) for name in inputs[0]], tags, inputs[1], index)
+    kept = ruleset.memo.setdefault("outcome_results", {}) if key is not None else None
+    found = None if kept is None else kept.get(key)
+    if found is None:
+        text = rule.text(locale)
+        detail = {"code": rule.code, "action": rule.action, "label": text, "coefficient": None}
+        value = coefficient.evaluate(scope, tags)
+        if value is not None:
+            detail["coefficient"] = round(value, 4)
+            text = f"{text} ×{value:.2f}"  # the detail's label stays the rule's
+        found = (text, detail)
+        if kept is not None and len(kept) < RESULTS_KEPT:
+            kept[key] = found
+    return found
 
 
 def _calibrate(ruleset, result: AppraisalResult, calibration: Mapping[str, Any] | None, locale: str) -> None:
