@@ -224,14 +224,14 @@ def appraise(ruleset, employee: EmployeeFacts, variables: Mapping[str, Any], tag
                              explain="UNKNOWN_INDICATOR", na=True, manual=False, error="UNKNOWN_INDICATOR",
                              source=source))
             continue
-        score = ev.score
-        rows.append(dict(
-            code=indicator.code, name=name, category=indicator.category, unit=indicator.unit,
-            value=ev.value, target=ev.target, score=None if score is None else round(score, 2), weight=weight,
-            effective_weight=0.0, weighted=None, explain=ev.explain(locale),
-            na=ev.value is None or score is None, manual=indicator.manual,
-            error=ev.error.code if ev.error else None, source=source,
-        ))
+        score, value, error = ev.score, ev.value, ev.error
+        rows.append({  # a literal: quicker to build than dict(**keywords), in the same key order
+            "code": indicator.code, "name": name, "category": indicator.category, "unit": indicator.unit,
+            "value": value, "target": ev.target, "score": None if score is None else round(score, 2),
+            "weight": weight, "effective_weight": 0.0, "weighted": None, "explain": ev.explain(locale),
+            "na": value is None or score is None, "manual": indicator.manual,
+            "error": error.code if error else None, "source": source,
+        })
 
     counted = [row for row in rows if not row["na"] and row["weight"] > 0]
     weight_sum = sum(row["weight"] for row in counted)

@@ -21,7 +21,7 @@ def clamp_score(score: float) -> float:
     return min(SCORE_MAX, max(SCORE_MIN, score))
 
 
-@dataclass
+@dataclass(slots=True)  # made once per person and indicator when inputs do not repeat
 class IndicatorEval:
     value: float | None = None
     target: float | None = None
@@ -181,15 +181,18 @@ def evaluate_repeated(ruleset, indicator: Indicator, values: Mapping, tags: Mapp
     """:func:`evaluate_indicator`, the result shared with earlier calls that gave the indicator the
     same inputs (the caller must not change it). Equal inputs of one class behave alike, so the key is
     their values and classes; a zero is kept by its text (0.0 and -0.0 print differently)."""
-    inputs = indicator_inputs(ruleset, indicator)
-    counts = ruleset.memo.get(("indicator_repeats", indicator.code))
-    if counts is None:
-        counts = ruleset.memo[("indicator_repeats", indicator.code)] = [0, 0]
+    state = ruleset.memo.get(("indicator_state", indicator.code))
+    if state is None:
+        state = _repeat_state(ruleset, indicator)
+    inputs, counts = state
     if inputs is None or (counts[0] >= SEEN_ENOUGH and counts[1] * 10 < counts[0]):
         return evaluate_indicator(ruleset, indicator, values, tags, locale)  # inputs that hardly repeat
     counts[0] += 1
     tags = tags or {}
-    got = (*map(values.get, inputs[0]), *(tags.get(word, 0) for word in inputs[1]))
+    names, words = inputs
+    got = tuple(map(values.get, names))
+    if words:
+        got += tuple(tags.get(word, 0) for word in words)
     classes = tuple(map(type, got))
     if not PLAIN_INPUTS.issuperset(classes):
         return evaluate_indicator(ruleset, indicator, values, tags, locale)
@@ -207,6 +210,14 @@ def evaluate_repeated(ruleset, indicator: Indicator, values: Mapping, tags: Mapp
         if len(kept) < RESULTS_KEPT:
             kept[key] = result
     return result
+
+
+def _repeat_state(ruleset, indicator: Indicator) -> tuple:
+    """(:func:`indicator_inputs`, [times looked up, times found]) of an indicator, one lookup per call of
+    :func:`evaluate_repeated`; the counts are also kept under ("indicator_repeats", code)."""
+    counts = ruleset.memo.setdefault(("indicator_repeats", indicator.code), [0, 0])
+    state = ruleset.memo[("indicator_state", indicator.code)] = (indicator_inputs(ruleset, indicator), counts)
+    return state
 
 
 def _number(value) -> float | None:
