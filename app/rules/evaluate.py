@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from app.engine import Formula, FormulaError
 
@@ -30,7 +30,8 @@ class IndicatorEval:
     error_field: str = ""  # "value", "target" or "score"
     value_text: str = ""
     score_text: str = ""
-    names: set[str] = field(default_factory=set)  # every name the formulas read
+    # every name the formulas read (up to the one that failed); shared between results, not to be changed
+    names: frozenset[str] = frozenset()
 
     @property
     def na(self) -> bool:
@@ -54,29 +55,30 @@ def evaluate_indicator(ruleset, indicator: Indicator, values: Mapping, tags: Map
     """Value, target and score of ``indicator`` over ``values`` (variables, other indicators'
     values, manual values under their indicator codes). Never raises for a formula's fault."""
     result = IndicatorEval()
-    value_formula, target_formula, score_formula, bare, score_reads = _indicator_plan(ruleset, indicator)
+    plan = _indicator_plan(ruleset, indicator)
+    value_formula, target_formula, score_formula, bare, score_reads, read = plan
     tags = tags or {}
     try:
         if indicator.manual:
             result.value = _number(values.get(indicator.code))
-            result.names.add(indicator.code)
+            result.names = read[0]
             shown = "N/A" if result.value is None else _fmt(result.value)
             result.value_text = (f"{indicator.label(locale)} (entered) {shown}" if locale.startswith("en")
                                  else f"{indicator.label(locale)}（手工录入）{shown}")
         else:
             result.error_field = "value"
             formula = formula_or_raise(value_formula)
-            result.names |= formula.names
+            result.names = read[0]
             # a bare variable's line stops before " = ": "一次修复率 0.92" says it all
             result.value, result.value_text = explain_text(formula, values, tags, locale, result=not bare)
         if target_formula is not None:
             result.error_field = "target"
             formula = formula_or_raise(target_formula)
-            result.names |= formula.names
+            result.names = read[1]
             result.target = formula.evaluate(values, tags)  # the score's line shows it
         result.error_field = "score"
         formula = formula_or_raise(score_formula)
-        result.names |= formula.names - _SCORE_OWN
+        result.names = read[2]
         if result.value is not None:
             # the names the score formula reads (its closures and its line read nothing else), not a copy
             # of every variable
@@ -105,7 +107,9 @@ def indicator_formulas(ruleset, indicator: Indicator) -> tuple:
 
 def _indicator_plan(ruleset, indicator: Indicator) -> tuple:
     """:func:`indicator_formulas`, then: whether the value formula is a bare name (its line shows no
-    `` = value``), and the names the score formula reads besides ``value`` and ``target`` (sorted)."""
+    `` = value``), the names the score formula reads besides ``value`` and ``target`` (sorted), and the
+    names read once the value, the target and the score formula have been read (a result's ``names``
+    when a later formula fails or none does)."""
     key = ("indicator_formulas", indicator.code)
     found = ruleset.memo.get(key)
     if found is None or found[0] is not indicator:
@@ -117,8 +121,15 @@ def _indicator_plan(ruleset, indicator: Indicator) -> tuple:
         value, score = formulas[0], formulas[2]
         bare = isinstance(value, Formula) and value.source.strip().isidentifier()
         reads = tuple(sorted(score.names - _SCORE_OWN)) if isinstance(score, Formula) else ()
-        found = ruleset.memo[key] = (indicator, (*formulas, bare, reads))
+        after_value = frozenset({indicator.code}) if indicator.manual else _names(formulas[0])
+        after_target = after_value | _names(formulas[1])
+        read = (after_value, after_target, after_target | (_names(formulas[2]) - _SCORE_OWN))
+        found = ruleset.memo[key] = (indicator, (*formulas, bare, reads, read))
     return found[1]
+
+
+def _names(formula) -> frozenset[str]:
+    return formula.names if isinstance(formula, Formula) else frozenset()
 
 
 def compiled_or_error(formulas, role: str, text: str):
