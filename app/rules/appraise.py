@@ -338,16 +338,15 @@ def _outcomes(ruleset, result: AppraisalResult, values: Mapping, tags, locale: s
     ``total``, ``subtotal``, ``adjustment`` and ``grade``: a rule whose condition holds adds its text (a
     bonus rule's with its coefficient) and its detail; a rule whose formula fails adds a note instead.
     Returns the names the rules read (for the snapshot's variables), the result's own left out."""
-    rules, reads = _outcome_plan(ruleset)
+    rules, reads, conditions_read = _outcome_plan(ruleset)
     # the names the rules read, not a copy of every variable: their closures read nothing else
     scope = {name: values.get(name) for name in reads}
-    scope.update(total=result.total, subtotal=result.subtotal, adjustment=result.adjustment,
-                 grade=result.grade)
-    used: set[str] = set()
+    scope["total"], scope["subtotal"] = result.total, result.subtotal
+    scope["adjustment"], scope["grade"] = result.adjustment, result.grade
+    used = set(conditions_read)  # every condition that compiles is read, whatever it says
     for index, (rule, condition, coefficient, inputs) in enumerate(rules):
         try:
             condition = formula_or_raise(condition)
-            used |= condition.names
             if not condition.truth(scope, tags):
                 continue
             if coefficient is None:
@@ -369,13 +368,14 @@ def _outcomes(ruleset, result: AppraisalResult, values: Mapping, tags, locale: s
 _RESULT_NAMES = frozenset({"total", "subtotal", "adjustment", "grade"})
 
 
-def _outcome_plan(ruleset) -> tuple[tuple, tuple[str, ...]]:
+def _outcome_plan(ruleset) -> tuple[tuple, tuple[str, ...], frozenset[str]]:
     """Per outcome rule (rule, its compiled condition, its compiled coefficient: a bonus rule's, else None,
     the (names, tag words) its coefficient reads, sorted), each formula the Formula or the FormulaError
-    compiling it raised; and every name the compiled ones read, sorted. Once per rule set."""
+    compiling it raised; every name the compiled ones read, sorted; and the names the compiled conditions
+    read. Once per rule set."""
     plan = ruleset.memo.get("outcome_plan")
     if plan is None:
-        rules, reads = [], set()
+        rules, reads, conditions_read = [], set(), set()
         for rule in ruleset.outcomes:
             condition = compiled_or_error(ruleset.formulas, OUTCOME, expr_text(rule.when))
             coefficient, inputs = None, ((), ())
@@ -384,10 +384,12 @@ def _outcome_plan(ruleset) -> tuple[tuple, tuple[str, ...]]:
             for formula in (condition, coefficient):
                 if formula is not None and not isinstance(formula, FormulaError):
                     reads |= formula.names
+            if not isinstance(condition, FormulaError):
+                conditions_read |= condition.names
             if coefficient is not None and not isinstance(coefficient, FormulaError):
                 inputs = (tuple(sorted(coefficient.names)), tuple(sorted(coefficient.tag_words)))
             rules.append((rule, condition, coefficient, inputs))
-        plan = ruleset.memo["outcome_plan"] = (tuple(rules), tuple(sorted(reads)))
+        plan = ruleset.memo["outcome_plan"] = (tuple(rules), tuple(sorted(reads)), frozenset(conditions_read))
     return plan
 
 
