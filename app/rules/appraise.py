@@ -362,10 +362,7 @@ def _outcomes(ruleset, result: AppraisalResult, values: Mapping, tags, locale: s
         result.outcome_details.append(
             {"code": rule.code, "action": rule.action, "label": text, "coefficient": None} if detail is None
             else dict(detail))
-    return used - _RESULT_NAMES
-
-
-_RESULT_NAMES = frozenset({"total", "subtotal", "adjustment", "grade"})
+    return used - {"total", "subtotal", "adjustment", "grade"}
 
 
 def _outcome_plan(ruleset) -> tuple[tuple, tuple[str, ...], frozenset[str]]:
