@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from app.engine import FormulaError
+from app.engine import Formula, FormulaError
 
 from .check import indicator_dependencies
 from .evaluate import (
@@ -44,6 +44,7 @@ from .evaluate import (
     compiled_or_error,
     evaluate_repeated,
     formula_or_raise,
+    names_of,
 )
 from .formulas import INCENTIVE, OUTCOME, WEIGHT
 from .incentive import incentive_part
@@ -378,12 +379,9 @@ def _outcome_plan(ruleset) -> tuple[tuple, tuple[str, ...], frozenset[str]]:
             coefficient, inputs = None, ((), ())
             if rule.action == "bonus" and rule.coefficient != "":
                 coefficient = compiled_or_error(ruleset.formulas, OUTCOME, expr_text(rule.coefficient))
-            for formula in (condition, coefficient):
-                if formula is not None and not isinstance(formula, FormulaError):
-                    reads |= formula.names
-            if not isinstance(condition, FormulaError):
-                conditions_read |= condition.names
-            if coefficient is not None and not isinstance(coefficient, FormulaError):
+            reads |= names_of(condition) | names_of(coefficient)
+            conditions_read |= names_of(condition)
+            if isinstance(coefficient, Formula):
                 inputs = (tuple(sorted(coefficient.names)), tuple(sorted(coefficient.tag_words)))
             rules.append((rule, condition, coefficient, inputs))
         plan = ruleset.memo["outcome_plan"] = (tuple(rules), tuple(sorted(reads)), frozenset(conditions_read))

@@ -121,14 +121,15 @@ def _indicator_plan(ruleset, indicator: Indicator) -> tuple:
         value, score = formulas[0], formulas[2]
         bare = isinstance(value, Formula) and value.source.strip().isidentifier()
         reads = tuple(sorted(score.names - _SCORE_OWN)) if isinstance(score, Formula) else ()
-        after_value = frozenset({indicator.code}) if indicator.manual else _names(formulas[0])
-        after_target = after_value | _names(formulas[1])
-        read = (after_value, after_target, after_target | (_names(formulas[2]) - _SCORE_OWN))
+        after_value = frozenset({indicator.code}) if indicator.manual else names_of(formulas[0])
+        after_target = after_value | names_of(formulas[1])
+        read = (after_value, after_target, after_target | (names_of(formulas[2]) - _SCORE_OWN))
         found = ruleset.memo[key] = (indicator, (*formulas, bare, reads, read))
     return found[1]
 
 
-def _names(formula) -> frozenset[str]:
+def names_of(formula) -> frozenset[str]:
+    """The names a compiled formula reads; none for None or the FormulaError compiling it raised."""
     return formula.names if isinstance(formula, Formula) else frozenset()
 
 

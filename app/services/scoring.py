@@ -96,11 +96,10 @@ def steady(value):
     return value
 
 
-def steady_metrics(metrics, *, people: bool = True) -> None:
-    """Round fetched metrics once (see :func:`steady`), before anything reads them: the stations', and
-    the employees' unless ``people`` is False (then each is rounded as it is read: see
-    :meth:`Scorer.variables`)."""
-    for values in (*(metrics.employees.values() if people else ()), *metrics.stations.values()):
+def steady_stations(metrics) -> None:
+    """Round the stations' fetched metrics once (see :func:`steady`), before anything reads them; an
+    employee's are rounded as they are read (:meth:`Scorer.variables`)."""
+    for values in metrics.stations.values():
         for code, value in values.items():
             values[code] = steady(value)
 
@@ -129,7 +128,7 @@ class Scorer:
         if metrics is not None:
             # the stations' figures now (a few hundred); each employee's as they are scored, in the
             # scoring workers, not all ten thousand here before the workers start
-            steady_metrics(metrics, people=False)
+            steady_stations(metrics)
         self.locale = locale or default_locale()
         self.company = company_name() if company is None else company
         self.year = cycle.start.year
