@@ -22,7 +22,7 @@ from ..locales import default_locale
 from ..metrics import CODES
 from ..models import Employee, Station
 from ..rules import AppraisalResult, EmployeeFacts
-from .snapshot import CycleFacts, build_snapshot, canonical_json, company_name
+from .snapshot import CycleFacts, build_snapshot, canonical_bytes, company_name
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,6 @@ class Scorer:
                                   inputs={"variables": variables, "tags": tags},
                                   adjustment_reason=reason if adjustment else None, company=self.company,
                                   owned=True)
-        text = canonical_json(snapshot)
-        return Scored(text, hashlib.sha256(text.encode("utf-8")).hexdigest(), snapshot["subtotal"],
+        data = canonical_bytes(snapshot)
+        return Scored(data.decode("utf-8"), hashlib.sha256(data).hexdigest(), snapshot["subtotal"],
                       snapshot["total"], snapshot["grade"])
