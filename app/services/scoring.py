@@ -114,6 +114,12 @@ class Scored(NamedTuple):
     total: float | None
     grade: str | None
 
+    @classmethod
+    def of(cls, encoded: tuple) -> Scored:
+        """The scored employee of :meth:`Scorer.score_encoded`'s tuple."""
+        data, digest, subtotal, total, grade = encoded
+        return cls(data.decode("utf-8"), digest, subtotal, total, grade)
+
 
 class Scorer:
     """Scores appraisees of one cycle with one rule set.
@@ -177,6 +183,12 @@ class Scorer:
     def score(self, appraisee: Appraisee, manual: Mapping, adjustment: float, reason: str | None,
               calibration: Mapping | None = None) -> Scored:
         """Score from the fetched metrics, ready to store."""
+        return Scored.of(self.score_encoded(appraisee, manual, adjustment, reason, calibration))
+
+    def score_encoded(self, appraisee: Appraisee, manual: Mapping, adjustment: float, reason: str | None,
+                      calibration: Mapping | None = None) -> tuple:
+        """:meth:`score` with the snapshot's text still in UTF-8: (bytes, digest, subtotal, total,
+        grade). A scoring worker sends that back as it is (no text to encode again for the pipe)."""
         variables = self.variables(appraisee)
         tags = dict(self.metrics.tags.get(appraisee.id, {}))
         facts = appraisee.facts()
@@ -189,5 +201,5 @@ class Scorer:
                                   adjustment_reason=reason if adjustment else None, company=self.company,
                                   owned=True)
         data = canonical_bytes(snapshot)
-        return Scored(data.decode("utf-8"), hashlib.sha256(data).hexdigest(), snapshot["subtotal"],
-                      snapshot["total"], snapshot["grade"])
+        digest = hashlib.sha256(data).hexdigest()
+        return data, digest, snapshot["subtotal"], snapshot["total"], snapshot["grade"]

@@ -1,8 +1,8 @@
 """Scoring many appraisees, on several cores when there are many (no database here).
 
 Forked workers inherit the scorer and the jobs through the module global ``_FORKED``: nothing is
-pickled but index ranges, and only the scored snapshots come back. ``_score_chunk`` reads that
-global, so both stay in this module.
+pickled but index ranges, and only the scored snapshots come back (their text in UTF-8, as made: no text
+encoded again for the pipe). ``_score_chunk`` reads that global, so both stay in this module.
 
 The pool is a ``ProcessPoolExecutor``: a child that dies (killed, out of memory) breaks the pool with an
 error instead of leaving the parent waiting for ever, as ``multiprocessing.Pool`` does when a child dies
@@ -28,9 +28,9 @@ Job = tuple[Appraisee, dict, float, str | None]  # appraisee, manual values, adj
 _FORKED: tuple[Scorer, list[Job]] | None = None  # what forked workers read (inherited, never pickled)
 
 
-def _score_chunk(bounds: tuple[int, int]) -> list[tuple[int, Scored]]:
+def _score_chunk(bounds: tuple[int, int]) -> list[tuple[int, tuple]]:
     scorer, jobs = _FORKED
-    return [(job[0].id, scorer.score(*job)) for job in jobs[bounds[0]:bounds[1]]]
+    return [(job[0].id, scorer.score_encoded(*job)) for job in jobs[bounds[0]:bounds[1]]]
 
 
 def _child_started() -> None:
@@ -74,7 +74,7 @@ def score_all(scorer: Scorer, jobs: list[Job], report: Progress) -> dict[int, Sc
             try:
                 for future in as_completed(futures):
                     rows = future.result()  # BrokenProcessPool when a child died: the compute fails whole
-                    out.update(rows)
+                    out.update((ident, Scored.of(encoded)) for ident, encoded in rows)
                     done += len(rows)
                     report("appraise", done, total)
             except BaseException:  # a lost claim, a stop: the chunks not started are not started
