@@ -16,14 +16,19 @@ in the period has ``orders`` None (not 0) and every order-based metric None; ``p
 is 0 when there are orders and none was delayed; ``parts_cost_per_order`` is None when no order of
 the period carries a parts cost (empty cells count as 0 once one does); ``labor_cost_ratio`` is None
 without cost rows or without revenue. ``period_days`` is always the number of days.
+
+An employee's metrics and tag counts are worked out from their figures when they are read (a cycle's
+scoring reads each employee's once, on the scoring workers' cores); a station's at once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import reduce
 from operator import add
 
 from sqlalchemy import select
@@ -77,15 +82,71 @@ def metrics_of(sums: list[float], days: int) -> dict[str, float | None]:
     }
 
 
+class Figures:
+    """The employees' additive figures as the passes returned them: per pass, each employee's row
+    (``employee, station, *values``; an employee's rows at several stations added up into one)."""
+
+    __slots__ = ("passes",)
+
+    def __init__(self, passes: list[tuple[int, int, dict[int, tuple]]], width: int) -> None:
+        self.passes = sorted(passes, key=lambda found: found[0])  # (first column, end, rows): column order
+        ends = [0] + [end for at, end, rows in self.passes]
+        assert [at for at, end, rows in self.passes] + [width] == ends, ends  # every column once
+
+    def reader(self, first: int, last: int) -> Callable[[int], list]:
+        """``read(employee_id)``: the employee's figures ``first:last`` (0 where a pass has no row for
+        them), added to zeros as the sums of a station are (0 + a figure is the figure, 0 for -0.0)."""
+        kept = [(rows, 2 + max(0, first - at), (0,) * (min(end, last) - max(at, first)))
+                for at, end, rows in self.passes if at < last and end > first]
+        zeros = [0] * (last - first)  # ``map`` stops there: a last pass's further values are left out
+
+        def read(employee_id: int) -> list:
+            values = []
+            for rows, skip, blank in kept:
+                row = rows.get(employee_id)
+                values += blank if row is None else row[skip:]
+            return list(map(add, zeros, values))
+        return read
+
+
+class PerEmployee(Mapping):
+    """Employee id → ``make(their figures)`` (their metrics, their tag counts), worked out on each read:
+    a fresh dict every time, for the chosen employees only, in their order."""
+
+    __slots__ = ("people", "read", "make")
+
+    def __init__(self, people: Mapping[int, object], read: Callable[[int], list],
+                 make: Callable[[list], dict]) -> None:
+        self.people, self.read, self.make = people, read, make
+
+    def __getitem__(self, employee_id: int) -> dict:
+        if employee_id not in self.people:
+            raise KeyError(employee_id)
+        return self.make(self.read(employee_id))
+
+    def get(self, employee_id: int, default=None):
+        return self.make(self.read(employee_id)) if employee_id in self.people else default
+
+    def __contains__(self, employee_id: object) -> bool:
+        return employee_id in self.people
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.people)
+
+    def __len__(self) -> int:
+        return len(self.people)
+
+
 @dataclass
 class PeriodMetrics:
-    """All metrics of a period: per employee, per station, and tag counts per employee."""
+    """All metrics of a period: per employee, per station, and tag counts per employee (mappings from
+    the ids; the employees' are worked out when read, see :class:`PerEmployee`)."""
 
     start: dt.date
     end: dt.date
-    employees: dict[int, dict[str, float | None]]
+    employees: Mapping[int, dict[str, float | None]]
     stations: dict[int, dict[str, float | None]]
-    tags: dict[int, dict[str, int]]
+    tags: Mapping[int, dict[str, int]]
     station_codes: dict[int, str]
 
     @property
@@ -97,7 +158,13 @@ class PeriodMetrics:
 
     def variables_for(self, employee_id: int, station_id: int | None) -> dict[str, float | None]:
         """The employee's metrics plus ``station_<code>`` for the station's: what formulas see."""
-        variables = dict(self.employees.get(employee_id) or self.empty())
+        own = self.employees.get(employee_id)
+        if not own:
+            variables = self.empty()
+        elif self.employees.__class__ is PerEmployee:  # worked out for this call: the caller's own
+            variables = own
+        else:
+            variables = dict(own)
         station = self.stations.get(station_id) if station_id is not None else None
         for code, value in (station or self.empty()).items():
             variables[f"station_{code}"] = value
@@ -114,7 +181,8 @@ def _run(session: Session, passes, arguments, threads: int,
         if meanwhile is not None:
             meanwhile()
         for query in passes:
-            yield query(session, *arguments)
+            names, result = query(session, *arguments)
+            yield names, result.all()
         return
     engine = session.get_bind()
 
@@ -188,11 +256,10 @@ def compute_metrics(
     if filter_employees is None or filter_stations is None:
         filter_employees = filter_stations = None  # one side unbounded: read everything
 
-    # Each query row is a (technician, station) group: its figures add into one slice of that
-    # employee's sums and of that station's, element by element in C (``map(add, …)``). A few
-    # thousand groups, no ORM objects. The order pass's tag counts follow ``FIELDS``.
+    # Each query row is a (technician, station) group, a few thousand per pass and no ORM objects. An
+    # employee's rows are kept as they came (see ``Figures``); a station's add up into one slice of its
+    # sums, column by column in row order. The order pass's tag counts follow ``FIELDS``.
     columns = FIELDS + tuple(f"tag{i}" for i in range(len(words)))
-    by_employee = {e: [0] * len(columns) for e in people}
     by_station = {st: [0] * len(columns) for st in wanted_stations}
     if threads > 1 and words:  # the tag search beside the order pass, not inside it (see tag_groups)
         passes = [queries.order_figures, queries.tag_groups, queries.survey_groups, queries.rework_groups,
@@ -200,24 +267,48 @@ def compute_metrics(
     else:
         passes = [queries.order_groups, queries.survey_groups, queries.rework_groups, queries.cost_groups]
     arguments = (lower, upper, words, filter_employees, filter_stations)
+    found = []
     for names, rows in _run(session, passes, arguments, threads, meanwhile):
         at = columns.index(names[0])
         end_at = at + len(names)
         assert columns[at:end_at] == names, names  # FIELDS and the queries agree
-        for employee, station, *values in rows:
-            sums = by_employee.get(employee)
-            if sums is not None:
-                sums[at:end_at] = map(add, sums[at:end_at], values)
-            sums = by_station.get(station)
-            if sums is not None:
-                sums[at:end_at] = map(add, sums[at:end_at], values)
+        found.append((at, end_at, _by_technician(rows)))
+        _add_by_station(by_station, rows, at, end_at)
 
     days = (end - start).days + 1
+    figures = Figures(found, len(columns))
     return PeriodMetrics(
         start=start,
         end=end,
-        employees={e: metrics_of(v, days) for e, v in by_employee.items()},
+        employees=PerEmployee(people, figures.reader(0, len(FIELDS)), lambda sums: metrics_of(sums, days)),
         stations={st: metrics_of(v, days) for st, v in by_station.items()},
-        tags={e: dict(zip(words, sums[len(FIELDS):], strict=True)) for e, sums in by_employee.items()},
+        tags=PerEmployee(people, figures.reader(len(FIELDS), len(columns)),
+                         lambda sums: dict(zip(words, sums, strict=True))),
         station_codes={st: codes[st] for st in by_station},
     )
+
+
+def _by_technician(rows: list) -> dict[int, tuple]:
+    """Each technician's row of a pass; the rows of one at several stations added up, in row order (0 plus
+    that sum, when read, is what adding each row to zeros gave)."""
+    found = {row[0]: row for row in rows}
+    if len(found) < len(rows):
+        found = {}
+        for row in rows:
+            before = found.get(row[0])
+            found[row[0]] = row if before is None else (row[0], None, *map(add, before[2:], row[2:]))
+    return found
+
+
+def _add_by_station(by_station: dict[int, list], rows: list, at: int, end_at: int) -> None:
+    """Add a pass's rows into ``by_station[station][at:end_at]``: the rows of each station in their
+    order, each column added up in C (``reduce(add, …)``) from the sums so far."""
+    groups = defaultdict(list)
+    for row in rows:
+        groups[row[1]].append(row)
+    for station, group in groups.items():
+        sums = by_station.get(station)
+        if sums is not None:
+            figures = list(zip(*group, strict=True))[2:]  # column by column
+            sums[at:end_at] = [reduce(add, values, total)
+                               for values, total in zip(figures, sums[at:end_at], strict=True)]
