@@ -3,8 +3,9 @@
 Generates an organisation (default 10,000 employees) and work orders (default 1,000,000) with their
 surveys and labour costs into a fresh SQLite database, importing the orders with the real CLI in a
 subprocess to measure its peak memory. Then times ``compute_metrics`` for all employees over the
-whole period and the bare ``SELECT technician_no, COUNT(*), SUM(parts_cost) FROM work_order GROUP BY
-technician_no`` (median of ``--runs``), and prints one JSON line:
+whole period, every employee's figures read, and the bare ``SELECT technician_no, COUNT(*),
+SUM(parts_cost) FROM work_order GROUP BY technician_no`` (median of ``--runs``), and prints one JSON
+line:
 
     {"orders", "employees", "metrics_s", "scan_s", "ratio", "import_peak_rss_mb", ...}
 
@@ -157,11 +158,19 @@ def main() -> None:
                     "GROUP BY technician_no")  # a table scan, as before the technician index
         # A warm-up each (both then read from the page cache), then alternating runs so that a
         # change of load on the machine hits both sides alike.
+
+        def every_metric():
+            # each employee's metrics are worked out when read (by the scoring workers in a compute):
+            # read them all, so that the figure is every metric of the period, as it always was
+            metrics = compute_metrics(session, START, END, tag_words=words)
+            for employee in metrics.employees:
+                metrics.employees[employee], metrics.tags[employee]
+
         session.execute(scan).all()
-        compute_metrics(session, START, END, tag_words=words)
+        every_metric()
         metrics_times, scan_times = [], []
         for _ in range(args.runs):
-            metrics_times.append(_timed(lambda: compute_metrics(session, START, END, tag_words=words)))
+            metrics_times.append(_timed(every_metric))
             scan_times.append(_timed(lambda: session.execute(scan).all()))
         metrics_s, scan_s = statistics.median(metrics_times), statistics.median(scan_times)
 
