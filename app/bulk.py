@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from itertools import repeat
 from typing import Any
 
@@ -14,9 +14,12 @@ WHOLE = "OR ROLLBACK"  # SQLite: a failing row undoes the transaction, no statem
 
 
 def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]], *,
-                raw: Collection[str] = (), whole: bool = False) -> None:
+                raw: Collection[str] = (), whole: bool = False,
+                columns: Mapping[str, Sequence] | None = None) -> None:
     """INSERT ``rows`` (dicts with the same keys) in one executemany; ``raw`` columns are sent as
-    they are (e.g. JSON text made before, not to be encoded again).
+    they are (e.g. JSON text made before, not to be encoded again). ``columns``: more values given
+    column by column, one per row in the rows' order, for keys the rows lack (ids the caller assigned:
+    the rows' dicts stay as they are).
 
     ``whole``: the caller's transaction is undone whole if any row fails (it rolls back on any error,
     nothing catches one and goes on). On SQLite the statement is then ``INSERT OR ROLLBACK``: an
@@ -30,7 +33,8 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]], *,
     database's work."""
     if not rows:
         return
-    keys = list(rows[0])
+    extra = dict(columns or {})
+    keys = list(rows[0]) + [k for k in extra if k not in rows[0]]
     dialect = conn.dialect
     statement = insert(table).prefix_with(WHOLE, dialect="sqlite") if whole else insert(table)
     compiled = statement.compile(dialect=dialect, column_keys=keys)
@@ -39,11 +43,11 @@ def insert_many(conn: Connection, table: Table, rows: list[dict[str, Any]], *,
     processors = {k: f for k, f in processors.items() if f is not None}
     names = list(compiled.positiontup) if compiled.positional else keys
     # column by column, so that the loops run in C: rows -> columns -> processed -> rows
-    columns = [list(map(operator.itemgetter(k), rows)) for k in names]
+    values = [list(extra[k]) if k in extra else list(map(operator.itemgetter(k), rows)) for k in names]
     for i, name in enumerate(names):
         if name in processors:
-            columns[i] = processed(processors[name], columns[i])
-    tuples = list(zip(*columns, strict=True))
+            values[i] = processed(processors[name], values[i])
+    tuples = list(zip(*values, strict=True))
     params: list = tuples if compiled.positional else [dict(zip(names, t, strict=True)) for t in tuples]
     conn.exec_driver_sql(str(compiled), params)
 

@@ -174,12 +174,26 @@ def appraisal_row(cycle_id, version_id, appraisee: Appraisee, scored: Scored, at
     }
 
 
-def insert_appraisals(session, rows: list[dict], *, whole: bool = False) -> list[tuple[int, str]]:
-    """Bulk insert (the snapshots go in as the JSON text already made), then the (id, hash) of the
-    new rows, read back by employee: they are the current versions now. (A RETURNING that keeps the
-    parameters' order would cost one statement per row on SQLite.) ``whole``: see ``bulk.insert_many``."""
+def insert_appraisals(session, rows: list[dict], *, whole: bool = False,
+                      locked: bool = False) -> list[tuple[int, str]]:
+    """Bulk insert (the snapshots go in as the JSON text already made); the (id, hash) of the new rows.
+    ``whole``: see ``bulk.insert_many``.
+
+    ``locked``: the caller's transaction holds the database's write lock already (on SQLite: it has
+    written), so no other connection adds an appraisal before it commits. On SQLite the rows are then
+    numbered here, in their order, from one more than the largest id (one step down the table's b-tree):
+    the ids SQLite itself would give them (``id`` is the rowid, without AUTOINCREMENT), and nothing
+    needs reading back. Otherwise, and on PostgreSQL (its sequence), the new rows are read back by
+    employee: they are the current versions now. (A RETURNING that keeps the parameters' order would
+    cost one statement per row on SQLite.)"""
     table = Appraisal.__table__
-    insert_many(session.connection(), table, rows, raw=("snapshot",), whole=whole)
+    conn = session.connection()
+    if locked and conn.dialect.name == "sqlite":
+        first = (conn.scalar(select(func.max(table.c.id))) or 0) + 1
+        ids = range(first, first + len(rows))
+        insert_many(conn, table, rows, raw=("snapshot",), whole=whole, columns={"id": ids})
+        return list(zip(ids, [row["snapshot_hash"] for row in rows], strict=True))
+    insert_many(conn, table, rows, raw=("snapshot",), whole=whole)
     cycle_id, wanted = rows[0]["cycle_id"], {row["employee_id"] for row in rows}
     query = select(table.c.id, table.c.employee_id, table.c.snapshot_hash).where(
         table.c.cycle_id == cycle_id, table.c.is_current.is_(True))
@@ -305,7 +319,7 @@ def write_results(session, cycle_id: int, inputs: Inputs, scored: dict[int, Scor
             })
             events_for.append((old.id, old.state, scored_one.digest))
     if inserts:
-        ids = insert_appraisals(session, inserts, whole=True)
+        ids = insert_appraisals(session, inserts, whole=True, locked=True)  # the cycle row written above
         events = [event_row(ident, actor, COMPUTE, None, State.draft.value, None, digest, at)
                   for ident, digest in ids]
         insert_many(session.connection(), AuditEvent.__table__, events, whole=True)

@@ -45,6 +45,22 @@ def test_rows_sharing_values_are_stored_as_rows_of_their_own(appctx):
         db.session.rollback()
 
 
+def test_values_given_column_by_column_go_with_the_rows_in_their_order(appctx):
+    conn = db.session.connection()
+    TABLE.create(conn)
+    try:
+        rows = [{"data": {"n": 1}}, {"data": {"n": 2}}, {"data": {"n": 3}}]
+        insert_many(conn, TABLE, rows, columns={"id": range(7, 10)})
+        assert conn.execute(select(TABLE.c.id, TABLE.c.data).order_by(TABLE.c.id)).all() == [
+            (7, {"n": 1}), (8, {"n": 2}), (9, {"n": 3})]
+        assert rows == [{"data": {"n": 1}}, {"data": {"n": 2}}, {"data": {"n": 3}}]  # left as they were
+        with pytest.raises(ValueError):  # one value per row
+            insert_many(conn, TABLE, rows, columns={"id": [10, 11]})
+    finally:
+        TABLE.drop(conn)
+        db.session.rollback()
+
+
 def test_whole_rows_undo_the_transaction_when_one_fails_and_keep_no_statement_journal_on_sqlite(appctx):
     conn = db.session.connection()
     TABLE.create(conn)
