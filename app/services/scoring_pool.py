@@ -77,6 +77,9 @@ def score_all(scorer: Scorer, jobs: list[Job], report: Progress) -> dict[int, Sc
                     out.update((ident, Scored.of(encoded)) for ident, encoded in rows)
                     done += len(rows)
                     report("appraise", done, total)
+                # every snapshot is here: the workers end (a few tens of milliseconds each, giving back
+                # their memory) while the compute goes on to write
+                pool.shutdown(wait=False)
             except BaseException:  # a lost claim, a stop: the chunks not started are not started
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
