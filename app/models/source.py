@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -47,6 +48,14 @@ class WorkOrder(Model):
             "ix_work_order_metrics", "technician_id", "station_id", "completed_at", "first_time_fixed",
             "customer_type", "response_hours", "sla_response_hours", "repair_hours", "parts_cost",
             "service_fee", "parts_delay", "tags",
+        ),
+        # The metrics' tag pass (app.metrics.queries.tag_groups) reads the orders that carry a tag
+        # alone, four columns each, instead of the wide index above (1M orders: 0.26 -> 0.17 s). A
+        # partial index serves a query whose WHERE implies the index's: the query writes ``tags != ''``
+        # as a literal, as here (a bound '' would not do on SQLite).
+        Index(
+            "ix_work_order_tagged", "technician_id", "station_id", "completed_at", "tags",
+            sqlite_where=text("tags != ''"), postgresql_where=text("tags <> ''"),
         ),
         # The list API's filter by technician number, and the keys alone for its deep pages (see
         # ix_appraisal_id).
