@@ -70,9 +70,11 @@ def score_all(scorer: Scorer, jobs: list[Job], report: Progress) -> dict[int, Sc
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
                                  initializer=_child_started) as pool:
             done = 0
-            futures = [pool.submit(_score_chunk, (i, min(i + chunk, total))) for i in range(0, total, chunk)]
+            # no list of the futures kept here: each holds its chunk's snapshots until it is dropped, and
+            # as_completed lets go of each one it has given
             try:
-                for future in as_completed(futures):
+                for future in as_completed([pool.submit(_score_chunk, (i, min(i + chunk, total)))
+                                            for i in range(0, total, chunk)]):
                     rows = future.result()  # BrokenProcessPool when a child died: the compute fails whole
                     out.update((ident, Scored.of(encoded)) for ident, encoded in rows)
                     done += len(rows)
