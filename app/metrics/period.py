@@ -158,13 +158,7 @@ class PeriodMetrics:
 
     def variables_for(self, employee_id: int, station_id: int | None) -> dict[str, float | None]:
         """The employee's metrics plus ``station_<code>`` for the station's: what formulas see."""
-        own = self.employees.get(employee_id)
-        if not own:
-            variables = self.empty()
-        elif self.employees.__class__ is PerEmployee:  # worked out for this call: the caller's own
-            variables = own
-        else:
-            variables = dict(own)
+        variables = dict(self.employees.get(employee_id) or self.empty())
         station = self.stations.get(station_id) if station_id is not None else None
         for code, value in (station or self.empty()).items():
             variables[f"station_{code}"] = value
